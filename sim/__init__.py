@@ -1,0 +1,1 @@
+"""advocacy-sim: how advocacy messages spread through networks of creators and their audiences."""

@@ -1,0 +1,92 @@
+"""A contagion model compiled against a graph: the per-edge and per-account arrays the kernels read.
+
+This is where a scenario's model block (:mod:`sim.scenario`) meets a concrete
+graph. The result is plain frozen data; :mod:`sim.cascade` does the spreading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.graph import FlatGraph
+from sim.scenario import FractionalThreshold, IndependentCascade, LinearThreshold, ModelSpec
+
+#: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.
+WEIGHT_UNIT = 2**32
+
+
+class ModelInputError(ValueError):
+    """The model asks for something the graph does not have (e.g. edge weights)."""
+
+
+@dataclass(frozen=True, eq=False)
+class IndependentCascadeArrays:
+    """IC compiled: ``prob[e]`` is the transmission probability of edge ``e`` (float64[m], in [0, 1])."""
+
+    prob: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class ThresholdArrays:
+    """Linear/fractional threshold compiled.
+
+    Account ``v`` activates once the integer weights of its active in-edges sum to at least
+    ``(theta_lo + theta_span * U) * scale[v]``.
+
+    Attributes
+    ----------
+    weight : int64[m]
+        Integer weight of every edge.
+    scale : float64[n]
+        Weight units making a threshold of 1 for each account.
+    theta_lo, theta_span : float
+        Threshold distribution: U(theta_lo, theta_lo + theta_span).
+    """
+
+    weight: np.ndarray
+    scale: np.ndarray
+    theta_lo: float
+    theta_span: float
+
+
+CompiledModel = IndependentCascadeArrays | ThresholdArrays
+
+
+def _edge_weights(graph: FlatGraph) -> np.ndarray:
+    if graph.weight is None:
+        raise ModelInputError(f"the graph '{graph.name}' has no edge weights to use")
+    return graph.weight
+
+
+def compile_model(spec: ModelSpec, graph: FlatGraph) -> CompiledModel:
+    """Turn a model spec into kernel arrays for ``graph``.
+
+    Raises
+    ------
+    ModelInputError
+        If the model needs edge weights the graph lacks, or weights are outside [0, 1].
+    """
+    if isinstance(spec, IndependentCascade):
+        if spec.edge_prob == "weighted_cascade":
+            indeg = graph.in_degree[graph.indices].astype(np.float64)
+            prob = 1.0 / indeg
+        elif spec.edge_prob == "edge_weight":
+            prob = _edge_weights(graph).copy()
+            if np.any((prob < 0) | (prob > 1)) or np.isnan(prob).any():
+                raise ModelInputError("edge weights used as probabilities must lie in [0, 1]")
+        else:
+            prob = np.full(graph.m, float(spec.edge_prob))
+        return IndependentCascadeArrays(prob=prob)
+    if isinstance(spec, FractionalThreshold):
+        return ThresholdArrays(np.ones(graph.m, np.int64), graph.in_degree.astype(np.float64), spec.phi, 0.0)
+    if isinstance(spec, LinearThreshold):
+        if spec.weights == "in_degree":
+            return ThresholdArrays(np.ones(graph.m, np.int64), graph.in_degree.astype(np.float64), 0.0, 1.0)
+        w = _edge_weights(graph) if spec.weights == "edge_weight" else np.full(graph.m, float(spec.weights))
+        if np.any((w < 0) | (w > 1)) or np.isnan(w).any():
+            raise ModelInputError("LT edge weights must lie in [0, 1]")
+        weight = np.rint(w * WEIGHT_UNIT).astype(np.int64)
+        return ThresholdArrays(weight, np.full(graph.n, float(WEIGHT_UNIT)), 0.0, 1.0)
+    raise TypeError(f"unknown model {spec!r}")  # pragma: no cover

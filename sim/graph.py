@@ -1,0 +1,172 @@
+"""The flat (CSR) form of a follow graph, the one structure every kernel reads.
+
+An edge ``u -> v`` means a post or activation of ``u`` can reach ``v`` (``v``
+follows ``u``). Edges are stored by source in compressed sparse rows and sorted
+by (source, target); the **edge id is the position in these arrays**, which is
+what randomness is keyed by, so both engines must use this exact numbering.
+Parallel edges (multigraphs) are kept: each one is a separate edge with its own
+id and its own draw. Undirected graphs are stored with both directions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class FlatGraph:
+    """A directed multigraph in CSR form.
+
+    Attributes
+    ----------
+    indptr : ndarray of int64, shape (n + 1,)
+        Out-edges of node ``u`` are ``indices[indptr[u]:indptr[u + 1]]``.
+    indices : ndarray of int32, shape (m,)
+        Target of each edge, sorted within each source.
+    labels : ndarray, shape (n,)
+        The node's identifier in the input (file id or generator label), in index order.
+    weight : ndarray of float64, shape (m,), or None
+        Per-edge weight read from the input (e.g. a transmission probability), if any.
+    directed : bool
+        Whether the input was directed (undirected inputs are stored both ways).
+    name : str
+        Human-readable description of where the graph came from.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    labels: np.ndarray
+    weight: np.ndarray | None = None
+    directed: bool = True
+    name: str = ""
+    _in_degree: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.indptr) - 1
+        if self.indptr[0] != 0 or self.indptr[-1] != len(self.indices):
+            raise ValueError("indptr must start at 0 and end at the number of edges")
+        if len(self.labels) != n:
+            raise ValueError(f"{len(self.labels)} labels for {n} nodes")
+        if self.weight is not None and len(self.weight) != len(self.indices):
+            raise ValueError("weight must have one entry per edge")
+        object.__setattr__(self, "_in_degree", np.bincount(self.indices, minlength=n).astype(np.int64))
+        for arr in (self.indptr, self.indices, self.labels, self._in_degree, self.weight):
+            if arr is not None:
+                arr.setflags(write=False)
+
+    @property
+    def n(self) -> int:
+        """Number of nodes (accounts)."""
+        return len(self.indptr) - 1
+
+    @property
+    def m(self) -> int:
+        """Number of directed edges, parallel edges counted separately."""
+        return len(self.indices)
+
+    @property
+    def out_degree(self) -> np.ndarray:
+        """Out-degree of every node (multiplicity counted), int64."""
+        return np.diff(self.indptr)
+
+    @property
+    def in_degree(self) -> np.ndarray:
+        """In-degree of every node (multiplicity counted), int64."""
+        return self._in_degree
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Source of every edge, int32, aligned with :attr:`indices`."""
+        return np.repeat(np.arange(self.n, dtype=np.int32), self.out_degree)
+
+    def index_of(self, labels: list) -> np.ndarray:
+        """Map input labels to node indices.
+
+        Raises
+        ------
+        KeyError
+            Naming the first label that is not a node of the graph.
+        """
+        lookup = {lab: i for i, lab in enumerate(self.labels.tolist())}
+        out = np.empty(len(labels), dtype=np.int32)
+        for j, lab in enumerate(labels):
+            if lab not in lookup:
+                raise KeyError(lab)
+            out[j] = lookup[lab]
+        return out
+
+    @classmethod
+    def from_edges(
+        cls,
+        n: int,
+        src: np.ndarray,
+        dst: np.ndarray,
+        *,
+        labels: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
+        directed: bool = True,
+        name: str = "",
+    ) -> FlatGraph:
+        """Build from edge arrays; undirected input is mirrored, then edges are sorted.
+
+        Parameters
+        ----------
+        n : int
+            Number of nodes; node indices are 0..n-1.
+        src, dst : array of int
+            Endpoints of each edge (each line of an edge list is one edge).
+        labels : array, optional
+            Input identifiers of the nodes; defaults to 0..n-1.
+        weight : array of float, optional
+            Per-edge weight, mirrored with the edge for undirected input.
+        directed : bool
+            If False, every edge is stored in both directions (a self-loop once).
+        """
+        src = np.asarray(src, dtype=np.int64)
+        dst = np.asarray(dst, dtype=np.int64)
+        w = None if weight is None else np.asarray(weight, dtype=np.float64)
+        if not directed:
+            loop = src == dst
+            src, dst = np.concatenate([src, dst[~loop]]), np.concatenate([dst, src[~loop]])
+            if w is not None:
+                w = np.concatenate([w, w[~loop]])
+        order = np.lexsort((dst, src))
+        src, dst = src[order], dst[order]
+        if w is not None:
+            w = w[order]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        if labels is None:
+            labels = np.arange(n, dtype=np.int64)
+        return cls(indptr, dst.astype(np.int32), np.asarray(labels), w, directed, name)
+
+    @classmethod
+    def from_networkx(cls, graph: nx.Graph, *, weight: str | None = None, name: str = "") -> FlatGraph:
+        """Flatten a NetworkX graph; nodes are numbered in sorted label order.
+
+        Parallel edges of a multigraph are kept. ``weight`` names an edge attribute
+        to carry along (missing values become NaN).
+        """
+        try:
+            nodes = sorted(graph.nodes())
+        except TypeError:  # mixed label types: keep insertion order
+            nodes = list(graph.nodes())
+        index = {v: i for i, v in enumerate(nodes)}
+        data = list(graph.edges(data=weight, default=np.nan)) if weight else list(graph.edges())
+        src = np.fromiter((index[e[0]] for e in data), dtype=np.int64, count=len(data))
+        dst = np.fromiter((index[e[1]] for e in data), dtype=np.int64, count=len(data))
+        w = np.fromiter((e[2] for e in data), dtype=np.float64, count=len(data)) if weight else None
+        labels = np.asarray(nodes) if nodes else np.zeros(0, dtype=np.int64)
+        return cls.from_edges(
+            len(nodes), src, dst, labels=labels, weight=w, directed=graph.is_directed(), name=name
+        )
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A NetworkX multidigraph with the same nodes (by index) and edges, for inspection."""
+        g = nx.MultiDiGraph()
+        g.add_nodes_from(range(self.n))
+        g.add_edges_from(zip(self.sources.tolist(), self.indices.tolist(), strict=True))
+        return g

@@ -1,0 +1,485 @@
+"""The scenario: a strictly validated description of a world, a contagion model and the strategies to compare.
+
+A scenario is read from YAML (:func:`load_scenario`) or built in Python
+(``Scenario.model_validate(dict)``). Unknown keys, wrong types and
+out-of-range values are errors; every error names the file, the line, the key
+path and what is allowed, and nothing runs until the whole file is valid.
+
+Vocabulary: ``seed`` is the root random seed of the run and nothing else; the
+accounts that start a cascade are *recruits*, chosen by a recruit rule.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from sim.datasets import DATASETS
+from sim.edgelist import EdgeListFormat
+from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class ScenarioError(ValueError):
+    """An invalid scenario. ``problems`` holds one line per problem, each naming file, line and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Spec(BaseModel):
+    """Base of every scenario block: strict types, frozen, unknown keys rejected with suggestions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = list(cls.model_fields)
+            for key in data:
+                if key not in allowed:
+                    close = difflib.get_close_matches(str(key), allowed, n=1)
+                    hint = f"; did you mean '{close[0]}'?" if close else ""
+                    raise PydanticCustomError(
+                        "unknown_key", "unknown key '{key}' (allowed: {allowed}){hint}",
+                        {"key": key, "allowed": ", ".join(allowed), "hint": hint})
+        return data
+
+
+# --------------------------------------------------------------------------- graphs
+
+class ErdosRenyiGraph(_Spec):
+    """G(n, p) with p = mean_degree / (n - 1) (Erdős & Rényi 1959; Gilbert 1959)."""
+
+    kind: Literal["erdos_renyi"]
+    n: PositiveInt
+    mean_degree: Annotated[float, Field(ge=0.0)]
+    directed: bool = False
+
+    @model_validator(mode="after")
+    def _fits(self) -> ErdosRenyiGraph:
+        if self.n > 1 and self.mean_degree > self.n - 1:
+            raise ValueError(f"mean_degree {self.mean_degree} exceeds n - 1 = {self.n - 1}")
+        return self
+
+
+class RandomRegularGraph(_Spec):
+    """Uniform random d-regular simple graph (undirected)."""
+
+    kind: Literal["random_regular"]
+    n: PositiveInt
+    degree: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _fits(self) -> RandomRegularGraph:
+        if self.degree >= self.n or (self.n * self.degree) % 2:
+            raise ValueError(f"need degree < n and n * degree even (n={self.n}, degree={self.degree})")
+        return self
+
+
+class BarabasiAlbertGraph(_Spec):
+    """Preferential attachment, each new node brings m edges (Barabási & Albert 1999); undirected."""
+
+    kind: Literal["barabasi_albert"]
+    n: PositiveInt
+    m: PositiveInt
+
+    @model_validator(mode="after")
+    def _fits(self) -> BarabasiAlbertGraph:
+        if self.m >= self.n:
+            raise ValueError(f"need m < n (m={self.m}, n={self.n})")
+        return self
+
+
+class WattsStrogatzGraph(_Spec):
+    """Ring lattice of n nodes with k neighbours each, rewired with probability p (Watts & Strogatz 1998)."""
+
+    kind: Literal["watts_strogatz"]
+    n: PositiveInt
+    k: Annotated[int, Field(ge=2)]
+    p: Probability
+
+    @model_validator(mode="after")
+    def _fits(self) -> WattsStrogatzGraph:
+        if self.k >= self.n:
+            raise ValueError(f"need k < n (k={self.k}, n={self.n})")
+        return self
+
+
+class PoissonDegrees(_Spec):
+    """Poisson(mean) degrees."""
+
+    kind: Literal["poisson"]
+    mean: Annotated[float, Field(gt=0.0)]
+
+
+class PowerLawDegrees(_Spec):
+    """P(k) proportional to k^-exponent on min..max."""
+
+    kind: Literal["power_law"]
+    exponent: Annotated[float, Field(gt=1.0)]
+    min: PositiveInt = 1
+    max: PositiveInt = 1000
+
+    @model_validator(mode="after")
+    def _fits(self) -> PowerLawDegrees:
+        if self.max < self.min:
+            raise ValueError(f"need min <= max (min={self.min}, max={self.max})")
+        return self
+
+
+class PmfDegrees(_Spec):
+    """An explicit distribution: degree -> probability (must sum to 1)."""
+
+    kind: Literal["pmf"]
+    pmf: dict[Annotated[int, Field(ge=0)], Probability]
+
+    @field_validator("pmf", mode="before")
+    @classmethod
+    def _int_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> PmfDegrees:
+        total = sum(self.pmf.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"probabilities must sum to 1 (they sum to {total:.6g})")
+        return self
+
+
+DegreeDistribution = Annotated[PoissonDegrees | PowerLawDegrees | PmfDegrees, Field(discriminator="kind")]
+
+
+class ConfigurationGraph(_Spec):
+    """Configuration model (Molloy & Reed 1995; Newman, Strogatz & Watts 2001): a random multigraph
+    with i.i.d. degrees from ``degrees``; self-loops are removed, parallel edges kept."""
+
+    kind: Literal["configuration"]
+    n: PositiveInt
+    degrees: DegreeDistribution
+
+
+class EdgeListGraph(_Spec):
+    """A graph read from a file; ``path`` is relative to the scenario file."""
+
+    kind: Literal["edgelist"]
+    path: str
+    directed: bool
+    format: EdgeListFormat = EdgeListFormat.EDGELIST
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        allowed = [f.value for f in EdgeListFormat]
+        if value not in allowed:
+            raise PydanticCustomError("enum", "must be one of {allowed}", {"allowed": ", ".join(allowed)})
+        return EdgeListFormat(value)
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: str, info: ValidationInfo) -> str:
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = (base / value).resolve()
+        if not path.is_file():
+            raise PydanticCustomError("file_missing", "no such file: {path}", {"path": str(path)})
+        return str(path)
+
+
+class DatasetGraph(_Spec):
+    """A real network known by name (see :mod:`sim.datasets`)."""
+
+    kind: Literal["dataset"]
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DATASETS:
+            raise PydanticCustomError("unknown_dataset", "unknown dataset '{value}' (known: {known})",
+                                      {"value": value, "known": ", ".join(DATASETS)})
+        return value
+
+
+GraphSpec = Annotated[
+    ErdosRenyiGraph | RandomRegularGraph | BarabasiAlbertGraph | WattsStrogatzGraph
+    | ConfigurationGraph | EdgeListGraph | DatasetGraph,
+    Field(discriminator="kind"),
+]
+
+
+class WorldSpec(_Spec):
+    """The world all strategies share: for now, the follow graph."""
+
+    graph: GraphSpec
+
+
+# --------------------------------------------------------------------------- models
+
+def _number_or(choices: tuple[str, ...], lo: float, hi: float, lo_open: bool = False):
+    """Validator for a field that is a number in a range or one of a few names."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value in choices:
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (lo < value if lo_open else lo <= value) and value <= hi:
+                return float(value)
+        lo_b = "(" if lo_open else "["
+        raise PydanticCustomError(
+            "number_or_choice", "must be a number in {rng} or one of {choices} (got {got})",
+            {"rng": f"{lo_b}{lo:g}, {hi:g}]", "choices": ", ".join(choices), "got": repr(value)})
+
+    return check
+
+
+class IndependentCascade(_Spec):
+    """Independent Cascade (Kempe, Kleinberg & Tardos 2003).
+
+    ``edge_prob``: a probability for every edge; ``weighted_cascade`` = 1 / in-degree of
+    the target; ``edge_weight`` = the weight column of the input file. Parallel edges
+    each try once.
+    """
+
+    kind: Literal["independent_cascade"]
+    edge_prob: float | Literal["weighted_cascade", "edge_weight"]
+
+    @field_validator("edge_prob", mode="plain")
+    @classmethod
+    def _edge_prob(cls, value: Any) -> Any:
+        return _number_or(("weighted_cascade", "edge_weight"), 0.0, 1.0)(value)
+
+
+class LinearThreshold(_Spec):
+    """Linear Threshold (Kempe et al. 2003), thresholds U(0, 1) redrawn every trial.
+
+    ``weights``: ``in_degree`` = 1 / in-degree of the target (the default, Kempe's
+    c_uv / d_v with multiplicity); ``edge_weight`` = the input file's weights; or one
+    number for every edge.
+    """
+
+    kind: Literal["linear_threshold"]
+    weights: float | Literal["in_degree", "edge_weight"] = "in_degree"
+
+    @field_validator("weights", mode="plain")
+    @classmethod
+    def _weights(cls, value: Any) -> Any:
+        return _number_or(("in_degree", "edge_weight"), 0.0, 1.0, lo_open=True)(value)
+
+
+class FractionalThreshold(_Spec):
+    """Watts (2002) threshold model: adopt when the active fraction of in-neighbours is >= phi."""
+
+    kind: Literal["fractional_threshold"]
+    phi: Probability
+
+
+ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------- recruits
+
+class RandomRecruits(_Spec):
+    """Recruits drawn uniformly without replacement, afresh in every trial: ``count`` or ``fraction`` of accounts."""
+
+    rule: Literal["random"]
+    count: PositiveInt | None = None
+    fraction: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_size(self) -> RandomRecruits:
+        if (self.count is None) == (self.fraction is None):
+            raise ValueError("give exactly one of 'count' or 'fraction'")
+        return self
+
+
+class TopDegreeRecruits(_Spec):
+    """The ``count`` accounts with the most followers (out-degree); ties go to the lower index."""
+
+    rule: Literal["top_degree"]
+    count: PositiveInt
+
+
+class ExplicitRecruits(_Spec):
+    """Named accounts, by their id in the input file."""
+
+    rule: Literal["explicit"]
+    nodes: Annotated[list[int | str], Field(min_length=1)]
+
+
+RecruitSpec = Annotated[RandomRecruits | TopDegreeRecruits | ExplicitRecruits, Field(discriminator="rule")]
+
+
+class Strategy(_Spec):
+    """One way of choosing recruits; strategies in a run share common random numbers."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
+    recruits: RecruitSpec
+
+
+# --------------------------------------------------------------------------- scenario
+
+class Scenario(_Spec):
+    """A complete, validated scenario.
+
+    Attributes
+    ----------
+    name : str
+        Names the output folder (letters, digits, ``_ . -``).
+    seed : int
+        Root random seed in [0, 2**64); every draw of the run derives from it.
+    trials : int
+        Monte Carlo trials per strategy (>= 1).
+    max_steps : int or None
+        Stop a cascade after this many steps (None: when it stops by itself).
+    world, model
+        The follow graph and the contagion model.
+    recruits, strategies
+        Either one recruit rule, or a list of named strategies to compare.
+    """
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**64)]
+    trials: PositiveInt
+    engine: Literal["numba"] = "numba"
+    max_steps: PositiveInt | None = None
+    world: WorldSpec
+    model: ModelSpec
+    recruits: RecruitSpec | None = None
+    strategies: Annotated[list[Strategy], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_strategy_source(self) -> Scenario:
+        if (self.recruits is None) == (self.strategies is None):
+            raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list)")
+        if self.strategies:
+            names = [s.name for s in self.strategies]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+    @property
+    def strategy_list(self) -> list[Strategy]:
+        """The strategies to run; a lone ``recruits`` rule is one strategy named after its rule."""
+        if self.strategies is not None:
+            return list(self.strategies)
+        return [Strategy(name=self.recruits.rule, recruits=self.recruits)]
+
+    def canonical_json(self) -> str:
+        """The resolved scenario as canonical JSON (sorted keys); what the hash covers."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`canonical_json`: identifies the scenario in manifests and resumes."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def with_overrides(self, **changes: Any) -> Scenario:
+        """A re-validated copy with top-level fields replaced (e.g. ``trials=10``)."""
+        data = self.model_dump(mode="python")
+        data.update({k: v for k, v in changes.items() if v is not None})
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+
+
+# --------------------------------------------------------------------------- loading
+
+def _data_path(doc: YamlDocument, loc: tuple) -> tuple:
+    """Drop the union tags pydantic inserts into error locations, keeping real keys."""
+    node, out = doc.data, []
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            out.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            out.append(part)
+        elif not isinstance(node, (dict, list)):
+            break
+    return tuple(out)
+
+
+def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
+    seen, lines = set(), []
+    for err in exc.errors():
+        path = _data_path(doc, err["loc"])
+        msg = err["msg"]
+        if err["type"] == "unknown_key":
+            path = (*path, err["ctx"]["key"])
+        elif err["type"] == "missing":
+            path = (*path, err["loc"][-1])
+            msg = "required key is missing"
+        elif err["type"] == "union_tag_invalid":
+            ctx = err["ctx"]
+            path = (*path, ctx["discriminator"].strip("'"))
+            msg = f"unknown {ctx['discriminator']} '{ctx['tag']}' (allowed: {ctx['expected_tags']})"
+        elif err["type"] == "union_tag_not_found":
+            msg = f"needs a {err['ctx']['discriminator']} key"
+        elif err["type"].startswith("value_error"):
+            msg = msg.removeprefix("Value error, ")
+        elif "input" in err and not isinstance(err["input"], (dict, list)) and "(got" not in msg:
+            msg = f"{msg} (got {err['input']!r})"
+        if path in seen:
+            continue
+        seen.add(path)
+        line = doc.line_of(path)
+        key = ".".join(map(str, path)) or "(top level)"
+        lines.append(f"{doc.source}:{line}: {key}: {msg}")
+    return lines
+
+
+def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
+    """Validate a parsed document; relative paths in it are resolved against ``base_dir``."""
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([f"{doc.source}:1: (top level): a scenario is a mapping of keys to values"])
+    try:
+        return Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, doc)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file.
+
+    Raises
+    ------
+    ScenarioError
+        With one ``file:line: key.path: problem`` line per problem.
+    """
+    path = Path(path)
+    try:
+        doc = read_yaml(path)
+    except YamlError as exc:
+        raise ScenarioError([str(exc)]) from None
+    return scenario_from_document(doc, path.resolve().parent)
+
+
+def parse_scenario(text: str, base_dir: str | Path = ".", source: str = "<string>") -> Scenario:
+    """Validate a scenario given as YAML text (handy in notebooks and tests)."""
+    try:
+        doc = parse_yaml(text, source)
+    except YamlError as exc:
+        raise ScenarioError([str(exc)]) from None
+    return scenario_from_document(doc, Path(base_dir))
