@@ -85,7 +85,12 @@ def below(key: np.uint64, counter: np.uint64, bound: np.int64) -> np.int64:
 
 @nb.njit(cache=True)
 def trial_key(root: np.uint64, stream: np.uint64, trial: np.uint64) -> np.uint64:
-    """Key of one stream in one trial, from the run's root key."""
+    """Key of one stream in one trial, from the run's root key.
+
+    Called from Python, the result comes back as a plain ``int``: wrap it in
+    ``np.uint64`` before passing it to another jitted function (keys above 2**63
+    do not fit numba's default int64).
+    """
     return derive(derive(np.uint64(root), np.uint64(stream)), np.uint64(trial))
 
 
@@ -110,7 +115,7 @@ def as_key(value: int) -> np.uint64:
 
 def root_key(seed: int) -> np.uint64:
     """Root key of a run: the user's seed hashed once, so nearby seeds give unrelated streams."""
-    return mix(as_key(seed))
+    return np.uint64(mix(as_key(seed)))
 
 
 def uniforms(key: np.uint64, counters: np.ndarray) -> np.ndarray:

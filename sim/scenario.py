@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -367,6 +368,7 @@ class Scenario(_Spec):
     model: ModelSpec
     recruits: RecruitSpec | None = None
     strategies: Annotated[list[Strategy], Field(min_length=1)] | None = None
+    _source: YamlDocument | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_strategy_source(self) -> Scenario:
@@ -378,6 +380,17 @@ class Scenario(_Spec):
             if dup:
                 raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
         return self
+
+    def locate(self, key: tuple, message: str) -> str:
+        """``file:line: key.path: message`` for a problem found after validation (e.g. while building)."""
+        path = ".".join(map(str, key))
+        if self._source is None:
+            return f"<scenario>: {path}: {message}"
+        return f"{self._source.source}:{self._source.line_of(key)}: {path}: {message}"
+
+    def strategy_key(self, index: int) -> tuple:
+        """Key path of the recruit rule of strategy number ``index``."""
+        return ("recruits",) if self.strategies is None else ("strategies", index, "recruits")
 
     @property
     def strategy_list(self) -> list[Strategy]:
@@ -399,9 +412,11 @@ class Scenario(_Spec):
         data = self.model_dump(mode="python")
         data.update({k: v for k, v in changes.items() if v is not None})
         try:
-            return Scenario.model_validate(data)
+            out = Scenario.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+        out._source = self._source
+        return out
 
 
 # --------------------------------------------------------------------------- loading
@@ -455,9 +470,11 @@ def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     if not isinstance(doc.data, dict):
         raise ScenarioError([f"{doc.source}:1: (top level): a scenario is a mapping of keys to values"])
     try:
-        return Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
+        scenario = Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, doc)) from None
+    scenario._source = doc
+    return scenario
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -1,0 +1,144 @@
+"""The results folder of a run, written so that a crash loses no finished trials.
+
+Layout of ``<out>/<name>/``::
+
+    manifest.json      scenario as resolved, its hash, seed, versions, command, status
+    runs.parquet/      one Parquet part per finished chunk of trials (read the folder with pandas)
+    summary.csv        per strategy: mean, standard error, 95% CI
+    figures/           plots
+
+Every file is written to a temporary name in ``.incoming/`` (outside
+``runs.parquet/``, where a stray temporary would break readers) and moved into
+place with :func:`os.replace`, which is atomic on one filesystem. A run that is
+killed can be restarted with the same scenario: finished parts are kept and only
+missing chunks run, giving the same table as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+_PART = re.compile(r"^part-s(\d{3})-c(\d{5})\.parquet$")
+
+
+class StoreError(RuntimeError):
+    """The output folder holds results of a different scenario (or is not ours)."""
+
+
+class RunStore:
+    """One run's output folder.
+
+    Parameters
+    ----------
+    folder : Path
+        The run folder (``<out>/<scenario name>``).
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.parts = self.folder / "runs.parquet"
+        self.figures = self.folder / "figures"
+        self._incoming = self.folder / ".incoming"
+
+    # ------------------------------------------------------------------ opening
+
+    def open(self, digest: str, *, overwrite: bool = False) -> int:
+        """Prepare the folder for a run of the scenario with hash ``digest``.
+
+        Returns the number of chunks already finished (0 for a fresh run).
+
+        Raises
+        ------
+        StoreError
+            If the folder holds another scenario's results and ``overwrite`` is False.
+        """
+        manifest = self.read_manifest()
+        if self.folder.exists() and any(self.folder.iterdir()):
+            if manifest is None or manifest.get("scenario_sha256") != digest:
+                if not overwrite:
+                    what = "another scenario's results" if manifest else "files that are not a run's results"
+                    raise StoreError(
+                        f"{self.folder} holds {what}; choose another --out or pass --overwrite to replace it")
+                self._clear()
+        self.parts.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self._incoming, ignore_errors=True)
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        return len(self.finished())
+
+    def _clear(self) -> None:
+        for child in (self.parts, self.figures, self._incoming):
+            shutil.rmtree(child, ignore_errors=True)
+        for name in ("manifest.json", "summary.csv"):
+            (self.folder / name).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ parts
+
+    @staticmethod
+    def part_name(strategy: int, chunk: int) -> str:
+        """File name of the part holding chunk ``chunk`` of strategy number ``strategy``."""
+        return f"part-s{strategy:03d}-c{chunk:05d}.parquet"
+
+    def finished(self) -> set[tuple[int, int]]:
+        """(strategy, chunk) pairs whose parts are on disk."""
+        if not self.parts.is_dir():
+            return set()
+        out = set()
+        for p in self.parts.iterdir():
+            m = _PART.match(p.name)
+            if m:
+                out.add((int(m.group(1)), int(m.group(2))))
+        return out
+
+    def write_part(self, strategy: int, chunk: int, table: pd.DataFrame) -> None:
+        """Write one finished chunk atomically."""
+        self._atomic(self.parts / self.part_name(strategy, chunk),
+                     lambda tmp: table.to_parquet(tmp, index=False))
+
+    def read_parts(self) -> pd.DataFrame:
+        """All finished parts, in (strategy, chunk) order."""
+        files = sorted(p for p in self.parts.iterdir() if _PART.match(p.name))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+    # ------------------------------------------------------------------ other files
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None if there is none (or it is unreadable)."""
+        try:
+            return json.loads((self.folder / "manifest.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Write ``manifest.json`` atomically."""
+        self._atomic(self.folder / "manifest.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
+
+    def write_csv(self, name: str, table: pd.DataFrame) -> None:
+        """Write a CSV table atomically."""
+        self._atomic(self.folder / name, lambda tmp: table.to_csv(tmp, index=False))
+
+    def write_figure(self, name: str, figure) -> Path:
+        """Save a matplotlib figure under ``figures/`` atomically; returns its path."""
+        self.figures.mkdir(parents=True, exist_ok=True)
+        target = self.figures / name
+        self._atomic(target, lambda tmp: figure.savefig(tmp, dpi=120, bbox_inches="tight", format=target.suffix[1:]))
+        return target
+
+    def finish(self) -> None:
+        """Remove the temporaries folder once everything is in place."""
+        shutil.rmtree(self._incoming, ignore_errors=True)
+
+    def _atomic(self, target: Path, write) -> None:
+        self._incoming.mkdir(parents=True, exist_ok=True)
+        tmp = self._incoming / (target.name + ".tmp")
+        write(tmp)
+        os.replace(tmp, target)

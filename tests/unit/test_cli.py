@@ -1,0 +1,106 @@
+"""The command line: bad input exits 2 with a one-line message and writes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = textwrap.dedent("""\
+    name: tiny
+    seed: 3
+    trials: 40
+    world:
+      graph: {kind: erdos_renyi, n: 300, mean_degree: 3.0}
+    model: {kind: independent_cascade, edge_prob: 0.3}
+    recruits: {rule: random, count: 2}
+    """)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("edge_prob: 0.3", "edgeprob: 0.3", 6),                       # typo'd key
+        ("edge_prob: 0.3", "edge_prob: 1.5", 6),                      # probability of 1.5
+        ("{kind: erdos_renyi, n: 300, mean_degree: 3.0}",
+         "{kind: edgelist, path: missing.txt, directed: true}", 5),   # missing edge-list file
+        ("trials: 40", "trials: -40", 3),                             # negative trial count
+    ],
+)
+def test_bad_input_exit_2_one_line_nothing_written(tmp_path, capsys, old, new, line):
+    scenario = write(tmp_path, GOOD.replace(old, new))
+    out = tmp_path / "out"
+    assert main([str(scenario), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{scenario}:{line}: ")
+    assert not out.exists()
+
+
+def test_negative_trials_on_command_line(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    with pytest.raises(SystemExit) as info:
+        main([str(scenario), "--trials", "-5", "--out", str(tmp_path / "out")])
+    assert info.value.code == 2
+    assert "--trials: must be a whole number >= 1 (got -5)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_recruit_not_in_graph_is_bad_input(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD.replace("{rule: random, count: 2}", "{rule: explicit, nodes: [1, 99999]}"))
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{scenario}:7: recruits.nodes.1: account 99999 is not in the graph" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_only_validates(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    assert main([str(scenario), "--check", "--out", str(tmp_path / "out")]) == 0
+    assert "valid" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_writes_results_folder(tmp_path):
+    scenario = write(tmp_path, GOOD)
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet", "--trials", "30"]) == 0
+    folder = tmp_path / "out" / "tiny"
+    table = pd.read_parquet(folder / "runs.parquet")
+    assert list(table.columns) == ["strategy", "trial", "adopted", "adopted_fraction", "steps"]
+    assert table["trial"].tolist() == list(range(30))
+    assert (table["adopted"] >= 2).all() and (table["adopted"] <= 300).all()
+    summary = pd.read_csv(folder / "summary.csv")
+    mean = summary.query("outcome == 'adopted'")["mean"].item()
+    assert mean == pytest.approx(table["adopted"].mean())
+    assert (folder / "figures" / "final_size.png").stat().st_size > 1000
+    assert not (folder / ".incoming").exists()
+
+
+def test_other_scenario_in_folder_is_refused(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out"
+    assert main([str(scenario), "--out", str(out), "--quiet"]) == 0
+    assert main([str(scenario), "--out", str(out), "--quiet", "--seed", "4"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([str(scenario), "--out", str(out), "--quiet", "--seed", "4", "--overwrite"]) == 0
+
+
+def test_run_experiment_script(tmp_path):
+    """The thin script exits with main's status."""
+    scenario = write(tmp_path, GOOD.replace("trials: 40", "trials: 0"))
+    proc = subprocess.run([sys.executable, str(ROOT / "run_experiment.py"), str(scenario), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"{scenario}:3: trials:")
