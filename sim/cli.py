@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
                    help="parent folder of the run folder <out>/<name>/ (default: results)")
     p.add_argument("--trials", type=_positive_int, help="override the number of trials per strategy")
     p.add_argument("--seed", type=_seed, help="override the root random seed")
+    p.add_argument("--engine", choices=["numba", "mesa"],
+                   help="override the scenario's engine (both give identical results; mesa is slower)")
     p.add_argument("--workers", type=_positive_int, default=1, help="threads running trials (default 1)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run folder that holds another scenario's results")
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         scenario = load_scenario(args.scenario)
-        scenario = scenario.with_overrides(trials=args.trials, seed=args.seed)
+        scenario = scenario.with_overrides(trials=args.trials, seed=args.seed, engine=args.engine)
     except ScenarioError as exc:
         for line in exc.problems:
             err.print(line, markup=False)

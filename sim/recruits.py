@@ -25,7 +25,12 @@ class RecruitError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class RecruitPlan:
-    """Recruits of every trial: ``fixed`` (int32 node indices) plus ``n_random`` random accounts."""
+    """Recruits of every trial: ``fixed`` (int32 node indices) or ``n_random`` random accounts.
+
+    The kernels accept both at once, but then a random draw that lands on a fixed
+    recruit is not redrawn (fewer distinct recruits); the recruit rules never mix them,
+    and :meth:`size` then overcounts.
+    """
 
     fixed: np.ndarray
     n_random: int

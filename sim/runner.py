@@ -92,9 +92,18 @@ def prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, world, model, tuple(plans))
 
 
+def _final_sizes(engine: str):
+    """The ``final_sizes`` of an engine: the numba kernel, or the Mesa agent model (same numbers)."""
+    if engine == "mesa":
+        from sim import agents
+
+        return agents.final_sizes
+    return final_sizes
+
+
 def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> pd.DataFrame:
     trials = np.arange(*bounds, dtype=np.int64)
-    adopted, steps = final_sizes(prepared.world.graph, prepared.model, prepared.plans[strategy],
+    adopted, steps = _final_sizes(prepared.scenario.engine)(prepared.world.graph, prepared.model, prepared.plans[strategy],
                                  root_key(prepared.scenario.seed), trials, prepared.scenario.max_steps)
     return pd.DataFrame({
         "strategy": prepared.scenario.strategy_list[strategy].name,
@@ -119,6 +128,7 @@ def run(
     *,
     trials: int | None = None,
     seed: int | None = None,
+    engine: str | None = None,
     workers: int = 1,
     out: str | Path | None = None,
     overwrite: bool = False,
@@ -132,6 +142,8 @@ def run(
         A validated scenario (:func:`sim.load_scenario`).
     trials, seed : int, optional
         Override the scenario's trial count and root seed.
+    engine : {"numba", "mesa"}, optional
+        Override the scenario's engine; both give the same table.
     workers : int
         Threads running chunks at once (the kernel releases the GIL). The table does
         not depend on this number.
@@ -151,7 +163,7 @@ def run(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    scenario = scenario.with_overrides(trials=trials, seed=seed)
+    scenario = scenario.with_overrides(trials=trials, seed=seed, engine=engine)
     started = time.perf_counter()
     prepared = prepare(scenario)
     names = [s.name for s in scenario.strategy_list]
