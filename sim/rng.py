@@ -48,6 +48,13 @@ class Stream(IntEnum):
     EDGE_LIVE = 2  #: Independent Cascade: is edge e live in trial t
     THRESHOLD = 3  #: Linear Threshold: threshold of account v in trial t
     RECRUITS = 4  #: random recruit selection in trial t
+    EXPOSE = 5  #: campaign: does the follower on edge e see post p
+    ENGAGE = 6  #: campaign: does an exposed account engage with post p
+    DISCOVER = 7  #: campaign: which non-followers a platform shows post p to
+    DISCOVER_CONVERT = 8  #: campaign, independent mode: does a discovery exposure convert
+    DISCOVER_ENGAGE = 9  #: campaign: does a discovery exposure engage
+    RESHARE = 10  #: campaign: does adopter v re-share
+    PARTNERS = 11  #: campaign: random choice of partner creators (once per run, not per trial)
 
 
 @nb.njit(cache=True, inline="always")

@@ -20,7 +20,9 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     PrivateAttr,
     ValidationError,
     ValidationInfo,
@@ -66,6 +68,24 @@ class _Spec(BaseModel):
 
 
 # --------------------------------------------------------------------------- graphs
+
+class CommunitiesGraph(_Spec):
+    """Planted-partition graph: ``count`` equal communities, mean degree ``mean_degree``, a
+    fraction ``mixing`` of each account's edges leaving its community (Condon & Karp 2001;
+    the LFR "mixing parameter" of Lancichinetti, Fortunato & Radicchi 2008); undirected."""
+
+    kind: Literal["communities"]
+    n: PositiveInt
+    count: PositiveInt
+    mean_degree: Annotated[float, Field(gt=0.0)]
+    mixing: Probability = 0.1
+
+    @model_validator(mode="after")
+    def _fits(self) -> CommunitiesGraph:
+        if self.count > self.n:
+            raise ValueError(f"need count <= n (count={self.count}, n={self.n})")
+        return self
+
 
 class ErdosRenyiGraph(_Spec):
     """G(n, p) with p = mean_degree / (n - 1) (Erdős & Rényi 1959; Gilbert 1959)."""
@@ -222,16 +242,164 @@ class DatasetGraph(_Spec):
 
 
 GraphSpec = Annotated[
-    ErdosRenyiGraph | RandomRegularGraph | BarabasiAlbertGraph | WattsStrogatzGraph
+    ErdosRenyiGraph | CommunitiesGraph | RandomRegularGraph | BarabasiAlbertGraph | WattsStrogatzGraph
     | ConfigurationGraph | EdgeListGraph | DatasetGraph,
     Field(discriminator="kind"),
 ]
 
 
 class WorldSpec(_Spec):
-    """The world all strategies share: for now, the follow graph."""
+    """A network world: one follow graph, for the classic contagion models."""
 
+    kind: Literal["network"] = "network"
     graph: GraphSpec
+
+
+# --------------------------------------------------------------------------- creator-audience worlds
+
+TierName = Literal["nano", "micro", "macro", "mega"]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class BetaSpec(_Spec):
+    """A Beta distribution on [0, 1] given by its mean and concentration (a + b)."""
+
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)]
+    concentration: Annotated[float, Field(gt=0.0)] = 4.0
+
+
+class InterestSpec(BetaSpec):
+    """Interest in the cause: Beta(mean, concentration) per account, then smoothed over the peer
+    graph with weight ``homophily`` (0: independent; 1: every account takes its peers' mean),
+    which makes peers' interests alike (McPherson, Smith-Lovin & Cook 2001)."""
+
+    homophily: Probability = 0.5
+
+
+class SegmentSpec(_Spec):
+    """An audience segment (e.g. an age band): its share of accounts and, per platform, the
+    probability that a member is on it (Pew-style platform use by age)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]+$", max_length=40)]
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+
+
+class AudienceSpec(_Spec):
+    """The audience: its peer follow graph (re-shares travel on it), segments and interest."""
+
+    peers: GraphSpec
+    segments: Annotated[list[SegmentSpec], Field(min_length=1)]
+    interest: InterestSpec
+
+    @model_validator(mode="after")
+    def _shares(self) -> AudienceSpec:
+        total = sum(seg.share for seg in self.segments)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"segment shares must sum to 1 (they sum to {total:.6g})")
+        names = [seg.name for seg in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError("segment names must be unique")
+        return self
+
+
+class ShockSpec(_Spec):
+    """From ``day`` on, the platform's reach (organic and discovery) is multiplied by ``reach_factor``."""
+
+    day: Annotated[int, Field(ge=0)]
+    reach_factor: Probability
+
+
+class PlatformSpec(_Spec):
+    """A platform.
+
+    ``organic_reach``: probability that a follower sees a post (Instagram feed ~0.1-0.2,
+    literature.md §1.7). ``discovery``: expected exposures of non-followers per post, as a
+    fraction of the poster's followers on the platform (TikTok's For You page can exceed 1).
+    """
+
+    organic_reach: Probability
+    discovery: NonNegative = 0.0
+    shock: ShockSpec | None = None
+
+
+class TierSpec(_Spec):
+    """Creators of one tier.
+
+    Attributes
+    ----------
+    followers : [low, high)
+        Real follower counts, drawn log-uniformly; tier edges are parameters, not constants.
+    count : int
+        Creators of this tier in the world.
+    platforms : dict
+        Share of the tier's creators whose home platform is each platform (sums to 1).
+    reach : float
+        Multiplier on the platform's organic reach for this tier's posts (> 0).
+    engagement : float
+        Probability that an exposed follower engages, at the tier's initial trust.
+    trust : float
+        Initial trust of a follower in a creator of this tier, in [0, 1].
+    authenticity : float
+        Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
+    """
+
+    followers: tuple[PositiveInt, PositiveInt]
+    count: Annotated[int, Field(ge=0)]
+    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+    reach: Annotated[float, Field(gt=0.0)] = 1.0
+    engagement: Probability
+    trust: Probability
+    authenticity: Probability = 1.0
+
+    @field_validator("followers", mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _fits(self) -> TierSpec:
+        lo, hi = self.followers
+        if hi <= lo:
+            raise ValueError(f"followers must be [low, high) with high > low, got [{lo}, {hi}]")
+        total = sum(self.platforms.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"platform shares must sum to 1 (they sum to {total:.6g})")
+        return self
+
+
+class CreatorAudienceWorld(_Spec):
+    """Creators of several tiers and platforms, and an audience that follows them and each other.
+
+    ``scale``: one simulated account stands for ``scale`` real ones. Follower counts in
+    ``tiers`` are real; a creator gets ``round(followers / scale)`` simulated followers, and
+    totals in the outputs are reported in real accounts (simulated x scale).
+    """
+
+    kind: Literal["creator_audience"]
+    scale: Annotated[float, Field(ge=1.0)] = 1.0
+    audience: AudienceSpec
+    platforms: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], PlatformSpec],
+                         Field(min_length=1)]
+    tiers: Annotated[dict[TierName, TierSpec], Field(min_length=1)]
+    alignment: BetaSpec = BetaSpec(mean=0.5, concentration=4.0)
+    follower_homophily: NonNegative = 1.0
+
+    @model_validator(mode="after")
+    def _platforms_known(self) -> CreatorAudienceWorld:
+        known = set(self.platforms)
+        for where, names in [(f"tiers.{t}.platforms", spec.platforms) for t, spec in self.tiers.items()] + [
+                (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
+        return self
+
+
+def _world_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return data.get("kind", "network")
+    return getattr(data, "kind", "network")
 
 
 # --------------------------------------------------------------------------- models
@@ -294,7 +462,40 @@ class FractionalThreshold(_Spec):
     phi: Probability
 
 
-ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold, Field(discriminator="kind")]
+class ThresholdSpec(_Spec):
+    """Adoption thresholds: ``max * U(0, 1) * (1 - interest_effect * interest)`` per account and trial."""
+
+    max: Annotated[float, Field(gt=0.0)] = 1.0
+    interest_effect: Probability = 0.5
+
+
+class CampaignModel(_Spec):
+    """The campaign model (docs/model.md): exposure, engagement, persuasion doses, adoption, re-sharing.
+
+    Every rule and its source is in docs/model.md; units are per exposure or per day.
+    """
+
+    kind: Literal["campaign"]
+    adoption: Literal["threshold", "independent"] = "threshold"
+    threshold: ThresholdSpec = ThresholdSpec()
+    conversion_rate: Annotated[float, Field(gt=0.0)] = 1.0
+    message_strength: Annotated[float, Field(gt=0.0)] = 1.0
+    dilution: Probability = 0.0
+    conviction_decay: Probability = 0.0
+    trust_growth: Probability = 0.0
+    trust_ceiling: Probability = 1.0
+    fatigue: Probability = 0.0
+    fatigue_recovery: Probability = 0.0
+    reshare: Probability = 0.0
+    peer_reach: Probability = 1.0
+    peer_trust: Probability = 0.5
+    peer_engagement: Probability = 0.05
+    stranger_trust: Probability = 0.1
+
+
+ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | CampaignModel,
+                      Field(discriminator="kind")]
+ClassicModel = IndependentCascade | LinearThreshold | FractionalThreshold
 
 
 # --------------------------------------------------------------------------- recruits
@@ -330,11 +531,67 @@ class ExplicitRecruits(_Spec):
 RecruitSpec = Annotated[RandomRecruits | TopDegreeRecruits | ExplicitRecruits, Field(discriminator="rule")]
 
 
+class ScheduleSpec(_Spec):
+    """Posting days: ``count`` posts, one every ``every`` days from ``start``."""
+
+    start: Annotated[int, Field(ge=0)] = 0
+    every: PositiveInt = 7
+    count: PositiveInt = 1
+
+    def days(self) -> list[int]:
+        """The posting days."""
+        return [self.start + i * self.every for i in range(self.count)]
+
+
+class PostGroup(_Spec):
+    """Partners of one tier on one platform, and when they post.
+
+    Give the partners as ``creators`` (how many) or ``budget`` (as many as the budget pays
+    for at the rate card, for all their posts). ``select`` picks them: ``random``,
+    ``top_followers`` or ``most_aligned``. ``days`` lists posting days, or ``schedule``
+    spaces them (``{start, every, count}``; 12 weekly posts = an ambassador).
+    ``variant_distance`` in [0, 1] is how far the message variant is from the core message.
+    """
+
+    tier: TierName
+    platform: str
+    creators: Annotated[int, Field(ge=0)] | None = None
+    budget: NonNegative | None = None
+    select: Literal["random", "top_followers", "most_aligned"] = "random"
+    days: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
+    schedule: ScheduleSpec | None = None
+    variant_distance: Probability = 0.0
+    paid: bool = True
+
+    @model_validator(mode="after")
+    def _one_each(self) -> PostGroup:
+        if (self.creators is None) == (self.budget is None):
+            raise ValueError("give exactly one of 'creators' or 'budget'")
+        if (self.days is None) == (self.schedule is None):
+            raise ValueError("give exactly one of 'days' or 'schedule'")
+        return self
+
+    def post_days(self) -> list[int]:
+        """Sorted posting days of each partner in the group."""
+        return sorted(self.days) if self.days is not None else self.schedule.days()
+
+
 class Strategy(_Spec):
-    """One way of choosing recruits; strategies in a run share common random numbers."""
+    """One way of spreading the message; strategies in a run share common random numbers.
+
+    Classic models take ``recruits`` (who starts the cascade); the campaign model takes
+    ``posts`` (which partners post where and when).
+    """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
-    recruits: RecruitSpec
+    recruits: RecruitSpec | None = None
+    posts: Annotated[list[PostGroup], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Strategy:
+        if (self.recruits is None) == (self.posts is None):
+            raise ValueError("give exactly one of 'recruits' (classic models) or 'posts' (campaign model)")
+        return self
 
 
 # --------------------------------------------------------------------------- scenario
@@ -350,36 +607,76 @@ class Scenario(_Spec):
         Root random seed in [0, 2**64); every draw of the run derives from it.
     trials : int
         Monte Carlo trials per strategy (>= 1).
+    engine : {"numba", "mesa"}
+        Which engine runs the trials; both give identical results, Mesa is for inspection.
     max_steps : int or None
-        Stop a cascade after this many steps (None: when it stops by itself).
+        Classic models: stop a cascade after this many steps (None: when it stops by itself).
+    days : int
+        Campaign model: the horizon in days (one step = one day).
     world, model
-        The follow graph and the contagion model.
+        The world (a network, or creators and their audience) and the contagion model.
     recruits, strategies
         Either one recruit rule, or a list of named strategies to compare.
+    rate_card : dict
+        Campaign model: cost in USD of one post, by platform then tier.
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
-    engine: Literal["numba"] = "numba"
+    engine: Literal["numba", "mesa"] = "numba"
     max_steps: PositiveInt | None = None
-    world: WorldSpec
+    days: PositiveInt = 28
+    world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
+                     Discriminator(_world_kind)]
     model: ModelSpec
+    rate_card: dict[str, dict[TierName, NonNegative]] | None = None
     recruits: RecruitSpec | None = None
     strategies: Annotated[list[Strategy], Field(min_length=1)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
+
+    @property
+    def is_campaign(self) -> bool:
+        """Whether this is a campaign scenario (creator-audience world, campaign model)."""
+        return isinstance(self.model, CampaignModel)
 
     @model_validator(mode="after")
     def _one_strategy_source(self) -> Scenario:
         if (self.recruits is None) == (self.strategies is None):
             raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list)")
+        if self.is_campaign != isinstance(self.world, CreatorAudienceWorld):
+            raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
+                             "world needs the campaign model")
+        if self.is_campaign:
+            self._check_campaign()
+        elif self.strategies and any(s.recruits is None for s in self.strategies):
+            raise ValueError("classic models need 'recruits' in every strategy")
         if self.strategies:
             names = [s.name for s in self.strategies]
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
                 raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
         return self
+
+    def _check_campaign(self) -> None:
+        if self.strategies is None or any(s.posts is None for s in self.strategies):
+            raise ValueError("the campaign model needs 'strategies' whose entries have 'posts'")
+        world = self.world
+        for s in self.strategies:
+            for g in s.posts:
+                if g.tier not in world.tiers:
+                    raise ValueError(f"strategy {s.name}: tier '{g.tier}' is not in world.tiers "
+                                     f"({', '.join(world.tiers)})")
+                if g.platform not in world.platforms:
+                    raise ValueError(f"strategy {s.name}: platform '{g.platform}' is not in world.platforms "
+                                     f"({', '.join(world.platforms)})")
+                if g.post_days()[-1] >= self.days:
+                    raise ValueError(f"strategy {s.name}: a post on day {g.post_days()[-1]} is beyond the "
+                                     f"horizon (days: {self.days})")
+                if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
+                    raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
+                                     f"{g.platform}")
 
     def locate(self, key: tuple, message: str) -> str:
         """``file:line: key.path: message`` for a problem found after validation (e.g. while building)."""
@@ -389,8 +686,10 @@ class Scenario(_Spec):
         return f"{self._source.source}:{self._source.line_of(key)}: {path}: {message}"
 
     def strategy_key(self, index: int) -> tuple:
-        """Key path of the recruit rule of strategy number ``index``."""
-        return ("recruits",) if self.strategies is None else ("strategies", index, "recruits")
+        """Key path of what strategy number ``index`` does (its recruit rule or its posts)."""
+        if self.strategies is None:
+            return ("recruits",)
+        return ("strategies", index, "posts" if self.is_campaign else "recruits")
 
     @property
     def strategy_list(self) -> list[Strategy]:

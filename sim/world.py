@@ -16,10 +16,13 @@ import numpy as np
 from sim.datasets import DATASETS, dataset_path
 from sim.edgelist import read_graph
 from sim.graph import FlatGraph
+from sim.population import Population, build_population
 from sim.rng import Stream, numpy_generator
 from sim.scenario import (
     BarabasiAlbertGraph,
+    CommunitiesGraph,
     ConfigurationGraph,
+    CreatorAudienceWorld,
     DatasetGraph,
     DegreeDistribution,
     EdgeListGraph,
@@ -42,9 +45,43 @@ class World:
     ----------
     graph : FlatGraph
         The follow graph (``u -> v``: ``v`` follows ``u``).
+    population : Population or None
+        Creators, audience and platforms, for campaign worlds.
     """
 
     graph: FlatGraph
+    population: Population | None = None
+
+
+def planted_partition(n: int, count: int, mean_degree: float, mixing: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected planted-partition edges, built in O(edges) with numpy.
+
+    Accounts are split into ``count`` near-equal communities (``community = i % count``).
+    Each of the ``n * mean_degree / 2`` edges joins two accounts of one community with
+    probability ``1 - mixing`` and two accounts drawn from the whole graph otherwise.
+    Self-loops and repeated pairs are dropped (O(1/n) of the edges when sparse).
+
+    Returns
+    -------
+    src, dst : int64 arrays
+        Edge endpoints (each undirected edge once).
+    community : int64 array
+        Community of every account.
+    """
+    community = np.arange(n) % count
+    m = int(round(n * mean_degree / 2))
+    inside = rng.random(m) < 1.0 - mixing
+    src = rng.integers(0, n, size=m)
+    dst = rng.integers(0, n, size=m)
+    # Same community: keep src's community, pick a random member of it.
+    size = np.bincount(community, minlength=count)
+    c = community[src[inside]]
+    dst[inside] = c + count * np.floor(rng.random(inside.sum()) * size[c]).astype(np.int64)
+    a, b = np.minimum(src, dst), np.maximum(src, dst)
+    keep = a != b
+    _, first = np.unique(a[keep] * n + b[keep], return_index=True)
+    return a[keep][np.sort(first)], b[keep][np.sort(first)], community
 
 
 def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -76,6 +113,10 @@ def build_graph(spec: GraphSpec, seed: int) -> FlatGraph:
         p = spec.mean_degree / (spec.n - 1) if spec.n > 1 else 0.0
         g = nx.fast_gnp_random_graph(spec.n, p, seed=rng, directed=spec.directed)
         return FlatGraph.from_networkx(g, name=f"erdos_renyi(n={spec.n}, mean_degree={spec.mean_degree})")
+    if isinstance(spec, CommunitiesGraph):
+        src, dst, _ = planted_partition(spec.n, spec.count, spec.mean_degree, spec.mixing, rng)
+        return FlatGraph.from_edges(spec.n, src, dst, directed=False,
+                                    name=f"communities(n={spec.n}, count={spec.count}, mixing={spec.mixing})")
     if isinstance(spec, RandomRegularGraph):
         g = nx.random_regular_graph(spec.degree, spec.n, seed=rng)
         return FlatGraph.from_networkx(g, name=f"random_regular(n={spec.n}, degree={spec.degree})")
@@ -98,6 +139,9 @@ def build_graph(spec: GraphSpec, seed: int) -> FlatGraph:
     raise TypeError(f"unknown graph spec {spec!r}")  # pragma: no cover
 
 
-def build_world(spec: WorldSpec, seed: int) -> World:
+def build_world(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> World:
     """Build the world of a scenario; the same ``seed`` always gives the same world."""
+    if isinstance(spec, CreatorAudienceWorld):
+        population = build_population(spec, build_graph(spec.audience.peers, seed), seed)
+        return World(graph=population.graph, population=population)
     return World(graph=build_graph(spec.graph, seed))

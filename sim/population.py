@@ -1,0 +1,209 @@
+"""The creator–audience population: who is on which platform, who follows whom, who cares.
+
+Accounts ``0 .. n_audience-1`` are the audience, ``n_audience .. n_accounts-1`` the
+creators (tier by tier, in the scenario's tier order). One directed follow graph
+holds both kinds of edge: peer edges among the audience (re-shares travel on them)
+and creator → follower edges on the creator's home platform. The channel of an
+edge is its source creator's platform, or :attr:`Population.peer_channel` for a
+peer edge.
+
+Everything random here is drawn once per world from generators keyed by
+``(seed, WORLD, part)``, independent of anything drawn in trials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.graph import FlatGraph
+from sim.rng import Stream, numpy_generator
+from sim.scenario import CreatorAudienceWorld
+
+#: Alignment is bucketed into this many levels when weighting follower choice, so a
+#: creator's follower sampler is one of a few precomputed CDFs (cost O(levels x audience)).
+ALIGNMENT_LEVELS = 32
+
+# Parts of the WORLD stream: each component of the world draws from its own generator.
+_PEERS, _SEGMENTS, _INTEREST, _CREATORS, _FOLLOWERS = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """A creator–audience world in flat arrays.
+
+    Attributes
+    ----------
+    graph : FlatGraph
+        Follow graph over all accounts (audience then creators).
+    channel : int8[m]
+        Platform index of each edge, or ``peer_channel`` for peer (audience) edges.
+    n_audience : int
+        Audience accounts (indices below this number).
+    segment : int16[n_audience]
+        Segment index of each audience account.
+    interest : float64[n_audience]
+        Interest in the cause, in [0, 1].
+    on_platform : bool[n_audience, n_platforms]
+        Platform membership of each audience account.
+    creator_tier, creator_platform : int8[n_creators]
+        Tier and home platform index of each creator.
+    followers_real : int64[n_creators]
+        Follower count the creator stands for (real accounts).
+    alignment : float64[n_creators]
+        Creator's alignment with the cause, in [0, 1].
+    platforms, tiers, segments : tuple of str
+        Names, in index order.
+    scale : float
+        Real accounts one simulated account stands for.
+    """
+
+    graph: FlatGraph
+    channel: np.ndarray
+    n_audience: int
+    segment: np.ndarray
+    interest: np.ndarray
+    on_platform: np.ndarray
+    creator_tier: np.ndarray
+    creator_platform: np.ndarray
+    followers_real: np.ndarray
+    alignment: np.ndarray
+    platforms: tuple[str, ...]
+    tiers: tuple[str, ...]
+    segments: tuple[str, ...]
+    scale: float
+
+    @property
+    def n_creators(self) -> int:
+        """Number of creators."""
+        return len(self.creator_tier)
+
+    @property
+    def peer_channel(self) -> int:
+        """Channel index of peer edges (one past the last platform)."""
+        return len(self.platforms)
+
+    @property
+    def followers_sim(self) -> np.ndarray:
+        """Simulated followers of each creator (out-degree of the creator's account)."""
+        return self.graph.out_degree[self.n_audience:]
+
+    def creator_account(self, creator: np.ndarray | int) -> np.ndarray | int:
+        """Account index of creator number ``creator``."""
+        return self.n_audience + creator
+
+    def members(self, platform: int) -> np.ndarray:
+        """Audience accounts on ``platform`` (int32, sorted)."""
+        return np.flatnonzero(self.on_platform[:, platform]).astype(np.int32)
+
+
+def _beta(rng: np.random.Generator, mean: float, concentration: float, size: int) -> np.ndarray:
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size=size)
+
+
+def _smooth(peers: FlatGraph, raw: np.ndarray, homophily: float) -> np.ndarray:
+    """(1 - h) * own + h * mean over the accounts one follows-from (in-neighbours)."""
+    if homophily == 0.0 or peers.m == 0:
+        return raw
+    total = np.bincount(peers.indices, weights=raw[peers.sources], minlength=peers.n)
+    deg = peers.in_degree
+    neighbour_mean = np.divide(total, deg, out=raw.copy(), where=deg > 0)
+    return (1.0 - homophily) * raw + homophily * neighbour_mean
+
+
+def _sample_followers(rng, candidates, cdf, k):
+    """k distinct accounts from ``candidates`` with probabilities given by ``cdf``."""
+    if k >= len(candidates):
+        return candidates
+    chosen = np.unique(candidates[np.searchsorted(cdf, rng.random(k), side="right").clip(0, len(cdf) - 1)])
+    # Duplicates are rare when k << candidates; top up the shortfall with fresh draws.
+    for _ in range(20):
+        short = k - len(chosen)
+        if short <= 0:
+            break
+        extra = candidates[np.searchsorted(cdf, rng.random(2 * short), side="right").clip(0, len(cdf) - 1)]
+        chosen = np.union1d(chosen, extra)
+    if len(chosen) > k:
+        chosen = rng.choice(chosen, size=k, replace=False)
+    return np.sort(chosen)
+
+
+def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) -> Population:
+    """Build a creator–audience world around an audience peer graph.
+
+    Parameters
+    ----------
+    spec : CreatorAudienceWorld
+        The world block of the scenario.
+    peers : FlatGraph
+        The audience's own follow graph (built from ``spec.audience.peers``).
+    seed : int
+        Root seed of the run.
+    """
+    n_a = peers.n
+    platforms = tuple(spec.platforms)
+    tiers = tuple(spec.tiers)
+    segments = tuple(seg.name for seg in spec.audience.segments)
+
+    # Segments and platform membership (segment-specific platform use).
+    rng = numpy_generator(seed, Stream.WORLD, _SEGMENTS)
+    shares = np.array([seg.share for seg in spec.audience.segments])
+    segment = rng.choice(len(segments), size=n_a, p=shares / shares.sum()).astype(np.int16)
+    use = np.array([[seg.platforms.get(p, 0.0) for p in platforms] for seg in spec.audience.segments])
+    on_platform = rng.random((n_a, len(platforms))) < use[segment]
+    # Everyone is somewhere: an account drawn onto no platform joins its segment's favourite.
+    nowhere = ~on_platform.any(axis=1)
+    on_platform[nowhere, use.argmax(axis=1)[segment[nowhere]]] = True
+
+    # Interest in the cause, made alike among peers.
+    rng = numpy_generator(seed, Stream.WORLD, _INTEREST)
+    it = spec.audience.interest
+    interest = np.clip(_smooth(peers, _beta(rng, it.mean, it.concentration, n_a), it.homophily), 0.0, 1.0)
+
+    # Creators: tier, home platform, real follower count (log-uniform in the tier's range), alignment.
+    rng = numpy_generator(seed, Stream.WORLD, _CREATORS)
+    c_tier, c_plat, c_real = [], [], []
+    for t, name in enumerate(tiers):
+        tier = spec.tiers[name]
+        shares = np.array([tier.platforms.get(p, 0.0) for p in platforms])
+        c_tier.append(np.full(tier.count, t, dtype=np.int8))
+        c_plat.append(rng.choice(len(platforms), size=tier.count, p=shares / shares.sum()).astype(np.int8))
+        lo, hi = tier.followers
+        c_real.append(np.floor(np.exp(rng.uniform(np.log(lo), np.log(hi), size=tier.count))).astype(np.int64))
+    creator_tier = np.concatenate(c_tier) if c_tier else np.zeros(0, np.int8)
+    creator_platform = np.concatenate(c_plat) if c_plat else np.zeros(0, np.int8)
+    followers_real = np.concatenate(c_real) if c_real else np.zeros(0, np.int64)
+    alignment = _beta(rng, spec.alignment.mean, spec.alignment.concentration, len(creator_tier))
+
+    # Followers: audience members of the creator's platform, weighted towards interested
+    # accounts for aligned creators: weight = exp(homophily * alignment * interest).
+    rng = numpy_generator(seed, Stream.WORLD, _FOLLOWERS)
+    level = np.minimum((alignment * ALIGNMENT_LEVELS).astype(np.int64), ALIGNMENT_LEVELS - 1)
+    src_parts, dst_parts = [peers.sources.astype(np.int64)], [peers.indices.astype(np.int64)]
+    for p in range(len(platforms)):
+        candidates = np.flatnonzero(on_platform[:, p])
+        mine = np.flatnonzero(creator_platform == p)
+        if len(candidates) == 0 or len(mine) == 0:
+            continue
+        cdfs = {}
+        for c in mine:
+            lev = int(level[c])
+            if lev not in cdfs:
+                a = (lev + 0.5) / ALIGNMENT_LEVELS
+                w = np.exp(spec.follower_homophily * a * interest[candidates])
+                cdf = np.cumsum(w)
+                cdfs[lev] = cdf / cdf[-1]
+            k = max(1, int(round(followers_real[c] / spec.scale)))
+            chosen = _sample_followers(rng, candidates, cdfs[lev], k)
+            src_parts.append(np.full(len(chosen), n_a + c, dtype=np.int64))
+            dst_parts.append(chosen.astype(np.int64))
+    n = n_a + len(creator_tier)
+    graph = FlatGraph.from_edges(n, np.concatenate(src_parts), np.concatenate(dst_parts), directed=True,
+                                 name=f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
+    src = graph.sources
+    channel = np.full(graph.m, len(platforms), dtype=np.int8)
+    is_creator = src >= n_a
+    channel[is_creator] = creator_platform[src[is_creator] - n_a]
+    return Population(graph, channel, n_a, segment, interest, on_platform, creator_tier, creator_platform,
+                      followers_real, alignment, platforms, tiers, segments, float(spec.scale))
