@@ -57,16 +57,32 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _summary_table(results) -> Table:
-    summary = results.summary()
-    table = Table(title=f"{results.scenario.name}: {results.scenario.trials:,} trials per strategy, "
-                  f"{results.world['accounts']:,} accounts")
-    for col in ("strategy", "adopted (mean)", "95% CI", "fraction", "steps (mean)"):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
+    summary = results.summary().set_index(["strategy", "outcome"])
+    world = results.world
+    title = f"{results.scenario.name}: {results.scenario.trials:,} trials per strategy, {world['accounts']:,} accounts"
+    if results.scenario.is_campaign:
+        title += f" (x{world['scale']:g} = {world['real_accounts']:,.0f} real)"
+        columns = [("cost", "cost (USD)", "{:,.0f}"), ("reach", "reach", "{:,.0f}"),
+                   ("engagements", "engagements", "{:,.0f}"), ("adopted", "adopters ± 95% CI", None),
+                   ("cost_per_adopter", "USD/adopter", "{:,.2f}"),
+                   ("depth", "depth", "{:.2f}")]
+    else:
+        columns = [("adopted", "adopted ± 95% CI", None),
+                   ("adopted_fraction", "fraction", "{:.4f}"), ("steps", "steps (mean)", "{:.2f}")]
+    table = Table(title=title)
+    table.add_column("strategy")
+    for _, head, _ in columns:
+        table.add_column(head, justify="right")
     for name in results.strategies:
-        rows = summary[summary["strategy"] == name].set_index("outcome")
-        a, f, s = rows.loc["adopted"], rows.loc["adopted_fraction"], rows.loc["steps"]
-        ci = f"{a.ci95_low:,.1f} – {a.ci95_high:,.1f}" if a.trials > 1 else "–"
-        table.add_row(name, f"{a['mean']:,.1f}", ci, f"{f['mean']:.4f}", f"{s['mean']:.2f}")
+        cells = [name]
+        for outcome, _, fmt in columns:
+            row = summary.loc[(name, outcome)]
+            if fmt is None:
+                half = f" ± {row.ci95_high - row['mean']:,.1f}" if row.trials > 1 else ""
+                cells.append(f"{row['mean']:,.1f}{half}")
+            else:
+                cells.append(fmt.format(row["mean"]) if row.trials else "–")
+        table.add_row(*cells)
     return table
 
 
@@ -75,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
+    if not out.is_terminal:  # logs and pipes: do not squeeze the summary into 80 columns
+        out.width = 140
 
     from sim.scenario import ScenarioError, load_scenario
     from sim.store import StoreError
@@ -103,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     if not args.quiet:
         out.print(_summary_table(results))
-        out.print(f"results written to {folder}/ (runs.parquet, summary.csv, manifest.json, figures/)",
-                  markup=False)
+        out.print(f"results written to {folder}/", markup=False)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Results of a run: the trial table, its summary, and how to write them out.
 
-The trial table has one row per (strategy, trial) with the columns
+The trial table has one row per (strategy, trial). Classic models give the columns
 
 =================  =======  ================================================
 ``strategy``       str      strategy name
@@ -9,6 +9,9 @@ The trial table has one row per (strategy, trial) with the columns
 ``adopted_fraction`` float  ``adopted / n`` (n = accounts in the world)
 ``steps``          int32    step of the last activation (0: nothing spread)
 =================  =======  ================================================
+
+Campaign runs give :data:`sim.metrics.CAMPAIGN_OUTCOMES` (counts in real accounts,
+fractions of the audience, USD), plus per-day, per-partner and per-segment tables.
 
 Rows are ordered by strategy (as listed in the scenario), then trial, whatever
 the number of workers or interruptions.
@@ -29,14 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.metrics import CAMPAIGN_OUTCOMES, CLASSIC_OUTCOMES, ChunkTables, partner_report, split_report
 from sim.scenario import Scenario
 from sim.store import RunStore
 
-#: Outcome columns summarised per strategy.
-OUTCOMES = ("adopted", "adopted_fraction", "steps")
 
-
-def summarize(table: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
+def summarize(table: pd.DataFrame, strategies: list[str], outcomes: tuple[str, ...]) -> pd.DataFrame:
     """Per strategy and outcome: trials, mean, standard error, Student-t 95% confidence interval.
 
     Parameters
@@ -45,13 +46,17 @@ def summarize(table: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
         The trial table.
     strategies : list of str
         Strategy names in the order to report them.
+    outcomes : tuple of str
+        Columns to summarise. Missing values (e.g. cost per adopter with no adopter) are
+        left out of that outcome's statistics; ``trials`` counts the values used.
     """
     rows = []
     for name in strategies:
         sub = table[table["strategy"] == name]
-        k = len(sub)
-        for col in OUTCOMES:
+        for col in outcomes:
             x = sub[col].to_numpy(dtype=np.float64)
+            x = x[~np.isnan(x)]
+            k = len(x)
             mean = float(x.mean()) if k else np.nan
             sem = float(x.std(ddof=1) / np.sqrt(k)) if k > 1 else np.nan
             half = float(stats.t.ppf(0.975, k - 1) * sem) if k > 1 else np.nan
@@ -100,12 +105,26 @@ class Results:
         Facts about the world: accounts, edges, graph description.
     info : dict
         Provenance and timing (see :func:`provenance`).
+    timeseries, partners, segments : DataFrame or None
+        Campaign runs: per (strategy, trial, day), (strategy, trial, partner) and
+        (strategy, trial, segment) rows.
+    roster : DataFrame or None
+        Campaign runs: who each strategy's partners are (creator, tier, platform, cost).
     """
 
     scenario: Scenario
     table: pd.DataFrame
     world: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)
+    timeseries: pd.DataFrame | None = None
+    partners: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+    roster: pd.DataFrame | None = None
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The outcome columns of the trial table."""
+        return CAMPAIGN_OUTCOMES if self.scenario.is_campaign else CLASSIC_OUTCOMES
 
     @property
     def strategies(self) -> list[str]:
@@ -114,7 +133,19 @@ class Results:
 
     def summary(self) -> pd.DataFrame:
         """Per strategy and outcome: mean, standard error and 95% CI (see :func:`summarize`)."""
-        return summarize(self.table, self.strategies)
+        return summarize(self.table, self.strategies, self.outcomes)
+
+    def partner_report(self) -> pd.DataFrame | None:
+        """Campaign runs: per partner, mean attributed impressions, engagements, adopters, costs."""
+        if self.partners is None:
+            return None
+        return partner_report(self.partners, self.roster)
+
+    def split_report(self) -> pd.DataFrame | None:
+        """Campaign runs: outcomes split by tier, platform, tier x platform and audience segment."""
+        if self.partners is None:
+            return None
+        return split_report(self.partners, self.roster, self.segments)
 
     def manifest(self, status: str = "complete") -> dict[str, Any]:
         """The ``manifest.json`` content of this result."""
@@ -142,15 +173,25 @@ class Results:
         for old in store.finished():
             (store.parts / store.part_name(*old)).unlink()
         for i, name in enumerate(self.strategies):
-            store.write_part(i, 0, self.table[self.table["strategy"] == name])
+            tables = ChunkTables(*(None if t is None else t[t["strategy"] == name]
+                                   for t in (self.table, self.timeseries, self.partners, self.segments)))
+            for table_name, frame in tables.named():
+                store.write_part(i, 0, frame, table_name)
         self.write_reports(store)
         return store.folder
 
     def write_reports(self, store: RunStore) -> None:
-        """Write summary, figures and the final manifest into an open store."""
-        from sim.plotting import final_size_figure
+        """Write summary, reports, figures and the final manifest into an open store."""
+        from sim import plotting
 
         store.write_csv("summary.csv", self.summary())
-        store.write_figure("final_size.png", final_size_figure(self.table, self.strategies, self.world["accounts"]))
+        if self.scenario.is_campaign:
+            store.write_csv("partners.csv", self.partner_report())
+            store.write_csv("splits.csv", self.split_report())
+            store.write_figure("adoption_over_time.png",
+                               plotting.adoption_over_time_figure(self.timeseries, self.strategies))
+            store.write_figure("funnel.png", plotting.funnel_figure(self.split_report(), self.strategies))
+        store.write_figure("final_size.png", plotting.final_size_figure(
+            self.table, self.strategies, self.world["accounts"] * self.world.get("scale", 1.0)))
         store.write_manifest(self.manifest())
         store.finish()

@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.campaign import CampaignError, CampaignWorldArrays, Schedule, compile_campaign
 from sim.cascade import final_sizes
 from sim.contagion import CompiledModel, ModelInputError, compile_model
 from sim.datasets import DatasetUnavailable
 from sim.edgelist import EdgeListError
+from sim.metrics import ChunkTables, campaign_tables, partner_table
 from sim.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.results import Results, provenance
 from sim.rng import root_key
@@ -46,17 +48,52 @@ def chunk_bounds(trials: int) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """A scenario made ready to run: its world, compiled model and one recruit plan per strategy."""
+    """A scenario made ready to run.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    world : World
+    model : CompiledModel or CampaignWorldArrays
+        The model's arrays (classic models) or the campaign's world arrays.
+    plans : tuple of RecruitPlan or Schedule
+        One per strategy: who starts the cascade, or which partners post when.
+    """
 
     scenario: Scenario
     world: World
-    model: CompiledModel
-    plans: tuple[RecruitPlan, ...]
+    model: CompiledModel | CampaignWorldArrays
+    plans: tuple[RecruitPlan | Schedule, ...]
 
     def world_facts(self) -> dict:
         """Accounts, edges and description of the world, for manifests and summaries."""
         g = self.world.graph
-        return {"accounts": g.n, "edges": g.m, "graph": g.name, "directed": g.directed}
+        facts = {"accounts": g.n, "edges": g.m, "graph": g.name, "directed": g.directed}
+        pop = self.world.population
+        if pop is not None:
+            spec = self.scenario.world
+            audience = pop.on_platform.sum(axis=0)
+            wanted = np.maximum(1, np.rint(pop.followers_real / pop.scale)).astype(np.int64)
+            facts.update({
+                "accounts": pop.n_audience,
+                "creators": pop.n_creators,
+                "scale": pop.scale,
+                "real_accounts": pop.n_audience * pop.scale,
+                "audience_per_platform": dict(zip(pop.platforms, audience.tolist(), strict=True)),
+                "creators_per_tier": {t: int(spec.tiers[t].count) for t in pop.tiers},
+                # Creators whose follower count exceeds their platform's simulated audience
+                # follow everyone there; raise `scale` or the audience size if this is not 0.
+                "creators_capped_at_platform_audience": int((pop.followers_sim < wanted).sum()),
+            })
+        return facts
+
+    def roster(self) -> pd.DataFrame | None:
+        """Campaign runs: the partners of every strategy."""
+        if not self.scenario.is_campaign:
+            return None
+        return pd.concat([partner_table(s.name, plan, self.world.population)
+                          for s, plan in zip(self.scenario.strategy_list, self.plans, strict=True)],
+                         ignore_index=True)
 
 
 def prepare(scenario: Scenario) -> Prepared:
@@ -68,14 +105,19 @@ def prepare(scenario: Scenario) -> Prepared:
         If the scenario cannot be built (missing data, recruits not in the graph, weights the
         graph lacks); each message names the scenario file, line and key.
     """
-    graph_kind = scenario.world.graph.kind
+    graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
     try:
         world = build_world(scenario.world, scenario.seed)
     except DatasetUnavailable as exc:
-        raise ScenarioError([scenario.locate(("world", "graph", "name"), str(exc))]) from None
+        raise ScenarioError([scenario.locate((*graph_key, "name"), str(exc))]) from None
     except (EdgeListError, OSError) as exc:
-        key = ("world", "graph", "path" if graph_kind == "edgelist" else "name")
-        raise ScenarioError([scenario.locate(key, str(exc))]) from None
+        raise ScenarioError([scenario.locate((*graph_key, "path"), str(exc))]) from None
+    if scenario.is_campaign:
+        try:
+            arrays, schedules = compile_campaign(scenario, world.population)
+        except CampaignError as exc:
+            raise ScenarioError([scenario.locate(exc.key, str(exc))]) from None
+        return Prepared(scenario, world, arrays, tuple(schedules))
     try:
         model = compile_model(scenario.model, world.graph)
     except ModelInputError as exc:
@@ -92,26 +134,41 @@ def prepare(scenario: Scenario) -> Prepared:
     return Prepared(scenario, world, model, tuple(plans))
 
 
-def _final_sizes(engine: str):
-    """The ``final_sizes`` of an engine: the numba kernel, or the Mesa agent model (same numbers)."""
-    if engine == "mesa":
-        from sim import agents
+def _engine(name: str, campaign: bool):
+    """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
+    if campaign:
+        if name == "mesa":
+            from sim import campaign_agents as module
+        else:
+            from sim import campaign as module
+    elif name == "mesa":
+        from sim import agents as module
+    else:
+        from sim import cascade as module
+    return module
 
-        return agents.final_sizes
-    return final_sizes
 
-
-def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> pd.DataFrame:
+def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> ChunkTables:
+    """Run one chunk of one strategy's trials and tabulate it."""
+    scenario = prepared.scenario
     trials = np.arange(*bounds, dtype=np.int64)
-    adopted, steps = _final_sizes(prepared.scenario.engine)(prepared.world.graph, prepared.model, prepared.plans[strategy],
-                                 root_key(prepared.scenario.seed), trials, prepared.scenario.max_steps)
-    return pd.DataFrame({
-        "strategy": prepared.scenario.strategy_list[strategy].name,
+    name = scenario.strategy_list[strategy].name
+    engine = _engine(scenario.engine, scenario.is_campaign)
+    root = root_key(scenario.seed)
+    if scenario.is_campaign:
+        pop = prepared.world.population
+        schedule = prepared.plans[strategy]
+        outcome = engine.simulate(pop, prepared.model, schedule, root, trials)
+        return campaign_tables(name, outcome, schedule, pop)
+    adopted, steps = engine.final_sizes(prepared.world.graph, prepared.model, prepared.plans[strategy], root,
+                                        trials, scenario.max_steps)
+    return ChunkTables(pd.DataFrame({
+        "strategy": name,
         "trial": trials,
         "adopted": adopted,
         "adopted_fraction": adopted / prepared.world.graph.n,
         "steps": steps,
-    })
+    }))
 
 
 @contextmanager
@@ -180,34 +237,47 @@ def run(
         store.write_manifest(shell.manifest(status="running") | {"resumed_chunks": len(done)})
     todo = [j for j in jobs if j not in done]
 
-    tables: dict[tuple[int, int], pd.DataFrame] = {}
+    chunks_done: dict[tuple[int, int], ChunkTables] = {}
     with _progress(progress, len(jobs), len(done)) as advance, ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(_chunk_table, prepared, s, chunks[c]): (s, c) for s, c in todo}
         for fut in as_completed(futures):
             s, c = futures[fut]
-            table = fut.result()
+            tables = fut.result()
             if store is not None:
-                store.write_part(s, c, table)
+                for table_name, frame in tables.named():
+                    store.write_part(s, c, frame, table_name)
             else:
-                tables[(s, c)] = table
+                chunks_done[(s, c)] = tables
             advance()
 
-    if store is not None:
-        table = store.read_parts()
-    else:
-        table = pd.concat([tables[j] for j in jobs], ignore_index=True)
-    table = _canonical(table, names)
+    def gather(field: str) -> pd.DataFrame | None:
+        if store is not None:
+            frame = store.read_parts(field)
+        else:
+            parts = [getattr(chunks_done[j], field) for j in jobs]
+            frame = None if parts[0] is None else pd.concat(parts, ignore_index=True)
+        return None if frame is None else _in_order(frame, names)
+
     info["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    results = Results(scenario, table, prepared.world_facts(), info)
+    results = Results(scenario, _canonical(gather("runs")), prepared.world_facts(), info,
+                      timeseries=gather("timeseries"), partners=gather("partners"), segments=gather("segments"),
+                      roster=prepared.roster())
     if store is not None:
         results.write_reports(store)
     return results
 
 
-def _canonical(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Rows in (strategy order, trial) order with fixed dtypes, whatever produced them."""
+def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Rows in (strategy order, trial, ...) order, whatever produced them; strategy as string."""
     order = {n: i for i, n in enumerate(names)}
-    table = table.assign(_s=table["strategy"].map(order)).sort_values(["_s", "trial"], kind="stable")
+    keys = ["_s", "trial", *[c for c in ("day", "partner", "segment") if c in table.columns]]
+    table = table.assign(_s=table["strategy"].map(order)).sort_values(keys, kind="stable")
     table = table.drop(columns="_s").reset_index(drop=True)
-    return table.astype({"strategy": "string", "trial": "int64", "adopted": "int64",
-                         "adopted_fraction": "float64", "steps": "int32"})
+    return table.astype({"strategy": "string", "trial": "int64"})
+
+
+def _canonical(table: pd.DataFrame) -> pd.DataFrame:
+    """The trial table with fixed dtypes (Parquet round trips must not change them)."""
+    if "steps" in table.columns:
+        return table.astype({"adopted": "int64", "adopted_fraction": "float64", "steps": "int32"})
+    return table

@@ -4,8 +4,15 @@ Layout of ``<out>/<name>/``::
 
     manifest.json      scenario as resolved, its hash, seed, versions, command, status
     runs.parquet/      one Parquet part per finished chunk of trials (read the folder with pandas)
+    timeseries.parquet/, partners.parquet/, segments.parquet/
+                       campaign runs: per-day, per-partner and per-segment rows, chunked alike
     summary.csv        per strategy: mean, standard error, 95% CI
+    partners.csv, splits.csv
+                       campaign runs: attribution per partner; splits by tier, platform, segment
     figures/           plots
+
+A chunk counts as finished when its ``runs`` part exists; the other tables' parts are
+written before it.
 
 Every file is written to a temporary name in ``.incoming/`` (outside
 ``runs.parquet/``, where a stray temporary would break readers) and moved into
@@ -73,10 +80,11 @@ class RunStore:
         return len(self.finished())
 
     def _clear(self) -> None:
-        for child in (self.parts, self.figures, self._incoming):
+        for child in [*self.folder.glob("*.parquet"), self.figures, self._incoming]:
             shutil.rmtree(child, ignore_errors=True)
-        for name in ("manifest.json", "summary.csv"):
-            (self.folder / name).unlink(missing_ok=True)
+        for child in self.folder.glob("*.csv"):
+            child.unlink()
+        (self.folder / "manifest.json").unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ parts
 
@@ -96,16 +104,18 @@ class RunStore:
                 out.add((int(m.group(1)), int(m.group(2))))
         return out
 
-    def write_part(self, strategy: int, chunk: int, table: pd.DataFrame) -> None:
-        """Write one finished chunk atomically."""
-        self._atomic(self.parts / self.part_name(strategy, chunk),
-                     lambda tmp: table.to_parquet(tmp, index=False))
+    def write_part(self, strategy: int, chunk: int, table: pd.DataFrame, name: str = "runs") -> None:
+        """Write one chunk of table ``name`` atomically into ``<name>.parquet/``."""
+        folder = self.folder / f"{name}.parquet"
+        folder.mkdir(parents=True, exist_ok=True)
+        self._atomic(folder / self.part_name(strategy, chunk), lambda tmp: table.to_parquet(tmp, index=False))
 
-    def read_parts(self) -> pd.DataFrame:
-        """All finished parts, in (strategy, chunk) order."""
-        files = sorted(p for p in self.parts.iterdir() if _PART.match(p.name))
+    def read_parts(self, name: str = "runs") -> pd.DataFrame | None:
+        """All parts of table ``name`` in (strategy, chunk) order; None if there are none."""
+        folder = self.folder / f"{name}.parquet"
+        files = sorted(p for p in folder.iterdir() if _PART.match(p.name)) if folder.is_dir() else []
         if not files:
-            return pd.DataFrame()
+            return None
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
     # ------------------------------------------------------------------ other files

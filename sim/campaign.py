@@ -1,0 +1,326 @@
+"""A campaign compiled against a population: the arrays the campaign kernel (and the Mesa engine) read.
+
+Three layers, each plain frozen data:
+
+* :class:`CampaignWorldArrays` — per edge and per account, from the population and the
+  model (reach, initial trust, engagement, thresholds, tables of powers). Shared by all
+  strategies of a run.
+* :class:`Schedule` — one strategy's posts: partners chosen by the strategy's rules,
+  every post's day, platform, persuasion factor and discovery count, and its cost.
+* :func:`simulate` — runs trials on the numba kernel and returns :class:`CampaignOutcome`.
+
+Rules and their sources are in ``docs/model.md``; the kernel's docstring states the
+update order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import campaign_kernel as ck
+from sim.population import Population
+from sim.rng import Stream, numpy_generator
+from sim.scenario import CampaignModel, CreatorAudienceWorld, PostGroup, Scenario, Strategy
+
+#: Fixed-point unit of persuasion doses: integer sums are exact whatever the order.
+DOSE_UNIT = float(2**32)
+
+
+class CampaignError(ValueError):
+    """A strategy that does not fit the world; ``key`` is the scenario key path to blame."""
+
+    def __init__(self, key: tuple, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass(frozen=True, eq=False)
+class CampaignWorldArrays:
+    """Model parameters laid onto the population (see ``docs/model.md`` for every symbol).
+
+    Attributes
+    ----------
+    reach : float64[m]
+        Probability that a post travelling on edge ``e`` is seen by its target, before shocks.
+    trust0 : float64[m]
+        Initial trust of the follower in the poster (tier trust, or peer trust).
+    engagement : float64[m]
+        Engagement probability per exposure at initial trust.
+    threshold_scale : float64[n]
+        Adoption threshold in dose units is ``U * threshold_scale[v]``.
+    eligible : bool[n]
+        Accounts that can adopt (audience accounts; partners never do).
+    shock : float64[channels, days]
+        Reach multiplier per channel (platforms, then the peer channel) and day.
+    decay, recovery : float64[days + 1]
+        ``(1 - conviction_decay)**k`` and ``(1 - fatigue_recovery)**k``.
+    growth, wear : float64[k_max + 1]
+        ``(1 - trust_growth)**k`` and ``(1 - fatigue)**k`` for k exposures in one day.
+    plat_ptr, plat_members : int64[P + 1], int32[...]
+        Audience members of each platform (CSR), for discovery.
+    """
+
+    reach: np.ndarray
+    trust0: np.ndarray
+    engagement: np.ndarray
+    threshold_scale: np.ndarray
+    eligible: np.ndarray
+    segment: np.ndarray
+    shock: np.ndarray
+    decay: np.ndarray
+    recovery: np.ndarray
+    growth: np.ndarray
+    wear: np.ndarray
+    plat_ptr: np.ndarray
+    plat_members: np.ndarray
+    ceiling: float
+    reshare: float
+    reshare_factor: float
+    mode: int
+    rate: float
+    dose_unit: float
+    days: int
+
+
+@dataclass(frozen=True, eq=False)
+class Schedule:
+    """One strategy's partners and posts, sorted by day.
+
+    Attributes
+    ----------
+    partner_creator : int64[P]
+        Creator number of each partner (``Population.creator_tier`` etc. index by it).
+    partner_posts, partner_cost : int64[P], float64[P]
+        Posts and paid cost (USD) of each partner.
+    day, account, channel, partner : int arrays [posts]
+        When, by which account, on which platform, for which partner.
+    factor : float64[posts]
+        Message strength x (1 - dilution x variant distance) x authenticity (paid posts).
+    n_discovery : int64[posts]
+        Non-followers the platform shows the post to.
+    discovery_engagement, discovery_trust : float64[posts]
+        Engagement probability and trust of a discovery exposure.
+    """
+
+    partner_creator: np.ndarray
+    partner_posts: np.ndarray
+    partner_cost: np.ndarray
+    day: np.ndarray
+    account: np.ndarray
+    channel: np.ndarray
+    partner: np.ndarray
+    factor: np.ndarray
+    n_discovery: np.ndarray
+    discovery_engagement: np.ndarray
+    discovery_trust: np.ndarray
+
+    @property
+    def cost(self) -> float:
+        """Paid cost of the strategy in USD (posts x rate card)."""
+        return float(self.partner_cost.sum())
+
+
+@dataclass(frozen=True, eq=False)
+class CampaignOutcome:
+    """Kernel output for a batch of trials (simulated accounts, not yet scaled).
+
+    ``totals[t, j]`` has columns :data:`sim.campaign_kernel.TOTALS`; ``series[t, d, j]``
+    :data:`~sim.campaign_kernel.SERIES`; ``partners[t, p, j]``
+    :data:`~sim.campaign_kernel.PARTNER`; ``segments[t, s, j]`` :data:`~sim.campaign_kernel.SEGMENT`.
+    """
+
+    trials: np.ndarray
+    totals: np.ndarray
+    series: np.ndarray
+    partners: np.ndarray
+    segments: np.ndarray
+
+
+def _powers(base: float, upto: int) -> np.ndarray:
+    return base ** np.arange(upto + 1, dtype=np.float64)
+
+
+def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, days: int,
+                  max_daily_posts: int) -> CampaignWorldArrays:
+    """Lay the model's parameters onto the population's edges and accounts."""
+    g = pop.graph
+    src = g.sources
+    is_creator = src >= pop.n_audience
+    creator = np.where(is_creator, src - pop.n_audience, 0)
+    tier_specs = [world.tiers[t] for t in pop.tiers]
+    plat_specs = [world.platforms[p] for p in pop.platforms]
+    t_reach = np.array([t.reach for t in tier_specs])
+    t_trust = np.array([t.trust for t in tier_specs])
+    t_eng = np.array([t.engagement for t in tier_specs])
+    p_reach = np.array([p.organic_reach for p in plat_specs])
+    ctier = pop.creator_tier[creator]
+    cplat = pop.creator_platform[creator]
+    reach = np.where(is_creator, np.minimum(1.0, p_reach[cplat] * t_reach[ctier]), model.peer_reach)
+    trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
+    engagement = np.where(is_creator, t_eng[ctier], model.peer_engagement)
+
+    n = g.n
+    interest = np.zeros(n)
+    interest[: pop.n_audience] = pop.interest
+    th = model.threshold
+    threshold_scale = DOSE_UNIT * th.max * (1.0 - th.interest_effect * interest)
+    eligible = np.zeros(n, dtype=bool)
+    eligible[: pop.n_audience] = True
+    segment = np.zeros(n, dtype=np.int16)
+    segment[: pop.n_audience] = pop.segment
+
+    shock = np.ones((len(pop.platforms) + 1, days))
+    for k, p in enumerate(plat_specs):
+        if p.shock is not None and p.shock.day < days:
+            shock[k, p.shock.day:] = p.shock.reach_factor
+    members = [pop.members(k) for k in range(len(pop.platforms))]
+    plat_ptr = np.zeros(len(members) + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in members], out=plat_ptr[1:])
+    plat_members = np.concatenate(members).astype(np.int32) if members else np.zeros(0, np.int32)
+    return CampaignWorldArrays(
+        reach=reach, trust0=trust0, engagement=engagement, threshold_scale=threshold_scale,
+        eligible=eligible, segment=segment, shock=shock,
+        decay=_powers(1.0 - model.conviction_decay, days), recovery=_powers(1.0 - model.fatigue_recovery, days),
+        growth=_powers(1.0 - model.trust_growth, max_daily_posts), wear=_powers(1.0 - model.fatigue, max_daily_posts),
+        plat_ptr=plat_ptr, plat_members=plat_members, ceiling=model.trust_ceiling, reshare=model.reshare,
+        reshare_factor=model.message_strength, mode=ck.INDEPENDENT_MODE if model.adoption == "independent"
+        else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days)
+
+
+def select_partners(pop: Population, group: PostGroup, n: int, seed: int, taken: set[int]) -> np.ndarray:
+    """Creator numbers of ``n`` partners for a post group, skipping creators already ``taken``.
+
+    ``random`` draws from a generator keyed by (seed, PARTNERS, tier, platform), so strategies
+    asking for 5 and for 10 random micro creators on one platform get nested sets (common
+    random numbers); ``top_followers`` and ``most_aligned`` sort, ties to the lower number.
+    """
+    t = pop.tiers.index(group.tier)
+    k = pop.platforms.index(group.platform)
+    pool = np.flatnonzero((pop.creator_tier == t) & (pop.creator_platform == k))
+    if group.select == "random":
+        pool = numpy_generator(seed, Stream.PARTNERS, t, k).permutation(pool)
+    elif group.select == "top_followers":
+        pool = pool[np.argsort(-pop.followers_real[pool], kind="stable")]
+    else:
+        pool = pool[np.argsort(-pop.alignment[pool], kind="stable")]
+    pool = np.array([c for c in pool if c not in taken], dtype=np.int64)
+    if n > len(pool):
+        raise ValueError(f"{n} {group.tier} creators on {group.platform} asked for, but the world has "
+                         f"{len(pool)} (not already partners of this strategy)")
+    return pool[:n]
+
+
+def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, strategy: Strategy,
+                   rate_card: dict | None, seed: int, key: tuple) -> Schedule:
+    """Partners and posts of one strategy.
+
+    Raises
+    ------
+    CampaignError
+        If a group asks for more creators than the world has; the key names the group.
+    """
+    taken: set[int] = set()
+    partners, ppost, pcost = [], [], []
+    rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust)
+    for j, group in enumerate(strategy.posts):
+        days = group.post_days()
+        price = rate_card[group.platform][group.tier] if group.paid else 0.0
+        if group.creators is not None:
+            n = group.creators
+        else:
+            n = int(group.budget // (price * len(days))) if price > 0 else 0
+        try:
+            chosen = select_partners(pop, group, n, seed, taken)
+        except ValueError as exc:
+            raise CampaignError((*key, j, "creators" if group.creators is not None else "budget"), str(exc)) from None
+        taken.update(int(c) for c in chosen)
+        tier = world.tiers[group.tier]
+        plat = world.platforms[group.platform]
+        k = pop.platforms.index(group.platform)
+        factor = model.message_strength * (1.0 - model.dilution * group.variant_distance)
+        if group.paid:
+            factor *= tier.authenticity
+        d_eng = min(1.0, tier.engagement * model.stranger_trust / tier.trust) if tier.trust > 0 else tier.engagement
+        for c in chosen:
+            p = len(partners)
+            partners.append(int(c))
+            ppost.append(len(days))
+            pcost.append(price * len(days))
+            account = pop.creator_account(int(c))
+            followers = int(pop.followers_sim[c])
+            for d in days:
+                shock = plat.shock.reach_factor if plat.shock is not None and d >= plat.shock.day else 1.0
+                n_disc = int(round(plat.discovery * followers * shock))
+                rows.append((d, p, account, k, factor, n_disc, d_eng, model.stranger_trust))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    return Schedule(
+        partner_creator=np.array(partners, dtype=np.int64),
+        partner_posts=np.array(ppost, dtype=np.int64),
+        partner_cost=np.array(pcost, dtype=np.float64),
+        day=np.array(cols[0], dtype=np.int32),
+        partner=np.array(cols[1], dtype=np.int32),
+        account=np.array(cols[2], dtype=np.int32),
+        channel=np.array(cols[3], dtype=np.int8),
+        factor=np.array(cols[4], dtype=np.float64),
+        n_discovery=np.array(cols[5], dtype=np.int64),
+        discovery_engagement=np.array(cols[6], dtype=np.float64),
+        discovery_trust=np.array(cols[7], dtype=np.float64),
+    )
+
+
+def max_daily_posts(schedules: list[Schedule]) -> int:
+    """Most posts one account makes on one day, over all strategies (>= 1): sizes the power tables."""
+    most = 1
+    for s in schedules:
+        if len(s.day):
+            _, counts = np.unique(s.account.astype(np.int64) * 100_000 + s.day, return_counts=True)
+            most = max(most, int(counts.max()))
+    return most
+
+
+def kernel_args(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule) -> tuple:
+    """Positional arguments of the kernel functions, in their order, up to ``root``."""
+    g = pop.graph
+    a = arrays
+    s = schedule
+    return (g.indptr, g.indices, pop.channel, a.reach, a.trust0, a.engagement,
+            a.eligible, a.threshold_scale, a.segment,
+            s.day, s.account, s.channel, s.partner, s.factor, s.n_discovery, s.discovery_engagement,
+            s.discovery_trust, a.plat_ptr, a.plat_members,
+            a.shock, a.decay, a.growth, a.wear, a.recovery, a.ceiling, a.reshare, a.reshare_factor,
+            a.mode, a.rate, a.dose_unit, a.days)
+
+
+def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+             trials: np.ndarray) -> CampaignOutcome:
+    """Run campaign trials on the numba kernel."""
+    trials = np.ascontiguousarray(trials, dtype=np.int64)
+    totals, series, partners, segments = ck.campaign_trials(
+        *kernel_args(pop, arrays, schedule), np.uint64(root), trials,
+        len(schedule.partner_creator), len(pop.segments))
+    return CampaignOutcome(trials, totals, series, partners, segments)
+
+
+def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+                  trial: int) -> tuple[np.ndarray, np.ndarray]:
+    """One trial: adoption day of every account (-1 = never) and the totals row."""
+    return ck.campaign_adoption_days(*kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
+                                     len(schedule.partner_creator), len(pop.segments))
+
+
+def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorldArrays, list[Schedule]]:
+    """World arrays and one schedule per strategy for a campaign scenario.
+
+    Raises
+    ------
+    CampaignError
+        If a strategy asks for partners the world does not have.
+    """
+    schedules = [build_schedule(pop, scenario.world, scenario.model, s, scenario.rate_card, scenario.seed,
+                                (*scenario.strategy_key(i),))
+                 for i, s in enumerate(scenario.strategy_list)]
+    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(schedules))
+    return arrays, schedules

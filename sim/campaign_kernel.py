@@ -1,0 +1,350 @@
+"""numba kernel of the campaign model (docs/model.md, "Submodels"): arrays in, arrays out.
+
+One trial runs day by day. On day ``d``:
+
+1. **Posts**: the scheduled posts of day ``d`` (in schedule order), then one re-share
+   by every account that adopted on day ``d - 1`` and drew ``U(RESHARE, v) < reshare``.
+   Post ids: scheduled post ``i`` has id ``i``; a re-share by account ``u`` has id
+   ``n_scheduled + u``.
+2. **Exposure**: the target of out-edge ``e`` of the poster sees post ``p`` iff
+   ``U(EXPOSE, p; e) < reach[e] * shock[channel[e], d]``; a scheduled post also reaches
+   ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` (an account
+   already reached by the post, or the poster, is skipped).
+3. **Engagement**: an exposed account engages iff
+   ``U(ENGAGE, p; e) < min(1, engagement[e] * trust_e / trust0[e])`` (discovery:
+   ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
+4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, with edge state read as of the
+   start of day ``d`` (synchronous update); stored as ``int64(dose * dose_unit)`` so sums
+   are exact in any order. Discovery doses use ``stranger_trust`` and no fatigue.
+5. **Adoption** (eligible accounts only), at the end of the day:
+   threshold mode: ``conviction = int64(conviction * decay[d - last]) + doses today``;
+   adopt iff ``conviction >= U(THRESHOLD; v) * threshold_scale[v]``.
+   Independent mode: adopt iff some exposure today converted, the n-th exposure on
+   edge ``e`` converting iff ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` (n = 0 uses
+   the core IC key, so the model reduces to IC draw for draw).
+   The adopter is attributed to the exposure with the largest dose that day (ties: the
+   lower post id): its partner (root of the re-share chain) and generation (1 for a
+   partner's post, re-sharer's generation + 1 for a re-share).
+6. **Edge state** of edges hit ``k`` times today: ``trust <- ceiling - (ceiling - trust)
+   * growth[k]``, ``fatigue <- 1 - (1 - fatigue_start) * wear[k]``; fatigue recovers by
+   ``recovery[days]`` between hits. Powers come from tables so both engines agree.
+
+Keep all jitted helpers of this kernel in this module or :mod:`sim.rng` (numba's
+cache does not see edits to helpers elsewhere).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from sim.rng import Stream, below, derive, trial_key, uniform
+
+_EXPOSE = np.uint64(int(Stream.EXPOSE))
+_ENGAGE = np.uint64(int(Stream.ENGAGE))
+_DISCOVER = np.uint64(int(Stream.DISCOVER))
+_DCONVERT = np.uint64(int(Stream.DISCOVER_CONVERT))
+_DENGAGE = np.uint64(int(Stream.DISCOVER_ENGAGE))
+_RESHARE = np.uint64(int(Stream.RESHARE))
+_EDGE = np.uint64(int(Stream.EDGE_LIVE))
+_THRESH = np.uint64(int(Stream.THRESHOLD))
+
+#: Adoption rules (``mode`` argument).
+THRESHOLD_MODE = 0
+INDEPENDENT_MODE = 1
+
+#: Columns of the per-trial totals matrix.
+TOTALS = ("reach", "impressions", "engagements", "adopters", "adopters_direct", "adopters_reshare",
+          "depth", "reshares", "discovery_impressions")
+(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR) = range(len(TOTALS))
+#: Per-day series columns.
+SERIES = ("new_reach", "impressions", "engagements", "adopters")
+#: Per-partner columns.
+PARTNER = ("impressions", "engagements", "adopters")
+#: Per-segment columns.
+SEGMENT = ("reach", "adopters")
+
+
+@nb.njit(cache=True, nogil=True)
+def _expose(v, d, dose, pid, p_root, p_gen, engaged, candidate, conv, dose_unit, gen, dmark,
+            seen, conviction, c_last, today, today_mark, conv_mark, best_dose, best_pid, best_root, best_gen,
+            touched, n_touched, segment, totals, series, partner_out, segment_out):
+    """Book one exposure of account ``v`` to post ``pid`` on day ``d``; returns the new touched count."""
+    totals[_IMPR] += 1
+    series[d, 1] += 1
+    if p_root >= 0:
+        partner_out[p_root, 0] += 1
+    if seen[v] != gen:  # first exposure of the trial: reach, and fresh persuasion state
+        seen[v] = gen
+        conviction[v] = 0
+        c_last[v] = -1
+        totals[_REACH] += 1
+        series[d, 0] += 1
+        segment_out[segment[v], 0] += 1
+    if engaged:
+        totals[_ENG] += 1
+        series[d, 2] += 1
+        if p_root >= 0:
+            partner_out[p_root, 1] += 1
+    if today_mark[v] != dmark:  # first exposure today
+        today_mark[v] = dmark
+        today[v] = 0
+        best_dose[v] = -1.0
+        best_pid[v] = -1
+        touched[n_touched] = v
+        n_touched += 1
+    today[v] += np.int64(dose * dose_unit)
+    if conv:
+        conv_mark[v] = dmark
+    # Attribution: the largest candidate dose of the day, ties to the lower post id.
+    if candidate and (dose > best_dose[v] or (dose == best_dose[v] and pid < best_pid[v])):
+        best_dose[v] = dose
+        best_pid[v] = pid
+        best_root[v] = p_root
+        best_gen[v] = p_gen
+    return n_touched
+
+
+@nb.njit(cache=True, nogil=True)
+def _campaign_trial(
+    indptr, indices, channel, reach, trust0, engagement,
+    eligible, threshold_scale, segment,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    plat_ptr, plat_members,
+    shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
+    root, trial, gen, s,
+    totals, series, partner_out, segment_out, adopted, adopted_day,
+):
+    """One trial; fills the output rows and the adopter list, returns the number of adopters.
+
+    ``s`` is the scratch tuple made by :func:`_scratch`; its stamps make per-trial cost
+    proportional to what the trial touches.
+    """
+    (seen, adopt_gen, root_of, gen_of, conviction, c_last, today, today_mark, conv_mark, best_dose,
+     best_pid, best_root, best_gen, post_seen, edge_gen, e_trust, e_fat, e_last, e_count, e_today,
+     e_daymark, touched, hit_edges, resharers, next_resharers) = s
+    n_sched = post_day.shape[0]
+    ids = np.int64(n_sched + indptr.shape[0])  # distinct post ids, for per-post marks
+    t = np.uint64(trial)
+    k_expose = trial_key(root, _EXPOSE, t)
+    k_engage = trial_key(root, _ENGAGE, t)
+    k_disc = trial_key(root, _DISCOVER, t)
+    k_dconv = trial_key(root, _DCONVERT, t)
+    k_deng = trial_key(root, _DENGAGE, t)
+    k_reshare = trial_key(root, _RESHARE, t)
+    k_live = trial_key(root, _EDGE, t)
+    k_thresh = trial_key(root, _THRESH, t)
+    n_adopted = 0
+    n_resharers = 0
+    sp = 0
+    for d in range(days):
+        dmark = np.int64(gen) * (days + 1) + d + 1
+        n_touched = 0
+        n_hit = 0
+        while sp < n_sched and post_day[sp] < d:
+            sp += 1
+        first = sp
+        while sp < n_sched and post_day[sp] == d:
+            sp += 1
+        n_sched_today = sp - first
+        for q in range(n_sched_today + n_resharers):
+            if q < n_sched_today:
+                pid = first + q
+                u = post_account[pid]
+                factor = post_factor[pid]
+                p_root = post_partner[pid]
+                p_gen = 1
+            else:
+                u = resharers[q - n_sched_today]
+                pid = n_sched + u
+                factor = reshare_factor
+                p_root = root_of[u]
+                p_gen = gen_of[u] + 1
+                totals[_RESHARES] += 1
+            kp_exp = derive(k_expose, np.uint64(pid))
+            kp_eng = derive(k_engage, np.uint64(pid))
+            mark = np.int64(gen) * ids + pid
+            # -------- followers of the poster
+            for e in range(indptr[u], indptr[u + 1]):
+                if uniform(kp_exp, np.uint64(e)) >= reach[e] * shock[channel[e], d]:
+                    continue
+                v = indices[e]
+                post_seen[v] = mark
+                if edge_gen[e] != gen:  # first use of this edge in the trial
+                    edge_gen[e] = gen
+                    e_trust[e] = trust0[e]
+                    e_fat[e] = 0.0
+                    e_last[e] = d
+                    e_count[e] = 0
+                if e_daymark[e] != dmark:  # first hit today: recover fatigue since the last update
+                    e_daymark[e] = dmark
+                    e_fat[e] = e_fat[e] * recovery[d - e_last[e]]
+                    e_last[e] = d
+                    e_today[e] = 0
+                    hit_edges[n_hit] = e
+                    n_hit += 1
+                nth = e_count[e]
+                e_count[e] += 1
+                e_today[e] += 1
+                trust = e_trust[e]
+                dose = trust * factor * (1.0 - e_fat[e])
+                p_eng = engagement[e] * trust / trust0[e] if trust0[e] > 0.0 else engagement[e]
+                engaged = uniform(kp_eng, np.uint64(e)) < min(1.0, p_eng)
+                conv = False
+                if mode == INDEPENDENT_MODE:
+                    k_n = k_live if nth == 0 else derive(k_live, np.uint64(nth))
+                    conv = uniform(k_n, np.uint64(e)) < 1.0 - math.exp(-rate * dose)
+                n_touched = _expose(v, d, dose, pid, p_root, p_gen, engaged, conv or mode != INDEPENDENT_MODE,
+                                    conv, dose_unit, gen, dmark, seen, conviction, c_last, today, today_mark,
+                                    conv_mark, best_dose, best_pid, best_root, best_gen, touched, n_touched,
+                                    segment, totals, series, partner_out, segment_out)
+            # -------- platform discovery of non-followers (scheduled posts only)
+            if q < n_sched_today and post_ndisc[pid] > 0:
+                c = post_channel[pid]
+                lo = plat_ptr[c]
+                size = plat_ptr[c + 1] - lo
+                kd = derive(k_disc, np.uint64(pid))
+                kdc = derive(k_dconv, np.uint64(pid))
+                kde = derive(k_deng, np.uint64(pid))
+                for j in range(post_ndisc[pid] if size > 0 else 0):
+                    v = plat_members[lo + below(kd, np.uint64(j), np.int64(size))]
+                    if post_seen[v] == mark or v == u:
+                        continue
+                    post_seen[v] = mark
+                    totals[_DIMPR] += 1
+                    dose = post_dtrust[pid] * factor
+                    engaged = uniform(kde, np.uint64(j)) < post_deng[pid]
+                    conv = False
+                    if mode == INDEPENDENT_MODE:
+                        conv = uniform(kdc, np.uint64(j)) < 1.0 - math.exp(-rate * dose)
+                    n_touched = _expose(v, d, dose, pid, p_root, p_gen, engaged,
+                                        conv or mode != INDEPENDENT_MODE, conv, dose_unit, gen, dmark, seen,
+                                        conviction, c_last, today, today_mark, conv_mark, best_dose, best_pid,
+                                        best_root, best_gen, touched, n_touched, segment, totals, series,
+                                        partner_out, segment_out)
+        # ---- end of day: edge state (trust growth, wear-out) for edges hit today
+        for h in range(n_hit):
+            e = hit_edges[h]
+            k = e_today[e]
+            e_trust[e] = ceiling - (ceiling - e_trust[e]) * growth[k]
+            e_fat[e] = 1.0 - (1.0 - e_fat[e]) * wear[k]
+        # ---- adoption of accounts exposed today
+        n_next = 0
+        for i in range(n_touched):
+            v = touched[i]
+            if not eligible[v] or adopt_gen[v] == gen:
+                continue
+            if mode == INDEPENDENT_MODE:
+                adopt = conv_mark[v] == dmark
+            else:
+                c = np.int64(0)
+                if c_last[v] >= 0:
+                    c = np.int64(conviction[v] * decay[d - c_last[v]])
+                c += today[v]
+                conviction[v] = c
+                c_last[v] = d
+                adopt = float(c) >= uniform(k_thresh, np.uint64(v)) * threshold_scale[v]
+            if not adopt:
+                continue
+            adopt_gen[v] = gen
+            root_of[v] = best_root[v]
+            gen_of[v] = best_gen[v]
+            adopted[n_adopted] = v
+            adopted_day[n_adopted] = d
+            n_adopted += 1
+            totals[_ADOPT] += 1
+            totals[_ADIRECT if best_gen[v] == 1 else _ARESHARE] += 1
+            totals[_DEPTH] = max(totals[_DEPTH], best_gen[v])
+            series[d, 3] += 1
+            if best_root[v] >= 0:
+                partner_out[best_root[v], 2] += 1
+            segment_out[segment[v], 1] += 1
+            if uniform(k_reshare, np.uint64(v)) < reshare_p:
+                next_resharers[n_next] = v
+                n_next += 1
+        for i in range(n_next):
+            resharers[i] = next_resharers[i]
+        n_resharers = n_next
+    return n_adopted
+
+
+@nb.njit(cache=True, nogil=True)
+def _scratch(n, m):
+    """Per-call scratch arrays; stamps (``gen``) make clearing them per trial unnecessary."""
+    return (
+        np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
+        np.zeros(n, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64),
+        np.zeros(n, np.int64), np.zeros(n, np.float64), np.zeros(n, np.int64), np.zeros(n, np.int32),
+        np.zeros(n, np.int32), np.full(n, -1, np.int64),
+        np.zeros(m, np.int32), np.zeros(m, np.float64), np.zeros(m, np.float64), np.zeros(m, np.int32),
+        np.zeros(m, np.int32), np.zeros(m, np.int32), np.zeros(m, np.int64),
+        np.zeros(n, np.int32), np.zeros(m, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int32),
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def campaign_trials(
+    indptr, indices, channel, reach, trust0, engagement,
+    eligible, threshold_scale, segment,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    plat_ptr, plat_members,
+    shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
+    root, trials, n_partners, n_segments,
+):
+    """Run many campaign trials (see the module docstring for the rules).
+
+    Returns
+    -------
+    totals : int64[T, len(TOTALS)]
+    series : int64[T, days, len(SERIES)]
+    partners : int64[T, n_partners, len(PARTNER)]
+    segments : int64[T, n_segments, len(SEGMENT)]
+    """
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    s = _scratch(n, m)
+    nt = trials.shape[0]
+    totals = np.zeros((nt, len(TOTALS)), np.int64)
+    series = np.zeros((nt, days, len(SERIES)), np.int64)
+    partners = np.zeros((nt, n_partners, len(PARTNER)), np.int64)
+    segments = np.zeros((nt, n_segments, len(SEGMENT)), np.int64)
+    adopted = np.empty(n, np.int32)
+    adopted_day = np.empty(n, np.int32)
+    for i in range(nt):
+        _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
+                        post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
+                        post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
+                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i], np.int32(i + 1), s,
+                        totals[i], series[i], partners[i], segments[i], adopted, adopted_day)
+    return totals, series, partners, segments
+
+
+@nb.njit(cache=True, nogil=True)
+def campaign_adoption_days(
+    indptr, indices, channel, reach, trust0, engagement,
+    eligible, threshold_scale, segment,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    plat_ptr, plat_members,
+    shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
+    root, trial, n_partners, n_segments,
+):
+    """One trial, per account: adoption day (-1 never), plus the trial's totals row."""
+    n = indptr.shape[0] - 1
+    s = _scratch(n, indices.shape[0])
+    totals = np.zeros(len(TOTALS), np.int64)
+    series = np.zeros((days, len(SERIES)), np.int64)
+    partners = np.zeros((n_partners, len(PARTNER)), np.int64)
+    segments = np.zeros((n_segments, len(SEGMENT)), np.int64)
+    adopted = np.empty(n, np.int32)
+    adopted_day = np.empty(n, np.int32)
+    k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
+                        post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
+                        post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
+                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trial, np.int32(1), s,
+                        totals, series, partners, segments, adopted, adopted_day)
+    out = np.full(n, -1, np.int32)
+    for i in range(k):
+        out[adopted[i]] = adopted_day[i]
+    return out, totals

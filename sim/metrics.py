@@ -1,0 +1,149 @@
+"""Campaign outcomes as tables: what a planner reads, in real accounts and dollars.
+
+Kernel counts are in simulated accounts; every count reported here is multiplied by
+the world's ``scale`` (one simulated account stands for ``scale`` real ones), while
+fractions and rates are not. Engagement rate is per exposure (engagements /
+impressions), the definition the model calibrates against (docs/model.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim import campaign_kernel as ck
+from sim.campaign import CampaignOutcome, Schedule
+from sim.population import Population
+
+#: Per-trial outcome columns of a campaign run, in order.
+CAMPAIGN_OUTCOMES = (
+    "reach", "impressions", "engagements", "adopted", "adopters_direct", "adopters_reshare",
+    "reshares", "discovery_impressions", "depth", "reach_fraction", "adopted_fraction",
+    "engagement_rate", "cost", "cost_per_engagement", "cost_per_adopter",
+)
+#: Per-trial outcome columns of a classic (IC/LT) run.
+CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkTables:
+    """Tables of one chunk of trials; ``runs`` is always there, the others for campaigns."""
+
+    runs: pd.DataFrame
+    timeseries: pd.DataFrame | None = None
+    partners: pd.DataFrame | None = None
+    segments: pd.DataFrame | None = None
+
+    def named(self) -> list[tuple[str, pd.DataFrame]]:
+        """(table name, frame) pairs present, with ``runs`` last (it marks the chunk finished)."""
+        extra = [(n, t) for n, t in (("timeseries", self.timeseries), ("partners", self.partners),
+                                     ("segments", self.segments)) if t is not None]
+        return [*extra, ("runs", self.runs)]
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+
+
+def campaign_tables(strategy: str, outcome: CampaignOutcome, schedule: Schedule, pop: Population) -> ChunkTables:
+    """Turn one chunk's kernel output into the run, time-series, partner and segment tables."""
+    scale = pop.scale
+    tot = {name: outcome.totals[:, j] for j, name in enumerate(ck.TOTALS)}
+    cost = np.full(len(outcome.trials), schedule.cost)
+    eng = tot["engagements"] * scale
+    adopted = tot["adopters"] * scale
+    runs = pd.DataFrame({
+        "strategy": strategy,
+        "trial": outcome.trials,
+        "reach": tot["reach"] * scale,
+        "impressions": tot["impressions"] * scale,
+        "engagements": eng,
+        "adopted": adopted,
+        "adopters_direct": tot["adopters_direct"] * scale,
+        "adopters_reshare": tot["adopters_reshare"] * scale,
+        "reshares": tot["reshares"] * scale,
+        "discovery_impressions": tot["discovery_impressions"] * scale,
+        "depth": tot["depth"].astype(np.int64),
+        "reach_fraction": tot["reach"] / pop.n_audience,
+        "adopted_fraction": tot["adopters"] / pop.n_audience,
+        "engagement_rate": _ratio(tot["engagements"], tot["impressions"]),
+        "cost": cost,
+        "cost_per_engagement": _ratio(cost, eng),
+        "cost_per_adopter": _ratio(cost, adopted),
+    })
+    nt, days, _ = outcome.series.shape
+    series = {name: outcome.series[:, :, j].ravel() * scale for j, name in enumerate(ck.SERIES)}
+    timeseries = pd.DataFrame({"strategy": strategy, "trial": np.repeat(outcome.trials, days),
+                               "day": np.tile(np.arange(days), nt), **series})
+    n_part = outcome.partners.shape[1]
+    partners = pd.DataFrame({
+        "strategy": strategy,
+        "trial": np.repeat(outcome.trials, n_part),
+        "partner": np.tile(np.arange(n_part), nt),
+        **{name: outcome.partners[:, :, j].ravel() * scale for j, name in enumerate(ck.PARTNER)},
+    })
+    n_seg = outcome.segments.shape[1]
+    segments = pd.DataFrame({
+        "strategy": strategy,
+        "trial": np.repeat(outcome.trials, n_seg),
+        "segment": np.tile(np.asarray(pop.segments, dtype=object), nt),
+        **{name: outcome.segments[:, :, j].ravel() * scale for j, name in enumerate(ck.SEGMENT)},
+    })
+    return ChunkTables(runs, timeseries, partners, segments)
+
+
+def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.DataFrame:
+    """Who the partners of a strategy are: creator, tier, platform, followers, posts, cost."""
+    c = schedule.partner_creator
+    return pd.DataFrame({
+        "strategy": strategy,
+        "partner": np.arange(len(c)),
+        "creator": c,
+        "account": pop.creator_account(c),
+        "tier": [pop.tiers[t] for t in pop.creator_tier[c]],
+        "platform": [pop.platforms[p] for p in pop.creator_platform[c]],
+        "followers": pop.followers_real[c],
+        "alignment": pop.alignment[c],
+        "posts": schedule.partner_posts,
+        "cost": schedule.partner_cost,
+    })
+
+
+def _mean_sem(frame: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
+    g = frame.groupby(by, sort=False)[cols]
+    mean = g.mean().add_suffix("_mean")
+    sem = g.sem().add_suffix("_sem")
+    return pd.concat([mean, sem], axis=1).reset_index()
+
+
+def partner_report(partners: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """Per partner: mean (and standard error) per trial of impressions, engagements and adopters
+    attributed to it, and cost per engagement and per adopter at those means."""
+    stats = _mean_sem(partners, ["strategy", "partner"], list(ck.PARTNER))
+    out = roster.merge(stats, on=["strategy", "partner"], how="left")
+    out["cost_per_engagement"] = _ratio(out["cost"], out["engagements_mean"])
+    out["cost_per_adopter"] = _ratio(out["cost"], out["adopters_mean"])
+    return out
+
+
+def split_report(partners: pd.DataFrame, roster: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Long table of splits: by tier, by platform, by tier x platform (impressions, engagements,
+    engagement rate per exposure, adopters), and by audience segment (reach, adopters)."""
+    joined = partners.merge(roster[["strategy", "partner", "tier", "platform"]], on=["strategy", "partner"])
+    rows = []
+    for dims in (["tier"], ["platform"], ["tier", "platform"]):
+        per_trial = joined.groupby(["strategy", "trial", *dims], sort=False)[list(ck.PARTNER)].sum().reset_index()
+        per_trial["engagement_rate"] = _ratio(per_trial["engagements"], per_trial["impressions"])
+        stats = _mean_sem(per_trial, ["strategy", *dims], [*ck.PARTNER, "engagement_rate"])
+        stats.insert(1, "split", "x".join(dims))
+        stats.insert(2, "key", stats[dims].astype(str).agg("/".join, axis=1))
+        rows.append(stats.drop(columns=dims))
+    seg = _mean_sem(segments, ["strategy", "segment"], list(ck.SEGMENT))
+    seg.insert(1, "split", "segment")
+    seg = seg.rename(columns={"segment": "key"})
+    rows.append(seg)
+    return pd.concat(rows, ignore_index=True)
