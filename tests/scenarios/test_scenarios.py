@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim import load_scenario, prepare, run
@@ -12,20 +13,39 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.y
 
 
 def test_there_are_scenarios():
-    assert any(p.name == "quickstart.yaml" for p in SCENARIOS)
+    names = {p.stem for p in SCENARIOS}
+    assert {"quickstart", "celebrity_vs_micro", "ambassador_vs_burst", "platform_shock", "hybrid"} <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario_runs_two_trials(path, tmp_path):
     scenario = load_scenario(path)
     assert scenario.name == path.stem, "a scenario's name should match its file name"
-    n = prepare(scenario).world.graph.n
+    prepared = prepare(scenario)
     results = run(scenario, trials=2, out=tmp_path / scenario.name)
     table = results.table
     assert len(table) == 2 * len(scenario.strategy_list)
-    for strategy, plan in zip(scenario.strategy_list, prepare(scenario).plans, strict=True):
-        rows = table[table.strategy == strategy.name]
-        # every trial keeps at least its recruits and never exceeds the world
-        assert (rows["adopted"] >= plan.size()).all()
-        assert (rows["adopted"] <= n).all()
     assert (tmp_path / scenario.name / "summary.csv").exists()
+    if not scenario.is_campaign:
+        n = prepared.world.graph.n
+        for strategy, plan in zip(scenario.strategy_list, prepared.plans, strict=True):
+            rows = table[table.strategy == strategy.name]
+            # every trial keeps at least its recruits and never exceeds the world
+            assert (rows["adopted"] >= plan.size()).all()
+            assert (rows["adopted"] <= n).all()
+        return
+    pop = prepared.world.population
+    real = pop.n_audience * pop.scale
+    for strategy, schedule in zip(scenario.strategy_list, prepared.plans, strict=True):
+        rows = table[table.strategy == strategy.name]
+        # the funnel narrows: impressions >= reach >= adopters; engagements <= impressions
+        assert (rows["impressions"] >= rows["reach"]).all() and (rows["reach"] >= rows["adopted"]).all()
+        assert (rows["engagements"] <= rows["impressions"]).all() and (rows["reach"] <= real).all()
+        assert (rows["adopters_direct"] + rows["adopters_reshare"] == rows["adopted"]).all()
+        # cost is posts x rate card, and a budget is never exceeded
+        price = [scenario.rate_card[g.platform][g.tier] * len(g.post_days()) for g in strategy.posts]
+        assert np.allclose(rows["cost"], schedule.cost)
+        for g, p in zip(strategy.posts, price, strict=True):
+            if g.budget is not None:
+                assert g.budget - p < (schedule.partner_cost[schedule.partner_cost == p]).sum() <= g.budget
+        assert rows["adopted"].sum() > 0, "a planner scenario where nobody ever adopts is a broken example"
