@@ -276,7 +276,7 @@ def max_daily_posts(schedules: list[Schedule]) -> int:
     most = 1
     for s in schedules:
         if len(s.day):
-            _, counts = np.unique(s.account.astype(np.int64) * 100_000 + s.day, return_counts=True)
+            _, counts = np.unique(np.stack([s.account, s.day]), axis=1, return_counts=True)
             most = max(most, int(counts.max()))
     return most
 

@@ -11,7 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 
-def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: int) -> Figure:
+def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: float,
+                      xlabel: str = "final adopters per trial (recruits included)") -> Figure:
     """Distribution of the final number of adopters per strategy.
 
     Parameters
@@ -20,8 +21,10 @@ def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: int)
         The trial table (``strategy``, ``adopted``).
     strategies : list of str
         Strategies to draw, in legend order.
-    accounts : int
-        Accounts in the world (for the fraction axis).
+    accounts : float
+        Accounts in the world (for the fractions in the legend).
+    xlabel : str
+        What ``adopted`` counts.
     """
     fig = Figure(figsize=(7, 4.2))
     ax = fig.add_subplot()
@@ -36,7 +39,7 @@ def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: int)
         ax.hist(sizes, bins=bins, histtype="step", linewidth=1.6, density=False,
                 label=f"{name} (mean {mean:,.1f} = {mean / accounts:.2%})")
     ax.set_xscale("log")
-    ax.set_xlabel("final adopters per trial (recruits included)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("trials")
     ax.set_title(f"Final cascade size, {len(table) // max(len(strategies), 1):,} trials per strategy, "
                  f"{accounts:,} accounts")

@@ -8,7 +8,8 @@ edge is its source creator's platform, or :attr:`Population.peer_channel` for a
 peer edge.
 
 Everything random here is drawn once per world from generators keyed by
-``(seed, WORLD, part)``, independent of anything drawn in trials.
+``(seed, WORLD, part)`` (the peer graph by ``(seed, WORLD)``, see :func:`sim.world.build_graph`),
+independent of anything drawn in trials.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sim.scenario import CreatorAudienceWorld
 ALIGNMENT_LEVELS = 32
 
 # Parts of the WORLD stream: each component of the world draws from its own generator.
-_PEERS, _SEGMENTS, _INTEREST, _CREATORS, _FOLLOWERS = 0, 1, 2, 3, 4
+_SEGMENTS, _INTEREST, _CREATORS, _FOLLOWERS = 1, 2, 3, 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,10 +152,9 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     shares = np.array([seg.share for seg in spec.audience.segments])
     segment = rng.choice(len(segments), size=n_a, p=shares / shares.sum()).astype(np.int16)
     use = np.array([[seg.platforms.get(p, 0.0) for p in platforms] for seg in spec.audience.segments])
+    # Independent membership per platform, so the YAML probabilities are the membership rates;
+    # an account on no platform is reachable only through its peers' re-shares.
     on_platform = rng.random((n_a, len(platforms))) < use[segment]
-    # Everyone is somewhere: an account drawn onto no platform joins its segment's favourite.
-    nowhere = ~on_platform.any(axis=1)
-    on_platform[nowhere, use.argmax(axis=1)[segment[nowhere]]] = True
 
     # Interest in the cause, made alike among peers.
     rng = numpy_generator(seed, Stream.WORLD, _INTEREST)

@@ -191,7 +191,11 @@ class Results:
             store.write_figure("adoption_over_time.png",
                                plotting.adoption_over_time_figure(self.timeseries, self.strategies))
             store.write_figure("funnel.png", plotting.funnel_figure(self.split_report(), self.strategies))
-        store.write_figure("final_size.png", plotting.final_size_figure(
-            self.table, self.strategies, self.world["accounts"] * self.world.get("scale", 1.0)))
+        if self.scenario.is_campaign:
+            figure = plotting.final_size_figure(self.table, self.strategies, self.world["real_accounts"],
+                                                "adopters per trial (real accounts; partners not counted)")
+        else:
+            figure = plotting.final_size_figure(self.table, self.strategies, self.world["accounts"])
+        store.write_figure("final_size.png", figure)
         store.write_manifest(self.manifest())
         store.finish()

@@ -81,8 +81,9 @@ class Prepared:
                 "real_accounts": pop.n_audience * pop.scale,
                 "audience_per_platform": dict(zip(pop.platforms, audience.tolist(), strict=True)),
                 "creators_per_tier": {t: int(spec.tiers[t].count) for t in pop.tiers},
-                # Creators whose follower count exceeds their platform's simulated audience
-                # follow everyone there; raise `scale` or the audience size if this is not 0.
+                # Creators who got fewer simulated followers than followers/scale (usually because
+                # every member of their platform already follows them); raise `scale` or the
+                # audience size if this is not 0.
                 "creators_capped_at_platform_audience": int((pop.followers_sim < wanted).sum()),
             })
         return facts

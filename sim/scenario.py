@@ -278,7 +278,8 @@ class InterestSpec(BetaSpec):
 
 class SegmentSpec(_Spec):
     """An audience segment (e.g. an age band): its share of accounts and, per platform, the
-    probability that a member is on it (Pew-style platform use by age)."""
+    probability that a member is on it, independently per platform (Pew-style platform use
+    by age). A member drawn onto no platform is reachable only through peers' re-shares."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]+$", max_length=40)]
     share: Annotated[float, Field(gt=0.0, le=1.0)]
@@ -313,9 +314,11 @@ class ShockSpec(_Spec):
 class PlatformSpec(_Spec):
     """A platform.
 
-    ``organic_reach``: probability that a follower sees a post (Instagram feed ~0.1-0.2,
-    literature.md §1.7). ``discovery``: expected exposures of non-followers per post, as a
-    fraction of the poster's followers on the platform (TikTok's For You page can exceed 1).
+    ``organic_reach``: probability that a follower sees a post (Instagram feed ~0.1-0.2 in
+    industry reports). ``discovery``: algorithmic exposure of non-followers — a post makes
+    ``round(discovery x simulated followers x shock)`` draws, uniformly with replacement from
+    the platform's members; repeats and accounts the post already reached are skipped
+    (TikTok's For You feed can exceed 1).
     """
 
     organic_reach: Probability
@@ -677,6 +680,9 @@ class Scenario(_Spec):
                 if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
                     raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
                                      f"{g.platform}")
+                if g.budget is not None and (not g.paid or self.rate_card[g.platform][g.tier] == 0):
+                    raise ValueError(f"strategy {s.name}: a budget buys paid posts at a price above 0; "
+                                     f"give 'creators' for unpaid or free {g.tier} posts on {g.platform}")
 
     def locate(self, key: tuple, message: str) -> str:
         """``file:line: key.path: message`` for a problem found after validation (e.g. while building)."""
