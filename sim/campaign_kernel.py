@@ -11,8 +11,8 @@ One trial runs day by day. On day ``d``:
    ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` (an account
    already reached by the post, or the poster, is skipped).
 3. **Engagement**: an exposed account engages iff
-   ``U(ENGAGE, p; e) < min(1, engagement[e] * trust_e / trust0[e])`` (discovery:
-   ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
+   ``U(ENGAGE, p; e) < min(1, engagement[e] * trust_e / trust0[e])`` (``engagement[e]``
+   if ``trust0[e] == 0``; discovery: ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
 4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, with edge state read as of the
    start of day ``d`` (synchronous update); stored as ``int64(dose * dose_unit)`` so sums
    are exact in any order. Discovery doses use ``stranger_trust`` and no fatigue.
@@ -20,11 +20,14 @@ One trial runs day by day. On day ``d``:
    threshold mode: ``conviction = int64(conviction * decay[d - last]) + doses today``;
    adopt iff ``conviction >= U(THRESHOLD; v) * threshold_scale[v]``.
    Independent mode: adopt iff some exposure today converted, the n-th exposure on
-   edge ``e`` converting iff ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` (n = 0 uses
-   the core IC key, so the model reduces to IC draw for draw).
-   The adopter is attributed to the exposure with the largest dose that day (ties: the
-   lower post id): its partner (root of the re-share chain) and generation (1 for a
-   partner's post, re-sharer's generation + 1 for a re-share).
+   edge ``e`` (counted over the trial, in post-id order within a day) converting iff
+   ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` (n = 0 uses the core IC key, so the
+   model reduces to IC draw for draw); a discovery exposure converts iff
+   ``U(DISCOVER_CONVERT, p; j) < 1 - exp(-rate * dose)``.
+   The adopter is attributed to the exposure with the largest dose that day (in
+   independent mode, the largest among those that converted; ties: the lower post id):
+   its partner (root of the re-share chain) and generation (1 for a partner's post,
+   re-sharer's generation + 1 for a re-share).
 6. **Edge state** of edges hit ``k`` times today: ``trust <- ceiling - (ceiling - trust)
    * growth[k]``, ``fatigue <- 1 - (1 - fatigue_start) * wear[k]``; fatigue recovers by
    ``recovery[days]`` between hits. Powers come from tables so both engines agree.
