@@ -1,0 +1,503 @@
+"""The Mesa engine of the campaign model (sim.campaign_agents) reproduces the numba kernel exactly.
+
+Every random number is keyed by what it is for (sim.rng), so for the same population,
+compiled arrays, schedule, root key and trial the two engines must give the same
+adoption day for every account and the same totals, daily series, per-partner and
+per-segment arrays: ``np.array_equal``, not a statistical match. The Mesa engine
+visits agents in a shuffled order; its results must not depend on that shuffle's seed.
+
+Worlds are drawn from a seeded generator and built through the scenario schema, with
+(in most worlds) every behaviour on: discovery, shocks, conviction decay, trust growth,
+fatigue and recovery, re-shares, dilution, paid and unpaid posts, authenticity < 1,
+several posts per creator per day and ambassador schedules, in both adoption modes.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim import campaign, campaign_agents
+from sim import campaign_kernel as ck
+from sim.campaign import compile_campaign
+from sim.rng import Stream, derive, root_key, trial_key, uniform
+from sim.scenario import CreatorAudienceWorld, Scenario
+from sim.world import build_world
+
+TRIALS = (0, 5, 2**40 + 3)
+SHUFFLE_SEEDS = (0, 987654321)
+N_WORLDS = 36
+OUTPUTS = ("totals", "series", "partners", "segments")
+PLATFORMS = ("instagram", "tiktok", "x")
+TIERS = ("nano", "micro", "macro", "mega")
+
+
+# --------------------------------------------------------------------------- random worlds
+
+def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(rng.uniform(lo, hi))
+
+
+def _peers(rng: np.random.Generator, n: int) -> dict:
+    kind = ("communities", "erdos_renyi", "barabasi_albert", "watts_strogatz", "configuration",
+            "random_regular")[int(rng.integers(6))]
+    if kind == "communities":
+        return {"kind": kind, "n": n, "count": int(rng.integers(2, 6)),
+                "mean_degree": _u(rng, 2, 6), "mixing": _u(rng, 0.05, 0.4)}
+    if kind == "erdos_renyi":
+        return {"kind": kind, "n": n, "mean_degree": _u(rng, 1, 5),
+                "directed": bool(rng.random() < 0.5)}
+    if kind == "barabasi_albert":
+        return {"kind": kind, "n": n, "m": int(rng.integers(1, 4))}
+    if kind == "watts_strogatz":
+        return {"kind": kind, "n": n, "k": 2 * int(rng.integers(1, 3)), "p": _u(rng, 0, 0.3)}
+    if kind == "configuration":  # keeps parallel edges: several peer edges u -> v
+        return {"kind": kind, "n": n, "degrees": {"kind": "poisson", "mean": _u(rng, 1.5, 4)}}
+    return {"kind": kind, "n": n + n % 2, "degree": int(rng.integers(1, 4)) * 2}
+
+
+def _world_dict(rng: np.random.Generator, full: bool) -> dict:
+    """Draw a creator-audience world; ``full`` switches every behaviour on."""
+    n = int(rng.integers(30, 301))
+    platforms = list(rng.permutation(PLATFORMS)[: int(rng.integers(1, 4))])
+    plats = {}
+    for i, p in enumerate(platforms):
+        spec = {"organic_reach": 1.0 if rng.random() < 0.2 else _u(rng, 0.3, 1.0),
+                "discovery": _u(rng, 0.05, 0.8) if full or rng.random() < 0.5 else 0.0}
+        if (full and i == 0) or rng.random() < 0.4:
+            spec["shock"] = {"day": int(rng.integers(1, 8)), "reach_factor": _u(rng, 0.0, 0.9)}
+        plats[str(p)] = spec
+    shares = ([1.0], [0.25, 0.75], [0.5, 0.5], [0.2, 0.3, 0.5])[int(rng.integers(4))]
+    segments = [{"name": f"s{i}", "share": sh,
+                 "platforms": {str(p): _u(rng, 0.3, 1.0) for p in platforms}}
+                for i, sh in enumerate(shares)]
+    scale = (1.0, 1.0, 2.0)[int(rng.integers(3))]
+    tiers = {}
+    for t in sorted(rng.choice(len(TIERS), size=int(rng.integers(1, 4)), replace=False)):
+        lo = int(rng.integers(2, 12)) * scale
+        w = rng.random(len(platforms)) + 0.1
+        share = np.round(w / w.sum(), 3)
+        share[-1] = 1.0 - share[:-1].sum()
+        tiers[TIERS[t]] = {
+            "followers": [int(lo), int(lo * _u(rng, 1.5, 6)) + 1],
+            "count": int(rng.integers(1, 5)),
+            "platforms": {str(p): float(s) for p, s in zip(platforms, share, strict=True)},
+            "reach": _u(rng, 0.5, 1.5),
+            "engagement": _u(rng, 0.05, 0.9),
+            "trust": 0.0 if (not full and rng.random() < 0.3) else _u(rng, 0.2, 0.9),
+            "authenticity": _u(rng, 0.3, 0.95) if full or rng.random() < 0.5 else 1.0,
+        }
+    return {"kind": "creator_audience", "scale": scale,
+            "audience": {"peers": _peers(rng, n), "segments": segments,
+                         "interest": {"mean": _u(rng, 0.2, 0.7), "concentration": 4.0,
+                                      "homophily": _u(rng, 0, 0.8)}},
+            "platforms": plats, "tiers": tiers, "follower_homophily": _u(rng, 0, 2)}
+
+
+def _model_dict(rng: np.random.Generator, full: bool, independent: bool) -> dict:
+    def on(lo: float, hi: float) -> float:
+        if not full and rng.random() < 0.3:
+            return (0.0, 1.0)[int(rng.integers(2))]  # switched off, or the extreme
+        return _u(rng, lo, hi)
+
+    return {
+        "kind": "campaign", "adoption": "independent" if independent else "threshold",
+        "threshold": {"max": _u(rng, 0.3, 2.5), "interest_effect": _u(rng, 0, 1)},
+        "conversion_rate": _u(rng, 0.3, 3.0), "message_strength": _u(rng, 0.6, 2.0),
+        "dilution": on(0.1, 0.8), "conviction_decay": on(0.05, 0.5), "trust_growth": on(0.05, 0.5),
+        "trust_ceiling": _u(rng, 0.6, 1.0), "fatigue": on(0.05, 0.6),
+        "fatigue_recovery": on(0.05, 0.6), "reshare": _u(rng, 0.3, 1.0),
+        "peer_reach": _u(rng, 0.3, 1.0), "peer_trust": _u(rng, 0.2, 0.9),
+        "peer_engagement": _u(rng, 0.05, 0.5), "stranger_trust": _u(rng, 0.05, 0.5),
+    }
+
+
+def _post_days(rng: np.random.Generator, days: int) -> dict:
+    if rng.random() < 0.4:  # ambassador: a regular schedule
+        every = int(rng.integers(1, 4))
+        count = int(rng.integers(2, max(3, (days - 1) // every + 1)))
+        count = min(count, (days - 1) // every + 1)
+        start = int(rng.integers(0, days - (count - 1) * every))
+        return {"schedule": {"start": start, "every": every, "count": count}}
+    k = int(rng.integers(1, 5))
+    d = rng.integers(0, days, k).tolist()
+    if rng.random() < 0.6:
+        d.append(d[0])  # two posts by each partner on one day
+    return {"days": [int(x) for x in d]}
+
+
+def _strategies(rng: np.random.Generator, world: CreatorAudienceWorld, seed: int, days: int,
+                rate_card: dict) -> list[dict]:
+    pop = build_world(world, seed).population
+    pools = {}
+    for c in range(pop.n_creators):
+        key = (pop.tiers[pop.creator_tier[c]], pop.platforms[pop.creator_platform[c]])
+        pools[key] = pools.get(key, 0) + 1
+    keys = sorted(pools)
+    out = []
+    for s in range(int(rng.integers(1, 3))):
+        left = dict(pools)
+        groups = []
+        for _ in range(int(rng.integers(1, 4))):
+            avail = [k for k in keys if left[k] > 0]
+            if not avail:
+                break
+            tier, plat = avail[int(rng.integers(len(avail)))]
+            n = int(rng.integers(1, min(3, left[(tier, plat)]) + 1))
+            left[(tier, plat)] -= n
+            g = {"tier": tier, "platform": plat, **_post_days(rng, days),
+                 "select": ("random", "top_followers", "most_aligned")[int(rng.integers(3))],
+                 "variant_distance": _u(rng, 0, 1) if rng.random() < 0.7 else 0.0,
+                 "paid": bool(rng.random() < 0.7)}
+            n_posts = len(g["days"]) if "days" in g else g["schedule"]["count"]
+            price = rate_card[plat][tier]
+            if g["paid"] and rng.random() < 0.3:
+                g["budget"] = float(price * n_posts * n + price / 2)  # pays for exactly n partners
+            else:
+                g["creators"] = n
+            groups.append(g)
+        out.append({"name": f"s{s}", "posts": groups})
+    return out
+
+
+def _scenario(i: int) -> Scenario:
+    rng = np.random.default_rng(7000 + i)
+    full = i % 6 != 5  # most worlds: every behaviour on
+    seed = int(rng.integers(2**63))
+    days = int(rng.integers(6, 21))
+    world = _world_dict(rng, full)
+    rate_card = {p: {t: float(rng.integers(1, 100)) for t in TIERS} for p in world["platforms"]}
+    spec = CreatorAudienceWorld.model_validate(world)
+    data = {"name": f"world-{i}", "seed": seed, "trials": 1, "days": days, "world": world,
+            "model": _model_dict(rng, full, independent=i % 2 == 1), "rate_card": rate_card,
+            "strategies": _strategies(rng, spec, seed, days, rate_card)}
+    return Scenario.model_validate(data)
+
+
+class _Case:
+    """A scenario built once: population, compiled arrays and schedules."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.pop = build_world(scenario.world, scenario.seed).population
+        self.arrays, self.schedules = compile_campaign(scenario, self.pop)
+        self.root = root_key(scenario.seed)
+
+
+CASES = [_Case(_scenario(i)) for i in range(N_WORLDS)]
+# Kernel results of every case, strategy and trial, for the coverage check.
+KERNEL = [[campaign.simulate(c.pop, c.arrays, s, c.root, np.array(TRIALS)) for s in c.schedules]
+          for c in CASES]
+
+
+def _assert_same_outcome(kernel, mesa, where: str) -> None:
+    for field in ("trials", *OUTPUTS):
+        k, m = getattr(kernel, field), getattr(mesa, field)
+        assert m.dtype == k.dtype and m.shape == k.shape, f"{where}: {field} dtype or shape"
+        assert np.array_equal(m, k), f"{where}: {field} differs at {np.argwhere(m != k)[:5]}"
+
+
+@pytest.mark.parametrize("ci", range(N_WORLDS), ids=[f"world-{i}" for i in range(N_WORLDS)])
+def test_adoption_days_and_outcomes_identical(ci):
+    """Per-account adoption days and every outcome array agree, for any shuffle seed."""
+    c = CASES[ci]
+    for si, sched in enumerate(c.schedules):
+        where = f"world-{ci} strategy {si}"
+        for ti, trial in enumerate(TRIALS):
+            k_days, k_tot = campaign.adoption_days(c.pop, c.arrays, sched, c.root, trial)
+            seed = SHUFFLE_SEEDS[(ci + ti) % len(SHUFFLE_SEEDS)]
+            m_days, m_tot = campaign_agents.adoption_days(c.pop, c.arrays, sched, c.root, trial,
+                                                          shuffle_seed=seed)
+            assert m_days.dtype == np.int32 and m_tot.dtype == np.int64
+            differ = np.flatnonzero(m_days != k_days).tolist()
+            assert not differ, f"{where} trial {trial}: accounts {differ} differ"
+            assert np.array_equal(m_tot, k_tot), f"{where} trial {trial}: totals {m_tot} vs {k_tot}"
+            assert np.array_equal(k_tot, KERNEL[ci][si].totals[ti])
+        for seed in SHUFFLE_SEEDS:
+            mesa = campaign_agents.simulate(c.pop, c.arrays, sched, c.root, np.array(TRIALS),
+                                            shuffle_seed=seed)
+            _assert_same_outcome(KERNEL[ci][si], mesa, f"{where} shuffle seed {seed}")
+
+
+def test_worlds_cover_every_behaviour():
+    """The random worlds are not trivial: every mechanism is on and shows up in the outcomes."""
+    assert len(CASES) >= 30
+    sizes = [c.pop.n_audience for c in CASES]
+    assert min(sizes) >= 30 and max(sizes) <= 300
+    kinds = {c.scenario.world.audience.peers.kind for c in CASES}
+    assert {"communities", "erdos_renyi", "barabasi_albert", "configuration"} <= kinds
+    modes = {c.scenario.model.adoption for c in CASES}
+    assert modes == {"threshold", "independent"}
+    full = 0
+    for c in CASES:
+        m, w = c.scenario.model, c.scenario.world
+        full += all([m.conviction_decay > 0, m.trust_growth > 0, m.fatigue > 0,
+                     m.fatigue_recovery > 0, m.reshare > 0, m.dilution > 0,
+                     any(p.discovery > 0 for p in w.platforms.values()),
+                     any(p.shock is not None for p in w.platforms.values()),
+                     any(t.authenticity < 1 for t in w.tiers.values())])
+    assert full >= 0.75 * len(CASES)
+    groups = [g for c in CASES for s in c.scenario.strategy_list for g in s.posts]
+    assert any(g.paid for g in groups) and any(not g.paid for g in groups)
+    assert any(g.schedule is not None for g in groups) and any(g.budget is not None for g in groups)
+    assert any(g.variant_distance > 0 for g in groups)
+    assert sum(len(set(g.post_days())) < len(g.post_days()) for g in groups) >= 10  # same day
+    assert sum(len(c.arrays.growth) > 2 for c in CASES) >= 10  # several posts per account per day
+    tot = np.concatenate([o.totals for per in KERNEL for o in per])
+    col = {name: tot[:, j] for j, name in enumerate(ck.TOTALS)}
+    n = len(tot)
+    assert (col["adopters"] > 0).sum() >= 0.8 * n
+    assert (col["adopters_reshare"] > 0).sum() >= 0.3 * n
+    assert (col["depth"] >= 3).sum() >= 0.1 * n
+    assert (col["discovery_impressions"] > 0).sum() >= 0.5 * n
+    assert (col["reshares"] > 0).sum() >= 0.5 * n
+    assert (col["engagements"] > 0).sum() >= 0.8 * n
+
+
+# --------------------------------------------------------------------------- readable state
+
+def _snapshot(model: campaign_agents.CampaignAgentModel) -> list[tuple]:
+    return [(a.reached, a.conviction, a.conviction_day, a.adopted_day, a.root_partner,
+             a.generation, a.reshare_day, a.threshold,
+             sorted((e, s.trust, s.fatigue, s.exposures, s.last_day) for e, s in a.edges.items()))
+            for a in model.accounts]
+
+
+@pytest.mark.parametrize("ci", [0, 3, 7, 12])
+def test_agent_state_is_readable_and_order_free(ci):
+    """The whole agent state (not just outcomes) is free of the visiting order and consistent."""
+    c = CASES[ci]
+    sched = c.schedules[0]
+    states = []
+    for seed in SHUFFLE_SEEDS:
+        m = campaign_agents.CampaignAgentModel(c.pop, c.arrays, sched, c.root, 5, shuffle_seed=seed)
+        m.run()
+        states.append(_snapshot(m))
+    reused = campaign_agents.CampaignAgentModel(c.pop, c.arrays, sched, c.root, 0)
+    reused.run()
+    reused.start_trial(5)  # resets only what trial 0 touched
+    reused.run()
+    assert states[0] == states[1] == _snapshot(reused)
+    k_days, _ = campaign.adoption_days(c.pop, c.arrays, sched, c.root, 5)
+    assert np.array_equal(m.adoption_days(), k_days)
+    n_a = c.pop.n_audience
+    sources = c.pop.graph.sources
+    exposures = 0
+    for a in m.accounts:
+        assert a.inbox == []
+        assert [s.index for s in a.in_sources] == [int(sources[e]) for e in a.in_edges]
+        if a.index >= n_a:
+            assert a.creator == a.index - n_a and not a.eligible
+            assert a.adopted_day == -1 and not a.edges and not a.reached
+        adopted = a.adopted_day >= 0
+        assert adopted == (a.generation >= 1) == (0 <= a.root_partner < len(sched.partner_creator))
+        assert set(a.edges) <= set(a.in_edges)
+        for st in a.edges.values():
+            assert 0.0 <= st.fatigue <= 1.0 and st.exposures >= 1
+            assert 0 <= st.last_day < c.scenario.days
+            exposures += st.exposures
+        if a.reached and a.eligible and c.arrays.mode == ck.THRESHOLD_MODE:
+            assert a.conviction_day >= 0 and (float(a.conviction) >= a.threshold) == adopted
+    tot = dict(zip(ck.TOTALS, m.totals.tolist(), strict=True))
+    assert exposures == tot["impressions"] - tot["discovery_impressions"]
+    assert tot["reach"] == sum(a.reached for a in m.accounts)
+    assert m.series.sum(axis=0)[3] == tot["adopters"] == (k_days >= 0).sum()
+
+
+def test_scalar_draws_match_sim_rng():
+    """The engine's Python-integer draws are bit for bit those of the jitted sim.rng."""
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**64, 50, dtype=np.uint64).tolist()
+    for key, part in zip(keys, rng.integers(0, 10**6, 50).tolist(), strict=True):
+        assert campaign_agents._derive(key, part) == int(derive(np.uint64(key), np.uint64(part)))
+        assert campaign_agents._uniform(key, part) == uniform(np.uint64(key), np.uint64(part))
+        k = int(trial_key(np.uint64(key), np.uint64(5), np.uint64(part)))
+        assert campaign_agents._trial_key(key, Stream.EXPOSE, part) == k
+
+
+def test_model_is_released():
+    """Mesa 3.3.1 keeps every model alive through Agent._ids; ours must be collectable."""
+    c = CASES[1]
+    m = campaign_agents.CampaignAgentModel(c.pop, c.arrays, c.schedules[0], c.root)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+def test_import_keeps_multiprocessing_start_method():
+    """`import mesa` forces the 'spawn' start method; importing the engine must undo that."""
+    code = ("import multiprocessing as mp; import sim.campaign_agents; "
+            "print(mp.get_start_method(allow_none=True))")
+    repo = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo,
+                         env={**os.environ, "PYTHONPATH": path}, check=True)
+    assert out.stdout.strip() == "None"
+
+
+# --------------------------------------------------------------------------- hand-checkable cases
+
+UNIT = campaign.DOSE_UNIT
+
+
+def _micro(*, n=3, peers=None, days=8, post=None, model=None, followers=(3, 4), platform=None,
+           trust=0.5) -> _Case:
+    """One creator followed by ``followers`` of ``n`` audience accounts, all on its platform.
+
+    Defaults: reach 1, no peer edges, trust 0.5 and message strength 1 (dose 0.5), every
+    exposure engages, one unpaid post on day 2.
+    """
+    world = {
+        "kind": "creator_audience",
+        "audience": {"peers": peers or {"kind": "erdos_renyi", "n": n, "mean_degree": 0.0},
+                     "segments": [{"name": "all", "share": 1.0, "platforms": {"ig": 1.0}}],
+                     "interest": {"mean": 0.5}},
+        "platforms": {"ig": platform or {"organic_reach": 1.0}},
+        "tiers": {"micro": {"followers": list(followers), "count": 1, "platforms": {"ig": 1.0},
+                            "engagement": 1.0, "trust": trust}},
+    }
+    group = {"tier": "micro", "platform": "ig", "creators": 1, "paid": False,
+             **(post or {"days": [2]})}
+    data = {"name": "micro", "seed": 11, "trials": 1, "days": days, "world": world,
+            "model": {"kind": "campaign", **(model or {})},
+            "strategies": [{"name": "one", "posts": [group]}]}
+    return _Case(Scenario.model_validate(data))
+
+
+def _both(case: _Case, trial: int) -> tuple[list[int], campaign_agents.CampaignAgentModel]:
+    """Adoption days (kernel == Mesa, both shuffle seeds) and a finished Mesa model."""
+    sched = case.schedules[0]
+    k_days, k_tot = campaign.adoption_days(case.pop, case.arrays, sched, case.root, trial)
+    models = []
+    for seed in SHUFFLE_SEEDS:
+        m = campaign_agents.CampaignAgentModel(case.pop, case.arrays, sched, case.root, trial,
+                                               shuffle_seed=seed)
+        m.run()
+        assert np.array_equal(m.adoption_days(), k_days) and np.array_equal(m.totals, k_tot)
+        models.append(m)
+    return k_days.tolist(), models[0]
+
+
+def _u_of(case: _Case, stream: Stream, trial: int, *counters: int) -> float:
+    """Compute the keyed uniform of ``stream`` in ``trial`` (optionally under a post id)."""
+    key = trial_key(case.root, np.uint64(int(stream)), np.uint64(trial))
+    for c in counters[:-1]:
+        key = derive(np.uint64(key), np.uint64(c))
+    return uniform(np.uint64(key), np.uint64(counters[-1]))
+
+
+def _totals(m: campaign_agents.CampaignAgentModel) -> dict:
+    return dict(zip(ck.TOTALS, m.totals.tolist(), strict=True))
+
+
+def test_micro_threshold_equal_to_dose_adopts_on_first_post():
+    """Reach 1, dose 0.5 = threshold max: every follower adopts on the day of the first post."""
+    case = _micro(post={"days": [2, 5]}, model={"threshold": {"max": 0.5, "interest_effect": 0.0}})
+    for trial in range(4):
+        days, m = _both(case, trial)
+        assert days == [2, 2, 2, -1]  # three followers, then the creator
+        # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1
+        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0]
+        assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
+        assert all(a.root_partner == 0 and a.generation == 1 for a in m.accounts[:3])
+
+
+def test_micro_shock_cuts_reach():
+    """A reach factor of 0 from day 4 on: the day-5 post reaches nobody; nobody adopts."""
+    case = _micro(post={"days": [2, 5]}, platform={"organic_reach": 1.0,
+                                                   "shock": {"day": 4, "reach_factor": 0.0}},
+                  model={"threshold": {"max": 100.0}})
+    days, m = _both(case, 0)
+    assert days == [-1] * 4
+    assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.5])
+def test_micro_accumulation_with_known_thresholds(decay):
+    """Dose 0.5 on days 0..3: adopt on the first day the (decayed) conviction reaches U * 1.5."""
+    case = _micro(post={"days": [0, 1, 2, 3]},
+                  model={"threshold": {"max": 1.5, "interest_effect": 0.0},
+                         "conviction_decay": decay})
+    half = int(0.5 * UNIT)
+    for trial in range(12):
+        expected = []
+        for v in range(3):
+            need = _u_of(case, Stream.THRESHOLD, trial, v) * (UNIT * 1.5)
+            c, day = 0, -1
+            for d in range(4):
+                c = int(c * (1.0 - decay)) + half
+                if c >= need:
+                    day = d
+                    break
+            expected.append(day)
+        days, m = _both(case, trial)
+        assert days == [*expected, -1]
+        for v in range(3):
+            assert m.accounts[v].conviction_day == (expected[v] if expected[v] >= 0 else 3)
+
+
+def test_micro_same_day_posts_read_start_of_day_fatigue():
+    """Two posts on day 1 both see fatigue 0 (synchronous); wear-out and recovery apply after."""
+    case = _micro(post={"days": [1, 1, 4]}, days=6,
+                  model={"threshold": {"max": 100.0},  # nobody adopts: conviction stays readable
+                         "fatigue": 0.5, "fatigue_recovery": 0.5, "trust_growth": 0.5,
+                         "trust_ceiling": 0.9})
+    days, m = _both(case, 0)
+    assert days == [-1, -1, -1, -1]
+    # Day 1: 2 x 0.5; then trust 0.9 - 0.4 * 0.5**2 = 0.8, fatigue 1 - 0.5**2 = 0.75.
+    # Day 4: fatigue 0.75 * 0.5**3 = 0.09375; dose 0.8 * (1 - 0.09375) = 0.725.
+    trust1 = 0.9 - (0.9 - 0.5) * 0.25
+    assert trust1 == pytest.approx(0.8, abs=1e-15)
+    expected = 2 * int(0.5 * UNIT) + int(trust1 * 1.0 * (1.0 - 0.09375) * UNIT)
+    for a in m.accounts[:3]:
+        assert a.conviction == expected and a.conviction_day == 4
+        (state,) = a.edges.values()
+        assert state.exposures == 3 and state.last_day == 4
+        assert state.trust == 0.9 - (0.9 - trust1) * 0.5
+        assert state.fatigue == 1.0 - (1.0 - 0.09375) * 0.5
+
+
+def test_micro_discovery_reaches_distinct_non_followers():
+    """Organic reach 0, discovery 1 (3 draws over 3 members): distinct draws are exposed once."""
+    case = _micro(platform={"organic_reach": 0.0, "discovery": 1.0},
+                  model={"threshold": {"max": 0.05, "interest_effect": 0.0}})  # dose 0.1 adopts
+    for trial in range(8):
+        picks = {int(_u_of(case, Stream.DISCOVER, trial, 0, j) * 3) for j in range(3)}
+        days, m = _both(case, trial)
+        assert days == [2 if v in picks else -1 for v in range(3)] + [-1]
+        t = _totals(m)
+        assert t["discovery_impressions"] == t["impressions"] == t["reach"] == len(picks)
+        assert all(not m.accounts[v].edges for v in range(3))  # no follow edge was used
+
+
+def test_micro_reshare_chain_on_a_ring():
+    """A re-share chain on a ring: adoption day = post day + ring distance from the follower.
+
+    Independent mode with certain conversion, reach 1, everyone re-shares; the creator has
+    a single follower; generation = distance + 1.
+    """
+    n = 8
+    case = _micro(n=n, peers={"kind": "watts_strogatz", "n": n, "k": 2, "p": 0.0}, days=10,
+                  followers=(1, 2), post={"days": [1]},
+                  model={"adoption": "independent", "conversion_rate": 1000.0, "reshare": 1.0,
+                         "peer_reach": 1.0})
+    g = case.pop.graph
+    (f,) = g.indices[g.indptr[n]:g.indptr[n + 1]].tolist()
+    dist = [min((v - f) % n, (f - v) % n) for v in range(n)]
+    for trial in range(3):
+        days, m = _both(case, trial)
+        assert days == [1 + d for d in dist] + [-1]
+        assert [a.generation for a in m.accounts[:n]] == [d + 1 for d in dist]
+        t = _totals(m)
+        assert (t["adopters"], t["adopters_direct"], t["adopters_reshare"]) == (n, 1, n - 1)
+        assert t["depth"] == n // 2 + 1
+        assert t["reshares"] == n  # all adopted by day 5, so all re-share before the horizon
+        assert m.partners.tolist() == [[t["impressions"], t["engagements"], n]]
