@@ -40,14 +40,19 @@ class CampaignError(ValueError):
 class CampaignWorldArrays:
     """Model parameters laid onto the population (see ``docs/model.md`` for every symbol).
 
+    Per-edge values depend only on who posts, so they are stored per posting account
+    (memory O(accounts), not O(edges)).
+
     Attributes
     ----------
-    reach : float64[m]
-        Probability that a post travelling on edge ``e`` is seen by its target, before shocks.
-    trust0 : float64[m]
-        Initial trust of the follower in the poster (tier trust, or peer trust).
-    engagement : float64[m]
-        Engagement probability per exposure at initial trust.
+    channel : int8[n]
+        Channel of an account's posts: its home platform (creators), or the peer channel.
+    reach : float64[n]
+        Probability that a follower sees a post of account ``u``, before shocks.
+    trust0 : float64[n]
+        A follower's initial trust in account ``u`` (its tier's trust, or peer trust).
+    engagement : float64[n]
+        Engagement probability per exposure to ``u``'s posts at initial trust.
     threshold_scale : float64[n]
         Adoption threshold in dose units is ``U * threshold_scale[v]``.
     eligible : bool[n]
@@ -62,6 +67,7 @@ class CampaignWorldArrays:
         Audience members of each platform (CSR), for discovery.
     """
 
+    channel: np.ndarray
     reach: np.ndarray
     trust0: np.ndarray
     engagement: np.ndarray
@@ -146,22 +152,21 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
                   max_daily_posts: int) -> CampaignWorldArrays:
     """Lay the model's parameters onto the population's edges and accounts."""
     g = pop.graph
-    src = g.sources
-    is_creator = src >= pop.n_audience
-    creator = np.where(is_creator, src - pop.n_audience, 0)
+    n = g.n
+    is_creator = np.arange(n) >= pop.n_audience
+    creator = np.where(is_creator, np.arange(n) - pop.n_audience, 0)
     tier_specs = [world.tiers[t] for t in pop.tiers]
     plat_specs = [world.platforms[p] for p in pop.platforms]
     t_reach = np.array([t.reach for t in tier_specs])
     t_trust = np.array([t.trust for t in tier_specs])
     t_eng = np.array([t.engagement for t in tier_specs])
     p_reach = np.array([p.organic_reach for p in plat_specs])
-    ctier = pop.creator_tier[creator]
-    cplat = pop.creator_platform[creator]
+    ctier = pop.creator_tier[creator] if pop.n_creators else np.zeros(n, np.int8)
+    cplat = pop.creator_platform[creator] if pop.n_creators else np.zeros(n, np.int8)
     reach = np.where(is_creator, np.minimum(1.0, p_reach[cplat] * t_reach[ctier]), model.peer_reach)
     trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
     engagement = np.where(is_creator, t_eng[ctier], model.peer_engagement)
 
-    n = g.n
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
     th = model.threshold
@@ -180,7 +185,7 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     np.cumsum([len(m) for m in members], out=plat_ptr[1:])
     plat_members = np.concatenate(members).astype(np.int32) if members else np.zeros(0, np.int32)
     return CampaignWorldArrays(
-        reach=reach, trust0=trust0, engagement=engagement, threshold_scale=threshold_scale,
+        channel=pop.account_channel(), reach=reach, trust0=trust0, engagement=engagement, threshold_scale=threshold_scale,
         eligible=eligible, segment=segment, shock=shock,
         decay=_powers(1.0 - model.conviction_decay, days), recovery=_powers(1.0 - model.fatigue_recovery, days),
         growth=_powers(1.0 - model.trust_growth, max_daily_posts), wear=_powers(1.0 - model.fatigue, max_daily_posts),
@@ -286,7 +291,7 @@ def kernel_args(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule
     g = pop.graph
     a = arrays
     s = schedule
-    return (g.indptr, g.indices, pop.channel, a.reach, a.trust0, a.engagement,
+    return (g.indptr, g.indices, a.channel, a.reach, a.trust0, a.engagement,
             a.eligible, a.threshold_scale, a.segment,
             s.day, s.account, s.channel, s.partner, s.factor, s.n_discovery, s.discovery_engagement,
             s.discovery_trust, a.plat_ptr, a.plat_members,

@@ -257,7 +257,7 @@ class CampaignAccount(mesa.Agent):
             self._publish(pid, m.post_factor[pid], m.post_partner[pid], 1, scheduled=True)
         if self.reshare_day == d:
             m.count_reshare()
-            self._publish(m.n_scheduled + self.index, m.reshare_factor, self.root_partner,
+            self._publish(int(ck.RESHARE_ID_BASE) + self.index, m.reshare_factor, self.root_partner,
                           self.generation + 1, scheduled=False)
 
     def _publish(self, pid: int, factor: float, p_root: int, p_gen: int, *,
@@ -268,8 +268,8 @@ class CampaignAccount(mesa.Agent):
         lo, hi = self.out_edges.start, self.out_edges.stop
         if hi > lo:
             draws = uniforms(np.uint64(_derive(m.k_expose, pid)), np.arange(lo, hi))
-            # reach[e] * shock[channel[e], d], elementwise: the kernel's product.
-            seen = np.flatnonzero(draws < m.reach[lo:hi] * m.shock[self._out_channel, d])
+            # reach[u] * shock[channel[u], d]: the kernel's product, once per post.
+            seen = np.flatnonzero(draws < m.reach[self.index] * m.shock[self._out_channel, d])
             for e in (seen + lo).tolist():
                 v = m.targets[e]
                 reached.add(v)
@@ -309,7 +309,7 @@ class CampaignAccount(mesa.Agent):
                 if entry is None:
                     st = self.edges.get(e)
                     if st is None:  # first use of this edge in the trial
-                        st = self.edges[e] = EdgeState(m.trust0[e], 0.0, 0, d)
+                        st = self.edges[e] = EdgeState(m.trust0[m.edge_source[e]], 0.0, 0, d)
                     # Recovery since the last hit (recovery[0] = 1 for a fresh edge).
                     st.fatigue = st.fatigue * m.recovery[d - st.last_day]
                     st.last_day = d
@@ -320,8 +320,9 @@ class CampaignAccount(mesa.Agent):
                 st.exposures += 1
                 trust = st.trust
                 dose = trust * factor * (1.0 - st.fatigue)
-                trust0 = m.trust0[e]
-                p_eng = m.engagement[e] * trust / trust0 if trust0 > 0.0 else m.engagement[e]
+                u = m.edge_source[e]
+                trust0 = m.trust0[u]
+                p_eng = m.engagement[u] * trust / trust0 if trust0 > 0.0 else m.engagement[u]
                 engaged = _uniform(m.post_key(m.k_engage, pid), e) < min(1.0, p_eng)
                 conv = False
                 if independent:
@@ -473,14 +474,10 @@ class CampaignAgentModel(mesa.Model):
         by_target = np.argsort(g.indices, kind="stable")
         self.in_edge_ids = by_target.tolist()
         self.in_bounds = [0, *np.cumsum(g.in_degree).tolist()]
-        # All out-edges of an account share one channel (its platform, or the peer channel).
+        # All out-edges of an account share its channel (its platform, or the peer channel).
         indptr = g.indptr.tolist()
-        posting = g.out_degree > 0
-        channel = np.zeros(g.n, dtype=np.int64)
-        channel[posting] = pop.channel[g.indptr[:-1][posting]]
-        if not (np.repeat(channel, g.out_degree) == pop.channel).all():
-            raise ValueError("an account posts on more than one channel")
-        channel = channel.tolist()
+        channel = arrays.channel.tolist()
+        self.edge_source = g.sources.tolist()
         eligible = arrays.eligible.tolist()
         segment = arrays.segment.tolist()
         for v, a in enumerate(self.accounts):

@@ -5,14 +5,14 @@ One trial runs day by day. On day ``d``:
 1. **Posts**: the scheduled posts of day ``d`` (in schedule order), then one re-share
    by every account that adopted on day ``d - 1`` and drew ``U(RESHARE, v) < reshare``.
    Post ids: scheduled post ``i`` has id ``i``; a re-share by account ``u`` has id
-   ``n_scheduled + u``.
-2. **Exposure**: the target of out-edge ``e`` of the poster sees post ``p`` iff
-   ``U(EXPOSE, p; e) < reach[e] * shock[channel[e], d]``; a scheduled post also reaches
+   ``RESHARE_ID_BASE + u`` (the same in every strategy: common random numbers).
+2. **Exposure**: the target of out-edge ``e`` of poster ``u`` sees post ``p`` iff
+   ``U(EXPOSE, p; e) < reach[u] * shock[channel[u], d]``; a scheduled post also reaches
    ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` (an account
    already reached by the post, or the poster, is skipped).
 3. **Engagement**: an exposed account engages iff
-   ``U(ENGAGE, p; e) < min(1, engagement[e] * trust_e / trust0[e])`` (``engagement[e]``
-   if ``trust0[e] == 0``; discovery: ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
+   ``U(ENGAGE, p; e) < min(1, engagement[u] * trust_e / trust0[u])`` (``engagement[u]``
+   if ``trust0[u] == 0``; discovery: ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
 4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, with edge state read as of the
    start of day ``d`` (synchronous update); stored as ``int64(dose * dose_unit)`` so sums
    are exact in any order. Discovery doses use ``stranger_trust`` and no fatigue.
@@ -53,6 +53,11 @@ _DENGAGE = np.uint64(int(Stream.DISCOVER_ENGAGE))
 _RESHARE = np.uint64(int(Stream.RESHARE))
 _EDGE = np.uint64(int(Stream.EDGE_LIVE))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
+
+#: Post id of account ``u``'s re-share is ``RESHARE_ID_BASE + u``: independent of the
+#: schedule, so re-share draws are paired across strategies (common random numbers), and
+#: above every scheduled post id (ties in attribution go to scheduled posts).
+RESHARE_ID_BASE = np.int64(2**40)
 
 #: Adoption rules (``mode`` argument).
 THRESHOLD_MODE = 0
@@ -117,19 +122,24 @@ def _campaign_trial(
     post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
-    root, trial, gen, s,
+    root, trial, gen, slot_base, s,
     totals, series, partner_out, segment_out, adopted, adopted_day,
 ):
     """One trial; fills the output rows and the adopter list, returns the number of adopters.
 
+    ``channel``, ``reach``, ``trust0`` and ``engagement`` are per *posting account* (all
+    out-edges of an account share them). Edge state (trust, fatigue, exposure count) is
+    kept only for the out-edges of scheduled posters, in slots
+    ``slot_base[partner] + (e - indptr[account])``: a re-sharer posts once per trial, so
+    its edges are always fresh (initial trust, no fatigue, first exposure), and memory
+    stays proportional to the partners' followers, not to the graph.
     ``s`` is the scratch tuple made by :func:`_scratch`; its stamps make per-trial cost
     proportional to what the trial touches.
     """
     (seen, adopt_gen, root_of, gen_of, conviction, c_last, today, today_mark, conv_mark, best_dose,
-     best_pid, best_root, best_gen, post_seen, edge_gen, e_trust, e_fat, e_last, e_count, e_today,
-     e_daymark, touched, hit_edges, resharers, next_resharers) = s
+     best_pid, best_root, best_gen, post_seen, slot_gen, e_trust, e_fat, e_last, e_count, e_today,
+     e_daymark, touched, hit_slots, resharers, next_resharers) = s
     n_sched = post_day.shape[0]
-    ids = np.int64(n_sched + indptr.shape[0])  # distinct post ids, for per-post marks
     t = np.uint64(trial)
     k_expose = trial_key(root, _EXPOSE, t)
     k_engage = trial_key(root, _ENGAGE, t)
@@ -141,6 +151,7 @@ def _campaign_trial(
     k_thresh = trial_key(root, _THRESH, t)
     n_adopted = 0
     n_resharers = 0
+    n_posted = np.int64(0)  # posts so far in this trial: marks "reached by this post"
     sp = 0
     for d in range(days):
         dmark = np.int64(gen) * (days + 1) + d + 1
@@ -153,47 +164,61 @@ def _campaign_trial(
             sp += 1
         n_sched_today = sp - first
         for q in range(n_sched_today + n_resharers):
-            if q < n_sched_today:
-                pid = first + q
+            scheduled = q < n_sched_today
+            if scheduled:
+                pid = np.int64(first + q)
                 u = post_account[pid]
                 factor = post_factor[pid]
                 p_root = post_partner[pid]
                 p_gen = 1
+                base = slot_base[p_root] - indptr[u]
             else:
                 u = resharers[q - n_sched_today]
-                pid = n_sched + u
+                pid = RESHARE_ID_BASE + u
                 factor = reshare_factor
                 p_root = root_of[u]
                 p_gen = gen_of[u] + 1
+                base = 0
                 totals[_RESHARES] += 1
             kp_exp = derive(k_expose, np.uint64(pid))
             kp_eng = derive(k_engage, np.uint64(pid))
-            mark = np.int64(gen) * ids + pid
+            n_posted += 1
+            mark = (np.int64(gen) << 32) + n_posted
+            p_reach = reach[u] * shock[channel[u], d]
+            t0 = trust0[u]
+            eng0 = engagement[u]
             # -------- followers of the poster
             for e in range(indptr[u], indptr[u + 1]):
-                if uniform(kp_exp, np.uint64(e)) >= reach[e] * shock[channel[e], d]:
+                if uniform(kp_exp, np.uint64(e)) >= p_reach:
                     continue
                 v = indices[e]
                 post_seen[v] = mark
-                if edge_gen[e] != gen:  # first use of this edge in the trial
-                    edge_gen[e] = gen
-                    e_trust[e] = trust0[e]
-                    e_fat[e] = 0.0
-                    e_last[e] = d
-                    e_count[e] = 0
-                if e_daymark[e] != dmark:  # first hit today: recover fatigue since the last update
-                    e_daymark[e] = dmark
-                    e_fat[e] = e_fat[e] * recovery[d - e_last[e]]
-                    e_last[e] = d
-                    e_today[e] = 0
-                    hit_edges[n_hit] = e
-                    n_hit += 1
-                nth = e_count[e]
-                e_count[e] += 1
-                e_today[e] += 1
-                trust = e_trust[e]
-                dose = trust * factor * (1.0 - e_fat[e])
-                p_eng = engagement[e] * trust / trust0[e] if trust0[e] > 0.0 else engagement[e]
+                if scheduled:
+                    k = base + e
+                    if slot_gen[k] != gen:  # first use of this edge in the trial
+                        slot_gen[k] = gen
+                        e_trust[k] = t0
+                        e_fat[k] = 0.0
+                        e_last[k] = d
+                        e_count[k] = 0
+                    if e_daymark[k] != dmark:  # first hit today: recover fatigue since the last update
+                        e_daymark[k] = dmark
+                        e_fat[k] = e_fat[k] * recovery[d - e_last[k]]
+                        e_last[k] = d
+                        e_today[k] = 0
+                        hit_slots[n_hit] = k
+                        n_hit += 1
+                    nth = e_count[k]
+                    e_count[k] += 1
+                    e_today[k] += 1
+                    trust = e_trust[k]
+                    fatigue = e_fat[k]
+                else:
+                    nth = 0
+                    trust = t0
+                    fatigue = 0.0
+                dose = trust * factor * (1.0 - fatigue)
+                p_eng = eng0 * trust / t0 if t0 > 0.0 else eng0
                 engaged = uniform(kp_eng, np.uint64(e)) < min(1.0, p_eng)
                 conv = False
                 if mode == INDEPENDENT_MODE:
@@ -204,7 +229,7 @@ def _campaign_trial(
                                     conv_mark, best_dose, best_pid, best_root, best_gen, touched, n_touched,
                                     segment, totals, series, partner_out, segment_out)
             # -------- platform discovery of non-followers (scheduled posts only)
-            if q < n_sched_today and post_ndisc[pid] > 0:
+            if scheduled and post_ndisc[pid] > 0:
                 c = post_channel[pid]
                 lo = plat_ptr[c]
                 size = plat_ptr[c + 1] - lo
@@ -229,10 +254,10 @@ def _campaign_trial(
                                         partner_out, segment_out)
         # ---- end of day: edge state (trust growth, wear-out) for edges hit today
         for h in range(n_hit):
-            e = hit_edges[h]
-            k = e_today[e]
-            e_trust[e] = ceiling - (ceiling - e_trust[e]) * growth[k]
-            e_fat[e] = 1.0 - (1.0 - e_fat[e]) * wear[k]
+            k = hit_slots[h]
+            hits = e_today[k]
+            e_trust[k] = ceiling - (ceiling - e_trust[k]) * growth[hits]
+            e_fat[k] = 1.0 - (1.0 - e_fat[k]) * wear[hits]
         # ---- adoption of accounts exposed today
         n_next = 0
         for i in range(n_touched):
@@ -274,8 +299,23 @@ def _campaign_trial(
 
 
 @nb.njit(cache=True, nogil=True)
+def _slot_base(indptr, post_account, post_partner, n_partners):
+    """First edge-state slot of each partner (partners' out-edges laid end to end), and the total."""
+    base = np.full(max(n_partners, 1), -1, np.int64)
+    total = np.int64(0)
+    for i in range(post_account.shape[0]):
+        p = post_partner[i]
+        if base[p] < 0:
+            base[p] = total
+            u = post_account[i]
+            total += indptr[u + 1] - indptr[u]
+    return base, total
+
+
+@nb.njit(cache=True, nogil=True)
 def _scratch(n, m):
-    """Per-call scratch arrays; stamps (``gen``) make clearing them per trial unnecessary."""
+    """Per-call scratch arrays (``m``: edge-state slots); stamps (``gen``) make clearing
+    them per trial unnecessary."""
     return (
         np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.zeros(n, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64),
@@ -306,8 +346,8 @@ def campaign_trials(
     segments : int64[T, n_segments, len(SEGMENT)]
     """
     n = indptr.shape[0] - 1
-    m = indices.shape[0]
-    s = _scratch(n, m)
+    slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
+    s = _scratch(n, n_slots)
     nt = trials.shape[0]
     totals = np.zeros((nt, len(TOTALS)), np.int64)
     series = np.zeros((nt, days, len(SERIES)), np.int64)
@@ -319,8 +359,8 @@ def campaign_trials(
         _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                         post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
                         post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
-                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i], np.int32(i + 1), s,
-                        totals[i], series[i], partners[i], segments[i], adopted, adopted_day)
+                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i], np.int32(i + 1),
+                        slot_base, s, totals[i], series[i], partners[i], segments[i], adopted, adopted_day)
     return totals, series, partners, segments
 
 
@@ -335,7 +375,8 @@ def campaign_adoption_days(
 ):
     """One trial, per account: adoption day (-1 never), plus the trial's totals row."""
     n = indptr.shape[0] - 1
-    s = _scratch(n, indices.shape[0])
+    slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
+    s = _scratch(n, n_slots)
     totals = np.zeros(len(TOTALS), np.int64)
     series = np.zeros((days, len(SERIES)), np.int64)
     partners = np.zeros((n_partners, len(PARTNER)), np.int64)
@@ -345,8 +386,8 @@ def campaign_adoption_days(
     k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                         post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
                         post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
-                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trial, np.int32(1), s,
-                        totals, series, partners, segments, adopted, adopted_day)
+                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trial, np.int32(1),
+                        slot_base, s, totals, series, partners, segments, adopted, adopted_day)
     out = np.full(n, -1, np.int32)
     for i in range(k):
         out[adopted[i]] = adopted_day[i]

@@ -4,8 +4,8 @@ Accounts ``0 .. n_audience-1`` are the audience, ``n_audience .. n_accounts-1`` 
 creators (tier by tier, in the scenario's tier order). One directed follow graph
 holds both kinds of edge: peer edges among the audience (re-shares travel on them)
 and creator → follower edges on the creator's home platform. The channel of an
-edge is its source creator's platform, or :attr:`Population.peer_channel` for a
-peer edge.
+edge is its source's: a creator's home platform, or :attr:`Population.peer_channel`
+for an audience account (see :meth:`Population.account_channel`).
 
 Everything random here is drawn once per world from generators keyed by
 ``(seed, WORLD, part)`` (the peer graph by ``(seed, WORLD)``, see :func:`sim.world.build_graph`),
@@ -38,8 +38,6 @@ class Population:
     ----------
     graph : FlatGraph
         Follow graph over all accounts (audience then creators).
-    channel : int8[m]
-        Platform index of each edge, or ``peer_channel`` for peer (audience) edges.
     n_audience : int
         Audience accounts (indices below this number).
     segment : int16[n_audience]
@@ -61,7 +59,6 @@ class Population:
     """
 
     graph: FlatGraph
-    channel: np.ndarray
     n_audience: int
     segment: np.ndarray
     interest: np.ndarray
@@ -89,6 +86,12 @@ class Population:
     def followers_sim(self) -> np.ndarray:
         """Simulated followers of each creator (out-degree of the creator's account)."""
         return self.graph.out_degree[self.n_audience:]
+
+    def account_channel(self) -> np.ndarray:
+        """Channel of each account's posts (int8[n]): home platform of a creator, else the peer channel."""
+        out = np.full(self.graph.n, self.peer_channel, dtype=np.int8)
+        out[self.n_audience:] = self.creator_platform
+        return out
 
     def creator_account(self, creator: np.ndarray | int) -> np.ndarray | int:
         """Account index of creator number ``creator``."""
@@ -201,9 +204,5 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     n = n_a + len(creator_tier)
     graph = FlatGraph.from_edges(n, np.concatenate(src_parts), np.concatenate(dst_parts), directed=True,
                                  name=f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
-    src = graph.sources
-    channel = np.full(graph.m, len(platforms), dtype=np.int8)
-    is_creator = src >= n_a
-    channel[is_creator] = creator_platform[src[is_creator] - n_a]
-    return Population(graph, channel, n_a, segment, interest, on_platform, creator_tier, creator_platform,
+    return Population(graph, n_a, segment, interest, on_platform, creator_tier, creator_platform,
                       followers_real, alignment, platforms, tiers, segments, float(spec.scale))

@@ -32,17 +32,17 @@ from sim.world import build_world
 def _bare_population(graph: FlatGraph) -> Population:
     """A population view of a plain graph: everyone is audience, every edge a peer edge."""
     n = graph.n
-    return Population(graph, np.zeros(graph.m, np.int8), n, np.zeros(n, np.int16), np.zeros(n),
+    return Population(graph, n, np.zeros(n, np.int16), np.zeros(n),
                       np.zeros((n, 0), bool), np.zeros(0, np.int8), np.zeros(0, np.int8), np.zeros(0, np.int64),
                       np.zeros(0), (), (), ("all",), 1.0)
 
 
 def _reduction(graph: FlatGraph, recruits: np.ndarray, *, independent: bool, p: float, days: int):
-    n, m = graph.n, graph.m
+    n = graph.n
     eligible = np.ones(n, bool)
     eligible[recruits] = False
     arrays = CampaignWorldArrays(
-        reach=np.ones(m), trust0=np.ones(m), engagement=np.zeros(m),
+        channel=np.zeros(n, np.int8), reach=np.ones(n), trust0=np.ones(n), engagement=np.zeros(n),
         threshold_scale=graph.in_degree.astype(np.float64), eligible=eligible, segment=np.zeros(n, np.int16),
         shock=np.ones((1, days)), decay=np.ones(days + 1), recovery=np.ones(days + 1),
         growth=np.ones(2), wear=np.ones(2), plat_ptr=np.zeros(1, np.int64), plat_members=np.zeros(0, np.int32),
