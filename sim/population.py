@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from sim.graph import FlatGraph
@@ -106,11 +107,21 @@ def _beta(rng: np.random.Generator, mean: float, concentration: float, size: int
     return rng.beta(mean * concentration, (1.0 - mean) * concentration, size=size)
 
 
+@nb.njit(cache=True)
+def _in_neighbour_sum(indptr, indices, values):
+    out = np.zeros(indptr.shape[0] - 1)
+    for u in range(indptr.shape[0] - 1):
+        x = values[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            out[indices[e]] += x
+    return out
+
+
 def _smooth(peers: FlatGraph, raw: np.ndarray, homophily: float) -> np.ndarray:
     """(1 - h) * own + h * mean over the accounts one follows-from (in-neighbours)."""
     if homophily == 0.0 or peers.m == 0:
         return raw
-    total = np.bincount(peers.indices, weights=raw[peers.sources], minlength=peers.n)
+    total = _in_neighbour_sum(peers.indptr, peers.indices, raw)
     deg = peers.in_degree
     neighbour_mean = np.divide(total, deg, out=raw.copy(), where=deg > 0)
     return (1.0 - homophily) * raw + homophily * neighbour_mean
@@ -181,28 +192,32 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
 
     # Followers: audience members of the creator's platform, weighted towards interested
     # accounts for aligned creators: weight = exp(homophily * alignment * interest).
+    # Creators are handled level by level so that one CDF over the platform is alive at a time.
     rng = numpy_generator(seed, Stream.WORLD, _FOLLOWERS)
     level = np.minimum((alignment * ALIGNMENT_LEVELS).astype(np.int64), ALIGNMENT_LEVELS - 1)
-    src_parts, dst_parts = [peers.sources.astype(np.int64)], [peers.indices.astype(np.int64)]
+    followers: list[np.ndarray] = [np.zeros(0, np.int32)] * len(creator_tier)
     for p in range(len(platforms)):
-        candidates = np.flatnonzero(on_platform[:, p])
+        candidates = np.flatnonzero(on_platform[:, p]).astype(np.int32)
         mine = np.flatnonzero(creator_platform == p)
         if len(candidates) == 0 or len(mine) == 0:
             continue
-        cdfs = {}
-        for c in mine:
-            lev = int(level[c])
-            if lev not in cdfs:
-                a = (lev + 0.5) / ALIGNMENT_LEVELS
-                w = np.exp(spec.follower_homophily * a * interest[candidates])
-                cdf = np.cumsum(w)
-                cdfs[lev] = cdf / cdf[-1]
-            k = max(1, int(round(followers_real[c] / spec.scale)))
-            chosen = _sample_followers(rng, candidates, cdfs[lev], k)
-            src_parts.append(np.full(len(chosen), n_a + c, dtype=np.int64))
-            dst_parts.append(chosen.astype(np.int64))
+        for lev in np.unique(level[mine]):
+            a = (lev + 0.5) / ALIGNMENT_LEVELS
+            cdf = np.cumsum(np.exp(spec.follower_homophily * a * interest[candidates]))
+            cdf /= cdf[-1]
+            for c in mine[level[mine] == lev]:
+                k = max(1, int(round(followers_real[c] / spec.scale)))
+                followers[c] = _sample_followers(rng, candidates, cdf, k).astype(np.int32)
+            del cdf
+    # Creators come after the audience, so the full CSR is the peers' CSR followed by one
+    # row per creator (its sorted followers): no sort over the whole graph.
+    sizes = np.array([len(f) for f in followers], dtype=np.int64)
+    indptr = np.concatenate([peers.indptr, peers.indptr[-1] + np.cumsum(sizes)])
+    indices = np.concatenate([peers.indices, *followers]) if len(followers) else peers.indices.copy()
+    del followers
     n = n_a + len(creator_tier)
-    graph = FlatGraph.from_edges(n, np.concatenate(src_parts), np.concatenate(dst_parts), directed=True,
-                                 name=f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
+    labels = np.arange(n, dtype=np.int64)
+    graph = FlatGraph(indptr, indices.astype(np.int32, copy=False), labels, None, True,
+                      f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
     return Population(graph, n_a, segment, interest, on_platform, creator_tier, creator_platform,
                       followers_real, alignment, platforms, tiers, segments, float(spec.scale))

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim import footprint
 from sim.campaign import CampaignError, CampaignWorldArrays, Schedule, compile_campaign
-from sim.cascade import final_sizes
 from sim.contagion import CompiledModel, ModelInputError, compile_model
 from sim.datasets import DatasetUnavailable
 from sim.edgelist import EdgeListError
@@ -97,8 +97,11 @@ class Prepared:
                          ignore_index=True)
 
 
-def prepare(scenario: Scenario) -> Prepared:
+def prepare(scenario: Scenario, workers: int = 1) -> Prepared:
     """Build the world, compile the model and resolve the recruits; nothing is written.
+
+    The world's memory is estimated first (:mod:`sim.footprint`) and a world that would
+    not fit, with ``workers`` sets of kernel scratch, is refused before anything is built.
 
     Raises
     ------
@@ -107,6 +110,10 @@ def prepare(scenario: Scenario) -> Prepared:
         graph lacks); each message names the scenario file, line and key.
     """
     graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
+    try:
+        footprint.check(footprint.estimate(scenario, workers))
+    except footprint.WorldTooLarge as exc:
+        raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
     try:
         world = build_world(scenario.world, scenario.seed)
     except DatasetUnavailable as exc:
@@ -139,9 +146,9 @@ def _engine(name: str, campaign: bool):
     """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
     if campaign:
         if name == "mesa":
-            from sim import campaign_agents as module
+            from sim import footprint_agents as module
         else:
-            from sim import campaign as module
+            from sim import footprint as module
     elif name == "mesa":
         from sim import agents as module
     else:
@@ -223,7 +230,7 @@ def run(
         raise ValueError(f"workers must be >= 1, got {workers}")
     scenario = scenario.with_overrides(trials=trials, seed=seed, engine=engine)
     started = time.perf_counter()
-    prepared = prepare(scenario)
+    prepared = prepare(scenario, workers)
     names = [s.name for s in scenario.strategy_list]
     chunks = chunk_bounds(scenario.trials)
     jobs = [(s, c) for s in range(len(names)) for c in range(len(chunks))]

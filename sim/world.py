@@ -15,10 +15,12 @@ import numpy as np
 
 from sim.datasets import DATASETS, dataset_path
 from sim.edgelist import read_graph
+from sim import generators
 from sim.graph import FlatGraph
 from sim.population import Population, build_population
 from sim.rng import Stream, numpy_generator
 from sim.scenario import (
+    DIRECT_FROM,
     BarabasiAlbertGraph,
     CommunitiesGraph,
     ConfigurationGraph,
@@ -53,37 +55,6 @@ class World:
     population: Population | None = None
 
 
-def planted_partition(n: int, count: int, mean_degree: float, mixing: float,
-                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undirected planted-partition edges, built in O(edges) with numpy.
-
-    Accounts are split into ``count`` near-equal communities (``community = i % count``).
-    Each of the ``n * mean_degree / 2`` edges joins two accounts of one community with
-    probability ``1 - mixing`` and two accounts drawn from the whole graph otherwise.
-    Self-loops and repeated pairs are dropped (O(1/n) of the edges when sparse).
-
-    Returns
-    -------
-    src, dst : int64 arrays
-        Edge endpoints (each undirected edge once).
-    community : int64 array
-        Community of every account.
-    """
-    community = np.arange(n) % count
-    m = int(round(n * mean_degree / 2))
-    inside = rng.random(m) < 1.0 - mixing
-    src = rng.integers(0, n, size=m)
-    dst = rng.integers(0, n, size=m)
-    # Same community: keep src's community, pick a random member of it.
-    size = np.bincount(community, minlength=count)
-    c = community[src[inside]]
-    dst[inside] = c + count * np.floor(rng.random(inside.sum()) * size[c]).astype(np.int64)
-    a, b = np.minimum(src, dst), np.maximum(src, dst)
-    keep = a != b
-    _, first = np.unique(a[keep] * n + b[keep], return_index=True)
-    return a[keep][np.sort(first)], b[keep][np.sort(first)], community
-
-
 def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw n i.i.d. degrees from a degree distribution, made to sum to an even number."""
     if isinstance(spec, PoissonDegrees):
@@ -106,6 +77,20 @@ def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -
     return deg
 
 
+def uses_direct_builder(spec: GraphSpec) -> bool:
+    """Whether a graph is built by the direct generators (:mod:`sim.generators`)."""
+    builder = getattr(spec, "builder", "networkx")
+    if builder == "auto":
+        return isinstance(spec, CommunitiesGraph) or spec.n >= DIRECT_FROM
+    return builder == "direct"
+
+
+def _describe(spec: GraphSpec) -> str:
+    fields = spec.model_dump(exclude={"kind", "builder", "path"})
+    inner = ", ".join(f"{k}={v}" for k, v in fields.items() if not isinstance(v, dict))
+    return f"{spec.kind}({inner})"
+
+
 def build_graph(spec: GraphSpec, seed: int) -> FlatGraph:
     """Build the follow graph of a graph spec with randomness keyed by ``(seed, WORLD)``.
 
@@ -115,28 +100,43 @@ def build_graph(spec: GraphSpec, seed: int) -> FlatGraph:
     """
     rng = numpy_generator(seed, Stream.WORLD)
     nx_seed = int(rng.integers(2**62))
+    name = _describe(spec)
+    if uses_direct_builder(spec):
+        if isinstance(spec, ErdosRenyiGraph):
+            indptr, indices = generators.erdos_renyi(spec.n, spec.mean_degree, spec.directed, rng)
+        elif isinstance(spec, BarabasiAlbertGraph):
+            indptr, indices = generators.barabasi_albert(spec.n, spec.m, rng)
+        else:
+            indptr, indices, _ = generators.planted_partition(spec.n, spec.count, spec.mean_degree, spec.mixing, rng)
+        directed = isinstance(spec, ErdosRenyiGraph) and spec.directed
+        return FlatGraph(indptr, indices, np.arange(spec.n, dtype=np.int64), None, directed, name)
     if isinstance(spec, ErdosRenyiGraph):
         p = spec.mean_degree / (spec.n - 1) if spec.n > 1 else 0.0
         g = nx.fast_gnp_random_graph(spec.n, p, seed=nx_seed, directed=spec.directed)
-        return FlatGraph.from_networkx(g, name=f"erdos_renyi(n={spec.n}, mean_degree={spec.mean_degree})")
+        return FlatGraph.from_networkx(g, name=name)
     if isinstance(spec, CommunitiesGraph):
-        src, dst, _ = planted_partition(spec.n, spec.count, spec.mean_degree, spec.mixing, rng)
-        return FlatGraph.from_edges(spec.n, src, dst, directed=False,
-                                    name=f"communities(n={spec.n}, count={spec.count}, mixing={spec.mixing})")
+        # NetworkX's planted partition: blocks of near-equal size, p_in and p_out giving the
+        # same expected degree and mixing as the direct generator.
+        sizes = [spec.n // spec.count + (1 if i < spec.n % spec.count else 0) for i in range(spec.count)]
+        k = spec.n / spec.count
+        p_in = min(1.0, (1 - spec.mixing) * spec.mean_degree / max(k - 1, 1))
+        p_out = min(1.0, spec.mixing * spec.mean_degree / max(spec.n - k, 1))
+        g = nx.random_partition_graph(sizes, p_in, p_out, seed=nx_seed)
+        return FlatGraph.from_networkx(nx.Graph(g), name=name)
     if isinstance(spec, RandomRegularGraph):
         g = nx.random_regular_graph(spec.degree, spec.n, seed=nx_seed)
-        return FlatGraph.from_networkx(g, name=f"random_regular(n={spec.n}, degree={spec.degree})")
+        return FlatGraph.from_networkx(g, name=name)
     if isinstance(spec, BarabasiAlbertGraph):
         g = nx.barabasi_albert_graph(spec.n, spec.m, seed=nx_seed)
-        return FlatGraph.from_networkx(g, name=f"barabasi_albert(n={spec.n}, m={spec.m})")
+        return FlatGraph.from_networkx(g, name=name)
     if isinstance(spec, WattsStrogatzGraph):
         g = nx.watts_strogatz_graph(spec.n, spec.k, spec.p, seed=nx_seed)
-        return FlatGraph.from_networkx(g, name=f"watts_strogatz(n={spec.n}, k={spec.k}, p={spec.p})")
+        return FlatGraph.from_networkx(g, name=name)
     if isinstance(spec, ConfigurationGraph):
         deg = sample_degrees(spec.degrees, spec.n, rng)
         g = nx.configuration_model(deg.tolist(), seed=nx_seed)
         g.remove_edges_from(list(nx.selfloop_edges(g)))
-        return FlatGraph.from_networkx(g, name=f"configuration(n={spec.n}, degrees={spec.degrees.kind})")
+        return FlatGraph.from_networkx(g, name=name)
     if isinstance(spec, EdgeListGraph):
         return read_graph(spec.path, directed=spec.directed, fmt=spec.format)
     if isinstance(spec, DatasetGraph):

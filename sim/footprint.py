@@ -1,0 +1,158 @@
+"""How much memory a world will need, estimated from the scenario before anything is built.
+
+A run that would not fit is refused up front, with the estimate and the limit, instead
+of swapping or being killed half-way through building a hundred-million-edge world.
+The estimate counts the arrays the builders and kernels allocate (bytes per account and
+per edge, measured on this code base); it is meant to be right within a factor of ~1.5,
+which is what a refusal needs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import psutil
+
+from sim.scenario import (
+    BarabasiAlbertGraph,
+    CommunitiesGraph,
+    ConfigurationGraph,
+    CreatorAudienceWorld,
+    ErdosRenyiGraph,
+    GraphSpec,
+    PmfDegrees,
+    PoissonDegrees,
+    PowerLawDegrees,
+    RandomRegularGraph,
+    Scenario,
+    WattsStrogatzGraph,
+)
+
+# Bytes per stored (directed) edge while building: int64 sort key + int32 result + the
+# endpoint arrays it came from (direct builders); NetworkX holds dict-of-dict objects.
+_DIRECT_BUILD_PER_EDGE = 20
+_NETWORKX_BUILD_PER_EDGE = 450
+# Bytes per account: population attributes, campaign arrays and one kernel scratch set.
+_PER_ACCOUNT = 260
+# Bytes per partner edge of kernel scratch (trust, fatigue, counters, marks).
+_PER_SLOT = 45
+
+
+class WorldTooLarge(MemoryError):
+    """The world would not fit in memory; the message gives the estimate and the limit."""
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Estimated size of a scenario's world.
+
+    Attributes
+    ----------
+    accounts, edges : int
+        Accounts and stored directed follow edges (expected).
+    build_bytes : int
+        Peak while building the world.
+    run_bytes : int
+        World arrays plus one set of kernel scratch per worker while trials run.
+    """
+
+    accounts: int
+    edges: int
+    build_bytes: int
+    run_bytes: int
+
+    @property
+    def peak_bytes(self) -> int:
+        """The larger of the build and run peaks."""
+        return max(self.build_bytes, self.run_bytes)
+
+
+def _mean_degree(spec: GraphSpec) -> float | None:
+    """Expected stored (directed) edges per account, or None for graphs read from files."""
+    if isinstance(spec, ErdosRenyiGraph):
+        return spec.mean_degree
+    if isinstance(spec, CommunitiesGraph):
+        return spec.mean_degree
+    if isinstance(spec, BarabasiAlbertGraph):
+        return 2.0 * spec.m
+    if isinstance(spec, WattsStrogatzGraph):
+        return float(spec.k)
+    if isinstance(spec, RandomRegularGraph):
+        return float(spec.degree)
+    if isinstance(spec, ConfigurationGraph):
+        d = spec.degrees
+        if isinstance(d, PoissonDegrees):
+            return d.mean
+        if isinstance(d, PmfDegrees):
+            return sum(k * p for k, p in d.pmf.items())
+        if isinstance(d, PowerLawDegrees):
+            ks = range(d.min, d.max + 1)
+            w = [k ** -d.exponent for k in ks]
+            return sum(k * x for k, x in zip(ks, w, strict=True)) / sum(w)
+    return None
+
+
+def _graph(spec: GraphSpec) -> tuple[int, int, int]:
+    """(accounts, edges, build bytes) of a graph spec; files count as small."""
+    degree = _mean_degree(spec)
+    if degree is None:
+        return 0, 0, 0
+    from sim.world import uses_direct_builder  # the builder choice lives with the builders
+
+    n = spec.n
+    edges = int(n * degree)
+    per_edge = _DIRECT_BUILD_PER_EDGE if uses_direct_builder(spec) else _NETWORKX_BUILD_PER_EDGE
+    return n, edges, edges * per_edge + n * 16
+
+
+def _log_uniform_mean(lo: int, hi: int) -> float:
+    return (hi - lo) / math.log(hi / lo)
+
+
+def estimate(scenario: Scenario, workers: int = 1) -> Footprint:
+    """Estimate the memory a scenario's world needs to build and to run."""
+    world = scenario.world
+    if isinstance(world, CreatorAudienceWorld):
+        n, peer_edges, build = _graph(world.audience.peers)
+        followers = {name: min(n, _log_uniform_mean(*t.followers) / world.scale) for name, t in world.tiers.items()}
+        edges = peer_edges + int(sum(t.count * followers[name] for name, t in world.tiers.items()))
+        accounts = n + sum(t.count for t in world.tiers.values())
+        # Concatenating peers' CSR with creators' rows holds two copies of the indices.
+        build = max(build, 8 * edges + _PER_ACCOUNT * accounts)
+        # Kernel edge state: one slot per follower of each partner of the largest strategy.
+        slots = 0.0
+        for strategy in scenario.strategy_list:
+            total = 0.0
+            for g in strategy.posts or []:
+                price = scenario.rate_card[g.platform][g.tier] * len(g.post_days()) if g.budget is not None else 0
+                count = g.creators if g.creators is not None else g.budget / price
+                total += min(count, world.tiers[g.tier].count) * followers[g.tier]
+            slots = max(slots, total)
+        run = 4 * edges + 8 * accounts + workers * (_PER_ACCOUNT * accounts + _PER_SLOT * slots)
+        return Footprint(accounts, edges, int(build), int(run))
+    n, edges, build = _graph(world.graph)
+    run = 4 * edges + 8 * n + workers * 40 * n
+    return Footprint(n, edges, int(build), int(run))
+
+
+def available_bytes() -> int:
+    """Memory the operating system can give this process now."""
+    return int(psutil.virtual_memory().available)
+
+
+def check(footprint: Footprint, limit: int | None = None) -> None:
+    """Refuse a world that will not fit in ``limit`` bytes (default: 90% of available memory).
+
+    Raises
+    ------
+    WorldTooLarge
+        With the estimate and the limit.
+    """
+    limit = int(0.9 * available_bytes()) if limit is None else limit
+    if footprint.peak_bytes > limit:
+        raise WorldTooLarge(
+            f"this world needs about {footprint.peak_bytes / 2**30:.1f} GiB "
+            f"({footprint.accounts:,} accounts, ~{footprint.edges:,} follow edges; build "
+            f"{footprint.build_bytes / 2**30:.1f} GiB, run {footprint.run_bytes / 2**30:.1f} GiB) but the "
+            f"limit is {limit / 2**30:.1f} GiB; reduce the audience, raise `scale`, or use fewer workers")
