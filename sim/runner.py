@@ -146,9 +146,9 @@ def _engine(name: str, campaign: bool):
     """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
     if campaign:
         if name == "mesa":
-            from sim import footprint_agents as module
+            from sim import campaign_agents as module
         else:
-            from sim import footprint as module
+            from sim import campaign as module
     elif name == "mesa":
         from sim import agents as module
     else:
