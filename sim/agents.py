@@ -26,36 +26,20 @@ anyway, with a generator of its own, to show that it does not.
 
 Notes
 -----
-Two traps of Mesa 3.3.1 are handled here, not left to callers:
-
-* ``import mesa`` calls ``multiprocessing.set_start_method("spawn", force=True)``
-  (in ``mesa/batchrunner.py``); the start method in force before the import is
-  restored, so importing this engine does not change how a runner's pools start.
-* ``mesa.Agent`` numbers agents with a class-level dictionary keyed by the model,
-  which keeps every model (and all its agents) alive for the life of the process;
-  :class:`Account` keeps those counters in a weak dictionary instead.
+Two traps of Mesa 3.3.1 (the start method that ``import mesa`` overwrites, and
+agent-id counters that keep every model alive) are handled in :mod:`sim.mesa_compat`.
 """
 
 from __future__ import annotations
 
-import itertools
-import multiprocessing
-import weakref
-from collections.abc import Iterator
-
 import numpy as np
 
-# Restore the start method that `import mesa` overwrites (see module Notes).
-_START_METHOD = multiprocessing.get_start_method(allow_none=True)
-import mesa  # noqa: E402
-
-multiprocessing.set_start_method(_START_METHOD, force=True)
-
-from sim.cascade import UNLIMITED  # noqa: E402
-from sim.contagion import CompiledModel, IndependentCascadeArrays, ThresholdArrays  # noqa: E402
-from sim.graph import FlatGraph  # noqa: E402
-from sim.recruits import RecruitPlan  # noqa: E402
-from sim.rng import Stream, as_key, trial_key, uniforms  # noqa: E402
+from sim.cascade import UNLIMITED
+from sim.contagion import CompiledModel, IndependentCascadeArrays, ThresholdArrays
+from sim.graph import FlatGraph
+from sim.mesa_compat import WeakIdCounters, mesa
+from sim.recruits import RecruitPlan
+from sim.rng import Stream, as_key, trial_key, uniforms
 
 __all__ = [
     "Account",
@@ -66,25 +50,6 @@ __all__ = [
     "final_sizes",
     "recruits_of_trial",
 ]
-
-
-class _WeakIdCounters:
-    """Per-model ``unique_id`` counters that do not keep the model alive.
-
-    Mesa's ``Agent.__init__`` calls ``next(self._ids[model])``; Mesa's own
-    ``_ids`` is a ``defaultdict`` holding a strong reference to every model ever
-    built. Counters kept in a :class:`weakref.WeakKeyDictionary` vanish with
-    their model, so a runner that builds one model per chunk does not leak.
-    """
-
-    def __init__(self) -> None:
-        self._counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def __getitem__(self, model: mesa.Model) -> Iterator[int]:
-        counter = self._counters.get(model)
-        if counter is None:
-            counter = self._counters[model] = itertools.count(1)
-        return counter
 
 
 # --------------------------------------------------------------------------- agents
@@ -106,7 +71,7 @@ class Account(mesa.Agent):
         Source account of each edge in :attr:`in_edges`.
     """
 
-    _ids = _WeakIdCounters()
+    _ids = WeakIdCounters()
 
     def __init__(self, model: CascadeModel, index: int) -> None:
         super().__init__(model)

@@ -45,33 +45,23 @@ post-id order, and attribution takes the largest dose, ties to the lower post id
 
 Notes
 -----
-The two traps of Mesa 3.3.1 described in :mod:`sim.agents` are handled here too:
-the multiprocessing start method that ``import mesa`` overwrites is restored, and
-agent ids are counted in a weak dictionary so models do not live for ever.
+The two traps of Mesa 3.3.1 are handled in :mod:`sim.mesa_compat` (the start method
+that ``import mesa`` overwrites is restored; agent ids are counted in a weak
+dictionary so models do not live for ever).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import multiprocessing
-import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-# Restore the start method that `import mesa` overwrites (see sim.agents, module Notes).
-_START_METHOD = multiprocessing.get_start_method(allow_none=True)
-import mesa  # noqa: E402
-from mesa.agent import AgentSet  # noqa: E402
-
-multiprocessing.set_start_method(_START_METHOD, force=True)
-
-from sim import campaign_kernel as ck  # noqa: E402
-from sim.campaign import CampaignOutcome, CampaignWorldArrays, Schedule  # noqa: E402
-from sim.population import Population  # noqa: E402
-from sim.rng import Stream, as_key, uniforms  # noqa: E402
+from sim import campaign_kernel as ck
+from sim.campaign import CampaignOutcome, CampaignWorldArrays, Schedule
+from sim.mesa_compat import WeakIdCounters, mesa
+from sim.population import Population
+from sim.rng import Stream, as_key, uniforms
 
 __all__ = [
     "CampaignAccount",
@@ -117,19 +107,6 @@ def _uniform(key: int, counter: int) -> float:
 def _trial_key(root: int, stream: Stream, trial: int) -> int:
     """:func:`sim.rng.trial_key` on Python integers."""
     return _derive(_derive(root, int(stream)), trial)
-
-
-class _WeakIdCounters:
-    """Per-model ``unique_id`` counters that do not keep the model alive (see :mod:`sim.agents`)."""
-
-    def __init__(self) -> None:
-        self._counters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    def __getitem__(self, model: mesa.Model) -> Iterator[int]:
-        counter = self._counters.get(model)
-        if counter is None:
-            counter = self._counters[model] = itertools.count(1)
-        return counter
 
 
 # --------------------------------------------------------------------------- agents
@@ -204,7 +181,7 @@ class CampaignAccount(mesa.Agent):
         Exposures delivered today, committed in :meth:`advance`.
     """
 
-    _ids = _WeakIdCounters()
+    _ids = WeakIdCounters()
 
     def __init__(self, model: CampaignAgentModel, index: int) -> None:
         super().__init__(model)
@@ -538,12 +515,12 @@ class CampaignAgentModel(mesa.Model):
         posters.update(dict.fromkeys(self._resharers))
         self._touched = []
         if posters:
-            AgentSet(list(posters), random=self.random).shuffle_do(CampaignAccount.post)
+            mesa.agent.AgentSet(list(posters), random=self.random).shuffle_do(CampaignAccount.post)
         self.resharers_next = []
         touched, self._touched = self._touched, []
         self._dirty.extend(touched)
         if touched:
-            AgentSet(touched, random=self.random).shuffle_do(CampaignAccount.advance)
+            mesa.agent.AgentSet(touched, random=self.random).shuffle_do(CampaignAccount.advance)
         self._resharers = self.resharers_next
         if self.steps >= self.days:
             self.running = False

@@ -32,7 +32,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.metrics import CAMPAIGN_OUTCOMES, CLASSIC_OUTCOMES, ChunkTables, partner_report, split_report
+from sim.metrics import (
+    CAMPAIGN_OUTCOMES,
+    CLASSIC_OUTCOMES,
+    ChunkTables,
+    partner_report,
+    split_report,
+)
 from sim.scenario import Scenario
 from sim.store import RunStore
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from sim import generators
 from sim.datasets import DATASETS, dataset_path
 from sim.edgelist import read_graph
-from sim import generators
 from sim.graph import FlatGraph
 from sim.population import Population, build_population
 from sim.rng import Stream, numpy_generator
