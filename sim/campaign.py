@@ -165,7 +165,8 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     cplat = pop.creator_platform[creator] if pop.n_creators else np.zeros(n, np.int8)
     reach = np.where(is_creator, np.minimum(1.0, p_reach[cplat] * t_reach[ctier]), model.peer_reach)
     trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
-    engagement = np.where(is_creator, t_eng[ctier], model.peer_engagement)
+    p_eng = np.array([p.engagement for p in plat_specs])
+    engagement = np.where(is_creator, t_eng[ctier] * p_eng[cplat], model.peer_engagement)
 
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
@@ -247,7 +248,8 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
         factor = model.message_strength * (1.0 - model.dilution * group.variant_distance)
         if group.paid:
             factor *= tier.authenticity
-        d_eng = min(1.0, tier.engagement * model.stranger_trust / tier.trust) if tier.trust > 0 else tier.engagement
+        eng = tier.engagement * plat.engagement
+        d_eng = min(1.0, eng * model.stranger_trust / tier.trust) if tier.trust > 0 else eng
         for c in chosen:
             p = len(partners)
             partners.append(int(c))

@@ -335,11 +335,13 @@ class PlatformSpec(_Spec):
     industry reports). ``discovery``: algorithmic exposure of non-followers — a post makes
     ``round(discovery x simulated followers x shock)`` draws, uniformly with replacement from
     the platform's members; repeats and accounts the post already reached are skipped
-    (TikTok's For You feed can exceed 1).
+    (TikTok's For You feed can exceed 1). ``engagement``: multiplier on the tiers' engagement
+    probabilities for posts on this platform (engagement differs by platform as well as tier).
     """
 
     organic_reach: Probability
     discovery: NonNegative = 0.0
+    engagement: Annotated[float, Field(gt=0.0)] = 1.0
     shock: ShockSpec | None = None
 
 

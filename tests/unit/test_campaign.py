@@ -149,12 +149,14 @@ def test_costs_are_posts_times_rate_card_and_zero_budget_posts_nothing():
     assert (outs[2].totals == 0).all(), "zero budget: no paid posts, so no exposures of any kind"
 
 
-def test_engagement_rate_per_exposure_matches_tier_parameter():
+def test_engagement_rate_per_exposure_matches_tier_and_platform_parameters():
     """With constant trust, each exposure to a creator's post engages with probability
-    ``engagement``: the pooled rate is within 4 binomial standard errors of it."""
+    tier engagement x platform multiplier: the pooled rate is within 4 binomial SE of it."""
     model = {**MODEL, "reshare": 0.0}
-    pop, schedules, outs = outcomes(scenario(model=model), trials=300)
-    for out, expected in zip(outs[:2], (0.2, 0.1), strict=False):
+    world = copy.deepcopy(WORLD)
+    world["platforms"]["ig"]["engagement"] = 1.5
+    pop, schedules, outs = outcomes(scenario(world=world, model=model), trials=300)
+    for out, expected in zip(outs[:2], (0.2 * 1.5, 0.1 * 1.5), strict=False):
         impressions = out.totals[:, ck.TOTALS.index("impressions")].sum()
         engaged = out.totals[:, ck.TOTALS.index("engagements")].sum()
         se = math.sqrt(expected * (1 - expected) / impressions)
