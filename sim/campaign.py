@@ -314,8 +314,68 @@ def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, r
 def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                   trial: int) -> tuple[np.ndarray, np.ndarray]:
     """One trial: adoption day of every account (-1 = never) and the totals row."""
-    return ck.campaign_adoption_days(*kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
-                                     len(schedule.partner_creator), len(pop.segments))
+    days, totals, *_ = ck.campaign_adoption_days(*kernel_args(pop, arrays, schedule), np.uint64(root),
+                                                 np.int64(trial), len(schedule.partner_creator), len(pop.segments))
+    return days, totals
+
+
+@dataclass(frozen=True, eq=False)
+class CascadeTree:
+    """Who activated whom in one trial, one row per adopter, in adoption order.
+
+    Attributes
+    ----------
+    account, day : int arrays
+        The adopter and its adoption day.
+    parent : int32 array
+        Account whose post the adoption is attributed to (a partner creator, or a re-sharing
+        peer): the post that gave the largest dose on the adoption day.
+    post : int64 array
+        That post's id (scheduled post index, or ``RESHARE_ID_BASE + parent``).
+    partner : int32 array
+        Partner at the root of the chain (index into the strategy's partners).
+    generation : int32 array
+        1 for a partner's own post, parent's generation + 1 for a re-share.
+    """
+
+    account: np.ndarray
+    day: np.ndarray
+    parent: np.ndarray
+    post: np.ndarray
+    partner: np.ndarray
+    generation: np.ndarray
+
+
+def tree_from_posts(schedule: Schedule, adopters: np.ndarray, days: np.ndarray, posts: np.ndarray) -> CascadeTree:
+    """Build the cascade tree from adopters and their attributed posts; rows sorted by (day, account)."""
+    order = np.lexsort((adopters, days))
+    adopters, days, posts = np.asarray(adopters)[order], np.asarray(days)[order], np.asarray(posts)[order]
+    n_sched = len(schedule.day)
+    scheduled = posts < ck.RESHARE_ID_BASE
+    parent = np.where(scheduled, schedule.account[np.minimum(posts, max(n_sched - 1, 0))] if n_sched else -1,
+                      posts - ck.RESHARE_ID_BASE).astype(np.int32)
+    index = {int(a): i for i, a in enumerate(adopters)}
+    partner = np.empty(len(adopters), np.int32)
+    generation = np.empty(len(adopters), np.int32)
+    for i in range(len(adopters)):  # a re-sharer adopted on an earlier day: already filled in
+        if scheduled[i]:
+            partner[i] = schedule.partner[posts[i]]
+            generation[i] = 1
+        else:
+            j = index[int(parent[i])]
+            partner[i] = partner[j]
+            generation[i] = generation[j] + 1
+    return CascadeTree(np.asarray(adopters, np.int32), np.asarray(days, np.int32), parent,
+                       np.asarray(posts, np.int64), partner, generation)
+
+
+def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+                 trial: int) -> CascadeTree:
+    """Who activated whom, when and through which post, in one trial (numba kernel)."""
+    _, _, adopters, days, posts = ck.campaign_adoption_days(
+        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
+        len(schedule.partner_creator), len(pop.segments))
+    return tree_from_posts(schedule, adopters, days, posts)
 
 
 def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorldArrays, list[Schedule]]:

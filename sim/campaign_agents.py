@@ -219,6 +219,7 @@ class CampaignAccount(mesa.Agent):
         self.conviction = 0
         self.conviction_day = -1
         self.adopted_day = -1
+        self.adopted_post = -1
         self.root_partner = -1
         self.generation = 0
         self.reshare_day = -1
@@ -341,6 +342,7 @@ class CampaignAccount(mesa.Agent):
         if not adopt:
             return
         self.adopted_day = d
+        self.adopted_post = best_pid
         self.root_partner = best_root
         self.generation = best_gen
         m.count_adoption(self.segment, best_root, best_gen)
@@ -614,6 +616,19 @@ def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedu
     m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
     m.run()
     return m.adoption_days(), m.totals
+
+
+def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+                 trial: int, *, shuffle_seed: int = 0):
+    """Who activated whom in one trial, read off the agents; equals :func:`sim.campaign.cascade_tree`."""
+    from sim.campaign import tree_from_posts
+
+    m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
+    m.run()
+    adopters = [a for a in m.accounts if a.adopted_day >= 0]
+    return tree_from_posts(schedule, np.array([a.index for a in adopters], np.int32),
+                           np.array([a.adopted_day for a in adopters], np.int32),
+                           np.array([a.adopted_post for a in adopters], np.int64))
 
 
 def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,

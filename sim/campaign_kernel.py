@@ -123,7 +123,7 @@ def _campaign_trial(
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trial, gen, slot_base, s,
-    totals, series, partner_out, segment_out, adopted, adopted_day,
+    totals, series, partner_out, segment_out, adopted, adopted_day, adopted_post,
 ):
     """One trial; fills the output rows and the adopter list, returns the number of adopters.
 
@@ -281,6 +281,7 @@ def _campaign_trial(
             gen_of[v] = best_gen[v]
             adopted[n_adopted] = v
             adopted_day[n_adopted] = d
+            adopted_post[n_adopted] = best_pid[v]
             n_adopted += 1
             totals[_ADOPT] += 1
             totals[_ADIRECT if best_gen[v] == 1 else _ARESHARE] += 1
@@ -355,12 +356,14 @@ def campaign_trials(
     segments = np.zeros((nt, n_segments, len(SEGMENT)), np.int64)
     adopted = np.empty(n, np.int32)
     adopted_day = np.empty(n, np.int32)
+    adopted_post = np.empty(n, np.int64)
     for i in range(nt):
         _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                         post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
                         post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
                         reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i], np.int32(i + 1),
-                        slot_base, s, totals[i], series[i], partners[i], segments[i], adopted, adopted_day)
+                        slot_base, s, totals[i], series[i], partners[i], segments[i], adopted, adopted_day,
+                        adopted_post)
     return totals, series, partners, segments
 
 
@@ -373,7 +376,20 @@ def campaign_adoption_days(
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trial, n_partners, n_segments,
 ):
-    """One trial, per account: adoption day (-1 never), plus the trial's totals row."""
+    """One trial in full detail.
+
+    Returns
+    -------
+    days : int32[n]
+        Adoption day of every account (-1: never).
+    totals : int64[len(TOTALS)]
+        The trial's totals row.
+    adopters, adopted_day : int32[k]
+        Adopters in adoption order (by day; within a day, in the order they were reached).
+    adopted_post : int64[k]
+        Post each adopter is attributed to (largest dose on its adoption day): a scheduled
+        post's id, or ``RESHARE_ID_BASE + u`` for a re-share by account ``u``.
+    """
     n = indptr.shape[0] - 1
     slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
     s = _scratch(n, n_slots)
@@ -383,12 +399,13 @@ def campaign_adoption_days(
     segments = np.zeros((n_segments, len(SEGMENT)), np.int64)
     adopted = np.empty(n, np.int32)
     adopted_day = np.empty(n, np.int32)
+    adopted_post = np.empty(n, np.int64)
     k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                         post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
                         post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
                         reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trial, np.int32(1),
-                        slot_base, s, totals, series, partners, segments, adopted, adopted_day)
+                        slot_base, s, totals, series, partners, segments, adopted, adopted_day, adopted_post)
     out = np.full(n, -1, np.int32)
     for i in range(k):
         out[adopted[i]] = adopted_day[i]
-    return out, totals
+    return out, totals, adopted[:k].copy(), adopted_day[:k].copy(), adopted_post[:k].copy()

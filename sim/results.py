@@ -116,6 +116,9 @@ class Results:
         (strategy, trial, segment) rows.
     roster : DataFrame or None
         Campaign runs: who each strategy's partners are (creator, tier, platform, cost).
+    trees : DataFrame or None
+        Campaign runs with ``cascade_trees``: one row per adopter of the chosen trials
+        (account, day, parent, post, partner, generation).
     """
 
     scenario: Scenario
@@ -126,6 +129,7 @@ class Results:
     partners: pd.DataFrame | None = None
     segments: pd.DataFrame | None = None
     roster: pd.DataFrame | None = None
+    trees: pd.DataFrame | None = None
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -191,6 +195,8 @@ class Results:
         from sim import plotting
 
         store.write_csv("summary.csv", self.summary())
+        if self.trees is not None:
+            store.write_table("trees.parquet", self.trees)
         if self.scenario.is_campaign:
             store.write_csv("partners.csv", self.partner_report())
             store.write_csv("splits.csv", self.split_report())

@@ -266,13 +266,30 @@ def run(
             frame = None if parts[0] is None else pd.concat(parts, ignore_index=True)
         return None if frame is None else _in_order(frame, names)
 
+    trees = _cascade_trees(prepared) if scenario.cascade_trees else None
     info["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     results = Results(scenario, _canonical(gather("runs")), prepared.world_facts(), info,
                       timeseries=gather("timeseries"), partners=gather("partners"), segments=gather("segments"),
-                      roster=prepared.roster())
+                      roster=prepared.roster(), trees=trees)
     if store is not None:
         results.write_reports(store)
     return results
+
+
+def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
+    """The cascade trees the scenario asks for, one row per adopter, for every strategy."""
+    scenario = prepared.scenario
+    engine = _engine(scenario.engine, campaign=True)
+    pop = prepared.world.population
+    frames = []
+    for strategy, schedule in zip(scenario.strategy_list, prepared.plans, strict=True):
+        for trial in scenario.cascade_trees:
+            tree = engine.cascade_tree(pop, prepared.model, schedule, root_key(scenario.seed), trial)
+            frames.append(pd.DataFrame({
+                "strategy": strategy.name, "trial": trial, "account": tree.account, "day": tree.day,
+                "parent": tree.parent, "post": tree.post, "partner": tree.partner,
+                "generation": tree.generation, "parent_is_partner": tree.generation == 1}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:

@@ -641,6 +641,9 @@ class Scenario(_Spec):
         Either one recruit rule, or a list of named strategies to compare.
     rate_card : dict
         Campaign model: cost in USD of one post, by platform then tier.
+    cascade_trees : list of int
+        Campaign model: trial numbers whose cascade tree (who activated whom, when, through
+        which post) is written to ``trees.parquet``.
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
@@ -654,6 +657,7 @@ class Scenario(_Spec):
                      Discriminator(_world_kind)]
     model: ModelSpec
     rate_card: dict[str, dict[TierName, NonNegative]] | None = None
+    cascade_trees: list[Annotated[int, Field(ge=0)]] = []
     recruits: RecruitSpec | None = None
     strategies: Annotated[list[Strategy], Field(min_length=1)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
@@ -672,8 +676,14 @@ class Scenario(_Spec):
                              "world needs the campaign model")
         if self.is_campaign:
             self._check_campaign()
-        elif self.strategies and any(s.recruits is None for s in self.strategies):
-            raise ValueError("classic models need 'recruits' in every strategy")
+        else:
+            if self.strategies and any(s.recruits is None for s in self.strategies):
+                raise ValueError("classic models need 'recruits' in every strategy")
+            if self.cascade_trees:
+                raise ValueError("cascade_trees are written for the campaign model only")
+        late = [t for t in self.cascade_trees if t >= self.trials]
+        if late:
+            raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
         if self.strategies:
             names = [s.name for s in self.strategies]
             dup = sorted({n for n in names if names.count(n) > 1})

@@ -9,6 +9,7 @@ Layout of ``<out>/<name>/``::
     summary.csv        per strategy: mean, standard error, 95% CI
     partners.csv, splits.csv
                        campaign runs: attribution per partner; splits by tier, platform, segment
+    trees.parquet      campaign runs with ``cascade_trees``: who activated whom in chosen trials
     figures/           plots
 
 A chunk counts as finished when its ``runs`` part exists; the other tables' parts are
@@ -81,7 +82,10 @@ class RunStore:
 
     def _clear(self) -> None:
         for child in [*self.folder.glob("*.parquet"), self.figures, self._incoming]:
-            shutil.rmtree(child, ignore_errors=True)
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
         for child in self.folder.glob("*.csv"):
             child.unlink()
         (self.folder / "manifest.json").unlink(missing_ok=True)
@@ -131,6 +135,10 @@ class RunStore:
         """Write ``manifest.json`` atomically."""
         self._atomic(self.folder / "manifest.json",
                      lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2, default=str) + "\n"))
+
+    def write_table(self, name: str, table: pd.DataFrame) -> None:
+        """Write a whole (small) table as one Parquet file, atomically."""
+        self._atomic(self.folder / name, lambda tmp: table.to_parquet(tmp, index=False))
 
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
         """Write a CSV table atomically."""

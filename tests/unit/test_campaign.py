@@ -251,3 +251,55 @@ def test_runner_gives_the_same_tables_on_both_engines():
     for name in ("table", "timeseries", "partners", "segments"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
     assert a.table["adopted"].sum() > 0
+
+
+def test_cascade_tree_is_consistent_and_equal_on_both_engines():
+    """Every adopter has a parent (a partner, or a peer who adopted on an earlier day and
+    re-shared), generations count hops, and partner attribution matches the kernel's counts."""
+    from sim import campaign, campaign_agents
+
+    world = copy.deepcopy(WORLD)
+    world["audience"]["peers"]["n"] = 800
+    model = {**MODEL, "reshare": 0.6, "peer_reach": 0.8}
+    sc = scenario(world=world, model=model, days=10)
+    pop = build_world(sc.world, sc.seed).population
+    arrays, schedules = compile_campaign(sc, pop)
+    root = root_key(sc.seed)
+    deep = 0
+    for schedule in schedules[:2]:
+        for trial in (0, 1):
+            tree = campaign.cascade_tree(pop, arrays, schedule, root, trial)
+            mesa_tree = campaign_agents.cascade_tree(pop, arrays, schedule, root, trial)
+            for field in ("account", "day", "parent", "post", "partner", "generation"):
+                assert np.array_equal(getattr(tree, field), getattr(mesa_tree, field)), field
+            out = simulate(pop, arrays, schedule, root, np.array([trial]))
+            assert len(tree.account) == out.totals[0, ck.TOTALS.index("adopters")]
+            by_partner = np.bincount(tree.partner, minlength=len(schedule.partner_creator))
+            assert np.array_equal(by_partner, out.partners[0, :, ck.PARTNER.index("adopters")])
+            day_of = dict(zip(tree.account.tolist(), tree.day.tolist(), strict=True))
+            gen_of = dict(zip(tree.account.tolist(), tree.generation.tolist(), strict=True))
+            partners = set(pop.creator_account(schedule.partner_creator).tolist())
+            for a, d, p, g in zip(tree.account, tree.day, tree.parent, tree.generation, strict=True):
+                if g == 1:
+                    assert p in partners
+                else:
+                    assert day_of[p] < d and gen_of[p] == g - 1
+                    deep += 1
+    assert deep > 0, "the test should see re-share chains"
+
+
+def test_cascade_trees_are_written(tmp_path):
+    import pandas as pd
+
+    from sim import run
+
+    world = copy.deepcopy(WORLD)
+    world["audience"]["peers"]["n"] = 400
+    sc = scenario(world=world, strategies=STRATEGIES[:2], days=8)
+    sc = Scenario.model_validate({**sc.model_dump(), "trials": 4, "cascade_trees": [1, 3]})
+    results = run(sc, out=tmp_path / "r")
+    trees = pd.read_parquet(tmp_path / "r" / "trees.parquet")
+    assert set(trees["trial"]) <= {1, 3} and set(trees["strategy"]) <= {"micro", "mega"}
+    adopted = results.table.set_index(["strategy", "trial"])["adopted"] / sc.world.scale
+    for (strategy, trial), rows in trees.groupby(["strategy", "trial"]):
+        assert len(rows) == adopted[(strategy, trial)]
