@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 # Column indices of the outcome arrays (same names as the kernel's).
-(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR) = range(
+(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS) = range(
     len(ck.TOTALS))
 _FOLLOW, _DISCOVERY = 0, 1  # kinds of inbox entries
 
@@ -244,6 +244,7 @@ class CampaignAccount(mesa.Agent):
         d = m.day
         reached = set()
         lo, hi = self.out_edges.start, self.out_edges.stop
+        m._totals[_PAIRS] += hi - lo  # follower-post pairs examined
         if hi > lo:
             draws = uniforms(np.uint64(_derive(m.k_expose, pid)), np.arange(lo, hi))
             # reach[u] * shock[channel[u], d]: the kernel's product, once per post.

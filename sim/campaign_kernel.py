@@ -65,8 +65,8 @@ INDEPENDENT_MODE = 1
 
 #: Columns of the per-trial totals matrix.
 TOTALS = ("reach", "impressions", "engagements", "adopters", "adopters_direct", "adopters_reshare",
-          "depth", "reshares", "discovery_impressions")
-(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR) = range(len(TOTALS))
+          "depth", "reshares", "discovery_impressions", "pairs_examined")
+(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS) = range(len(TOTALS))
 #: Per-day series columns.
 SERIES = ("new_reach", "impressions", "engagements", "adopters")
 #: Per-partner columns.
@@ -75,7 +75,7 @@ PARTNER = ("impressions", "engagements", "adopters")
 SEGMENT = ("reach", "adopters")
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, inline="always")
 def _expose(v, d, dose, pid, p_root, p_gen, engaged, candidate, conv, dose_unit, gen, dmark,
             seen, conviction, c_last, today, today_mark, conv_mark, best_dose, best_pid, best_root, best_gen,
             touched, n_touched, segment, totals, series, partner_out, segment_out):
@@ -185,6 +185,7 @@ def _campaign_trial(
             n_posted += 1
             mark = (np.int64(gen) << 32) + n_posted
             p_reach = reach[u] * shock[channel[u], d]
+            totals[_PAIRS] += indptr[u + 1] - indptr[u]  # follower-post pairs examined
             t0 = trust0[u]
             eng0 = engagement[u]
             # -------- followers of the poster
