@@ -404,8 +404,8 @@ def test_micro_threshold_equal_to_dose_adopts_on_first_post():
     for trial in range(4):
         days, m = _both(case, trial)
         assert days == [2, 2, 2, -1]  # three followers, then the creator
-        # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1
-        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0]
+        # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1, 2 x 3 pairs examined
+        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6]
         assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
         assert all(a.root_partner == 0 and a.generation == 1 for a in m.accounts[:3])
 
