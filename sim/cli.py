@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in getattr(exc, "problems", [str(exc)]):
             err.print(line, markup=False)
         return EXIT_BAD_INPUT
+    chunks = results.info["chunks"]
+    if chunks["resumed"]:
+        err.print(f"{folder} held {chunks['resumed']} of {chunks['total']} finished chunks of this scenario: "
+                  "resumed, only the rest were run (delete the folder to start afresh)", markup=False)
     if not args.quiet:
         out.print(_summary_table(results))
         out.print(f"results written to {folder}/", markup=False)

@@ -244,6 +244,7 @@ def run(
         shell = Results(scenario, pd.DataFrame(), prepared.world_facts(), info)
         store.write_manifest(shell.manifest(status="running") | {"resumed_chunks": len(done)})
     todo = [j for j in jobs if j not in done]
+    info["chunks"] = {"total": len(jobs), "resumed": len(done)}
 
     chunks_done: dict[tuple[int, int], ChunkTables] = {}
     with _progress(progress, len(jobs), len(done)) as advance, ThreadPoolExecutor(max_workers=workers) as pool:

@@ -114,3 +114,12 @@ def test_mesa_engine_gives_the_same_table(tmp_path):
     a = pd.read_parquet(tmp_path / "a" / "tiny" / "runs.parquet")
     b = pd.read_parquet(tmp_path / "b" / "tiny" / "runs.parquet")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_rerun_into_a_finished_folder_says_it_resumed(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    out = tmp_path / "out"
+    assert main([str(scenario), "--out", str(out), "--quiet"]) == 0
+    assert "resumed" not in capsys.readouterr().err
+    assert main([str(scenario), "--out", str(out), "--quiet"]) == 0
+    assert "held 1 of 1 finished chunks" in capsys.readouterr().err
