@@ -75,44 +75,18 @@ PARTNER = ("impressions", "engagements", "adopters")
 SEGMENT = ("reach", "adopters")
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _expose(v, d, dose, pid, p_root, p_gen, engaged, candidate, conv, dose_unit, gen, dmark,
-            seen, conviction, c_last, today, today_mark, conv_mark, best_dose, best_pid, best_root, best_gen,
-            touched, n_touched, segment, totals, series, partner_out, segment_out):
-    """Book one exposure of account ``v`` to post ``pid`` on day ``d``; returns the new touched count."""
-    totals[_IMPR] += 1
-    series[d, 1] += 1
-    if p_root >= 0:
-        partner_out[p_root, 0] += 1
-    if seen[v] != gen:  # first exposure of the trial: reach, and fresh persuasion state
-        seen[v] = gen
-        conviction[v] = 0
-        c_last[v] = -1
-        totals[_REACH] += 1
-        series[d, 0] += 1
-        segment_out[segment[v], 0] += 1
-    if engaged:
-        totals[_ENG] += 1
-        series[d, 2] += 1
-        if p_root >= 0:
-            partner_out[p_root, 1] += 1
-    if today_mark[v] != dmark:  # first exposure today
-        today_mark[v] = dmark
-        today[v] = 0
-        best_dose[v] = -1.0
-        best_pid[v] = -1
-        touched[n_touched] = v
-        n_touched += 1
-    today[v] += np.int64(dose * dose_unit)
-    if conv:
-        conv_mark[v] = dmark
-    # Attribution: the largest candidate dose of the day, ties to the lower post id.
-    if candidate and (dose > best_dose[v] or (dose == best_dose[v] and pid < best_pid[v])):
-        best_dose[v] = dose
-        best_pid[v] = pid
-        best_root[v] = p_root
-        best_gen[v] = p_gen
-    return n_touched
+#: Per-account state that booking an exposure reads and writes, as one 64-byte record
+#: per account: an exposure then touches one or two cache lines instead of ten (the
+#: accounts reached are scattered over the graph, so separate arrays meant a cache
+#: miss per array). ``seen``: trial stamp of the first exposure; ``conviction`` and
+#: ``c_last``: threshold-mode conviction and the day it was last updated;
+#: ``today_mark``/``today``: day stamp and today's summed doses; ``conv_mark``: day
+#: stamp of a converting exposure (independent mode); ``best_*``: today's attribution.
+_ACCT = np.dtype([
+    ("today_mark", np.int64), ("today", np.int64), ("best_dose", np.float64), ("best_pid", np.int64),
+    ("conviction", np.int64), ("conv_mark", np.int64),
+    ("seen", np.int32), ("c_last", np.int32), ("best_root", np.int32), ("best_gen", np.int32),
+], align=True)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -135,10 +109,16 @@ def _campaign_trial(
     stays proportional to the partners' followers, not to the graph.
     ``s`` is the scratch tuple made by :func:`_scratch`; its stamps make per-trial cost
     proportional to what the trial touches.
+
+    Each post runs in two phases: the draws (followers, then discovery) append the
+    post's exposures to the ``x_*`` buffers, then one loop books them (reach,
+    impressions, doses, attribution). The booking code exists once and inline: as a
+    helper taking the ~25 state arrays, even with ``inline="always"``, numba emitted
+    an incref and a decref of every array argument per exposure (~40 atomic
+    operations, well over half of a trial's time).
     """
-    (seen, adopt_gen, root_of, gen_of, conviction, c_last, today, today_mark, conv_mark, best_dose,
-     best_pid, best_root, best_gen, post_seen, slot_gen, e_trust, e_fat, e_last, e_count, e_today,
-     e_daymark, touched, hit_slots, resharers, next_resharers) = s
+    (acct, adopt_gen, root_of, gen_of, post_seen, slot_gen, e_trust, e_fat, e_last, e_count, e_today,
+     e_daymark, touched, hit_slots, resharers, next_resharers, x_v, x_dose, x_eng, x_conv) = s
     n_sched = post_day.shape[0]
     t = np.uint64(trial)
     k_expose = trial_key(root, _EXPOSE, t)
@@ -188,6 +168,7 @@ def _campaign_trial(
             totals[_PAIRS] += indptr[u + 1] - indptr[u]  # follower-post pairs examined
             t0 = trust0[u]
             eng0 = engagement[u]
+            n_x = 0  # exposures of this post so far (x_* buffers)
             # -------- followers of the poster
             for e in range(indptr[u], indptr[u + 1]):
                 if uniform(kp_exp, np.uint64(e)) >= p_reach:
@@ -225,10 +206,11 @@ def _campaign_trial(
                 if mode == INDEPENDENT_MODE:
                     k_n = k_live if nth == 0 else derive(k_live, np.uint64(nth))
                     conv = uniform(k_n, np.uint64(e)) < 1.0 - math.exp(-rate * dose)
-                n_touched = _expose(v, d, dose, pid, p_root, p_gen, engaged, conv or mode != INDEPENDENT_MODE,
-                                    conv, dose_unit, gen, dmark, seen, conviction, c_last, today, today_mark,
-                                    conv_mark, best_dose, best_pid, best_root, best_gen, touched, n_touched,
-                                    segment, totals, series, partner_out, segment_out)
+                x_v[n_x] = v
+                x_dose[n_x] = dose
+                x_eng[n_x] = engaged
+                x_conv[n_x] = conv
+                n_x += 1
             # -------- platform discovery of non-followers (scheduled posts only)
             if scheduled and post_ndisc[pid] > 0:
                 c = post_channel[pid]
@@ -248,11 +230,51 @@ def _campaign_trial(
                     conv = False
                     if mode == INDEPENDENT_MODE:
                         conv = uniform(kdc, np.uint64(j)) < 1.0 - math.exp(-rate * dose)
-                    n_touched = _expose(v, d, dose, pid, p_root, p_gen, engaged,
-                                        conv or mode != INDEPENDENT_MODE, conv, dose_unit, gen, dmark, seen,
-                                        conviction, c_last, today, today_mark, conv_mark, best_dose, best_pid,
-                                        best_root, best_gen, touched, n_touched, segment, totals, series,
-                                        partner_out, segment_out)
+                    x_v[n_x] = v
+                    x_dose[n_x] = dose
+                    x_eng[n_x] = engaged
+                    x_conv[n_x] = conv
+                    n_x += 1
+            # -------- book the post's exposures (followers in edge order, then discovery)
+            totals[_IMPR] += n_x
+            series[d, 1] += n_x
+            if p_root >= 0:
+                partner_out[p_root, 0] += n_x
+            for x in range(n_x):
+                v = x_v[x]
+                a = acct[v]  # this account's booking state: one record, one or two cache lines
+                dose = x_dose[x]
+                conv = x_conv[x]
+                if a.seen != gen:  # first exposure of the trial: reach, and fresh persuasion state
+                    a.seen = gen
+                    a.conviction = 0
+                    a.c_last = -1
+                    totals[_REACH] += 1
+                    series[d, 0] += 1
+                    segment_out[segment[v], 0] += 1
+                if x_eng[x]:
+                    totals[_ENG] += 1
+                    series[d, 2] += 1
+                    if p_root >= 0:
+                        partner_out[p_root, 1] += 1
+                if a.today_mark != dmark:  # first exposure today
+                    a.today_mark = dmark
+                    a.today = 0
+                    a.best_dose = -1.0
+                    a.best_pid = -1
+                    touched[n_touched] = v
+                    n_touched += 1
+                a.today += np.int64(dose * dose_unit)
+                if conv:
+                    a.conv_mark = dmark
+                # Attribution: the largest candidate dose of the day, ties to the lower post id
+                # (independent mode: only exposures that converted are candidates).
+                if (conv or mode != INDEPENDENT_MODE) and (
+                        dose > a.best_dose or (dose == a.best_dose and pid < a.best_pid)):
+                    a.best_dose = dose
+                    a.best_pid = pid
+                    a.best_root = p_root
+                    a.best_gen = p_gen
         # ---- end of day: edge state (trust growth, wear-out) for edges hit today
         for h in range(n_hit):
             k = hit_slots[h]
@@ -263,33 +285,34 @@ def _campaign_trial(
         n_next = 0
         for i in range(n_touched):
             v = touched[i]
+            a = acct[v]
             if not eligible[v] or adopt_gen[v] == gen:
                 continue
             if mode == INDEPENDENT_MODE:
-                adopt = conv_mark[v] == dmark
+                adopt = a.conv_mark == dmark
             else:
                 c = np.int64(0)
-                if c_last[v] >= 0:
-                    c = np.int64(conviction[v] * decay[d - c_last[v]])
-                c += today[v]
-                conviction[v] = c
-                c_last[v] = d
+                if a.c_last >= 0:
+                    c = np.int64(a.conviction * decay[d - a.c_last])
+                c += a.today
+                a.conviction = c
+                a.c_last = d
                 adopt = float(c) >= uniform(k_thresh, np.uint64(v)) * threshold_scale[v]
             if not adopt:
                 continue
             adopt_gen[v] = gen
-            root_of[v] = best_root[v]
-            gen_of[v] = best_gen[v]
+            root_of[v] = a.best_root
+            gen_of[v] = a.best_gen
             adopted[n_adopted] = v
             adopted_day[n_adopted] = d
-            adopted_post[n_adopted] = best_pid[v]
+            adopted_post[n_adopted] = a.best_pid
             n_adopted += 1
             totals[_ADOPT] += 1
-            totals[_ADIRECT if best_gen[v] == 1 else _ARESHARE] += 1
-            totals[_DEPTH] = max(totals[_DEPTH], best_gen[v])
+            totals[_ADIRECT if a.best_gen == 1 else _ARESHARE] += 1
+            totals[_DEPTH] = max(totals[_DEPTH], a.best_gen)
             series[d, 3] += 1
-            if best_root[v] >= 0:
-                partner_out[best_root[v], 2] += 1
+            if a.best_root >= 0:
+                partner_out[a.best_root, 2] += 1
             segment_out[segment[v], 1] += 1
             if uniform(k_reshare, np.uint64(v)) < reshare_p:
                 next_resharers[n_next] = v
@@ -315,17 +338,24 @@ def _slot_base(indptr, post_account, post_partner, n_partners):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scratch(n, m):
+def _scratch(n, m, indptr, post_ndisc):
     """Per-call scratch arrays (``m``: edge-state slots); stamps (``gen``) make clearing
-    them per trial unnecessary."""
+    them per trial unnecessary. The last four buffer one post's exposures: at most the
+    poster's out-degree plus its discovery exposures (distinct accounts)."""
+    max_deg = np.int64(0)
+    for i in range(n):
+        max_deg = max(max_deg, indptr[i + 1] - indptr[i])
+    max_disc = np.int64(0)
+    for i in range(post_ndisc.shape[0]):
+        max_disc = max(max_disc, np.int64(post_ndisc[i]))
+    nx = max_deg + min(max_disc, n)
     return (
-        np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
-        np.zeros(n, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int64), np.zeros(n, np.int64),
-        np.zeros(n, np.int64), np.zeros(n, np.float64), np.zeros(n, np.int64), np.zeros(n, np.int32),
-        np.zeros(n, np.int32), np.full(n, -1, np.int64),
+        np.zeros(n, _ACCT), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
+        np.full(n, -1, np.int64),
         np.zeros(m, np.int32), np.zeros(m, np.float64), np.zeros(m, np.float64), np.zeros(m, np.int32),
         np.zeros(m, np.int32), np.zeros(m, np.int32), np.zeros(m, np.int64),
         np.zeros(n, np.int32), np.zeros(m, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int32),
+        np.empty(nx, np.int32), np.empty(nx, np.float64), np.empty(nx, np.bool_), np.empty(nx, np.bool_),
     )
 
 
@@ -349,7 +379,7 @@ def campaign_trials(
     """
     n = indptr.shape[0] - 1
     slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
-    s = _scratch(n, n_slots)
+    s = _scratch(n, n_slots, indptr, post_ndisc)
     nt = trials.shape[0]
     totals = np.zeros((nt, len(TOTALS)), np.int64)
     series = np.zeros((nt, days, len(SERIES)), np.int64)
@@ -393,7 +423,7 @@ def campaign_adoption_days(
     """
     n = indptr.shape[0] - 1
     slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
-    s = _scratch(n, n_slots)
+    s = _scratch(n, n_slots, indptr, post_ndisc)
     totals = np.zeros(len(TOTALS), np.int64)
     series = np.zeros((days, len(SERIES)), np.int64)
     partners = np.zeros((n_partners, len(PARTNER)), np.int64)
