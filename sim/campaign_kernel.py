@@ -360,6 +360,38 @@ def _scratch(n, m, indptr, post_ndisc):
 
 
 @nb.njit(cache=True, nogil=True)
+def _run_trials(
+    indptr, indices, channel, reach, trust0, engagement,
+    eligible, threshold_scale, segment,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    plat_ptr, plat_members,
+    shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
+    root, trials, n_partners, n_segments,
+):
+    """Trials in a row on one set of scratch arrays; the adopter lists are the last trial's."""
+    n = indptr.shape[0] - 1
+    slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
+    s = _scratch(n, n_slots, indptr, post_ndisc)
+    nt = trials.shape[0]
+    totals = np.zeros((nt, len(TOTALS)), np.int64)
+    series = np.zeros((nt, days, len(SERIES)), np.int64)
+    partners = np.zeros((nt, n_partners, len(PARTNER)), np.int64)
+    segments = np.zeros((nt, n_segments, len(SEGMENT)), np.int64)
+    adopted = np.empty(n, np.int32)
+    adopted_day = np.empty(n, np.int32)
+    adopted_post = np.empty(n, np.int64)
+    k = 0
+    for i in range(nt):
+        k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale,
+                            segment, post_day, post_account, post_channel, post_partner, post_factor, post_ndisc,
+                            post_deng, post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery,
+                            ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i],
+                            np.int32(i + 1), slot_base, s, totals[i], series[i], partners[i], segments[i],
+                            adopted, adopted_day, adopted_post)
+    return totals, series, partners, segments, adopted[:k], adopted_day[:k], adopted_post[:k]
+
+
+@nb.njit(cache=True, nogil=True)
 def campaign_trials(
     indptr, indices, channel, reach, trust0, engagement,
     eligible, threshold_scale, segment,
@@ -377,25 +409,11 @@ def campaign_trials(
     partners : int64[T, n_partners, len(PARTNER)]
     segments : int64[T, n_segments, len(SEGMENT)]
     """
-    n = indptr.shape[0] - 1
-    slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
-    s = _scratch(n, n_slots, indptr, post_ndisc)
-    nt = trials.shape[0]
-    totals = np.zeros((nt, len(TOTALS)), np.int64)
-    series = np.zeros((nt, days, len(SERIES)), np.int64)
-    partners = np.zeros((nt, n_partners, len(PARTNER)), np.int64)
-    segments = np.zeros((nt, n_segments, len(SEGMENT)), np.int64)
-    adopted = np.empty(n, np.int32)
-    adopted_day = np.empty(n, np.int32)
-    adopted_post = np.empty(n, np.int64)
-    for i in range(nt):
-        _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
-                        post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
-                        post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
-                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i], np.int32(i + 1),
-                        slot_base, s, totals[i], series[i], partners[i], segments[i], adopted, adopted_day,
-                        adopted_post)
-    return totals, series, partners, segments
+    out = _run_trials(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
+                      post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
+                      post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
+                      reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials, n_partners, n_segments)
+    return out[0], out[1], out[2], out[3]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -421,22 +439,13 @@ def campaign_adoption_days(
         Post each adopter is attributed to (largest dose on its adoption day): a scheduled
         post's id, or ``RESHARE_ID_BASE + u`` for a re-share by account ``u``.
     """
-    n = indptr.shape[0] - 1
-    slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
-    s = _scratch(n, n_slots, indptr, post_ndisc)
-    totals = np.zeros(len(TOTALS), np.int64)
-    series = np.zeros((days, len(SERIES)), np.int64)
-    partners = np.zeros((n_partners, len(PARTNER)), np.int64)
-    segments = np.zeros((n_segments, len(SEGMENT)), np.int64)
-    adopted = np.empty(n, np.int32)
-    adopted_day = np.empty(n, np.int32)
-    adopted_post = np.empty(n, np.int64)
-    k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
-                        post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
-                        post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
-                        reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trial, np.int32(1),
-                        slot_base, s, totals, series, partners, segments, adopted, adopted_day, adopted_post)
-    out = np.full(n, -1, np.int32)
-    for i in range(k):
-        out[adopted[i]] = adopted_day[i]
-    return out, totals, adopted[:k].copy(), adopted_day[:k].copy(), adopted_post[:k].copy()
+    trials = np.full(1, trial, np.int64)
+    totals, _, _, _, adopters, adopted_day, adopted_post = _run_trials(
+        indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment, post_day,
+        post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, plat_ptr,
+        plat_members, shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate,
+        dose_unit, days, root, trials, n_partners, n_segments)
+    out = np.full(indptr.shape[0] - 1, -1, np.int32)
+    for i in range(adopters.shape[0]):
+        out[adopters[i]] = adopted_day[i]
+    return out, totals[0], adopters.copy(), adopted_day.copy(), adopted_post.copy()
