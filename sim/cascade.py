@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.rng import Stream, below, trial_key, uniform
+from sim.rng import Stream, below, bits, trial_key, uniform
 
 _EDGE = np.uint64(int(Stream.EDGE_LIVE))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
@@ -63,9 +63,18 @@ def _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order):
     return count
 
 
+_S11 = np.uint64(11)
+
+
 @nb.njit(cache=True, nogil=True)
-def _ic_trial(indptr, indices, prob, fixed, n_random, root, trial, max_steps, stamp, gen, order, times):
-    """One IC trial; fills ``order``/``times`` with activated accounts; returns (count, last step)."""
+def _ic_trial(indptr, indices, threshold, fixed, n_random, root, trial, max_steps, stamp, gen, order, times):
+    """One IC trial; fills ``order``/``times`` with activated accounts; returns (count, last step).
+
+    Edge ``e`` is live iff ``bits(key, e) >> 11 < threshold[e]``, which is exactly
+    ``uniform(key, e) < prob[e]`` (see :class:`sim.contagion.IndependentCascadeArrays`).
+    The draw comes before the visited check: it needs no memory but ``threshold[e]``, so
+    the random access to the target's stamp is only made for the few live edges.
+    """
     n = indptr.shape[0] - 1
     count = _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order)
     for i in range(count):
@@ -78,12 +87,13 @@ def _ic_trial(indptr, indices, prob, fixed, n_random, root, trial, max_steps, st
         for i in range(head, end):
             u = order[i]
             for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                if stamp[v] != gen and uniform(key, np.uint64(e)) < prob[e]:
-                    stamp[v] = gen
-                    order[count] = v
-                    times[count] = step + 1
-                    count += 1
+                if (bits(key, np.uint64(e)) >> _S11) < threshold[e]:
+                    v = indices[e]
+                    if stamp[v] != gen:
+                        stamp[v] = gen
+                        order[count] = v
+                        times[count] = step + 1
+                        count += 1
         head = end
         if count > end:
             step += 1
@@ -129,7 +139,7 @@ def _lt_trial(
 
 
 @nb.njit(cache=True, nogil=True)
-def ic_final_sizes(indptr, indices, prob, fixed, n_random, root, trials, max_steps):
+def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, max_steps):
     """Independent Cascade over many trials.
 
     Parameters
@@ -137,8 +147,9 @@ def ic_final_sizes(indptr, indices, prob, fixed, n_random, root, trials, max_ste
     indptr : int64[n + 1]
     indices : int32[m]
         CSR follow graph (:class:`sim.graph.FlatGraph`).
-    prob : float64[m]
-        Probability in [0, 1] that edge ``e`` transmits.
+    threshold : uint64[m]
+        ``ceil(p_e * 2**53)`` for the probability ``p_e`` that edge ``e`` transmits
+        (:attr:`sim.contagion.IndependentCascadeArrays.threshold`).
     fixed : int32[k]
         Recruits present in every trial.
     n_random : int
@@ -164,7 +175,7 @@ def ic_final_sizes(indptr, indices, prob, fixed, n_random, root, trials, max_ste
     adopted = np.empty(trials.shape[0], dtype=np.int64)
     steps = np.empty(trials.shape[0], dtype=np.int32)
     for i in range(trials.shape[0]):
-        c, s = _ic_trial(indptr, indices, prob, fixed, n_random, root, trials[i], max_steps,
+        c, s = _ic_trial(indptr, indices, threshold, fixed, n_random, root, trials[i], max_steps,
                          stamp, np.int32(i + 1), order, times)
         adopted[i] = c
         steps[i] = s
@@ -211,13 +222,13 @@ def _scatter(n, order, times, count):
 
 
 @nb.njit(cache=True, nogil=True)
-def ic_activation_times(indptr, indices, prob, fixed, n_random, root, trial, max_steps):
+def ic_activation_times(indptr, indices, threshold, fixed, n_random, root, trial, max_steps):
     """Activation step of every account in one IC trial (-1 = never); int32[n]."""
     n = indptr.shape[0] - 1
     stamp = np.zeros(n, dtype=np.int32)
     order = np.empty(n, dtype=np.int32)
     times = np.empty(n, dtype=np.int32)
-    c, _ = _ic_trial(indptr, indices, prob, fixed, n_random, root, trial, max_steps,
+    c, _ = _ic_trial(indptr, indices, threshold, fixed, n_random, root, trial, max_steps,
                      stamp, np.int32(1), order, times)
     return _scatter(n, order, times, c)
 
@@ -266,7 +277,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_final_sizes(graph.indptr, graph.indices, model.prob, plan.fixed, plan.n_random,
+        return ic_final_sizes(graph.indptr, graph.indices, model.threshold, plan.fixed, plan.n_random,
                               np.uint64(root), trials, limit)
     return lt_final_sizes(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
                           model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit)
@@ -281,7 +292,7 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
 
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_activation_times(graph.indptr, graph.indices, model.prob, plan.fixed, plan.n_random,
+        return ic_activation_times(graph.indptr, graph.indices, model.threshold, plan.fixed, plan.n_random,
                                    np.uint64(root), np.int64(trial), limit)
     return lt_activation_times(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
                                model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit)

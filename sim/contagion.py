@@ -6,7 +6,7 @@ graph. The result is plain frozen data; :mod:`sim.cascade` does the spreading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,9 +23,18 @@ class ModelInputError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class IndependentCascadeArrays:
-    """IC compiled: ``prob[e]`` is the transmission probability of edge ``e`` (float64[m], in [0, 1])."""
+    """IC compiled: ``prob[e]`` is the transmission probability of edge ``e`` (float64[m], in [0, 1]).
+
+    ``threshold[e] = ceil(prob[e] * 2**53)`` (uint64) lets the kernel test a draw with one
+    integer comparison: for the 53-bit integer ``k`` behind a uniform ``u = k / 2**53``,
+    ``u < p`` exactly when ``k < ceil(p * 2**53)`` (``p * 2**53`` is exact in float64).
+    """
 
     prob: np.ndarray
+    threshold: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "threshold", np.ceil(self.prob * 2.0**53).astype(np.uint64))
 
 
 @dataclass(frozen=True, eq=False)
