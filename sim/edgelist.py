@@ -51,6 +51,10 @@ def _open_text(path: Path):
 
 def _weight(token: str, path: Path, lineno: int) -> float:
     try:
+        return float(token)  # the common case; literal_eval is ~10x slower
+    except ValueError:
+        pass
+    try:
         value = ast.literal_eval(token)
     except (ValueError, SyntaxError):
         raise EdgeListError(f"{path}:{lineno}: cannot read the weight {token!r}") from None

@@ -128,8 +128,15 @@ class FlatGraph:
         KeyError
             Naming the first label that is not a node of the graph.
         """
-        lookup = {lab: i for i, lab in enumerate(self.labels.tolist())}
         out = np.empty(len(labels), dtype=np.int32)
+        if self.labels.dtype.kind in "iu" and self.n and self.labels[0] == 0 and self.labels[-1] == self.n - 1:
+            # Labels 0..n-1 in order (generated graphs): a label is its index; no dict over n labels.
+            for j, lab in enumerate(labels):
+                if not (isinstance(lab, (int, np.integer)) and not isinstance(lab, bool) and 0 <= lab < self.n):
+                    raise KeyError(lab)
+                out[j] = lab
+            return out
+        lookup = {lab: i for i, lab in enumerate(self.labels.tolist())}
         for j, lab in enumerate(labels):
             if lab not in lookup:
                 raise KeyError(lab)
