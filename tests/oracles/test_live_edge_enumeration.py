@@ -150,7 +150,7 @@ def in_degree_weights(edges) -> list[tuple]:
     return [(u, v, 1.0 / indeg[v]) for u, v, *_ in edges]
 
 
-def check(graph, model_spec, recruits, exact, seed):
+def assert_matches_exact(graph, model_spec, recruits, exact, seed):
     """Hold sigma and every node's activation frequency to the exact values."""
     rule = ExplicitRecruits(rule="explicit", nodes=recruits)
     adopted, _ = simulate(graph, model_spec, rule, seed, SIGMA_TRIALS)
@@ -169,13 +169,13 @@ def check(graph, model_spec, recruits, exact, seed):
 def test_ic_exact_directed_multigraph(recruits):
     """IC with per-edge probabilities on graph A (parallel edges, cycles, self-loop)."""
     exact = ic_exact(A_N, A_EDGES, recruits)
-    check(graph_a(), ic("edge_weight"), recruits, exact, seed=301)
+    assert_matches_exact(graph_a(), ic("edge_weight"), recruits, exact, seed=301)
 
 
 def test_ic_exact_undirected():
     """IC with p = 0.4 on undirected graph B (16 directed edges, 65,536 worlds)."""
     exact = ic_exact(B_N, directed_b(lambda u, v: 0.4), [4])
-    check(graph_b(), ic(0.4), [4], exact, seed=311)
+    assert_matches_exact(graph_b(), ic(0.4), [4], exact, seed=311)
 
 
 @pytest.mark.parametrize("weights", ["edge_weight", 0.3, "in_degree"])
@@ -188,7 +188,7 @@ def test_lt_exact_directed_multigraph(weights):
     else:
         edges = [(u, v, weights) for u, v, _ in A_EDGES]
     exact = lt_exact(A_N, edges, [0])
-    check(graph_a(), lt(weights), [0], exact, seed=321)
+    assert_matches_exact(graph_a(), lt(weights), [0], exact, seed=321)
 
 
 @pytest.mark.parametrize("weights", [0.25, "in_degree"])
@@ -201,4 +201,4 @@ def test_lt_exact_undirected(weights):
         else [(u, v, weights) for u, v, _ in edges]
     )
     exact = lt_exact(B_N, edges, [1])
-    check(graph_b(), lt(weights), [1], exact, seed=331)
+    assert_matches_exact(graph_b(), lt(weights), [1], exact, seed=331)

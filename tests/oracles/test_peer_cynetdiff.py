@@ -59,7 +59,7 @@ def peer_sizes(model, mapping, recruit_idx) -> np.ndarray:
     return out
 
 
-def compare(ours, peer):
+def assert_means_agree(ours, peer):
     """Assert the two means agree within K_SE combined standard errors."""
     m1, se1 = mean_se(ours)
     m2, se2 = mean_se(peer)
@@ -75,7 +75,7 @@ def test_ic_agrees_with_cynetdiff(wiki_vote):
         g, ic(p), ExplicitRecruits(rule="explicit", nodes=labels), seed=901, trials=TRIALS
     )
     model, mapping = cynetdiff_utils.networkx_to_ic_model(nxg, activation_prob=p, rng=902)
-    compare(ours, peer_sizes(model, mapping, recruit_idx))
+    assert_means_agree(ours, peer_sizes(model, mapping, recruit_idx))
 
 
 def test_lt_agrees_with_cynetdiff(wiki_vote):
@@ -86,4 +86,4 @@ def test_lt_agrees_with_cynetdiff(wiki_vote):
         g, lt("in_degree"), ExplicitRecruits(rule="explicit", nodes=labels), seed=903, trials=TRIALS
     )
     model, mapping = cynetdiff_utils.networkx_to_lt_model(nxg, rng=904)
-    compare(ours, peer_sizes(model, mapping, recruit_idx))
+    assert_means_agree(ours, peer_sizes(model, mapping, recruit_idx))
