@@ -199,11 +199,11 @@ class Results:
             store.write_table("trees.parquet", self.trees)
         if self.scenario.is_campaign:
             store.write_csv("partners.csv", self.partner_report())
-            store.write_csv("splits.csv", self.split_report())
+            splits = self.split_report()
+            store.write_csv("splits.csv", splits)
             store.write_figure("adoption_over_time.png",
                                plotting.adoption_over_time_figure(self.timeseries, self.strategies))
-            store.write_figure("funnel.png", plotting.funnel_figure(self.split_report(), self.strategies))
-        if self.scenario.is_campaign:
+            store.write_figure("funnel.png", plotting.funnel_figure(splits, self.strategies))
             figure = plotting.final_size_figure(self.table, self.strategies, self.world["real_accounts"],
                                                 "adopters per trial (real accounts; partners not counted)")
         else:

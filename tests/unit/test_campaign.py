@@ -279,7 +279,7 @@ def test_cascade_tree_is_consistent_and_equal_on_both_engines():
             day_of = dict(zip(tree.account.tolist(), tree.day.tolist(), strict=True))
             gen_of = dict(zip(tree.account.tolist(), tree.generation.tolist(), strict=True))
             partners = set(pop.creator_account(schedule.partner_creator).tolist())
-            for a, d, p, g in zip(tree.account, tree.day, tree.parent, tree.generation, strict=True):
+            for d, p, g in zip(tree.day, tree.parent, tree.generation, strict=True):
                 if g == 1:
                     assert p in partners
                 else:
