@@ -7,7 +7,9 @@ because no random number here is drawn in sequence: each is computed from a key
 that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
 
 * Independent Cascade (Kempe, Kleinberg & Tardos 2003): edge ``e`` is live in
-  trial ``t`` iff ``uniform(trial_key(root, EDGE_LIVE, t), e) < prob[e]``;
+  trial ``t`` iff lane ``t % 64``'s draw of edge ``e`` under the key
+  ``trial_key(root, LIVE_LANES, t // 64)`` is below ``threshold[e] = ceil(prob[e] * 2**56)``
+  (:func:`sim.rng.lane_numbers`, the kernel's :func:`sim.rng.lanes_below`);
 * Linear Threshold (Kempe et al. 2003) and Watts' (2002) fractional threshold:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
   THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight;
@@ -39,7 +41,7 @@ from sim.contagion import CompiledModel, IndependentCascadeArrays, ThresholdArra
 from sim.graph import FlatGraph
 from sim.mesa_compat import WeakIdCounters, mesa
 from sim.recruits import RecruitPlan
-from sim.rng import Stream, as_key, trial_key, uniforms
+from sim.rng import LANES, Stream, as_key, lane_numbers, trial_key, uniforms
 
 __all__ = [
     "Account",
@@ -361,10 +363,11 @@ class CascadeModel(mesa.Model):
             account.reset()
         c = self.contagion
         if isinstance(c, IndependentCascadeArrays):
-            key = trial_key(self.root, np.uint64(int(Stream.EDGE_LIVE)), tkey)
+            key = trial_key(self.root, np.uint64(int(Stream.LIVE_LANES)), as_key(self.trial // LANES))
             # Kempe et al.'s live-edge view: one vectorised pass over all edges costs less here
             # than per-edge draws from Python, and gives the same bits the kernel draws lazily.
-            self.edge_live = (uniforms(key, np.arange(self.graph.m)) < c.prob).tolist()
+            lane = self.trial % LANES
+            self.edge_live = (lane_numbers(key, np.arange(self.graph.m), lane) < c.threshold).tolist()
         else:
             key = trial_key(self.root, np.uint64(int(Stream.THRESHOLD)), tkey)
             threshold = c.theta_lo + c.theta_span * uniforms(key, np.arange(self.graph.n))

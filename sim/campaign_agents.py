@@ -11,8 +11,9 @@ says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
 * exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``;
   engagement ``U(ENGAGE, p; e)``; discovery draw ``j`` of post ``p``:
   ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``;
-* independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)``
-  (``n = 0`` on the trial's ``EDGE_LIVE`` key itself);
+* independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)`` for
+  ``n >= 1``; the first is the trial's lane draw of edge ``e`` under the block key
+  ``LIVE_LANES`` (:func:`sim.rng.lane_below`), as in the IC kernel;
 * threshold of account ``v``: ``U(THRESHOLD; v)``; re-share ``U(RESHARE; v)``.
 
 Every float expression is evaluated with the kernel's operations in the kernel's
@@ -61,7 +62,7 @@ from sim import campaign_kernel as ck
 from sim.campaign import CampaignOutcome, CampaignWorldArrays, Schedule
 from sim.mesa_compat import WeakIdCounters, mesa
 from sim.population import Population
-from sim.rng import Stream, as_key, uniforms
+from sim.rng import LANE_DIGITS, LANE_SCALE, LANE_STRIDE, LANES, Stream, as_key, uniforms
 
 __all__ = [
     "CampaignAccount",
@@ -102,6 +103,20 @@ def _derive(key: int, part: int) -> int:
 def _uniform(key: int, counter: int) -> float:
     """:func:`sim.rng.uniform` on Python integers."""
     return (_mix((key + (counter + 1) * _GOLDEN) & _MASK) >> 11) * _INV53
+
+
+def _lane_below(key: int, item: int, lane: int, threshold: int) -> bool:
+    """:func:`sim.rng.lane_below` on Python integers (``base = item * LANE_STRIDE``)."""
+    if threshold >= LANE_SCALE:
+        return True
+    base = item * LANE_STRIDE
+    group, shift = lane >> 3, 8 * (lane & 7)
+    for i in range(LANE_DIGITS):
+        d = (_mix((key + (base + 8 * i + group + 1) * _GOLDEN) & _MASK) >> shift) & 0xFF
+        t = (threshold >> (8 * (LANE_DIGITS - 1 - i))) & 0xFF
+        if d != t:
+            return d < t
+    return False
 
 
 def _trial_key(root: int, stream: Stream, trial: int) -> int:
@@ -305,8 +320,11 @@ class CampaignAccount(mesa.Agent):
                 engaged = _uniform(m.post_key(m.k_engage, pid), e) < min(1.0, p_eng)
                 conv = False
                 if independent:
-                    k_n = m.k_live if nth == 0 else _derive(m.k_live, nth)
-                    conv = _uniform(k_n, e) < 1.0 - math.exp(-m.rate * dose)
+                    q = 1.0 - math.exp(-m.rate * dose)
+                    if nth == 0:
+                        conv = _lane_below(m.k_lanes, e, m.lane, math.ceil(q * float(LANE_SCALE)))
+                    else:
+                        conv = _uniform(_derive(m.k_live, nth), e) < q
             else:
                 j = idx
                 dose = m.post_dtrust[pid] * factor
@@ -488,6 +506,8 @@ class CampaignAgentModel(mesa.Model):
         self.k_deng = _trial_key(r, Stream.DISCOVER_ENGAGE, t)
         self.k_reshare = _trial_key(r, Stream.RESHARE, t)
         self.k_live = _trial_key(r, Stream.EDGE_LIVE, t)
+        self.k_lanes = _trial_key(r, Stream.LIVE_LANES, t // LANES)
+        self.lane = t % LANES
         self.k_thresh = _trial_key(r, Stream.THRESHOLD, t)
         self._post_keys: dict[tuple[int, int], int] = {}
         for a in self._dirty:

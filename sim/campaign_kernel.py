@@ -21,8 +21,10 @@ One trial runs day by day. On day ``d``:
    adopt iff ``conviction >= U(THRESHOLD; v) * threshold_scale[v]``.
    Independent mode: adopt iff some exposure today converted, the n-th exposure on
    edge ``e`` (counted over the trial, in post-id order within a day) converting iff
-   ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` (n = 0 uses the core IC key, so the
-   model reduces to IC draw for draw); a discovery exposure converts iff
+   ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` for ``n >= 1``; the first (``n = 0``) uses
+   the core IC kernel's lane draw of edge ``e`` (``LIVE_LANES`` key of the trial's block,
+   :func:`sim.rng.lane_below` against ``ceil(q * 2**56)``), so the model reduces to IC draw
+   for draw; a discovery exposure converts iff
    ``U(DISCOVER_CONVERT, p; j) < 1 - exp(-rate * dose)``.
    The adopter is attributed to the exposure with the largest dose that day (in
    independent mode, the largest among those that converted; ties: the lower post id):
@@ -43,7 +45,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sim.rng import Stream, below, derive, trial_key, uniform
+from sim.rng import LANE_SCALE, LANE_STRIDE, LANES, Stream, below, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))
 _ENGAGE = np.uint64(int(Stream.ENGAGE))
@@ -52,6 +54,10 @@ _DCONVERT = np.uint64(int(Stream.DISCOVER_CONVERT))
 _DENGAGE = np.uint64(int(Stream.DISCOVER_ENGAGE))
 _RESHARE = np.uint64(int(Stream.RESHARE))
 _EDGE = np.uint64(int(Stream.EDGE_LIVE))
+_LIVE = np.uint64(int(Stream.LIVE_LANES))
+_LANES = np.uint64(LANES)
+_STRIDE = np.uint64(LANE_STRIDE)
+_SCALE = float(LANE_SCALE)
 _THRESH = np.uint64(int(Stream.THRESHOLD))
 
 #: Post id of account ``u``'s re-share is ``RESHARE_ID_BASE + u``: independent of the
@@ -128,6 +134,8 @@ def _campaign_trial(
     k_deng = trial_key(root, _DENGAGE, t)
     k_reshare = trial_key(root, _RESHARE, t)
     k_live = trial_key(root, _EDGE, t)
+    k_lanes = trial_key(root, _LIVE, t // _LANES)  # first exposures: IC's lane draws
+    lane = t % _LANES
     k_thresh = trial_key(root, _THRESH, t)
     n_adopted = 0
     n_resharers = 0
@@ -204,8 +212,11 @@ def _campaign_trial(
                 engaged = uniform(kp_eng, np.uint64(e)) < min(1.0, p_eng)
                 conv = False
                 if mode == INDEPENDENT_MODE:
-                    k_n = k_live if nth == 0 else derive(k_live, np.uint64(nth))
-                    conv = uniform(k_n, np.uint64(e)) < 1.0 - math.exp(-rate * dose)
+                    q = 1.0 - math.exp(-rate * dose)
+                    if nth == 0:
+                        conv = lane_below(k_lanes, np.uint64(e) * _STRIDE, lane, np.uint64(math.ceil(q * _SCALE)))
+                    else:
+                        conv = uniform(derive(k_live, np.uint64(nth)), np.uint64(e)) < q
                 x_v[n_x] = v
                 x_dose[n_x] = dose
                 x_eng[n_x] = engaged

@@ -3,11 +3,15 @@
 Kernels take arrays and return arrays; they hold no state and draw every random
 number from :mod:`sim.rng` keyed by meaning:
 
-* IC (Kempe, Kleinberg & Tardos 2003): edge ``e`` is *live* in trial ``t`` iff
-  ``uniform(key(root, EDGE_LIVE, t), e) < prob[e]``. Each newly active node tries
-  each out-edge once, so the activated set is the set reachable from the recruits
-  over live edges and the activation step is the live-path distance; both are
-  independent of processing order.
+* IC (Kempe, Kleinberg & Tardos 2003): edge ``e`` is *live* in trial ``t`` iff the
+  lane draw of lane ``t % 64`` for edge ``e`` under ``key(root, LIVE_LANES, t // 64)``
+  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.rng.lanes_below`: a uniform 56-bit
+  number per trial and edge, so live with probability exactly ``prob[e]``). Each
+  newly active node tries each out-edge once, so the activated set is the set
+  reachable from the recruits over live edges and the activation step is the
+  live-path distance; both are independent of processing order. Trials are run in
+  blocks of 64 sharing one key: rounds where accounts are active in many of the
+  block's trials (the fixed recruits) are computed for all of them at once.
 * LT (Kempe et al. 2003; Watts 2002 with a fixed threshold): account ``v`` activates
   at step ``t + 1`` when the summed integer weight of its in-edges from accounts
   active by step ``t`` reaches ``theta_v * scale[v]``, with
@@ -30,9 +34,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.rng import Stream, below, bits, trial_key, uniform
+from numba.cpython.unsafe.numbers import trailing_zeros
 
-_EDGE = np.uint64(int(Stream.EDGE_LIVE))
+from sim.rng import LANE_STRIDE, LANES, Stream, below, lane_below, lanes_below, trial_key, uniform
+
+_LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
 _RECRUIT = np.uint64(int(Stream.RECRUITS))
 
@@ -63,41 +69,250 @@ def _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order):
     return count
 
 
-_S11 = np.uint64(11)
+_ONE = np.uint64(1)
+_NONE = np.uint64(0)
+_STRIDE = np.uint64(LANE_STRIDE)
+_NLANES = np.int64(LANES)
+# Columns of the per-account IC state (one 32-byte row, so touching an account costs one
+# cache line): generation stamp, lanes active, lanes activated this round, lanes to spread.
+_GEN, _ACT, _NEW, _PEND = 0, 1, 2, 3
+
+
+_LGEN_MAX = 2**31 - 1
+#: Rounds are run for all lanes of a block together while the accounts spreading carry at
+#: least this many lanes each on average (always the recruits' round when they are fixed);
+#: below it, lane by lane. A speed choice only: both ways compute the same draws.
+SHARED_LANES_MIN = 2.0
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_trial(indptr, indices, threshold, fixed, n_random, root, trial, max_steps, stamp, gen, order, times):
-    """One IC trial; fills ``order``/``times`` with activated accounts; returns (count, last step).
+def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes, max_steps,
+              share_min, state, gen, front, nxt, hist, seen, lgen, sizes, last, rec_node, rec_time):
+    """IC for the trials of one block of ``LANES`` trials, one bit (lane) per trial.
 
-    Edge ``e`` is live iff ``bits(key, e) >> 11 < threshold[e]``, which is exactly
-    ``uniform(key, e) < prob[e]`` (see :class:`sim.contagion.IndependentCascadeArrays`).
-    The draw comes before the visited check: it needs no memory but ``threshold[e]``, so
-    the random access to the target's stamp is only made for the few live edges.
+    ``state[v]`` holds bit masks over the block's lanes. Edge ``e`` is live in lane ``L``
+    iff ``L``'s draw at ``e * LANE_STRIDE`` under the block's ``LIVE_LANES`` key is below
+    the edge's threshold (:func:`sim.rng.lanes_below`). Rounds in which accounts spread
+    in many lanes at once (the fixed recruits, in every lane) are run for all lanes
+    together, each out-edge's draws computed once for all of them; the rest of each
+    trial then runs lane by lane, one hash per edge examined. Both give the same result.
+
+    Fills ``sizes[L]`` (accounts active at the end) and ``last[L]`` (step of the last
+    activation) for every lane ``L`` in ``lanes``. When ``rec_node`` is non-empty (one
+    lane asked), records every activation in order with its step.
+
+    Returns ``(recorded, lgen)``: activations recorded, and the last generation stamp
+    used in ``seen`` (pass it back with the next block).
     """
     n = indptr.shape[0] - 1
-    count = _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order)
-    for i in range(count):
-        times[i] = 0
-    key = trial_key(root, _EDGE, np.uint64(trial))
-    head = 0
-    step = 0
-    while head < count and step < max_steps:
-        end = count
-        for i in range(head, end):
-            u = order[i]
-            for e in range(indptr[u], indptr[u + 1]):
-                if (bits(key, np.uint64(e)) >> _S11) < threshold[e]:
-                    v = indices[e]
-                    if stamp[v] != gen:
-                        stamp[v] = gen
-                        order[count] = v
-                        times[count] = step + 1
+    gen = np.uint64(gen)
+    for lane in range(LANES):
+        sizes[lane] = 0
+        last[lane] = 0
+    count = 0  # accounts with new lanes this round
+    for i in range(fixed.shape[0]):
+        v = fixed[i]
+        if state[v, _GEN] != gen:
+            state[v, _GEN] = gen
+            state[v, _ACT] = _NONE
+            state[v, _NEW] = _NONE
+        new = lanes & ~state[v, _ACT]
+        if new != _NONE:
+            if state[v, _NEW] == _NONE:
+                nxt[count] = v
+                count += 1
+            state[v, _ACT] |= new
+            state[v, _NEW] |= new
+    if n_random > 0:
+        rest = lanes
+        while rest != _NONE:
+            lane = np.uint64(trailing_zeros(rest))
+            rest &= rest - _ONE
+            bit = _ONE << lane
+            key = trial_key(root, _RECRUIT, np.uint64(block) * np.uint64(LANES) + lane)
+            # Floyd's algorithm: k distinct draws from [0, n) with k keyed draws.
+            for j in range(n - n_random, n):
+                t = below(key, np.uint64(j), np.int64(j + 1))
+                if state[t, _GEN] != gen:
+                    state[t, _GEN] = gen
+                    state[t, _ACT] = _NONE
+                    state[t, _NEW] = _NONE
+                v = t if (state[t, _ACT] & bit) == _NONE else j
+                if state[v, _GEN] != gen:
+                    state[v, _GEN] = gen
+                    state[v, _ACT] = _NONE
+                    state[v, _NEW] = _NONE
+                if (state[v, _ACT] & bit) == _NONE:
+                    if state[v, _NEW] == _NONE:
+                        nxt[count] = v
                         count += 1
-        head = end
-        if count > end:
-            step += 1
-    return count, step
+                    state[v, _ACT] |= bit
+                    state[v, _NEW] |= bit
+    key = trial_key(root, _LIVE, np.uint64(block))
+    recorded = 0
+    step = 0
+    width = 0
+    n_hist = 0
+    total = 0  # lane activations so far
+    while True:
+        # Commit the round: newly active lanes become the lanes to spread.
+        carried = 0
+        for i in range(count):
+            v = nxt[i]
+            new = state[v, _NEW]
+            state[v, _NEW] = _NONE
+            state[v, _PEND] = new
+            front[i] = v
+            if state[v, _ACT] == new:  # first lanes of this account: remember it once
+                hist[n_hist] = v
+                n_hist += 1
+            while new != _NONE:
+                lane = trailing_zeros(new)
+                sizes[lane] += 1
+                last[lane] = step
+                carried += 1
+                new &= new - _ONE
+            if rec_node.shape[0] > 0:
+                rec_node[recorded] = v
+                rec_time[recorded] = step
+                recorded += 1
+        total += carried
+        width = count
+        if width == 0 or step >= max_steps or carried < share_min * width:
+            break
+        count = 0
+        for i in range(width):
+            u = front[i]
+            pend = state[u, _PEND]
+            for e in range(indptr[u], indptr[u + 1]):
+                live = lanes_below(key, np.uint64(e) * _STRIDE, pend, threshold[e * stride])
+                if live != _NONE:
+                    v = indices[e]
+                    if state[v, _GEN] != gen:
+                        state[v, _GEN] = gen
+                        state[v, _ACT] = _NONE
+                        state[v, _NEW] = _NONE
+                    new = live & ~state[v, _ACT]
+                    if new != _NONE:
+                        if state[v, _NEW] == _NONE:
+                            nxt[count] = v
+                            count += 1
+                        state[v, _ACT] |= new
+                        state[v, _NEW] |= new
+        step += 1
+    if width == 0 or step >= max_steps:
+        return recorded, lgen
+    # Lane by lane from here. Each lane's visited set moves to the compact stamps ``seen``
+    # (an int32 per account, which stays in cache better than the 32-byte rows of
+    # ``state``), and its accounts of the current round become its BFS frontier.
+    act_list = np.empty(total, dtype=np.int32)
+    pend_list = np.empty(carried, dtype=np.int32)
+    act_start = _bucket_by_lane(state, hist, n_hist, _ACT, act_list)
+    pend_start = _bucket_by_lane(state, front, width, _PEND, pend_list)
+    rest = lanes
+    while rest != _NONE:
+        lane = np.uint64(trailing_zeros(rest))
+        rest &= rest - _ONE
+        li = np.int64(lane)
+        if pend_start[li + 1] == pend_start[li]:
+            continue
+        if lgen == _LGEN_MAX:  # wrapped: start the stamps afresh
+            seen[:] = 0
+            lgen = 0
+        lgen += 1
+        for i in range(act_start[li], act_start[li + 1]):
+            seen[act_list[i]] = lgen
+        count = 0
+        for i in range(pend_start[li], pend_start[li + 1]):
+            nxt[count] = pend_list[i]
+            count += 1
+        start = count
+        head = 0
+        s = step
+        while head < count and s < max_steps:
+            end = count
+            for i in range(head, end):
+                u = nxt[i]
+                for e in range(indptr[u], indptr[u + 1]):
+                    if lane_below(key, np.uint64(e) * _STRIDE, lane, threshold[e * stride]):
+                        v = indices[e]
+                        if seen[v] != lgen:
+                            seen[v] = lgen
+                            nxt[count] = v
+                            count += 1
+                            if rec_node.shape[0] > 0:
+                                rec_node[recorded] = v
+                                rec_time[recorded] = s + 1
+                                recorded += 1
+            head = end
+            if count > end:
+                s += 1
+        sizes[lane] += count - start
+        if count > start:
+            last[lane] = s
+    return recorded, lgen
+
+
+@nb.njit(cache=True, nogil=True)
+def _bucket_by_lane(state, nodes, k, column, out):
+    """Counting sort of ``(lane, node)`` for every lane bit of ``state[node, column]``.
+
+    Writes the nodes of lane ``L`` to ``out[start[L]:start[L + 1]]`` and returns ``start``
+    (int64[LANES + 1]); ``out`` must hold the total number of bits.
+    """
+    start = np.zeros(LANES + 1, dtype=np.int64)
+    for i in range(k):
+        x = state[nodes[i], column]
+        while x != _NONE:
+            start[trailing_zeros(x) + 1] += 1
+            x &= x - _ONE
+    for lane in range(LANES):
+        start[lane + 1] += start[lane]
+    fill = start[:LANES].copy()
+    for i in range(k):
+        v = nodes[i]
+        x = state[v, column]
+        while x != _NONE:
+            lane = trailing_zeros(x)
+            out[fill[lane]] = v
+            fill[lane] += 1
+            x &= x - _ONE
+    return start
+
+
+@nb.njit(cache=True, nogil=True)
+def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, max_steps, share_min):
+    n = indptr.shape[0] - 1
+    state = np.zeros((n, 4), dtype=np.uint64)
+    front = np.empty(n, dtype=np.int32)
+    nxt = np.empty(n, dtype=np.int32)
+    hist = np.empty(n, dtype=np.int32)
+    seen = np.zeros(n, dtype=np.int32)
+    lgen = 0
+    sizes = np.zeros(LANES, dtype=np.int64)
+    last = np.zeros(LANES, dtype=np.int32)
+    none = np.empty(0, dtype=np.int32)
+    adopted = np.empty(trials.shape[0], dtype=np.int64)
+    steps = np.empty(trials.shape[0], dtype=np.int32)
+    order = np.argsort(trials, kind="mergesort")
+    i = 0
+    gen = 0
+    while i < order.shape[0]:
+        block = trials[order[i]] // _NLANES
+        lanes = _NONE
+        j = i
+        while j < order.shape[0] and trials[order[j]] // _NLANES == block:
+            lanes |= _ONE << np.uint64(trials[order[j]] % _NLANES)
+            j += 1
+        gen += 1
+        _, lgen = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes,
+                            max_steps, share_min, state, gen, front, nxt, hist, seen, lgen, sizes, last, none, none)
+        for k in range(i, j):
+            lane = trials[order[k]] % _NLANES
+            adopted[order[k]] = sizes[lane]
+            steps[order[k]] = last[lane]
+        i = j
+    return adopted, steps
 
 
 @nb.njit(cache=True, nogil=True)
@@ -138,7 +353,6 @@ def _lt_trial(
     return count, step
 
 
-@nb.njit(cache=True, nogil=True)
 def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, max_steps):
     """Independent Cascade over many trials.
 
@@ -147,9 +361,10 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
     indptr : int64[n + 1]
     indices : int32[m]
         CSR follow graph (:class:`sim.graph.FlatGraph`).
-    threshold : uint64[m]
+    threshold : uint64[m] or uint64[1]
         ``ceil(p_e * 2**53)`` for the probability ``p_e`` that edge ``e`` transmits
-        (:attr:`sim.contagion.IndependentCascadeArrays.threshold`).
+        (:attr:`sim.contagion.IndependentCascadeArrays.threshold`); a single value when
+        every edge has the same probability (the kernel then reads no per-edge array).
     fixed : int32[k]
         Recruits present in every trial.
     n_random : int
@@ -157,7 +372,8 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
     root : uint64
         Root key of the run (:func:`sim.rng.root_key`).
     trials : int64[T]
-        Trial numbers to simulate (any subset, any order).
+        Trial numbers to simulate (any subset, any order; whole blocks of 64 consecutive
+        trials starting at a multiple of 64 run fastest).
     max_steps : int32
         Stop after this many steps (``UNLIMITED`` for none).
 
@@ -168,18 +384,9 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
     steps : int32[T]
         Step of the last activation (0 if nothing spread).
     """
-    n = indptr.shape[0] - 1
-    stamp = np.zeros(n, dtype=np.int32)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
-    adopted = np.empty(trials.shape[0], dtype=np.int64)
-    steps = np.empty(trials.shape[0], dtype=np.int32)
-    for i in range(trials.shape[0]):
-        c, s = _ic_trial(indptr, indices, threshold, fixed, n_random, root, trials[i], max_steps,
-                         stamp, np.int32(i + 1), order, times)
-        adopted[i] = c
-        steps[i] = s
-    return adopted, steps
+    stride = 0 if threshold.shape[0] == 1 else 1
+    return _ic_run(indptr, indices, threshold, stride, fixed, n_random, np.uint64(root),
+                   np.ascontiguousarray(trials, dtype=np.int64), max_steps, SHARED_LANES_MIN)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -222,15 +429,31 @@ def _scatter(n, order, times, count):
 
 
 @nb.njit(cache=True, nogil=True)
-def ic_activation_times(indptr, indices, threshold, fixed, n_random, root, trial, max_steps):
-    """Activation step of every account in one IC trial (-1 = never); int32[n]."""
+def _ic_times(indptr, indices, threshold, stride, fixed, n_random, root, trial, max_steps):
     n = indptr.shape[0] - 1
-    stamp = np.zeros(n, dtype=np.int32)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
-    c, _ = _ic_trial(indptr, indices, threshold, fixed, n_random, root, trial, max_steps,
-                     stamp, np.int32(1), order, times)
-    return _scatter(n, order, times, c)
+    state = np.zeros((n, 4), dtype=np.uint64)
+    front = np.empty(n, dtype=np.int32)
+    nxt = np.empty(n, dtype=np.int32)
+    hist = np.empty(n, dtype=np.int32)
+    seen = np.zeros(n, dtype=np.int32)
+    sizes = np.zeros(LANES, dtype=np.int64)
+    last = np.zeros(LANES, dtype=np.int32)
+    rec_node = np.empty(n, dtype=np.int32)
+    rec_time = np.empty(n, dtype=np.int32)
+    lanes = _ONE << np.uint64(trial % _NLANES)
+    c, _ = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, trial // _NLANES, lanes,
+                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, hist, seen, 0, sizes, last, rec_node, rec_time)
+    return _scatter(n, rec_node, rec_time, c)
+
+
+def ic_activation_times(indptr, indices, threshold, fixed, n_random, root, trial, max_steps):
+    """Activation step of every account in one IC trial (-1 = never); int32[n].
+
+    Arguments as :func:`ic_final_sizes`, with one ``trial`` number.
+    """
+    stride = 0 if threshold.shape[0] == 1 else 1
+    return _ic_times(indptr, indices, threshold, stride, fixed, n_random, np.uint64(root), np.int64(trial),
+                     max_steps)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -277,7 +500,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_final_sizes(graph.indptr, graph.indices, model.threshold, plan.fixed, plan.n_random,
+        return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
                               np.uint64(root), trials, limit)
     return lt_final_sizes(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
                           model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit)
@@ -292,7 +515,7 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
 
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_activation_times(graph.indptr, graph.indices, model.threshold, plan.fixed, plan.n_random,
+        return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
                                    np.uint64(root), np.int64(trial), limit)
     return lt_activation_times(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
                                model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.graph import FlatGraph
+from sim.rng import lane_threshold
 from sim.scenario import FractionalThreshold, IndependentCascade, LinearThreshold, ModelSpec
 
 #: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.
@@ -25,16 +26,24 @@ class ModelInputError(ValueError):
 class IndependentCascadeArrays:
     """IC compiled: ``prob[e]`` is the transmission probability of edge ``e`` (float64[m], in [0, 1]).
 
-    ``threshold[e] = ceil(prob[e] * 2**53)`` (uint64) lets the kernel test a draw with one
-    integer comparison: for the 53-bit integer ``k`` behind a uniform ``u = k / 2**53``,
-    ``u < p`` exactly when ``k < ceil(p * 2**53)`` (``p * 2**53`` is exact in float64).
+    ``threshold[e] = ceil(prob[e] * 2**56)`` (uint64, :func:`sim.rng.lane_threshold`) lets
+    the kernel test a lane draw with integer comparisons: for the 56-bit number ``k`` of a
+    lane draw, ``k / 2**56 < p`` exactly when ``k < ceil(p * 2**56)``.
+    ``kernel_threshold`` is what :mod:`sim.cascade` reads: ``threshold``, or its single
+    value (uint64[1]) when all edges share one probability.
     """
 
     prob: np.ndarray
     threshold: np.ndarray = field(init=False, repr=False)
+    kernel_threshold: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "threshold", np.ceil(self.prob * 2.0**53).astype(np.uint64))
+        threshold = lane_threshold(self.prob)
+        object.__setattr__(self, "threshold", threshold)
+        # One value when every edge has the same probability: the kernel then reads no
+        # per-edge array (a cache line per account saved; see docs/performance.md).
+        uniform = threshold.size > 0 and bool((threshold == threshold[0]).all())
+        object.__setattr__(self, "kernel_threshold", threshold[:1].copy() if uniform else threshold)
 
 
 @dataclass(frozen=True, eq=False)

@@ -25,6 +25,7 @@ from enum import IntEnum
 
 import numba as nb
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -45,7 +46,7 @@ class Stream(IntEnum):
     """
 
     WORLD = 1  #: graph generation and population attributes
-    EDGE_LIVE = 2  #: Independent Cascade: is edge e live in trial t
+    EDGE_LIVE = 2  #: campaign, independent mode: does the n-th (n >= 1) exposure on edge e convert in trial t
     THRESHOLD = 3  #: Linear Threshold: threshold of account v in trial t
     RECRUITS = 4  #: random recruit selection in trial t
     EXPOSE = 5  #: campaign: does the follower on edge e see post p
@@ -55,6 +56,7 @@ class Stream(IntEnum):
     DISCOVER_ENGAGE = 9  #: campaign: does a discovery exposure engage
     RESHARE = 10  #: campaign: does adopter v re-share
     PARTNERS = 11  #: campaign: random choice of partner creators (once per run, not per trial)
+    LIVE_LANES = 12  #: lane draws keyed by trial block: IC edge liveness; campaign's first exposure on an edge
 
 
 @nb.njit(cache=True, inline="always")
@@ -99,6 +101,178 @@ def trial_key(root: np.uint64, stream: np.uint64, trial: np.uint64) -> np.uint64
     do not fit numba's default int64).
     """
     return derive(derive(np.uint64(root), np.uint64(stream)), np.uint64(trial))
+
+
+#: Trials share lane draws in blocks of this many, one bit (lane) per trial:
+#: trial ``t`` is lane ``t % LANES`` of block ``t // LANES``.
+LANES = 64
+#: Base-256 digits in one lane's number: a lane draw is a uniform 56-bit integer.
+LANE_DIGITS = 7
+#: Resolution of a lane draw: a probability ``p`` becomes the threshold ``ceil(p * LANE_SCALE)``.
+LANE_SCALE = 2**56
+#: Counter stride between items (edges) of a lane stream: item ``i`` reads the words at
+#: counters ``i * LANE_STRIDE + 8 * digit + group``.
+LANE_STRIDE = 64
+_FULL = np.uint64(LANE_SCALE)
+_ZERO = np.uint64(0)
+_BYTE = np.uint64(0xFF)
+_EIGHT = np.uint64(8)
+_SEVEN = np.uint64(7)
+_48 = np.uint64(48)
+_56 = np.uint64(56)
+_HIGH = np.uint64(0x8080808080808080)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_SPREAD = np.uint64(0x0101010101010101)
+_GATHER = np.uint64(0x0102040810204080)
+_HIGH_BIT = np.uint64(0x80)
+
+
+@nb.njit(cache=True, inline="always")
+def _gather(high: np.uint64) -> np.uint64:
+    """The high bit of each byte of ``high`` (others zero) as 8 consecutive bits, byte 0 lowest."""
+    return ((high >> _SEVEN) * _GATHER) >> _56
+
+
+@nb.njit(cache=True)
+def _lane_digits_below(key: np.uint64, base: np.uint64, group: np.uint64, byte: np.uint64,
+                       threshold: np.uint64) -> bool:
+    """Compare one lane's number with ``threshold`` from its second digit on (first digits equal)."""
+    for i in range(1, LANE_DIGITS):
+        w = bits(key, base + np.uint64(8 * i) + group)
+        d = (w >> (byte * _EIGHT)) & _BYTE
+        t = (threshold >> np.uint64(8 * (LANE_DIGITS - 1 - i))) & _BYTE
+        if d != t:
+            return d < t
+    return False  # equal to the threshold: not below
+
+
+@nb.njit(cache=True, inline="always")
+def lanes_below(key: np.uint64, base: np.uint64, lanes: np.uint64, threshold: np.uint64) -> np.uint64:
+    """The lanes among ``lanes`` whose lane draw at ``base`` is below ``threshold``.
+
+    Lane ``L`` (group ``g = L // 8``, byte ``b = L % 8``) has the 56-bit number whose
+    base-256 digits, most significant first, are byte ``b`` of the words
+    ``bits(key, base + 8 * i + g)``, ``i = 0 .. 6``. It is uniform on ``[0, 2**56)`` and
+    independent across lanes and items, so with ``threshold = ceil(p * 2**56)`` a lane is
+    below with probability exactly ``p`` (the test ``k / 2**56 < p``).
+
+    Cost: one hash per group of 8 lanes asked about (a single lane: one hash, as a
+    per-trial draw; all 64 lanes: eight hashes and a comparison of eight bytes at once),
+    plus one more per lane in the rare case (1 in 256) its first digit ties.
+
+    Parameters
+    ----------
+    key : uint64
+        Key of the trial block (e.g. ``trial_key(root, LIVE_LANES, t // LANES)``).
+    base : uint64
+        ``item * LANE_STRIDE``.
+    lanes : uint64
+        Bit mask of the lanes asked about; other lanes are 0 in the result.
+    threshold : uint64
+        In ``[0, 2**56]``; ``2**56`` means always below.
+
+    Returns
+    -------
+    uint64
+        Bit mask, a subset of ``lanes``.
+    """
+    lanes = np.uint64(lanes)
+    threshold = np.uint64(threshold)
+    base = np.uint64(base)
+    if threshold >= _FULL:
+        return lanes
+    top = threshold >> _48  # first digit of the threshold
+    spread = top * _SPREAD
+    low = spread & _LOW7
+    out = _ZERO
+    rest = lanes
+    while rest != _ZERO:
+        group = np.uint64(trailing_zeros(rest)) >> np.uint64(3)
+        shift = group * _EIGHT
+        ask = (lanes >> shift) & _BYTE
+        rest &= ~(_BYTE << shift)
+        w = bits(key, base + group)
+        if ask & (ask - _ONE) == _ZERO:  # one lane in this group: read its byte
+            byte = np.uint64(trailing_zeros(ask))
+            d = (w >> (byte * _EIGHT)) & _BYTE
+            if d < top or (d == top and _lane_digits_below(key, base, group, byte, threshold)):
+                out |= ask << shift
+        else:  # compare the eight bytes with the digit at once (SWAR, no carries between bytes)
+            ge7 = (((w & _LOW7) | _HIGH) - low) & _HIGH  # low 7 bits >= the digit's
+            if top & _HIGH_BIT:
+                lt = (~w | ~ge7) & _HIGH
+            else:
+                lt = ~w & ~ge7 & _HIGH
+            y = w ^ spread
+            eq = ~(((y & _LOW7) + _LOW7) | y) & _HIGH
+            out |= (_gather(lt) & ask) << shift
+            tie = _gather(eq) & ask
+            while tie != _ZERO:
+                byte = np.uint64(trailing_zeros(tie))
+                tie &= tie - _ONE
+                if _lane_digits_below(key, base, group, byte, threshold):
+                    out |= (_ONE << byte) << shift
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def lane_below(key: np.uint64, base: np.uint64, lane: np.uint64, threshold: np.uint64) -> bool:
+    """Whether one lane's draw at ``base`` is below ``threshold``: bit ``lane`` of :func:`lanes_below`.
+
+    One hash (two in 1 case of 256), the cost of a per-trial draw.
+    """
+    base = np.uint64(base)
+    lane = np.uint64(lane)
+    group = lane >> np.uint64(3)
+    byte = lane & _SEVEN
+    d = (bits(key, base + group) >> (byte * _EIGHT)) & _BYTE
+    top = np.uint64(threshold) >> _48
+    if d != top:
+        return d < top
+    return _lane_digits_below(key, base, group, byte, np.uint64(threshold))
+
+
+def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
+    """Lane ``lane``'s 56-bit number for every item: the Python-side view of :func:`lanes_below`.
+
+    ``lane_numbers(key, items, L) < threshold`` is bit ``L`` of ``lanes_below(key,
+    item * LANE_STRIDE, all lanes, threshold)`` for each item (the Mesa engine uses this).
+
+    Parameters
+    ----------
+    key : uint64
+        Key of the trial block.
+    items : array of int
+        Item ids (edge ids), >= 0.
+    lane : int
+        In ``[0, LANES)``.
+
+    Returns
+    -------
+    uint64 array, values in ``[0, 2**56)``.
+    """
+    if not 0 <= lane < LANES:
+        raise ValueError(f"lane must be in [0, {LANES}), got {lane}")
+    base = np.asarray(items, dtype=np.uint64) * np.uint64(LANE_STRIDE)
+    out = np.zeros(base.shape, dtype=np.uint64)
+    group, shift = np.uint64(lane // 8), np.uint64(8 * (lane % 8))
+    with np.errstate(over="ignore"):
+        for i in range(LANE_DIGITS):
+            z = np.uint64(key) + (base + np.uint64(8 * i) + group + _ONE) * _GOLDEN
+            z = (z ^ (z >> _S30)) * _M1
+            z = (z ^ (z >> _S27)) * _M2
+            z = z ^ (z >> _S31)
+            out = (out << _EIGHT) | ((z >> shift) & _BYTE)
+    return out
+
+
+def lane_threshold(p: np.ndarray | float) -> np.ndarray:
+    """``ceil(p * 2**56)`` as uint64: the threshold that makes a lane draw fall below with probability ``p``.
+
+    ``p * 2**56`` is exact in float64 (a power-of-two scaling), so ``k < lane_threshold(p)``
+    is exactly ``k / 2**56 < p`` for a 56-bit lane number ``k``.
+    """
+    return np.ceil(np.asarray(p, dtype=np.float64) * float(LANE_SCALE)).astype(np.uint64)
 
 
 def as_key(value: int) -> np.uint64:

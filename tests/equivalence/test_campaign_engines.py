@@ -27,7 +27,7 @@ import pytest
 from sim import campaign, campaign_agents
 from sim import campaign_kernel as ck
 from sim.campaign import compile_campaign
-from sim.rng import Stream, derive, root_key, trial_key, uniform
+from sim.rng import Stream, derive, lane_below, root_key, trial_key, uniform
 from sim.scenario import CreatorAudienceWorld, Scenario
 from sim.world import build_world
 
@@ -320,6 +320,13 @@ def test_scalar_draws_match_sim_rng():
         assert campaign_agents._uniform(key, part) == uniform(np.uint64(key), np.uint64(part))
         k = int(trial_key(np.uint64(key), np.uint64(5), np.uint64(part)))
         assert campaign_agents._trial_key(key, Stream.EXPOSE, part) == k
+    # Lane draws, with thresholds whose first digit ties often (16 / 256) and the extremes.
+    for key in keys[:10]:
+        for threshold in (0, 1, 2**48 * 3 + 12345, 2**55, 2**56 - 1, 2**56):
+            for item in range(40):
+                for lane in (0, 7, 8, 37, 63):
+                    want = lane_below(np.uint64(key), np.uint64(item * 64), np.uint64(lane), np.uint64(threshold))
+                    assert campaign_agents._lane_below(key, item, lane, threshold) == bool(want)
 
 
 def test_model_is_released():

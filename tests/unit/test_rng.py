@@ -7,7 +7,19 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.rng import Stream, as_key, root_key, trial_key, uniform, uniforms
+from sim.rng import (
+    LANE_STRIDE,
+    LANES,
+    Stream,
+    as_key,
+    lane_numbers,
+    lane_threshold,
+    lanes_below,
+    root_key,
+    trial_key,
+    uniform,
+    uniforms,
+)
 
 
 @nb.njit
@@ -57,3 +69,57 @@ def test_streams_and_seeds_differ():
 def test_keys_must_fit_64_bits(bad):
     with pytest.raises(ValueError):
         as_key(bad)
+
+
+# --------------------------------------------------------------------------- lane draws
+
+_ALL = np.uint64(2**64 - 1)
+
+
+@nb.njit
+def _jit_masks(key, items, lanes, threshold):
+    out = np.empty(items.shape[0], dtype=np.uint64)
+    for i in range(items.shape[0]):
+        out[i] = lanes_below(key, np.uint64(items[i]) * np.uint64(LANE_STRIDE), lanes, threshold)
+    return out
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 3 * 2**48 + 777, 2**55, lane_threshold(0.01), 2**56 - 1, 2**56])
+def test_lane_draws_agree_between_numba_and_numpy(threshold):
+    """``lanes_below`` (all lanes, any subset) is bit for bit ``lane_numbers < threshold``.
+
+    A threshold with first digit 3 makes 1 lane draw in 256 tie on it, so the slow path of
+    the comparison (later digits) runs ~4,000 times here.
+    """
+    key = np.uint64(trial_key(root_key(5), as_key(Stream.LIVE_LANES), as_key(2)))
+    items = np.arange(0, 16_000, 1, dtype=np.int64)
+    thr = np.uint64(threshold)
+    full = _jit_masks(key, items, _ALL, thr)
+    want = np.zeros(items.shape, dtype=np.uint64)
+    for lane in range(LANES):
+        below_ = lane_numbers(key, items, lane) < thr
+        want |= below_.astype(np.uint64) << np.uint64(lane)
+    assert np.array_equal(full, want)
+    rng = np.random.default_rng(1)
+    for lanes in [1, 1 << 63, 0xFF00, *rng.integers(0, 2**63, 5).tolist()]:
+        sub = np.uint64(lanes)
+        assert np.array_equal(_jit_masks(key, items[:2000], sub, thr), full[:2000] & sub)
+
+
+def test_lane_draws_are_uniform_and_independent():
+    """KS test per lane; neighbouring lanes and items uncorrelated; P(below) = p within 4 SE."""
+    key = np.uint64(trial_key(root_key(11), as_key(Stream.LIVE_LANES), as_key(0)))
+    n = 100_000
+    items = np.arange(n)
+    u = {lane: lane_numbers(key, items, lane).astype(np.float64) / 2.0**56 for lane in (0, 1, 8, 63)}
+    for lane, x in u.items():
+        assert stats.kstest(x, "uniform").pvalue > 1e-4, lane
+        assert ((x >= 0) & (x < 1)).all()
+    assert abs(np.corrcoef(u[0], u[1])[0, 1]) < 5 / np.sqrt(n)
+    assert abs(np.corrcoef(u[0], u[8])[0, 1]) < 5 / np.sqrt(n)
+    assert abs(np.corrcoef(u[63][:-1], u[63][1:])[0, 1]) < 5 / np.sqrt(n)
+    for p in (0.01, 0.05, 0.5):
+        masks = _jit_masks(key, items[:20_000], _ALL, np.uint64(lane_threshold(p)))
+        hits = sum(bin(int(m)).count("1") for m in masks)
+        trials = 20_000 * LANES
+        assert abs(hits / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)

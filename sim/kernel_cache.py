@@ -1,0 +1,66 @@
+"""numba's on-disk kernel cache, made safe against edits to the helpers kernels inline.
+
+numba keys a cached kernel on its own source file only. The kernels in
+:mod:`sim.cascade` and :mod:`sim.campaign_kernel` inline the draws of :mod:`sim.rng`,
+so after a change to ``rng.py`` alone (an edit, or an upgrade of this package) numba
+would load kernels compiled against the old draws: silently different random numbers,
+and engines that no longer agree. :func:`ensure_fresh`, run once when :mod:`sim` is
+imported, stores a digest of the three files next to the cache and empties the cache
+when the digest changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+#: Files whose jitted code is compiled into the cached kernels.
+KERNEL_SOURCES = ("rng.py", "cascade.py", "campaign_kernel.py")
+_STAMP = "kernels.sha256"
+
+
+def source_digest(package: Path) -> str:
+    """SHA-256 over the kernel source files, in a fixed order."""
+    h = hashlib.sha256()
+    for name in KERNEL_SOURCES:
+        h.update(name.encode())
+        h.update((package / name).read_bytes())
+    return h.hexdigest()
+
+
+def ensure_fresh(package: Path | None = None) -> bool:
+    """Delete cached kernels compiled from other sources than the current ones.
+
+    Parameters
+    ----------
+    package : Path, optional
+        The ``sim`` package folder (default: this module's folder).
+
+    Returns
+    -------
+    bool
+        True if stale cache files were deleted. A read-only install (where numba caches
+        elsewhere) is left alone.
+    """
+    package = Path(__file__).parent if package is None else package
+    cache = package / "__pycache__"
+    digest = source_digest(package)
+    stamp = cache / _STAMP
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    removed = False
+    try:
+        cache.mkdir(exist_ok=True)
+        for pattern in ("*.nbi", "*.nbc"):
+            for f in cache.glob(pattern):
+                f.unlink(missing_ok=True)
+                removed = True
+        tmp = stamp.with_suffix(".tmp")
+        tmp.write_text(digest)
+        tmp.replace(stamp)
+    except OSError:
+        return removed
+    return removed

@@ -1,0 +1,82 @@
+"""The IC kernel's blocks of 64 trials: how trials are grouped never changes a trial's result.
+
+The kernel runs a block's rounds for all lanes at once while accounts are active in many
+lanes, then lane by lane (``sim.cascade.SHARED_LANES_MIN``); it accepts any subset of
+trials in any order. All of that is a speed choice: every trial's outcome is a function
+of (root, trial) only. Checked here against the two extremes of the switch and against
+single-trial runs; the distribution itself is checked by the oracles (tests/oracles).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import cascade
+from sim.contagion import IndependentCascadeArrays, compile_model
+from sim.graph import FlatGraph
+from sim.recruits import RecruitPlan
+from sim.rng import root_key
+from sim.scenario import BarabasiAlbertGraph, IndependentCascade
+from sim.world import build_graph
+
+
+@pytest.fixture(scope="module")
+def graph() -> FlatGraph:
+    return build_graph(BarabasiAlbertGraph(kind="barabasi_albert", n=3000, m=3), 4)
+
+
+def _run(graph, model, plan, trials, share_min, max_steps=cascade.UNLIMITED):
+    t = model.kernel_threshold
+    stride = 0 if t.shape[0] == 1 else 1
+    return cascade._ic_run(graph.indptr, graph.indices, t, stride, plan.fixed, plan.n_random, root_key(9),
+                           np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
+
+
+def _plans(graph):
+    rng = np.random.default_rng(0)
+    fixed = np.sort(rng.choice(graph.n, 40, replace=False)).astype(np.int32)
+    return [RecruitPlan(fixed, 0), RecruitPlan(fixed[:5], 3), RecruitPlan(np.zeros(0, np.int32), 2)]
+
+
+@pytest.mark.parametrize("p", [0.02, 0.12, "hetero"])
+def test_all_lanes_together_equals_lane_by_lane(graph, p):
+    """Sharing every round, sharing only the recruits' round, and the default switch agree trial for trial."""
+    if p == "hetero":
+        probs = np.random.default_rng(2).uniform(0, 0.2, graph.m)
+        model = IndependentCascadeArrays(prob=probs)
+    else:
+        model = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=p), graph)
+    trials = np.arange(192)
+    for plan in _plans(graph):
+        for steps in (cascade.UNLIMITED, 2):
+            shared = _run(graph, model, plan, trials, 0.0, steps)
+            by_lane = _run(graph, model, plan, trials, 1e9, steps)
+            default = _run(graph, model, plan, trials, cascade.SHARED_LANES_MIN, steps)
+            for got in (by_lane, default):
+                assert np.array_equal(got[0], shared[0]) and np.array_equal(got[1], shared[1])
+            assert shared[0].std() > 0  # the trials really differ
+
+
+def test_any_subset_in_any_order_gives_the_same_trials(graph):
+    model = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=0.1), graph)
+    plan = _plans(graph)[1]
+    full = cascade.final_sizes(graph, model, plan, root_key(9), np.arange(300))
+    rng = np.random.default_rng(5)
+    pick = rng.permutation(300)[:77]
+    pick = np.concatenate([pick, pick[:3]])  # duplicates too
+    part = cascade.final_sizes(graph, model, plan, root_key(9), pick)
+    assert np.array_equal(part[0], full[0][pick]) and np.array_equal(part[1], full[1][pick])
+
+
+def test_activation_times_of_one_trial_match_its_block(graph):
+    """A single trial run alone (one lane) gives the size and duration it has inside its block."""
+    model = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=0.1), graph)
+    for plan in _plans(graph):
+        sizes, steps = cascade.final_sizes(graph, model, plan, root_key(9), np.arange(128))
+        for t in (0, 5, 63, 64, 100, 127):
+            times = cascade.activation_times(graph, model, plan, root_key(9), t)
+            assert (times >= 0).sum() == sizes[t]
+            assert times.max() == steps[t]
+            k = len(set(plan.fixed.tolist()))
+            assert k <= (times == 0).sum() <= k + plan.n_random
