@@ -14,7 +14,7 @@ that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
   THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight;
 * random recruits: Floyd's algorithm over the keyed draws of
-  ``trial_key(root, RECRUITS, t)``, as in :func:`sim.cascade._place_recruits`.
+  ``trial_key(root, RECRUITS, t)``, as in the kernels in :mod:`sim.cascade`.
 
 Edge ids are positions in the CSR arrays of :class:`sim.graph.FlatGraph`; both
 engines number edges the same way because both read the same arrays.
@@ -205,7 +205,7 @@ def recruits_of_trial(n: int, plan: RecruitPlan, root: np.uint64, trial: int) ->
     ``plan.fixed`` first (duplicates once), then ``plan.n_random`` draws by Floyd's
     algorithm (Bentley & Floyd 1987, "Programming pearls: a sample of brilliance"),
     draw ``j`` being ``floor(uniform(trial_key(root, RECRUITS, trial), j) * (j + 1))``,
-    exactly as :func:`sim.cascade._place_recruits` (including its treatment of a draw
+    exactly as the kernels in :mod:`sim.cascade` (including its treatment of a draw
     that hits a fixed recruit).
 
     Parameters

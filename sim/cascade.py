@@ -31,10 +31,15 @@ numba's on-disk cache does not notice edits to helpers in other modules.
 
 from __future__ import annotations
 
+
 import numba as nb
 import numpy as np
 
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from sim.rng import LANE_STRIDE, LANES, Stream, below, lane_below, lanes_below, trial_key, uniform
 
@@ -46,27 +51,29 @@ _RECRUIT = np.uint64(int(Stream.RECRUITS))
 UNLIMITED = np.int32(2**31 - 1)
 
 
-@nb.njit(cache=True, nogil=True)
-def _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order):
-    """Activate the trial's recruits at step 0; return how many distinct ones there are."""
-    count = 0
-    for i in range(fixed.shape[0]):
-        v = fixed[i]
-        if stamp[v] != gen:
-            stamp[v] = gen
-            order[count] = v
-            count += 1
-    if n_random > 0:
-        key = trial_key(root, _RECRUIT, np.uint64(trial))
-        # Floyd's algorithm: k distinct draws from [0, n) with k keyed draws.
-        for j in range(n - n_random, n):
-            t = below(key, np.uint64(j), np.int64(j + 1))
-            v = t if stamp[t] != gen else j
-            if stamp[v] != gen:
-                stamp[v] = gen
-                order[count] = v
-                count += 1
-    return count
+@intrinsic
+def prefetch(typingctx, arr, index):
+    """Ask the CPU to start loading ``arr[index]`` into cache (LLVM ``llvm.prefetch``; no effect on results).
+
+    Loops over accounts in random order are bound by memory latency; a load issued some
+    iterations ahead overlaps the misses. ``arr`` must be 1-D; ``index`` may be out of
+    nothing but bounds: it must be valid.
+    """
+    sig = types.void(arr, index)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, keep in all cache levels, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 _ONE = np.uint64(1)
@@ -315,14 +322,49 @@ def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, m
     return adopted, steps
 
 
+# Columns of the per-account LT record (32 bytes: what one in-edge touches is one cache
+# line, where four separate arrays cost four misses on a large graph): mark (2 * gen when
+# touched in trial ``gen``, 2 * gen + 1 once active), summed weight, the threshold in weight
+# units and the account's ``scale`` (both float64 bits, through the ``rowf`` view; ``scale``
+# written once).
+_MARK, _ACC, _NEED, _SCALE = 0, 1, 2, 3
+
+
 @nb.njit(cache=True, nogil=True)
-def _lt_trial(
-    indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial, max_steps,
-    stamp, gen, acc, need, seen, order, times,
-):
-    """One LT trial; same outputs as :func:`_ic_trial`."""
+def _lt_records(scale):
+    n = scale.shape[0]
+    row = np.empty((n, 4), dtype=np.int64)
+    rowf = row.view(np.float64)
+    for v in range(n):
+        row[v, _MARK] = -1
+        rowf[v, _SCALE] = scale[v]
+    return row, rowf
+
+
+@nb.njit(cache=True, nogil=True)
+def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root, trial, max_steps,
+              row, rowf, flat, tgt, wts, gen, order, times):
+    """One LT trial; fills ``order``/``times`` with activated accounts; returns (count, last step)."""
     n = indptr.shape[0] - 1
-    count = _place_recruits(n, fixed, n_random, root, trial, stamp, gen, order)
+    touched = np.int64(2 * gen)
+    active = touched + 1
+    count = 0
+    for i in range(fixed.shape[0]):
+        v = fixed[i]
+        if row[v, _MARK] != active:
+            row[v, _MARK] = active
+            order[count] = v
+            count += 1
+    if n_random > 0:
+        rkey = trial_key(root, _RECRUIT, np.uint64(trial))
+        # Floyd's algorithm: k distinct draws from [0, n) with k keyed draws.
+        for j in range(n - n_random, n):
+            t = below(rkey, np.uint64(j), np.int64(j + 1))
+            v = t if row[t, _MARK] != active else j
+            if row[v, _MARK] != active:
+                row[v, _MARK] = active
+                order[count] = v
+                count += 1
     for i in range(count):
         times[i] = 0
     key = trial_key(root, _THRESH, np.uint64(trial))
@@ -330,27 +372,90 @@ def _lt_trial(
     step = 0
     while head < count and step < max_steps:
         end = count
+        # The step's in-edges are gathered (sequential reads) and then applied with the
+        # target's record prefetched a few edges ahead. Order within a step does not
+        # matter: sums only grow, so crossing during the step equals crossing at its end.
+        k = 0
         for i in range(head, end):
             u = order[i]
             for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                if stamp[v] == gen:
-                    continue
-                if seen[v] != gen:
-                    seen[v] = gen
-                    acc[v] = 0
-                    need[v] = (theta_lo + theta_span * uniform(key, np.uint64(v))) * scale[v]
-                acc[v] += weight[e]
-                # Sums only grow, so crossing during the step equals crossing at its end.
-                if acc[v] >= need[v]:
-                    stamp[v] = gen
-                    order[count] = v
-                    times[count] = step + 1
-                    count += 1
+                tgt[k] = indices[e]
+                wts[k] = weight[e * wstride]
+                k += 1
+                if k == tgt.shape[0]:
+                    count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active,
+                                      step, order, times, count)
+                    k = 0
+        count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active,
+                          step, order, times, count)
         head = end
         if count > end:
             step += 1
     return count, step
+
+
+#: Edges applied per batch by the LT kernel, and how far ahead it prefetches.
+_LT_BATCH = 4096
+_LT_AHEAD = 16
+
+
+@nb.njit(cache=True, nogil=True)
+def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active, step, order, times,
+              count):
+    """Add the weights of ``k`` gathered in-edges to their targets; returns the new ``count``."""
+    for j in range(k):
+        if j + _LT_AHEAD < k:
+            prefetch(flat, tgt[j + _LT_AHEAD] * 4)
+        v = tgt[j]
+        mark = row[v, _MARK]
+        if mark == active:
+            continue
+        if mark != touched:
+            row[v, _MARK] = touched
+            row[v, _ACC] = 0
+            rowf[v, _NEED] = (theta_lo + theta_span * uniform(key, np.uint64(v))) * rowf[v, _SCALE]
+        a = row[v, _ACC] + wts[j]
+        row[v, _ACC] = a
+        if a >= rowf[v, _NEED]:  # int64 vs float64, compared as float64 (the Mesa engine does the same)
+            row[v, _MARK] = active
+            order[count] = v
+            times[count] = step + 1
+            count += 1
+    return count
+
+
+@nb.njit(cache=True, nogil=True)
+def _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random, root, trials,
+            max_steps):
+    n = indptr.shape[0] - 1
+    row, rowf = _lt_records(scale)
+    flat = row.reshape(-1)
+    tgt = np.empty(_LT_BATCH, dtype=np.int32)
+    wts = np.empty(_LT_BATCH, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
+    times = np.empty(n, dtype=np.int32)
+    adopted = np.empty(trials.shape[0], dtype=np.int64)
+    steps = np.empty(trials.shape[0], dtype=np.int32)
+    for i in range(trials.shape[0]):
+        c, s = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root,
+                         trials[i], max_steps, row, rowf, flat, tgt, wts, i + 1, order, times)
+        adopted[i] = c
+        steps[i] = s
+    return adopted, steps
+
+
+@nb.njit(cache=True, nogil=True)
+def _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random, root, trial,
+              max_steps):
+    n = indptr.shape[0] - 1
+    row, rowf = _lt_records(scale)
+    tgt = np.empty(_LT_BATCH, dtype=np.int32)
+    wts = np.empty(_LT_BATCH, dtype=np.int64)
+    order = np.empty(n, dtype=np.int32)
+    times = np.empty(n, dtype=np.int32)
+    c, _ = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root, trial,
+                     max_steps, row, rowf, row.reshape(-1), tgt, wts, 1, order, times)
+    return _scatter(n, order, times, c)
 
 
 def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, max_steps):
@@ -389,35 +494,22 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
                    np.ascontiguousarray(trials, dtype=np.int64), max_steps, SHARED_LANES_MIN)
 
 
-@nb.njit(cache=True, nogil=True)
 def lt_final_sizes(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trials, max_steps):
     """Linear Threshold over many trials; arguments as :func:`ic_final_sizes` plus.
 
     Parameters
     ----------
-    weight : int64[m]
-        Integer influence of edge ``e`` on its target.
+    weight : int64[m] or int64[1]
+        Integer influence of edge ``e`` on its target (a single value when all are equal).
     scale : float64[n]
         Weight units that make up a threshold of 1 for account ``v`` (e.g. its in-degree).
     theta_lo, theta_span : float
         Thresholds are ``theta_lo + theta_span * U(0, 1)`` per account and trial
         (0, 1 for Kempe's LT; phi, 0 for Watts' fractional threshold).
     """
-    n = indptr.shape[0] - 1
-    stamp = np.zeros(n, dtype=np.int32)
-    seen = np.zeros(n, dtype=np.int32)
-    acc = np.empty(n, dtype=np.int64)
-    need = np.empty(n, dtype=np.float64)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
-    adopted = np.empty(trials.shape[0], dtype=np.int64)
-    steps = np.empty(trials.shape[0], dtype=np.int32)
-    for i in range(trials.shape[0]):
-        c, s = _lt_trial(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root,
-                         trials[i], max_steps, stamp, np.int32(i + 1), acc, need, seen, order, times)
-        adopted[i] = c
-        steps[i] = s
-    return adopted, steps
+    wstride = 0 if weight.shape[0] == 1 else 1
+    return _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random,
+                   np.uint64(root), np.ascontiguousarray(trials, dtype=np.int64), max_steps)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -456,19 +548,11 @@ def ic_activation_times(indptr, indices, threshold, fixed, n_random, root, trial
                      max_steps)
 
 
-@nb.njit(cache=True, nogil=True)
 def lt_activation_times(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial, max_steps):
-    """Activation step of every account in one LT trial (-1 = never); int32[n]."""
-    n = indptr.shape[0] - 1
-    stamp = np.zeros(n, dtype=np.int32)
-    seen = np.zeros(n, dtype=np.int32)
-    acc = np.empty(n, dtype=np.int64)
-    need = np.empty(n, dtype=np.float64)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
-    c, _ = _lt_trial(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial,
-                     max_steps, stamp, np.int32(1), acc, need, seen, order, times)
-    return _scatter(n, order, times, c)
+    """Activation step of every account in one LT trial (-1 = never); int32[n]. Arguments as :func:`lt_final_sizes`."""
+    wstride = 0 if weight.shape[0] == 1 else 1
+    return _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random,
+                     np.uint64(root), np.int64(trial), max_steps)
 
 
 # --------------------------------------------------------------------------- Python front
@@ -502,7 +586,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     if isinstance(model, IndependentCascadeArrays):
         return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
                               np.uint64(root), trials, limit)
-    return lt_final_sizes(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
+    return lt_final_sizes(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
                           model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit)
 
 
@@ -517,5 +601,5 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
     if isinstance(model, IndependentCascadeArrays):
         return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
                                    np.uint64(root), np.int64(trial), limit)
-    return lt_activation_times(graph.indptr, graph.indices, model.weight, model.scale, model.theta_lo,
+    return lt_activation_times(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
                                model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit)

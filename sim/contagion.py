@@ -61,12 +61,22 @@ class ThresholdArrays:
         Weight units making a threshold of 1 for each account.
     theta_lo, theta_span : float
         Threshold distribution: U(theta_lo, theta_lo + theta_span).
+    kernel_weight : int64[m] or int64[1]
+        What :mod:`sim.cascade` reads: ``weight``, or its single value when all are equal.
     """
 
     weight: np.ndarray
     scale: np.ndarray
     theta_lo: float
     theta_span: float
+    kernel_weight: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One value when all edges weigh the same (in-degree LT, fractional threshold): the
+        # kernel then streams no per-edge weights.
+        w = self.weight
+        uniform = w.size > 0 and bool((w == w[0]).all())
+        object.__setattr__(self, "kernel_weight", w[:1].copy() if uniform else w)
 
 
 CompiledModel = IndependentCascadeArrays | ThresholdArrays
