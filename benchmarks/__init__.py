@@ -5,6 +5,8 @@ printed and written to ``benchmarks/out/latest.json`` and ``benchmarks/out/lates
 ``docs/performance.md`` quotes the latest figures and explains how they are measured.
 
 ``run.py`` (entry point), ``cases.py`` (the case list), ``engines.py`` (one adapter per
-engine), ``measure.py`` (timing, memory, machine load). ``scale.py`` is a separate check
+engine), ``measure.py`` (timing, memory, machine load). One case, ``campaign_exposures``,
+measures the full campaign model on a bundled scenario (kernel per strategy, ``run()``,
+the Mesa engine) instead of a cascade against peers. ``scale.py`` is a separate check
 (a 10-million-account campaign world), not part of this suite.
 """

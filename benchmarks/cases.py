@@ -5,17 +5,24 @@ both directions) built by :func:`sim.world.build_graph` from the case seed, with
 50 recruits drawn once from a fixed generator and used in every trial by every
 engine. The same seed is the scenario seed of ``sim.run`` (world and trial
 randomness), so the kernel called directly and ``run()`` compute the same trials.
+
+The campaign case runs a bundled scenario file as it is (its own world, seed and
+strategies): the campaign kernel on each strategy, ``run()`` on the whole scenario,
+and the Mesa engine of the campaign model for a few seconds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 #: Seed of every world and of the trials of our engine (scenario ``seed``).
 SEED = 20261126
 #: Seed of the generator that picks the fixed recruits.
 RECRUIT_SEED = 1
+#: Repository root (scenario paths of campaign cases are relative to it).
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,44 @@ class CascadeCase:
 
 
 @dataclass(frozen=True)
+class CampaignCase:
+    """The full campaign model on a bundled creator–audience scenario.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier used in tables and JSON.
+    scenario : str
+        Scenario file, relative to the repository root; run as it is (world, seed,
+        days, strategies). Every strategy is measured on the kernel separately.
+    pairs_floor : float
+        Required follower–post pairs examined per second (kernel, one core), per
+        strategy: the kernel's own ``pairs_examined`` total (the out-degree of every
+        post's author, summed over the posts of a trial) over the trials timed.
+    mesa_strategy : int
+        Index of the strategy the Mesa engine runs (a few seconds only).
+    quick : bool
+        Part of ``--quick``.
+    """
+
+    name: str
+    scenario: str
+    pairs_floor: float = 50e6
+    mesa_strategy: int = 0
+    quick: bool = False
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of the scenario file."""
+        return ROOT / self.scenario
+
+    @property
+    def label(self) -> str:
+        """Human-readable description."""
+        return f"campaign, {Path(self.scenario).stem}"
+
+
+@dataclass(frozen=True)
 class PlannedCase:
     """A case the suite will measure once the feature exists; reported as skipped, never with a number."""
 
@@ -77,7 +122,7 @@ class PlannedCase:
     note: str
 
 
-CASES: tuple[CascadeCase | PlannedCase, ...] = (
+CASES: tuple[CascadeCase | CampaignCase | PlannedCase, ...] = (
     CascadeCase("ic_p01_10k", "ic", 10_000, p=0.01, floor=4.0, parallel=True, quick=True),
     CascadeCase("ic_p05_10k", "ic", 10_000, p=0.05, floor=2.5, parallel=True, quick=True),
     CascadeCase("lt_10k", "lt", 10_000, floor=8.0, parallel=True, quick=True),
@@ -86,12 +131,5 @@ CASES: tuple[CascadeCase | PlannedCase, ...] = (
     CascadeCase("ic_p05_100k", "ic", 100_000, p=0.05, floor=2.5, parallel=True),
     CascadeCase("lt_100k", "lt", 100_000, floor=8.0),
     CascadeCase("ic_het_100k", "ic", 100_000, p_range=(0.0, 0.02)),
-    PlannedCase(
-        "campaign_exposures",
-        "exposures/s",
-        "PLACEHOLDER, not measured: the full campaign model (creators' posts exposing audiences; "
-        "exposures/s) had no stable public entry point when this suite was written (sim/campaign*.py "
-        "appeared mid-way and were still being edited). Skipped; no number is reported until a case "
-        "is written against it.",
-    ),
+    CampaignCase("campaign_exposures", "scenarios/celebrity_vs_micro.yaml", quick=True),
 )

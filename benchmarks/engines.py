@@ -1,8 +1,13 @@
 """Adapters that run one case on each engine with the same graph, recruits and probabilities.
 
 Every adapter exposes ``run_batch(k)`` (run ``k`` trials, return their final sizes or
-their mean) so the timing code treats them alike. Building an adapter is its
-*setup* (reported separately, never counted in trials/s).
+their mean; for the campaign kernel, their totals rows) so the timing code treats them
+alike. Building an adapter is its *setup* (reported separately, never counted in trials/s).
+
+The campaign case has its own adapters (:class:`OursCampaignKernel`,
+:class:`OursCampaignRun`, :class:`CampaignMesa`), all on one ``sim.runner.prepare``
+of the scenario file, so the kernel, ``run()`` and the Mesa engine read the same world
+arrays and schedules.
 
 Fairness notes (see also ``/work/shared/reference/peers.md``):
 
@@ -38,7 +43,9 @@ import numpy as np
 
 import sim
 import sim.runner as runner_module
-from benchmarks.cases import RECRUIT_SEED, CascadeCase
+from benchmarks.cases import RECRUIT_SEED, CampaignCase, CascadeCase
+from sim import campaign_kernel
+from sim.campaign import simulate as campaign_simulate
 from sim.cascade import activation_times, final_sizes
 from sim.contagion import compile_model
 from sim.graph import FlatGraph
@@ -175,24 +182,17 @@ def write_edgelist(path: Path, graph: FlatGraph) -> None:
             fh.write(f"{u} {v} {w!r}\n")
 
 
-class OursRun:
-    """``sim.run(scenario, trials=k, workers=w)``: the public API, world building included.
+class TimedPrepare:
+    """``sim.run`` with ``sim.runner.prepare`` timed inside each call.
 
     ``sim.runner.prepare`` is wrapped (benchmark-side, restored afterwards) to time the
     world building + model compilation inside each call, so the trial phase can be
-    reported on its own as well as end to end.
+    reported on its own as well as end to end. Subclasses set ``self.scenario``.
     """
 
-    def __init__(
-        self, case: CascadeCase, recruits: np.ndarray, workdir: Path, weighted: FlatGraph | None
-    ) -> None:
-        edgelist = None
-        if weighted is not None:
-            write_edgelist(workdir / f"{case.name}.edges", weighted)
-            edgelist = f"{case.name}.edges"
-        self.scenario = sim.parse_scenario(
-            scenario_yaml(case, recruits, edgelist), base_dir=workdir, source=f"<bench {case.name}>"
-        )
+    scenario: sim.Scenario
+
+    def __init__(self) -> None:
         self.prepare_seconds: list[float] = []
         self.last_prepared = None
 
@@ -213,13 +213,155 @@ class OursRun:
         finally:
             runner_module.prepare = original
 
-    def run(self, k: int, workers: int = 1) -> tuple[float, float, np.ndarray]:
-        """One ``run()``; returns (total seconds, seconds in prepare, final sizes)."""
+    def run_results(self, k: int, workers: int = 1) -> tuple[float, float, sim.Results]:
+        """One ``run()``; returns (total seconds, seconds in prepare, its results)."""
         with self._timed_prepare():
             t0 = time.perf_counter()
             res = sim.run(self.scenario, trials=k, workers=workers)
             total = time.perf_counter() - t0
-        return total, self.prepare_seconds[-1], res.table["adopted"].to_numpy()
+        return total, self.prepare_seconds[-1], res
+
+
+class OursRun(TimedPrepare):
+    """``sim.run(scenario, trials=k, workers=w)``: the public API, world building included."""
+
+    def __init__(
+        self, case: CascadeCase, recruits: np.ndarray, workdir: Path, weighted: FlatGraph | None
+    ) -> None:
+        super().__init__()
+        edgelist = None
+        if weighted is not None:
+            write_edgelist(workdir / f"{case.name}.edges", weighted)
+            edgelist = f"{case.name}.edges"
+        self.scenario = sim.parse_scenario(
+            scenario_yaml(case, recruits, edgelist), base_dir=workdir, source=f"<bench {case.name}>"
+        )
+
+    def run(self, k: int, workers: int = 1) -> tuple[float, float, np.ndarray]:
+        """One ``run()``; returns (total seconds, seconds in prepare, final sizes)."""
+        total, prep, res = self.run_results(k, workers)
+        return total, prep, res.table["adopted"].to_numpy()
+
+
+# --------------------------------------------------------------------------- campaign model
+
+#: Columns of the campaign kernel's per-trial totals (``sim.campaign_kernel.TOTALS``).
+IMPRESSIONS = campaign_kernel.TOTALS.index("impressions")
+PAIRS = campaign_kernel.TOTALS.index("pairs_examined")
+#: Totals that ``run()``'s trial table carries (multiplied by the world's ``scale``).
+RUN_TOTALS = {
+    "reach": "reach",
+    "impressions": "impressions",
+    "engagements": "engagements",
+    "adopters": "adopted",
+    "reshares": "reshares",
+    "discovery_impressions": "discovery_impressions",
+}
+
+
+def campaign_prepared(case: CampaignCase) -> runner_module.Prepared:
+    """World, campaign arrays and one schedule per strategy, as ``sim.run`` builds them."""
+    return runner_module.prepare(sim.load_scenario(case.path))
+
+
+class OursCampaignKernel:
+    """The campaign kernel on one strategy, called as ``sim.runner`` calls it for a chunk.
+
+    ``sim.campaign.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
+    ``campaign_kernel.campaign_trials(*kernel_args(...), root, trials, partners,
+    segments)``), single thread.
+    """
+
+    def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:
+        self.pop = prepared.world.population
+        self.arrays = prepared.model
+        self.schedule = prepared.plans[strategy]
+        self.name = prepared.scenario.strategy_list[strategy].name
+        self.root = root_key(prepared.scenario.seed)
+
+    def outcome(self, trials: np.ndarray):
+        """Run the given trials; the kernel's outcome (totals, series, partners, segments)."""
+        return campaign_simulate(self.pop, self.arrays, self.schedule, self.root, trials)
+
+    def run_batch(self, k: int) -> np.ndarray:
+        """Totals rows of trials 0..k-1 (the same trials every call: identical work per repeat)."""
+        return self.outcome(np.arange(k, dtype=np.int64)).totals
+
+
+class OursCampaignRun(TimedPrepare):
+    """``sim.run(scenario, trials=k, workers=w)`` on the scenario file: every strategy."""
+
+    def __init__(self, case: CampaignCase) -> None:
+        super().__init__()
+        self.scenario = sim.load_scenario(case.path)
+
+    def run(self, k: int, workers: int = 1) -> tuple[float, float, dict[str, dict]]:
+        """One ``run()``; returns (total seconds, seconds in prepare, per-strategy columns).
+
+        The columns are ``RUN_TOTALS``' trial-table columns divided by the world's
+        ``scale`` (back to the kernel's integer counts), in trial order.
+        """
+        total, prep, res = self.run_results(k, workers)
+        scale = self.last_prepared.world.population.scale
+        table = res.table
+        cols = {}
+        for name in table["strategy"].unique():
+            rows = table[table["strategy"] == name].sort_values("trial")
+            cols[str(name)] = {
+                "trials": rows["trial"].to_numpy(),
+                **{k_: rows[c].to_numpy() / scale for k_, c in RUN_TOTALS.items()},
+            }
+        return total, prep, cols
+
+
+class CampaignMesa:
+    """The Mesa engine of the campaign model (``sim.campaign_agents.CampaignAgentModel``).
+
+    One model for one strategy, moved from trial to trial with ``start_trial`` (as
+    ``sim.campaign_agents.simulate`` does); each trial runs day by day, so a trial still
+    running at the hard cap can be abandoned between two days.
+    """
+
+    def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:
+        from sim.campaign_agents import CampaignAgentModel
+
+        self.model = CampaignAgentModel(
+            prepared.world.population,
+            prepared.model,
+            prepared.plans[strategy],
+            root_key(prepared.scenario.seed),
+            0,
+        )
+
+    def trial(self, t: int, deadline: float) -> tuple[np.ndarray, ...] | None:
+        """Trial ``t``: (totals, series, partners, segments); None if ``deadline`` passed first."""
+        m = self.model
+        m.start_trial(t)
+        while m.running:
+            if time.perf_counter() > deadline:
+                return None
+            m.step()
+        return m.totals, m.series, m.partners, m.segments
+
+    def run_budget(self, budget: float, hard_cap: float) -> dict:
+        """Run trials 0, 1, ... for ``budget`` s; one still running at ``hard_cap`` s is dropped."""
+        outs, t0 = [], time.perf_counter()
+        t_done, aborted = t0, False
+        while t_done - t0 < budget:
+            out = self.trial(len(outs), t0 + hard_cap)
+            if out is None:
+                aborted = True
+                break
+            outs.append(out)
+            t_done = time.perf_counter()
+        elapsed = time.perf_counter() - t0
+        return {
+            "outputs": outs,
+            "elapsed": elapsed,
+            "aborted": aborted,
+            "trials_per_s": len(outs) / (t_done - t0) if outs else None,
+            "upper_bound": None if outs else 1.0 / elapsed,
+        }
 
 
 # --------------------------------------------------------------------------- cynetdiff

@@ -11,13 +11,23 @@ recruits and probabilities:
 
 then the agreement of the mean final sizes (|z| <= 4 with combined standard
 errors), the edges examined per second, peak memory, and for some cases the
-speedup of ``run(workers=2)`` over ``workers=1``. Results are printed and written
-as JSON (``--out``) and as Markdown tables next to it (same name, ``.md``).
+speedup of ``run(workers=2)`` over ``workers=1``.
+
+The campaign case (:class:`benchmarks.cases.CampaignCase`) runs a bundled scenario
+file instead: the campaign kernel on every strategy (trials/s, exposures/s and
+follower–post pairs examined/s from the kernel's own totals, against a floor on
+pairs/s), ``run()`` on the whole scenario, and the Mesa engine of the campaign model
+for a few seconds (its totals checked equal to the kernel's, trial for trial).
+
+Results are printed and written as JSON (``--out``) and as Markdown tables next to
+it (same name, ``.md``).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import math
 import resource
@@ -33,19 +43,27 @@ from typing import Any
 import numpy as np
 
 from benchmarks import measure as M
-from benchmarks.cases import CASES, CascadeCase, PlannedCase
+from benchmarks.cases import CASES, CampaignCase, CascadeCase, PlannedCase
 from benchmarks.engines import (
+    IMPRESSIONS,
+    PAIRS,
+    RUN_TOTALS,
+    CampaignMesa,
     Cynetdiff,
     NDlib,
+    OursCampaignKernel,
+    OursCampaignRun,
     OursKernel,
     OursRun,
     ba_graph,
+    campaign_prepared,
     edge_attribute,
     fixed_recruits,
     hetero_probs,
     to_digraph,
     weighted_graph,
 )
+from sim.campaign_kernel import TOTALS as CAMPAIGN_TOTALS
 
 #: |z| above which two engines' mean final sizes are said to disagree.
 Z_LIMIT = 4.0
@@ -64,6 +82,7 @@ class Settings:
     ndlib_budget: float = 3.0  # seconds of NDlib trials per case
     ndlib_cap: float = 10.0  # abandon an NDlib trial still running after this many seconds
     ndlib: bool = True
+    mesa: bool = True  # the campaign model's Mesa engine (same budget and cap as NDlib)
     quiet_threshold: float = 0.3  # cores used by other processes above which a case is rerun
     max_retries: int = 2
     max_wait: float = 300.0  # seconds to wait for a quiet machine before each case
@@ -463,6 +482,244 @@ class Suite:
             "load": monitor.read(),
         }
 
+    # ------------------------------------------------------------------ the campaign case
+
+    def run_campaign(self, case: CampaignCase) -> dict:
+        """Measure the campaign case: kernel per strategy, run() on the scenario, Mesa briefly."""
+        s = self.s
+        monitor = M.LoadMonitor()
+
+        # -- set-up: the world, campaign arrays and schedules, as run() builds them
+        with M.PeakRSS() as mem_setup:
+            t0 = time.perf_counter()
+            prepared = campaign_prepared(case)
+            setup_s = time.perf_counter() - t0
+        scenario = prepared.scenario
+        names = [st.name for st in scenario.strategy_list]
+        kernels = [OursCampaignKernel(prepared, i) for i in range(len(names))]
+        facts = prepared.world_facts()
+        rec: dict[str, Any] = {
+            "name": case.name,
+            "label": case.label,
+            "status": "ok",
+            "kind": "campaign",
+            "spec": asdict(case),
+            "scenario": {
+                "path": case.scenario,
+                "seed": scenario.seed,
+                "days": scenario.days,
+                "adoption": scenario.model.adoption,
+                "strategies": names,
+            },
+            "world": facts,
+            "setup_s": round(setup_s, 3),
+            "setup_mem": mem_setup.as_dict(),
+        }
+        _log(
+            f"  world: {facts['accounts']:,} audience accounts + {facts['creators']:,} creators, "
+            f"{facts['edges']:,} follow edges (prepare {setup_s:.2f} s); "
+            f"strategies: {', '.join(names)}"
+        )
+
+        # -- warm-up call per strategy (kernel loaded by warm_up; first touch of its scratch here)
+        for kern in kernels:
+            kern.run_batch(2)
+
+        # -- batch sizes; one full batch per strategy inside a memory window (trial working memory)
+        batches, mem_trials = [], []
+        for kern in kernels:
+            with M.PeakRSS() as mem:
+                batches.append(M.calibrate(kern.run_batch, s.target))
+                kern.run_batch(batches[-1])
+            mem_trials.append(mem)
+
+        # -- interleaved repeats over the strategies: a change of machine load hits all alike
+        timings = [M.Timing(b) for b in batches]
+        first: list[np.ndarray | None] = [None] * len(kernels)
+        repeatable = [True] * len(kernels)
+        for _ in range(s.repeats):
+            for i, kern in enumerate(kernels):
+                dt, tot = M.timed(functools.partial(kern.run_batch, batches[i]))
+                timings[i].seconds.append(dt)
+                if first[i] is None:
+                    first[i] = tot
+                else:
+                    repeatable[i] &= bool(np.array_equal(tot, first[i]))
+
+        strategies = []
+        for i, kern in enumerate(kernels):
+            tot, timing, sched = first[i], timings[i], kern.schedule
+            summ = timing.summary()
+            impressions, pairs = int(tot[:, IMPRESSIONS].sum()), int(tot[:, PAIRS].sum())
+            exp_rates = [impressions / dt for dt in timing.seconds]
+            pair_rates = [pairs / dt for dt in timing.seconds]
+            pairs_med = _median(pair_rates)
+            strategies.append(
+                {
+                    "strategy": names[i],
+                    "partners": len(sched.partner_creator),
+                    "posts": len(sched.day),
+                    "cost": sched.cost,
+                    "kernel": summ,
+                    "per_trial_mean": {
+                        c: float(tot[:, j].mean()) for j, c in enumerate(CAMPAIGN_TOTALS)
+                    },
+                    "impressions_timed": impressions,
+                    "pairs_examined_timed": pairs,
+                    "exposures_per_s": {
+                        "median": _median(exp_rates),
+                        "min": min(exp_rates),
+                        "max": max(exp_rates),
+                    },
+                    "pairs_per_s": {
+                        "median": pairs_med,
+                        "min": min(pair_rates),
+                        "max": max(pair_rates),
+                    },
+                    "floor": {
+                        "required_pairs_per_s": case.pairs_floor,
+                        "met": pairs_med >= case.pairs_floor,
+                        "met_best_of": max(pair_rates) >= case.pairs_floor,
+                    },
+                    "trials_mem": mem_trials[i].as_dict(),
+                    "repeatable": repeatable[i],
+                }
+            )
+            _log(
+                f"  kernel {names[i]:>14} {summ['trials_per_s']:10,.0f} trials/s  "
+                f"{_median(exp_rates) / 1e6:6.2f} M exposures/s  {pairs_med / 1e6:6.1f} M pairs/s "
+                f"({min(pair_rates) / 1e6:.1f}–{max(pair_rates) / 1e6:.1f})  "
+                f"(batch {timing.batch}, {tot[:, PAIRS].mean():,.0f} pairs/trial)"
+            )
+        rec["strategies"] = strategies
+        rec["floor"] = {
+            "metric": "follower-post pairs examined per second, kernel, one core, each strategy",
+            "required": case.pairs_floor,
+            "per_strategy": {st["strategy"]: st["floor"]["met"] for st in strategies},
+            "all": all(st["floor"]["met"] for st in strategies),
+        }
+        # trials/s of the kernel over all strategies, one trial of each in turn (as run() does)
+        inv = sum(1.0 / st["kernel"]["trials_per_s"] for st in strategies)
+        kernel_all = len(strategies) / inv
+        rec["kernel_all_strategies"] = {
+            "trials_per_s": kernel_all,
+            "definition": "strategies / sum over strategies of 1 / (median kernel trials/s); "
+            "a trial is one strategy's trial",
+        }
+
+        # -- public API: run() on the whole scenario (its imports warmed up in warm_up);
+        #    batch: k trials per strategy, so that its trial phase takes ~target s
+        k_run = max(1, min(min(batches), round(s.target / inv)))
+        runner = OursCampaignRun(case)
+        runs = []
+        with M.PeakRSS() as mem_run:
+            for _ in range(s.run_repeats):
+                runs.append(runner.run(k_run))
+        same_world = bool(
+            np.array_equal(runner.last_prepared.world.graph.indptr, prepared.world.graph.indptr)
+            and np.array_equal(
+                runner.last_prepared.world.graph.indices, prepared.world.graph.indices
+            )
+        )
+        identical = True
+        for _, _, cols in runs:
+            for i, name in enumerate(names):
+                got = cols.get(name)
+                identical &= got is not None and bool(
+                    np.array_equal(got["trials"], np.arange(k_run))
+                )
+                for key in RUN_TOTALS:
+                    want = first[i][:k_run, CAMPAIGN_TOTALS.index(key)]
+                    identical &= got is not None and bool(np.array_equal(got[key], want))
+        totals, preps = [r[0] for r in runs], [r[1] for r in runs]
+        phases = [t - p for t, p in zip(totals, preps, strict=True)]
+        n_run = k_run * len(names)
+        run_pairs = sum(int(first[i][:k_run, PAIRS].sum()) for i in range(len(names)))
+        run_imp = sum(int(first[i][:k_run, IMPRESSIONS].sum()) for i in range(len(names)))
+        rec["ours_run"] = {
+            "call": "sim.run(scenario, trials=k, workers=1)",
+            "trials_per_strategy": k_run,
+            "strategy_trials": n_run,
+            "trials_per_s": n_run / _median(totals),
+            "trial_phase_trials_per_s": n_run / _median(phases),
+            "min": n_run / max(totals),
+            "max": n_run / min(totals),
+            "trial_phase_min": n_run / max(phases),
+            "trial_phase_max": n_run / min(phases),
+            "trial_phase_vs_kernel": (n_run / _median(phases)) / kernel_all,
+            "trial_phase_exposures_per_s": run_imp / _median(phases),
+            "trial_phase_pairs_per_s": run_pairs / _median(phases),
+            "repeats": len(runs),
+            "seconds": [round(t, 3) for t in totals],
+            "prepare_seconds": [round(p, 3) for p in preps],
+            "mem": mem_run.as_dict(),
+            "same_world_as_kernel": same_world,
+            "identical_to_kernel": identical,
+            "compared_columns": list(RUN_TOTALS.values()),
+        }
+        r = rec["ours_run"]
+        _log(
+            f"  run()          {r['trial_phase_trials_per_s']:12,.0f} trials/s  "
+            f"excluding world build; {r['trials_per_s']:,.0f} end to end "
+            f"(prepare {_median(preps):.2f} s; {k_run} trials x {len(names)} strategies); "
+            f"kernel, all strategies {kernel_all:,.0f}; "
+            f"identical to kernel: {identical}"
+        )
+
+        # -- Mesa engine of the campaign model, a few seconds, one strategy
+        if s.mesa:
+            j = case.mesa_strategy
+            try:
+                with M.PeakRSS() as mem_m:
+                    t0 = time.perf_counter()
+                    mesa = CampaignMesa(prepared, j)
+                    m_setup = time.perf_counter() - t0
+                    out = mesa.run_budget(s.ndlib_budget, s.ndlib_cap)
+                del mesa
+                outs = out["outputs"]
+                n_m = len(outs)
+                ref = kernels[j].outcome(np.arange(n_m, dtype=np.int64)) if n_m else None
+                same = {
+                    field: bool(
+                        n_m and np.array_equal(np.stack([o[f] for o in outs]), getattr(ref, field))
+                    )
+                    for f, field in enumerate(("totals", "series", "partners", "segments"))
+                }
+                k_rate = strategies[j]["kernel"]["trials_per_s"]
+                rec["mesa"] = {
+                    "strategy": names[j],
+                    "call": "sim.campaign_agents.CampaignAgentModel(pop, arrays, schedule, root, "
+                    "0); start_trial(t); step() until not running",
+                    "trials_per_s": out["trials_per_s"],
+                    "upper_bound": out["upper_bound"],
+                    "trials": n_m,
+                    "elapsed": round(out["elapsed"], 2),
+                    "aborted": out["aborted"],
+                    "setup_s": round(m_setup, 2),
+                    "mem": mem_m.as_dict(),
+                    "totals_identical": same["totals"],
+                    "identical": same,
+                    "kernel_vs_mesa": k_rate / out["trials_per_s"] if out["trials_per_s"] else None,
+                }
+                m = rec["mesa"]
+                if m["trials_per_s"] is not None:
+                    _log(
+                        f"  Mesa {names[j]:>16} {m['trials_per_s']:10,.2f} trials/s  "
+                        f"({n_m} trials, set-up {m_setup:.2f} s); "
+                        f"kernel / Mesa {m['kernel_vs_mesa']:,.0f}x; "
+                        f"totals identical to kernel: {same['totals']}"
+                    )
+                else:
+                    _log(
+                        f"  Mesa: no trial finished in {out['elapsed']:.1f} s "
+                        f"(< {out['upper_bound']:.3f} trials/s)"
+                    )
+            except Exception as exc:  # an engine failing must not lose the rest of the case
+                rec["mesa"] = {"strategy": names[j], "error": f"{type(exc).__name__}: {exc}"}
+                _log(f"  Mesa failed: {exc}")
+        rec["load"] = monitor.read()
+        return rec
+
 
 class _null:
     def __enter__(self):
@@ -475,14 +732,23 @@ class _null:
 # --------------------------------------------------------------------------- warm-up
 
 
-def warm_up(workdir: Path) -> float:
-    """Load or compile every kernel signature and import run()'s dependencies; returns seconds."""
+def warm_up(workdir: Path, cascade: bool = True, campaign: list[CampaignCase] = ()) -> float:
+    """Load or compile every kernel signature and import run()'s dependencies; returns seconds.
+
+    ``cascade``: the cascade kernels (IC, LT, heterogeneous IC) and run() on them. For
+    each campaign case, one short ``run()`` of its scenario loads (or compiles) the
+    campaign kernel and warms up run()'s campaign path; the Mesa engine is imported.
+    """
     t0 = time.perf_counter()
-    for case in (
+    for case in campaign:
+        OursCampaignRun(case).run(2)
+        importlib.import_module("sim.campaign_agents")  # Mesa, imported outside any measured phase
+    warm_cascades = (
         CascadeCase("warmup_ic", "ic", 200, p=0.1, recruits=5),
         CascadeCase("warmup_lt", "lt", 200, recruits=5),
         CascadeCase("warmup_het", "ic", 200, p_range=(0.0, 0.2), recruits=5),
-    ):
+    )
+    for case in warm_cascades if cascade else ():
         graph = ba_graph(case.n, case.m, case.seed)
         prob = hetero_probs(case, graph.m) if case.p_range else None
         kgraph = weighted_graph(graph, prob) if prob is not None else graph
@@ -512,7 +778,9 @@ def _yes(b: bool | None) -> str:
 
 def markdown(report: dict) -> str:
     """Markdown tables of a report (quoted by docs/performance.md)."""
-    cases = [c for c in report["cases"] if c.get("status") == "ok"]
+    measured = [c for c in report["cases"] if c.get("status") == "ok"]
+    cases = [c for c in measured if c.get("kind", "cascade") == "cascade"]
+    campaigns = [c for c in measured if c.get("kind") == "campaign"]
     lines = []
     m = report["machine"]
     lines += [
@@ -523,7 +791,36 @@ def markdown(report: dict) -> str:
         f"run {report['started']} – {report.get('finished', '(unfinished)')} by `{report['command'].strip()}`.",
         "",
     ]
+    if cases:
+        lines += _cascade_tables(cases)
+    for c in campaigns:
+        lines += _campaign_tables(c)
     lines += [
+        "",
+        "Machine load during each case (cores used by other processes; load average at start → end):",
+        "",
+        "| case | other processes (cores) | load average 1 min | attempts |",
+        "|---|---:|---|---:|",
+    ]
+    for c in measured:
+        ld = c["load"]
+        lines.append(
+            f"| {c['label']} | {ld['foreign_cores']:.2f} | {ld['loadavg_start'][0]} → {ld['loadavg_end'][0]} "
+            f"| {len(c.get('attempts', [])) or 1} |"
+        )
+    skipped = [c for c in report["cases"] if c.get("status") != "ok"]
+    if skipped:
+        lines += ["", "Not measured:", ""]
+        lines += [
+            f"- `{c['name']}` ({c.get('metric', '')}): {c.get('note') or c.get('error')}"
+            for c in skipped
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _cascade_tables(cases: list[dict]) -> list[str]:
+    """Build the cascade cases' tables: trials/s, work and memory, agreement, two workers."""
+    lines = [
         "Trials per second (median of repeats; single thread):",
         "",
         "| case | ours: kernel | ours: run(), trials only | ours: run(), end to end | cynetdiff (C loop) "
@@ -611,27 +908,84 @@ def markdown(report: dict) -> str:
                 f"| {p['run_end_to_end_speedup']:.2f}× | {'yes' if p['identical_results'] else '**NO**'} "
                 f"| {p['load']['foreign_cores']:.2f} |"
             )
+    return lines
+
+
+def _campaign_tables(c: dict) -> list[str]:
+    """Build the campaign case's section: per-strategy kernel rates and floor, whole scenario."""
+    w, sc, fl = c["world"], c["scenario"], c["floor"]
+    mesa = c.get("mesa", {})
+    lines = [
+        "",
+        "### Campaign model",
+        "",
+        f"`{c['name']}`: `{sc['path']}` as it is ({w['accounts']:,} audience accounts + "
+        f"{w['creators']:,} creators, {w['edges']:,} follow edges, {sc['days']} days, "
+        f"{sc['adoption']} adoption, seed {sc['seed']}). Our kernel, single thread, per "
+        "strategy (median of repeats, range over repeats); exposures = impressions (follower "
+        "and discovery exposures); pairs = follower–post pairs examined (every follower of "
+        "every post's author); both from the kernel's own totals over the trials timed. "
+        f"Floor: ≥ {fl['required'] / 1e6:g} M pairs examined per second per core, each strategy.",
+        "",
+        "| strategy | partners / posts | exposures / trial | pairs examined / trial "
+        "| ours: kernel trials/s | exposures/s | pairs examined/s (M) | pairs/s range (M) "
+        f"| floor {fl['required'] / 1e6:g} M | Mesa trials/s | kernel ÷ Mesa |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for st in c["strategies"]:
+        k, pt, ps, ex = st["kernel"], st["per_trial_mean"], st["pairs_per_s"], st["exposures_per_s"]
+        on_mesa = mesa.get("strategy") == st["strategy"] and "error" not in mesa
+        if on_mesa and mesa.get("trials_per_s"):
+            m_rate, m_ratio = _fmt(mesa["trials_per_s"], 2), f"{mesa['kernel_vs_mesa']:,.0f}×"
+        elif on_mesa and mesa.get("upper_bound"):
+            m_rate, m_ratio = f"< {mesa['upper_bound']:.2f}", "–"
+        else:
+            m_rate, m_ratio = "–", "–"
+        lines.append(
+            f"| {st['strategy']} | {st['partners']:,} / {st['posts']:,} | {pt['impressions']:,.0f} "
+            f"| {pt['pairs_examined']:,.0f} | {_fmt(k['trials_per_s'])} "
+            f"| {ex['median'] / 1e6:,.2f} M "
+            f"| {ps['median'] / 1e6:,.1f} | {ps['min'] / 1e6:,.1f}–{ps['max'] / 1e6:,.1f} "
+            f"| {_yes(st['floor']['met'])} | {m_rate} | {m_ratio} |"
+        )
+    lines.append(
+        f"| **all strategies** | | | | {_fmt(c['kernel_all_strategies']['trials_per_s'])} | | | "
+        f"| {_yes(fl['all'])} | | |"
+    )
+    r = c["ours_run"]
+    n_s = len(c["strategies"])
+    if "error" in mesa:
+        m_same = f"error: {mesa['error']}"
+    elif mesa:
+        m_same = (
+            f"{'yes' if mesa['totals_identical'] else '**NO**'} ({mesa['trials']:,} trials of "
+            f"{mesa['strategy']})"
+        )
+    else:
+        m_same = "– (not run)"
+    m_mem = f"{mesa['setup_s']:.2f} s / {mesa['mem']['peak_mib']:.0f}" if mesa.get("mem") else "–"
+    kmem = max(st["trials_mem"]["peak_mib"] for st in c["strategies"])
+    spread = max(st["kernel"]["spread"] for st in c["strategies"])
     lines += [
         "",
-        "Machine load during each case (cores used by other processes; load average at start → end):",
+        f"Whole scenario: `sim.run(scenario, trials={r['trials_per_strategy']:,}, workers=1)` "
+        f"({n_s} strategies; a trial is one strategy's trial), against the kernel's per-strategy "
+        "rates combined (one trial of each strategy in turn):",
         "",
-        "| case | other processes (cores) | load average 1 min | attempts |",
-        "|---|---:|---|---:|",
+        "| case | kernel, all strategies | run(), trials only | run(), end to end "
+        "| run() trials only ÷ kernel | run() pairs/s (M), trials only | run() = kernel "
+        "| Mesa = kernel (totals) | run() world build s | kernel set-up + trials MiB "
+        "| run() peak MiB | Mesa set-up s / peak MiB | spread kernel |",
+        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+        f"| {c['label']} | {_fmt(c['kernel_all_strategies']['trials_per_s'])} "
+        f"| {_fmt(r['trial_phase_trials_per_s'])} | {_fmt(r['trials_per_s'])} "
+        f"| {r['trial_phase_vs_kernel']:.2f}× | {r['trial_phase_pairs_per_s'] / 1e6:,.1f} "
+        f"| {'yes' if r['identical_to_kernel'] else '**NO**'} | {m_same} "
+        f"| {_median(r['prepare_seconds']):.2f} "
+        f"| {c['setup_mem']['retained_mib']:.1f} + {kmem:.1f} | {r['mem']['peak_mib']:.0f} "
+        f"| {m_mem} | ±{spread * 50:.0f}% |",
     ]
-    for c in cases:
-        ld = c["load"]
-        lines.append(
-            f"| {c['label']} | {ld['foreign_cores']:.2f} | {ld['loadavg_start'][0]} → {ld['loadavg_end'][0]} "
-            f"| {len(c.get('attempts', [])) or 1} |"
-        )
-    skipped = [c for c in report["cases"] if c.get("status") != "ok"]
-    if skipped:
-        lines += ["", "Not measured:", ""]
-        lines += [
-            f"- `{c['name']}` ({c.get('metric', '')}): {c.get('note') or c.get('error')}"
-            for c in skipped
-        ]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _json_default(o: Any) -> Any:
@@ -666,6 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cases", default=None, help="comma-separated case names (default: all, or the quick set)"
     )
     ap.add_argument("--no-ndlib", action="store_true", help="skip NDlib")
+    ap.add_argument("--no-mesa", action="store_true", help="skip the campaign model's Mesa engine")
     ap.add_argument("--target", type=float, default=None, help="seconds per measurement")
     ap.add_argument("--repeats", type=int, default=None, help="measurements per engine")
     ap.add_argument(
@@ -685,6 +1040,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.no_ndlib:
         changes["ndlib"] = False
+    if args.no_mesa:
+        changes["mesa"] = False
     s = Settings(**{**asdict(s), **changes})
 
     wanted = set(args.cases.split(",")) if args.cases else None
@@ -716,6 +1073,16 @@ def main(argv: list[str] | None = None) -> int:
             "edges_examined": "out-edges visited per trial = sum of out-degrees of activated accounts, exact on a sample of "
             "trials; edges/s = trials/s x that mean (the same definition holds for cynetdiff, which also "
             "scans every out-edge of every activated node)",
+            "campaign": "campaign case: the scenario file as it is; sim.runner.prepare once, then "
+            "per strategy sim.campaign.simulate (the kernel call of run()'s chunks) on trials "
+            "0..batch-1, "
+            "single thread, strategies interleaved in each repeat; exposures = the kernel's "
+            "'impressions' total (follower and discovery exposures), pairs examined = its "
+            "'pairs_examined' total (out-degree of each post's author, summed over posts), both "
+            "summed over the trials timed and divided by the time; floor on the median pairs/s of "
+            "each strategy. run(): whole scenario, k trials per strategy, a trial counted per "
+            "strategy. Mesa: CampaignAgentModel on one strategy for ndlib_budget seconds, its "
+            "outputs compared with the kernel's for the same trials (np.array_equal)",
         },
         "cases": [],
     }
@@ -726,7 +1093,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         _log("warming up (loading/compiling kernels, importing run() dependencies) ...")
-        report["warm_up_s"] = round(warm_up(workdir), 2)
+        report["warm_up_s"] = round(
+            warm_up(
+                workdir,
+                cascade=any(isinstance(c, CascadeCase) for c in cases),
+                campaign=[c for c in cases if isinstance(c, CampaignCase)],
+            ),
+            2,
+        )
         suite = Suite(s, workdir)
         for case in cases:
             if isinstance(case, PlannedCase):
@@ -745,7 +1119,10 @@ def main(argv: list[str] | None = None) -> int:
             for attempt in range(s.max_retries + 1):
                 pre = M.wait_for_quiet(s.quiet_threshold, s.max_wait, _log)
                 try:
-                    rec = suite.run_case(case)
+                    if isinstance(case, CampaignCase):
+                        rec = suite.run_campaign(case)
+                    else:
+                        rec = suite.run_case(case)
                 except Exception as exc:
                     traceback.print_exc()
                     rec = {
