@@ -45,6 +45,7 @@ import math
 import numba as nb
 import numpy as np
 
+from sim.cascade import prefetch
 from sim.rng import LANE_SCALE, LANE_STRIDE, LANES, Stream, below, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))
@@ -58,6 +59,8 @@ _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _LANES = np.uint64(LANES)
 _STRIDE = np.uint64(LANE_STRIDE)
 _SCALE = float(LANE_SCALE)
+#: Exposures ahead whose account record is prefetched while booking.
+_AHEAD = 8
 _THRESH = np.uint64(int(Stream.THRESHOLD))
 
 #: Post id of account ``u``'s re-share is ``RESHARE_ID_BASE + u``: independent of the
@@ -93,6 +96,13 @@ _ACCT = np.dtype([
     ("conviction", np.int64), ("conv_mark", np.int64),
     ("seen", np.int32), ("c_last", np.int32), ("best_root", np.int32), ("best_gen", np.int32),
 ], align=True)
+#: State of one edge-state slot (a scheduled poster's out-edge), one 32-byte record so a post
+#: touches one cache line per exposed follower instead of one per field (nano partners have
+#: a few dozen followers each: the fields of separate arrays were a miss apiece).
+_SLOT = np.dtype([
+    ("trust", np.float64), ("fatigue", np.float64), ("daymark", np.int64),
+    ("gen", np.int32), ("last", np.int32), ("count", np.int32), ("today", np.int32),
+], align=True)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -123,8 +133,8 @@ def _campaign_trial(
     an incref and a decref of every array argument per exposure (~40 atomic
     operations, well over half of a trial's time).
     """
-    (acct, adopt_gen, root_of, gen_of, post_seen, slot_gen, e_trust, e_fat, e_last, e_count, e_today,
-     e_daymark, touched, hit_slots, resharers, next_resharers, x_v, x_dose, x_eng, x_conv) = s
+    (acct, adopt_gen, root_of, gen_of, post_seen, slots, touched, hit_slots, resharers, next_resharers,
+     x_v, x_dose, x_eng, x_conv) = s
     n_sched = post_day.shape[0]
     t = np.uint64(trial)
     k_expose = trial_key(root, _EXPOSE, t)
@@ -185,24 +195,25 @@ def _campaign_trial(
                 post_seen[v] = mark
                 if scheduled:
                     k = base + e
-                    if slot_gen[k] != gen:  # first use of this edge in the trial
-                        slot_gen[k] = gen
-                        e_trust[k] = t0
-                        e_fat[k] = 0.0
-                        e_last[k] = d
-                        e_count[k] = 0
-                    if e_daymark[k] != dmark:  # first hit today: recover fatigue since the last update
-                        e_daymark[k] = dmark
-                        e_fat[k] = e_fat[k] * recovery[d - e_last[k]]
-                        e_last[k] = d
-                        e_today[k] = 0
+                    st = slots[k]
+                    if st.gen != gen:  # first use of this edge in the trial
+                        st.gen = gen
+                        st.trust = t0
+                        st.fatigue = 0.0
+                        st.last = d
+                        st.count = 0
+                    if st.daymark != dmark:  # first hit today: recover fatigue since the last update
+                        st.daymark = dmark
+                        st.fatigue = st.fatigue * recovery[d - st.last]
+                        st.last = d
+                        st.today = 0
                         hit_slots[n_hit] = k
                         n_hit += 1
-                    nth = e_count[k]
-                    e_count[k] += 1
-                    e_today[k] += 1
-                    trust = e_trust[k]
-                    fatigue = e_fat[k]
+                    nth = st.count
+                    st.count += 1
+                    st.today += 1
+                    trust = st.trust
+                    fatigue = st.fatigue
                 else:
                     nth = 0
                     trust = t0
@@ -252,6 +263,8 @@ def _campaign_trial(
             if p_root >= 0:
                 partner_out[p_root, 0] += n_x
             for x in range(n_x):
+                if x + _AHEAD < n_x:  # exposures arrive in random account order: overlap the misses
+                    prefetch(acct, x_v[x + _AHEAD])
                 v = x_v[x]
                 a = acct[v]  # this account's booking state: one record, one or two cache lines
                 dose = x_dose[x]
@@ -288,10 +301,10 @@ def _campaign_trial(
                     a.best_gen = p_gen
         # ---- end of day: edge state (trust growth, wear-out) for edges hit today
         for h in range(n_hit):
-            k = hit_slots[h]
-            hits = e_today[k]
-            e_trust[k] = ceiling - (ceiling - e_trust[k]) * growth[hits]
-            e_fat[k] = 1.0 - (1.0 - e_fat[k]) * wear[hits]
+            st = slots[hit_slots[h]]
+            hits = st.today
+            st.trust = ceiling - (ceiling - st.trust) * growth[hits]
+            st.fatigue = 1.0 - (1.0 - st.fatigue) * wear[hits]
         # ---- adoption of accounts exposed today
         n_next = 0
         for i in range(n_touched):
@@ -363,8 +376,7 @@ def _scratch(n, m, indptr, post_ndisc):
     return (
         np.zeros(n, _ACCT), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.full(n, -1, np.int64),
-        np.zeros(m, np.int32), np.zeros(m, np.float64), np.zeros(m, np.float64), np.zeros(m, np.int32),
-        np.zeros(m, np.int32), np.zeros(m, np.int32), np.zeros(m, np.int64),
+        np.zeros(m, _SLOT),
         np.zeros(n, np.int32), np.zeros(m, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.empty(nx, np.int32), np.empty(nx, np.float64), np.empty(nx, np.bool_), np.empty(nx, np.bool_),
     )
