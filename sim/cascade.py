@@ -89,12 +89,12 @@ _LGEN_MAX = 2**31 - 1
 #: Rounds are run for all lanes of a block together while the accounts spreading carry at
 #: least this many lanes each on average (always the recruits' round when they are fixed);
 #: below it, lane by lane. A speed choice only: both ways compute the same draws.
-SHARED_LANES_MIN = 2.0
+SHARED_LANES_MIN = 3.0
 
 
 @nb.njit(cache=True, nogil=True)
 def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes, max_steps,
-              share_min, state, gen, front, nxt, hist, seen, lgen, sizes, last, rec_node, rec_time):
+              share_min, state, gen, front, nxt, hist, seen, lgen, livebuf, sizes, last, rec_node, rec_time):
     """IC for the trials of one block of ``LANES`` trials, one bit (lane) per trial.
 
     ``state[v]`` holds bit masks over the block's lanes. Edge ``e`` is live in lane ``L``
@@ -156,6 +156,7 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
                     state[v, _ACT] |= bit
                     state[v, _NEW] |= bit
     key = trial_key(root, _LIVE, np.uint64(block))
+    sflat = state.reshape(-1)
     recorded = 0
     step = 0
     width = 0
@@ -189,6 +190,9 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
             break
         count = 0
         for i in range(width):
+            if i + _AHEAD < width:
+                prefetch(indptr, front[i + _AHEAD])
+                prefetch(sflat, front[i + _AHEAD] * 4)
             u = front[i]
             pend = state[u, _PEND]
             for e in range(indptr[u], indptr[u + 1]):
@@ -238,19 +242,23 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
         s = step
         while head < count and s < max_steps:
             end = count
+            # Draws first (they need only the edge id), then the live edges' targets, with
+            # the loads prefetched ahead: the step's accounts are in random order.
+            k = 0
             for i in range(head, end):
+                if i + _AHEAD < end:
+                    prefetch(indptr, nxt[i + _AHEAD])
                 u = nxt[i]
                 for e in range(indptr[u], indptr[u + 1]):
                     if lane_below(key, np.uint64(e) * _STRIDE, lane, threshold[e * stride]):
-                        v = indices[e]
-                        if seen[v] != lgen:
-                            seen[v] = lgen
-                            nxt[count] = v
-                            count += 1
-                            if rec_node.shape[0] > 0:
-                                rec_node[recorded] = v
-                                rec_time[recorded] = s + 1
-                                recorded += 1
+                        livebuf[k] = e
+                        k += 1
+                        if k == livebuf.shape[0]:
+                            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, nxt, count, s + 1,
+                                                        rec_node, rec_time, recorded)
+                            k = 0
+            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, nxt, count, s + 1, rec_node, rec_time,
+                                        recorded)
             head = end
             if count > end:
                 s += 1
@@ -258,6 +266,31 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
         if count > start:
             last[lane] = s
     return recorded, lgen
+
+
+#: Live edges buffered per batch in the lane-by-lane phase, and how far ahead loads are prefetched.
+_LIVE_BATCH = 4096
+_AHEAD = 8
+
+
+@nb.njit(cache=True, nogil=True)
+def _ic_visit(live, k, indices, seen, lgen, queue, count, when, rec_node, rec_time, recorded):
+    """Activate the unvisited targets of the ``k`` live edges in ``live`` at step ``when``."""
+    for j in range(k):
+        if j + 2 * _AHEAD < k:
+            prefetch(indices, live[j + 2 * _AHEAD])
+        if j + _AHEAD < k:
+            prefetch(seen, indices[live[j + _AHEAD]])
+        v = indices[live[j]]
+        if seen[v] != lgen:
+            seen[v] = lgen
+            queue[count] = v
+            count += 1
+            if rec_node.shape[0] > 0:
+                rec_node[recorded] = v
+                rec_time[recorded] = when
+                recorded += 1
+    return count, recorded
 
 
 @nb.njit(cache=True, nogil=True)
@@ -295,6 +328,7 @@ def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, m
     nxt = np.empty(n, dtype=np.int32)
     hist = np.empty(n, dtype=np.int32)
     seen = np.zeros(n, dtype=np.int32)
+    livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
     lgen = 0
     sizes = np.zeros(LANES, dtype=np.int64)
     last = np.zeros(LANES, dtype=np.int32)
@@ -313,7 +347,8 @@ def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, m
             j += 1
         gen += 1
         _, lgen = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes,
-                            max_steps, share_min, state, gen, front, nxt, hist, seen, lgen, sizes, last, none, none)
+                            max_steps, share_min, state, gen, front, nxt, hist, seen, lgen, livebuf, sizes, last,
+                            none, none)
         for k in range(i, j):
             lane = trials[order[k]] % _NLANES
             adopted[order[k]] = sizes[lane]
@@ -528,13 +563,15 @@ def _ic_times(indptr, indices, threshold, stride, fixed, n_random, root, trial, 
     nxt = np.empty(n, dtype=np.int32)
     hist = np.empty(n, dtype=np.int32)
     seen = np.zeros(n, dtype=np.int32)
+    livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
     sizes = np.zeros(LANES, dtype=np.int64)
     last = np.zeros(LANES, dtype=np.int32)
     rec_node = np.empty(n, dtype=np.int32)
     rec_time = np.empty(n, dtype=np.int32)
     lanes = _ONE << np.uint64(trial % _NLANES)
     c, _ = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, trial // _NLANES, lanes,
-                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, hist, seen, 0, sizes, last, rec_node, rec_time)
+                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, hist, seen, 0, livebuf, sizes, last, rec_node,
+                     rec_time)
     return _scatter(n, rec_node, rec_time, c)
 
 
