@@ -62,7 +62,7 @@ from sim import campaign_kernel as ck
 from sim.campaign import CampaignOutcome, CampaignWorldArrays, Schedule
 from sim.mesa_compat import WeakIdCounters, mesa
 from sim.population import Population
-from sim.rng import LANE_DIGITS, LANE_SCALE, LANE_STRIDE, LANES, Stream, as_key, uniforms
+from sim.rng import LANE_DIGITS, LANE_SCALE, LANES, Stream, as_key, uniforms
 
 __all__ = [
     "CampaignAccount",
@@ -106,13 +106,14 @@ def _uniform(key: int, counter: int) -> float:
 
 
 def _lane_below(key: int, item: int, lane: int, threshold: int) -> bool:
-    """:func:`sim.rng.lane_below` on Python integers (``base = item * LANE_STRIDE``)."""
+    """:func:`sim.rng.lane_below` on Python integers."""
     if threshold >= LANE_SCALE:
         return True
-    base = item * LANE_STRIDE
-    group, shift = lane >> 3, 8 * (lane & 7)
+    counter = ((item >> 3) << 6) + lane
+    shift = 8 * (item & 7)
     for i in range(LANE_DIGITS):
-        d = (_mix((key + (base + 8 * i + group + 1) * _GOLDEN) & _MASK) >> shift) & 0xFF
+        k = key if i == 0 else _derive(key, i)
+        d = (_mix((k + (counter + 1) * _GOLDEN) & _MASK) >> shift) & 0xFF
         t = (threshold >> (8 * (LANE_DIGITS - 1 - i))) & 0xFF
         if d != t:
             return d < t

@@ -46,7 +46,7 @@ import numba as nb
 import numpy as np
 
 from sim.cascade import prefetch
-from sim.rng import LANE_SCALE, LANE_STRIDE, LANES, Stream, below, derive, lane_below, trial_key, uniform
+from sim.rng import LANE_SCALE, LANES, Stream, below, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))
 _ENGAGE = np.uint64(int(Stream.ENGAGE))
@@ -57,7 +57,6 @@ _RESHARE = np.uint64(int(Stream.RESHARE))
 _EDGE = np.uint64(int(Stream.EDGE_LIVE))
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _LANES = np.uint64(LANES)
-_STRIDE = np.uint64(LANE_STRIDE)
 _SCALE = float(LANE_SCALE)
 #: Exposures ahead whose account record is prefetched while booking.
 _AHEAD = 8
@@ -225,7 +224,7 @@ def _campaign_trial(
                 if mode == INDEPENDENT_MODE:
                     q = 1.0 - math.exp(-rate * dose)
                     if nth == 0:
-                        conv = lane_below(k_lanes, np.uint64(e) * _STRIDE, lane, np.uint64(math.ceil(q * _SCALE)))
+                        conv = lane_below(k_lanes, np.uint64(e), lane, np.uint64(math.ceil(q * _SCALE)))
                     else:
                         conv = uniform(derive(k_live, np.uint64(nth)), np.uint64(e)) < q
                 x_v[n_x] = v

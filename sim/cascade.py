@@ -5,7 +5,7 @@ number from :mod:`sim.rng` keyed by meaning:
 
 * IC (Kempe, Kleinberg & Tardos 2003): edge ``e`` is *live* in trial ``t`` iff the
   lane draw of lane ``t % 64`` for edge ``e`` under ``key(root, LIVE_LANES, t // 64)``
-  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.rng.lanes_below`: a uniform 56-bit
+  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.rng.lane_below`: a uniform 56-bit
   number per trial and edge, so live with probability exactly ``prob[e]``). Each
   newly active node tries each out-edge once, so the activated set is the set
   reachable from the recruits over live edges and the activation step is the
@@ -41,7 +41,7 @@ from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
-from sim.rng import LANE_STRIDE, LANES, Stream, below, lane_below, lanes_below, trial_key, uniform
+from sim.rng import LANES, Stream, bits, below, lane_tie_below, trial_key, uniform
 
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
@@ -78,28 +78,67 @@ def prefetch(typingctx, arr, index):
 
 _ONE = np.uint64(1)
 _NONE = np.uint64(0)
-_STRIDE = np.uint64(LANE_STRIDE)
+_S6 = np.uint64(6)
 _NLANES = np.int64(LANES)
 # Columns of the per-account IC state (one 32-byte row, so touching an account costs one
 # cache line): generation stamp, lanes active, lanes activated this round, lanes to spread.
 _GEN, _ACT, _NEW, _PEND = 0, 1, 2, 3
 
 
+_HIGH = np.uint64(0x8080808080808080)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+_FULL = np.uint64(2**56)
+
+
+@nb.njit(cache=True, inline="always")
+def _digits_below(w, tops):
+    """Byte-wise ``w < tops`` and ``w == tops`` (unsigned), as the high bit of each byte.
+
+    Bytes are lanes' first digits of eight consecutive edges and the top digits of their
+    thresholds (:attr:`sim.contagion.IndependentCascadeArrays.top_words`). No carry crosses
+    a byte: the low seven bits are compared with a guard bit, the high bits apart.
+    """
+    ge7 = (((w & _LOW7) | _HIGH) - (tops & _LOW7)) & _HIGH  # low 7 bits: w >= tops
+    xh = w & _HIGH
+    th = tops & _HIGH
+    lt = ((~xh & th) | (~(xh ^ th) & ~ge7)) & _HIGH
+    z = w ^ tops
+    eq = ~(((z & _LOW7) + _LOW7) | z) & _HIGH
+    return lt, eq
+
+
+@nb.njit(cache=True, inline="always")
+def _group_range(c, lo, hi):
+    """High bits of the bytes of edge group ``c`` (edges ``8c .. 8c + 7``) that lie in ``[lo, hi)``."""
+    first = max(lo - (c << 3), 0)
+    last = min(hi - (c << 3), 8)  # exclusive
+    return (_HIGH << np.uint64(8 * first)) & (_HIGH >> np.uint64(8 * (8 - last)))
+
+
+@nb.njit(cache=True, inline="always")
+def _tie_below(key, e, lane, t):
+    """A lane draw whose first digit equals the threshold's (capped) top digit: decide on the rest."""
+    if t >= _FULL:  # p = 1: the top digit (256) was capped at 255 in top_words
+        return True
+    return lane_tie_below(key, np.uint64(e), lane, t)
+
+
 _LGEN_MAX = 2**31 - 1
 #: Rounds are run for all lanes of a block together while the accounts spreading carry at
 #: least this many lanes each on average (always the recruits' round when they are fixed);
 #: below it, lane by lane. A speed choice only: both ways compute the same draws.
-SHARED_LANES_MIN = 3.0
+SHARED_LANES_MIN = 6.0
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes, max_steps,
-              share_min, state, gen, front, nxt, hist, seen, lgen, livebuf, sizes, last, rec_node, rec_time):
+def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, block, lanes, max_steps,
+              share_min, state, gen, front, nxt, seen, lgen, livebuf, sizes, last, rec_node, rec_time):
     """IC for the trials of one block of ``LANES`` trials, one bit (lane) per trial.
 
     ``state[v]`` holds bit masks over the block's lanes. Edge ``e`` is live in lane ``L``
-    iff ``L``'s draw at ``e * LANE_STRIDE`` under the block's ``LIVE_LANES`` key is below
-    the edge's threshold (:func:`sim.rng.lanes_below`). Rounds in which accounts spread
+    iff ``L``'s draw for ``e`` under the block's ``LIVE_LANES`` key is below the edge's
+    threshold (:func:`sim.rng.lane_below`). Rounds in which accounts spread
     in many lanes at once (the fixed recruits, in every lane) are run for all lanes
     together, each out-edge's draws computed once for all of them; the rest of each
     trial then runs lane by lane, one hash per edge examined. Both give the same result.
@@ -157,34 +196,44 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
                     state[v, _NEW] |= bit
     key = trial_key(root, _LIVE, np.uint64(block))
     sflat = state.reshape(-1)
+    emask = np.zeros(64, dtype=np.uint64)  # live lanes of each out-edge of the account at hand
     recorded = 0
     step = 0
     width = 0
-    n_hist = 0
-    total = 0  # lane activations so far
+    n_lanes = 0
+    rest = lanes
+    while rest != _NONE:
+        n_lanes += 1
+        rest &= rest - _ONE
     while True:
         # Commit the round: newly active lanes become the lanes to spread.
         carried = 0
+        common = 0  # accounts new in every lane asked (the fixed recruits): counted once
+        union = _NONE
         for i in range(count):
             v = nxt[i]
             new = state[v, _NEW]
             state[v, _NEW] = _NONE
             state[v, _PEND] = new
             front[i] = v
-            if state[v, _ACT] == new:  # first lanes of this account: remember it once
-                hist[n_hist] = v
-                n_hist += 1
-            while new != _NONE:
-                lane = trailing_zeros(new)
-                sizes[lane] += 1
-                last[lane] = step
-                carried += 1
-                new &= new - _ONE
+            union |= new
+            if new == lanes:
+                common += 1
+                carried += n_lanes
+            else:
+                while new != _NONE:
+                    sizes[trailing_zeros(new)] += 1
+                    carried += 1
+                    new &= new - _ONE
             if rec_node.shape[0] > 0:
                 rec_node[recorded] = v
                 rec_time[recorded] = step
                 recorded += 1
-        total += carried
+        while union != _NONE:
+            lane = trailing_zeros(union)
+            union &= union - _ONE
+            sizes[lane] += common
+            last[lane] = step
         width = count
         if width == 0 or step >= max_steps or carried < share_min * width:
             break
@@ -195,9 +244,32 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
                 prefetch(sflat, front[i + _AHEAD] * 4)
             u = front[i]
             pend = state[u, _PEND]
-            for e in range(indptr[u], indptr[u + 1]):
-                live = lanes_below(key, np.uint64(e) * _STRIDE, pend, threshold[e * stride])
+            lo = indptr[u]
+            hi = indptr[u + 1]
+            if hi - lo > emask.shape[0]:
+                emask = np.zeros(2 * (hi - lo), dtype=np.uint64)
+            # Each asked lane reads its digits of the out-edges eight at a time; the live
+            # lanes of each edge collect in emask.
+            for c in range(lo >> 3, (hi + 7) >> 3):
+                top = tops[c * stride]
+                span = _group_range(c, lo, hi)
+                cbase = np.uint64(c) << _S6
+                rest = pend
+                while rest != _NONE:
+                    lane = np.uint64(trailing_zeros(rest))
+                    rest &= rest - _ONE
+                    lt, eq = _digits_below(bits(key, cbase + lane), top)
+                    cand = (lt | eq) & span
+                    while cand != _NONE:
+                        b = trailing_zeros(cand)
+                        cand &= cand - _ONE
+                        e = (c << 3) + (b >> 3)
+                        if (lt >> b) & _ONE or _tie_below(key, e, lane, threshold[e * stride]):
+                            emask[e - lo] |= _ONE << lane
+            for e in range(lo, hi):
+                live = emask[e - lo]
                 if live != _NONE:
+                    emask[e - lo] = _NONE
                     v = indices[e]
                     if state[v, _GEN] != gen:
                         state[v, _GEN] = gen
@@ -213,12 +285,11 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
         step += 1
     if width == 0 or step >= max_steps:
         return recorded, lgen
-    # Lane by lane from here. Each lane's visited set moves to the compact stamps ``seen``
-    # (an int32 per account, which stays in cache better than the 32-byte rows of
-    # ``state``), and its accounts of the current round become its BFS frontier.
-    act_list = np.empty(total, dtype=np.int32)
+    # Lane by lane from here. An account is visited in the lane if it was active in it when
+    # the lanes split (``state``) or stamped since in the compact ``seen`` (an int32 per
+    # account, which stays in cache better than the 32-byte rows of ``state``). Each lane's
+    # accounts of the current round are its BFS frontier.
     pend_list = np.empty(carried, dtype=np.int32)
-    act_start = _bucket_by_lane(state, hist, n_hist, _ACT, act_list)
     pend_start = _bucket_by_lane(state, front, width, _PEND, pend_list)
     rest = lanes
     while rest != _NONE:
@@ -231,8 +302,7 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
             seen[:] = 0
             lgen = 0
         lgen += 1
-        for i in range(act_start[li], act_start[li + 1]):
-            seen[act_list[i]] = lgen
+        bit = _ONE << lane
         count = 0
         for i in range(pend_start[li], pend_start[li + 1]):
             nxt[count] = pend_list[i]
@@ -249,15 +319,25 @@ def _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, 
                 if i + _AHEAD < end:
                     prefetch(indptr, nxt[i + _AHEAD])
                 u = nxt[i]
-                for e in range(indptr[u], indptr[u + 1]):
-                    if lane_below(key, np.uint64(e) * _STRIDE, lane, threshold[e * stride]):
-                        livebuf[k] = e
-                        k += 1
-                        if k == livebuf.shape[0]:
-                            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, nxt, count, s + 1,
-                                                        rec_node, rec_time, recorded)
-                            k = 0
-            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, nxt, count, s + 1, rec_node, rec_time,
+                lo = indptr[u]
+                hi = indptr[u + 1]
+                # One hash and one byte-wise comparison decide this lane for eight
+                # consecutive edges; only candidates (about 1 in 100 at p = 0.01) go further.
+                for c in range(lo >> 3, (hi + 7) >> 3):
+                    lt, eq = _digits_below(bits(key, (np.uint64(c) << _S6) + lane), tops[c * stride])
+                    cand = (lt | eq) & _group_range(c, lo, hi)
+                    while cand != _NONE:
+                        b = trailing_zeros(cand)
+                        cand &= cand - _ONE
+                        e = (c << 3) + (b >> 3)
+                        if (lt >> b) & _ONE or _tie_below(key, e, lane, threshold[e * stride]):
+                            livebuf[k] = e
+                            k += 1
+                            if k == livebuf.shape[0]:
+                                count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, gen, bit, nxt, count, s + 1,
+                                                            rec_node, rec_time, recorded)
+                                k = 0
+            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, gen, bit, nxt, count, s + 1, rec_node, rec_time,
                                         recorded)
             head = end
             if count > end:
@@ -274,7 +354,7 @@ _AHEAD = 8
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_visit(live, k, indices, seen, lgen, queue, count, when, rec_node, rec_time, recorded):
+def _ic_visit(live, k, indices, seen, lgen, state, gen, bit, queue, count, when, rec_node, rec_time, recorded):
     """Activate the unvisited targets of the ``k`` live edges in ``live`` at step ``when``."""
     for j in range(k):
         if j + 2 * _AHEAD < k:
@@ -284,6 +364,8 @@ def _ic_visit(live, k, indices, seen, lgen, queue, count, when, rec_node, rec_ti
         v = indices[live[j]]
         if seen[v] != lgen:
             seen[v] = lgen
+            if state[v, _GEN] == gen and state[v, _ACT] & bit:  # active since the shared rounds
+                continue
             queue[count] = v
             count += 1
             if rec_node.shape[0] > 0:
@@ -321,12 +403,11 @@ def _bucket_by_lane(state, nodes, k, column, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, max_steps, share_min):
+def _ic_run(indptr, indices, threshold, tops, stride, fixed, n_random, root, trials, max_steps, share_min):
     n = indptr.shape[0] - 1
     state = np.zeros((n, 4), dtype=np.uint64)
     front = np.empty(n, dtype=np.int32)
     nxt = np.empty(n, dtype=np.int32)
-    hist = np.empty(n, dtype=np.int32)
     seen = np.zeros(n, dtype=np.int32)
     livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
     lgen = 0
@@ -346,8 +427,8 @@ def _ic_run(indptr, indices, threshold, stride, fixed, n_random, root, trials, m
             lanes |= _ONE << np.uint64(trials[order[j]] % _NLANES)
             j += 1
         gen += 1
-        _, lgen = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, block, lanes,
-                            max_steps, share_min, state, gen, front, nxt, hist, seen, lgen, livebuf, sizes, last,
+        _, lgen = _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, block, lanes,
+                            max_steps, share_min, state, gen, front, nxt, seen, lgen, livebuf, sizes, last,
                             none, none)
         for k in range(i, j):
             lane = trials[order[k]] % _NLANES
@@ -493,7 +574,7 @@ def _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fix
     return _scatter(n, order, times, c)
 
 
-def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, max_steps):
+def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, trials, max_steps):
     """Independent Cascade over many trials.
 
     Parameters
@@ -505,6 +586,9 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
         ``ceil(p_e * 2**53)`` for the probability ``p_e`` that edge ``e`` transmits
         (:attr:`sim.contagion.IndependentCascadeArrays.threshold`); a single value when
         every edge has the same probability (the kernel then reads no per-edge array).
+    tops : uint64[ceil(m / 8)] or uint64[1]
+        The thresholds' top base-256 digits packed eight edges to a word
+        (:attr:`sim.contagion.IndependentCascadeArrays.top_words`).
     fixed : int32[k]
         Recruits present in every trial.
     n_random : int
@@ -525,7 +609,7 @@ def ic_final_sizes(indptr, indices, threshold, fixed, n_random, root, trials, ma
         Step of the last activation (0 if nothing spread).
     """
     stride = 0 if threshold.shape[0] == 1 else 1
-    return _ic_run(indptr, indices, threshold, stride, fixed, n_random, np.uint64(root),
+    return _ic_run(indptr, indices, threshold, tops, stride, fixed, n_random, np.uint64(root),
                    np.ascontiguousarray(trials, dtype=np.int64), max_steps, SHARED_LANES_MIN)
 
 
@@ -556,12 +640,11 @@ def _scatter(n, order, times, count):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_times(indptr, indices, threshold, stride, fixed, n_random, root, trial, max_steps):
+def _ic_times(indptr, indices, threshold, tops, stride, fixed, n_random, root, trial, max_steps):
     n = indptr.shape[0] - 1
     state = np.zeros((n, 4), dtype=np.uint64)
     front = np.empty(n, dtype=np.int32)
     nxt = np.empty(n, dtype=np.int32)
-    hist = np.empty(n, dtype=np.int32)
     seen = np.zeros(n, dtype=np.int32)
     livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
     sizes = np.zeros(LANES, dtype=np.int64)
@@ -569,19 +652,19 @@ def _ic_times(indptr, indices, threshold, stride, fixed, n_random, root, trial, 
     rec_node = np.empty(n, dtype=np.int32)
     rec_time = np.empty(n, dtype=np.int32)
     lanes = _ONE << np.uint64(trial % _NLANES)
-    c, _ = _ic_block(indptr, indices, threshold, stride, fixed, n_random, root, trial // _NLANES, lanes,
-                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, hist, seen, 0, livebuf, sizes, last, rec_node,
+    c, _ = _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, trial // _NLANES, lanes,
+                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, seen, 0, livebuf, sizes, last, rec_node,
                      rec_time)
     return _scatter(n, rec_node, rec_time, c)
 
 
-def ic_activation_times(indptr, indices, threshold, fixed, n_random, root, trial, max_steps):
+def ic_activation_times(indptr, indices, threshold, tops, fixed, n_random, root, trial, max_steps):
     """Activation step of every account in one IC trial (-1 = never); int32[n].
 
     Arguments as :func:`ic_final_sizes`, with one ``trial`` number.
     """
     stride = 0 if threshold.shape[0] == 1 else 1
-    return _ic_times(indptr, indices, threshold, stride, fixed, n_random, np.uint64(root), np.int64(trial),
+    return _ic_times(indptr, indices, threshold, tops, stride, fixed, n_random, np.uint64(root), np.int64(trial),
                      max_steps)
 
 
@@ -621,7 +704,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
+        return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
                               np.uint64(root), trials, limit)
     return lt_final_sizes(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
                           model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit)
@@ -636,7 +719,7 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
 
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):
-        return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, plan.fixed, plan.n_random,
+        return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
                                    np.uint64(root), np.int64(trial), limit)
     return lt_activation_times(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
                                model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit)

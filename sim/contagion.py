@@ -30,12 +30,15 @@ class IndependentCascadeArrays:
     the kernel test a lane draw with integer comparisons: for the 56-bit number ``k`` of a
     lane draw, ``k / 2**56 < p`` exactly when ``k < ceil(p * 2**56)``.
     ``kernel_threshold`` is what :mod:`sim.cascade` reads: ``threshold``, or its single
-    value (uint64[1]) when all edges share one probability.
+    value (uint64[1]) when all edges share one probability. ``top_words`` packs the top
+    base-256 digit of each of those thresholds (capped at 255), eight edges to a word, so
+    the kernel compares a lane's digits for eight edges at once (:func:`top_words`).
     """
 
     prob: np.ndarray
     threshold: np.ndarray = field(init=False, repr=False)
     kernel_threshold: np.ndarray = field(init=False, repr=False)
+    top_words: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         threshold = lane_threshold(self.prob)
@@ -43,7 +46,9 @@ class IndependentCascadeArrays:
         # One value when every edge has the same probability: the kernel then reads no
         # per-edge array (a cache line per account saved; see docs/performance.md).
         uniform = threshold.size > 0 and bool((threshold == threshold[0]).all())
-        object.__setattr__(self, "kernel_threshold", threshold[:1].copy() if uniform else threshold)
+        kernel = threshold[:1].copy() if uniform else threshold
+        object.__setattr__(self, "kernel_threshold", kernel)
+        object.__setattr__(self, "top_words", top_words(kernel))
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +85,21 @@ class ThresholdArrays:
 
 
 CompiledModel = IndependentCascadeArrays | ThresholdArrays
+
+
+def top_words(threshold: np.ndarray) -> np.ndarray:
+    """Top base-256 digits of 56-bit thresholds, capped at 255, packed eight to a uint64.
+
+    Byte ``k`` (from the least significant) of word ``c`` belongs to ``threshold[8c + k]``;
+    a single threshold gives one word with its digit in every byte.
+    """
+    top = np.minimum(threshold >> np.uint64(48), np.uint64(255)).astype(np.uint64)
+    if threshold.size == 1:
+        return (top * np.uint64(0x0101010101010101)).astype(np.uint64)
+    padded = np.zeros(-(-top.size // 8) * 8, dtype=np.uint64)
+    padded[: top.size] = top
+    lanes = padded.reshape(-1, 8) << (np.arange(8, dtype=np.uint64) * np.uint64(8))
+    return np.bitwise_or.reduce(lanes, axis=1).astype(np.uint64)
 
 
 def _edge_weights(graph: FlatGraph) -> np.ndarray:

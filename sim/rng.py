@@ -110,133 +110,94 @@ LANES = 64
 LANE_DIGITS = 7
 #: Resolution of a lane draw: a probability ``p`` becomes the threshold ``ceil(p * LANE_SCALE)``.
 LANE_SCALE = 2**56
-#: Counter stride between items (edges) of a lane stream: item ``i`` reads the words at
-#: counters ``i * LANE_STRIDE + 8 * digit + group``.
-LANE_STRIDE = 64
+#: Consecutive items (edges) whose digits for one lane share a 64-bit word, a byte each.
+LANE_ITEMS = 8
 _FULL = np.uint64(LANE_SCALE)
 _ZERO = np.uint64(0)
 _BYTE = np.uint64(0xFF)
-_EIGHT = np.uint64(8)
+_THREE = np.uint64(3)
+_SIX = np.uint64(6)
 _SEVEN = np.uint64(7)
 _48 = np.uint64(48)
-_56 = np.uint64(56)
-_HIGH = np.uint64(0x8080808080808080)
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_SPREAD = np.uint64(0x0101010101010101)
-_GATHER = np.uint64(0x0102040810204080)
-_HIGH_BIT = np.uint64(0x80)
 
 
 @nb.njit(cache=True, inline="always")
-def _gather(high: np.uint64) -> np.uint64:
-    """The high bit of each byte of ``high`` (others zero) as 8 consecutive bits, byte 0 lowest."""
-    return ((high >> _SEVEN) * _GATHER) >> _56
+def lane_word(key: np.uint64, item: np.uint64, lane: np.uint64) -> np.uint64:
+    """The word holding lane ``lane``'s first digits for items ``8 * (item // 8) ..`` ``+ 7``.
+
+    Byte ``item % 8`` of it is the first (most significant) base-256 digit of the lane's
+    draw for ``item``; a lane scanning consecutive items (an account's out-edges) reads
+    one hash per eight of them.
+    """
+    return bits(key, ((np.uint64(item) >> _THREE) << _SIX) + np.uint64(lane))
 
 
 @nb.njit(cache=True)
-def _lane_digits_below(key: np.uint64, base: np.uint64, group: np.uint64, byte: np.uint64,
-                       threshold: np.uint64) -> bool:
-    """Compare one lane's number with ``threshold`` from its second digit on (first digits equal)."""
+def lane_tie_below(key: np.uint64, item: np.uint64, lane: np.uint64, threshold: np.uint64) -> bool:
+    """Compare digits 1..6 of a lane draw with ``threshold`` (digit 0 equal to the threshold's).
+
+    Digit ``i`` is byte ``item % 8`` of ``lane_word(derive(key, i), item, lane)``. Reached
+    in 1 draw of 256; the answer for a draw equal to the threshold is "not below".
+    """
+    item = np.uint64(item)
+    shift = (item & _SEVEN) << _THREE
     for i in range(1, LANE_DIGITS):
-        w = bits(key, base + np.uint64(8 * i) + group)
-        d = (w >> (byte * _EIGHT)) & _BYTE
-        t = (threshold >> np.uint64(8 * (LANE_DIGITS - 1 - i))) & _BYTE
+        d = (lane_word(derive(key, np.uint64(i)), item, lane) >> shift) & _BYTE
+        t = (np.uint64(threshold) >> np.uint64(8 * (LANE_DIGITS - 1 - i))) & _BYTE
         if d != t:
             return d < t
-    return False  # equal to the threshold: not below
+    return False
 
 
 @nb.njit(cache=True, inline="always")
-def lanes_below(key: np.uint64, base: np.uint64, lanes: np.uint64, threshold: np.uint64) -> np.uint64:
-    """The lanes among ``lanes`` whose lane draw at ``base`` is below ``threshold``.
+def lane_below(key: np.uint64, item: np.uint64, lane: np.uint64, threshold: np.uint64) -> bool:
+    """Whether lane ``lane``'s draw for ``item`` under ``key`` is below ``threshold``.
 
-    Lane ``L`` (group ``g = L // 8``, byte ``b = L % 8``) has the 56-bit number whose
-    base-256 digits, most significant first, are byte ``b`` of the words
-    ``bits(key, base + 8 * i + g)``, ``i = 0 .. 6``. It is uniform on ``[0, 2**56)`` and
-    independent across lanes and items, so with ``threshold = ceil(p * 2**56)`` a lane is
-    below with probability exactly ``p`` (the test ``k / 2**56 < p``).
-
-    Cost: one hash per group of 8 lanes asked about (a single lane: one hash, as a
-    per-trial draw; all 64 lanes: eight hashes and a comparison of eight bytes at once),
-    plus one more per lane in the rare case (1 in 256) its first digit ties.
+    The draw is the 56-bit number whose base-256 digits, most significant first, are
+    byte ``item % 8`` of ``lane_word(K_i, item, lane)`` for ``i = 0 .. 6``, with
+    ``K_0 = key`` and ``K_i = derive(key, i)``. It is uniform on ``[0, 2**56)`` and
+    independent across lanes and items, so with ``threshold = ceil(p * 2**56)``
+    (:func:`lane_threshold`; ``2**56`` means always) it is below with probability exactly
+    ``p``. One hash decides it, two in 1 case of 256.
 
     Parameters
     ----------
     key : uint64
-        Key of the trial block (e.g. ``trial_key(root, LIVE_LANES, t // LANES)``).
-    base : uint64
-        ``item * LANE_STRIDE``.
-    lanes : uint64
-        Bit mask of the lanes asked about; other lanes are 0 in the result.
+        Key of the trial block (``trial_key(root, LIVE_LANES, t // LANES)``).
+    item : uint64
+        Edge id (or other item).
+    lane : uint64
+        ``t % LANES``.
     threshold : uint64
-        In ``[0, 2**56]``; ``2**56`` means always below.
-
-    Returns
-    -------
-    uint64
-        Bit mask, a subset of ``lanes``.
+        In ``[0, 2**56]``.
     """
-    lanes = np.uint64(lanes)
+    item = np.uint64(item)
     threshold = np.uint64(threshold)
-    base = np.uint64(base)
-    if threshold >= _FULL:
-        return lanes
-    top = threshold >> _48  # first digit of the threshold
-    spread = top * _SPREAD
-    low = spread & _LOW7
+    d = (lane_word(key, item, lane) >> ((item & _SEVEN) << _THREE)) & _BYTE
+    top = threshold >> _48
+    if d != top:
+        return d < top  # top = 256 when threshold = 2**56: always below
+    return lane_tie_below(key, item, lane, threshold)
+
+
+@nb.njit(cache=True)
+def lanes_below(key: np.uint64, item: np.uint64, lanes: np.uint64, threshold: np.uint64) -> np.uint64:
+    """The lanes among the bit mask ``lanes`` whose draw for ``item`` is below ``threshold`` (a mask)."""
     out = _ZERO
-    rest = lanes
+    rest = np.uint64(lanes)
     while rest != _ZERO:
-        group = np.uint64(trailing_zeros(rest)) >> np.uint64(3)
-        shift = group * _EIGHT
-        ask = (lanes >> shift) & _BYTE
-        rest &= ~(_BYTE << shift)
-        w = bits(key, base + group)
-        if ask & (ask - _ONE) == _ZERO:  # one lane in this group: read its byte
-            byte = np.uint64(trailing_zeros(ask))
-            d = (w >> (byte * _EIGHT)) & _BYTE
-            if d < top or (d == top and _lane_digits_below(key, base, group, byte, threshold)):
-                out |= ask << shift
-        else:  # compare the eight bytes with the digit at once (SWAR, no carries between bytes)
-            ge7 = (((w & _LOW7) | _HIGH) - low) & _HIGH  # low 7 bits >= the digit's
-            if top & _HIGH_BIT:
-                lt = (~w | ~ge7) & _HIGH
-            else:
-                lt = ~w & ~ge7 & _HIGH
-            y = w ^ spread
-            eq = ~(((y & _LOW7) + _LOW7) | y) & _HIGH
-            out |= (_gather(lt) & ask) << shift
-            tie = _gather(eq) & ask
-            while tie != _ZERO:
-                byte = np.uint64(trailing_zeros(tie))
-                tie &= tie - _ONE
-                if _lane_digits_below(key, base, group, byte, threshold):
-                    out |= (_ONE << byte) << shift
+        lane = np.uint64(trailing_zeros(rest))
+        rest &= rest - _ONE
+        if lane_below(key, item, lane, threshold):
+            out |= _ONE << lane
     return out
 
 
-@nb.njit(cache=True, inline="always")
-def lane_below(key: np.uint64, base: np.uint64, lane: np.uint64, threshold: np.uint64) -> bool:
-    """Whether one lane's draw at ``base`` is below ``threshold``: bit ``lane`` of :func:`lanes_below`.
-
-    One hash (two in 1 case of 256), the cost of a per-trial draw.
-    """
-    base = np.uint64(base)
-    lane = np.uint64(lane)
-    group = lane >> np.uint64(3)
-    byte = lane & _SEVEN
-    d = (bits(key, base + group) >> (byte * _EIGHT)) & _BYTE
-    top = np.uint64(threshold) >> _48
-    if d != top:
-        return d < top
-    return _lane_digits_below(key, base, group, byte, np.uint64(threshold))
-
-
 def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
-    """Lane ``lane``'s 56-bit number for every item: the Python-side view of :func:`lanes_below`.
+    """Lane ``lane``'s 56-bit draw for every item: the Python-side view of :func:`lane_below`.
 
-    ``lane_numbers(key, items, L) < threshold`` is bit ``L`` of ``lanes_below(key,
-    item * LANE_STRIDE, all lanes, threshold)`` for each item (the Mesa engine uses this).
+    ``lane_numbers(key, items, L) < threshold`` equals ``lane_below(key, item, L,
+    threshold)`` for each item (the Mesa engine uses this).
 
     Parameters
     ----------
@@ -253,16 +214,18 @@ def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
     """
     if not 0 <= lane < LANES:
         raise ValueError(f"lane must be in [0, {LANES}), got {lane}")
-    base = np.asarray(items, dtype=np.uint64) * np.uint64(LANE_STRIDE)
-    out = np.zeros(base.shape, dtype=np.uint64)
-    group, shift = np.uint64(lane // 8), np.uint64(8 * (lane % 8))
+    items = np.asarray(items, dtype=np.uint64)
+    counter = ((items >> _THREE) << _SIX) + np.uint64(lane)
+    shift = (items & _SEVEN) << _THREE
+    out = np.zeros(items.shape, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for i in range(LANE_DIGITS):
-            z = np.uint64(key) + (base + np.uint64(8 * i) + group + _ONE) * _GOLDEN
+            k = np.uint64(key) if i == 0 else np.uint64(derive(np.uint64(key), np.uint64(i)))
+            z = k + (counter + _ONE) * _GOLDEN
             z = (z ^ (z >> _S30)) * _M1
             z = (z ^ (z >> _S27)) * _M2
             z = z ^ (z >> _S31)
-            out = (out << _EIGHT) | ((z >> shift) & _BYTE)
+            out = (out << np.uint64(8)) | ((z >> shift) & _BYTE)
     return out
 
 

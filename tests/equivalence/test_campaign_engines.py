@@ -325,7 +325,7 @@ def test_scalar_draws_match_sim_rng():
         for threshold in (0, 1, 2**48 * 3 + 12345, 2**55, 2**56 - 1, 2**56):
             for item in range(40):
                 for lane in (0, 7, 8, 37, 63):
-                    want = lane_below(np.uint64(key), np.uint64(item * 64), np.uint64(lane), np.uint64(threshold))
+                    want = lane_below(np.uint64(key), np.uint64(item), np.uint64(lane), np.uint64(threshold))
                     assert campaign_agents._lane_below(key, item, lane, threshold) == bool(want)
 
 

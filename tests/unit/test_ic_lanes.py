@@ -29,7 +29,8 @@ def graph() -> FlatGraph:
 def _run(graph, model, plan, trials, share_min, max_steps=cascade.UNLIMITED):
     t = model.kernel_threshold
     stride = 0 if t.shape[0] == 1 else 1
-    return cascade._ic_run(graph.indptr, graph.indices, t, stride, plan.fixed, plan.n_random, root_key(9),
+    return cascade._ic_run(graph.indptr, graph.indices, t, model.top_words, stride, plan.fixed, plan.n_random,
+                           root_key(9),
                            np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
 
 
@@ -80,3 +81,42 @@ def test_activation_times_of_one_trial_match_its_block(graph):
             assert times.max() == steps[t]
             k = len(set(plan.fixed.tolist()))
             assert k <= (times == 0).sum() <= k + plan.n_random
+
+
+def _reference_times(graph, prob_threshold, recruits, trial):
+    """Breadth-first search over the edges whose lane draw (sim.rng.lane_numbers) is below threshold."""
+    from collections import deque
+
+    from sim.rng import LANES, Stream, as_key, lane_numbers, trial_key
+
+    key = trial_key(root_key(9), as_key(Stream.LIVE_LANES), as_key(trial // LANES))
+    live = lane_numbers(np.uint64(key), np.arange(graph.m), trial % LANES) < prob_threshold
+    times = np.full(graph.n, -1)
+    times[recruits] = 0
+    queue = deque(recruits)
+    while queue:
+        u = queue.popleft()
+        for e in range(graph.indptr[u], graph.indptr[u + 1]):
+            v = graph.indices[e]
+            if live[e] and times[v] < 0:
+                times[v] = times[u] + 1
+                queue.append(v)
+    return times
+
+
+def test_kernel_matches_a_plain_bfs_over_lane_draws(graph):
+    """Heterogeneous p with exact 0s and 1s and thresholds whose top digit ties often.
+
+    The kernel compares eight edges' first digits at once against packed top digits and
+    resolves ties digit by digit; the reference reads each edge's whole 56-bit draw.
+    """
+    rng = np.random.default_rng(8)
+    probs = rng.choice([0.0, 1.0, 0.05, 3 / 256, 3 / 256 + 1e-9, 0.3], size=graph.m, p=[.1, .02, .38, .2, .2, .1])
+    model = IndependentCascadeArrays(prob=probs)
+    plan = RecruitPlan(np.array([0, 17, 500], np.int32), 0)
+    sizes, _ = cascade.final_sizes(graph, model, plan, root_key(9), np.arange(128))
+    for t in (0, 1, 63, 64, 127):
+        want = _reference_times(graph, model.threshold, [0, 17, 500], t)
+        got = cascade.activation_times(graph, model, plan, root_key(9), t)
+        assert np.array_equal(got, want)
+        assert sizes[t] == (want >= 0).sum()

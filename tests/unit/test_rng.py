@@ -8,7 +8,6 @@ import pytest
 from scipy import stats
 
 from sim.rng import (
-    LANE_STRIDE,
     LANES,
     Stream,
     as_key,
@@ -80,7 +79,7 @@ _ALL = np.uint64(2**64 - 1)
 def _jit_masks(key, items, lanes, threshold):
     out = np.empty(items.shape[0], dtype=np.uint64)
     for i in range(items.shape[0]):
-        out[i] = lanes_below(key, np.uint64(items[i]) * np.uint64(LANE_STRIDE), lanes, threshold)
+        out[i] = lanes_below(key, np.uint64(items[i]), lanes, threshold)
     return out
 
 
