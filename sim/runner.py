@@ -29,20 +29,27 @@ from sim.edgelist import EdgeListError
 from sim.metrics import ChunkTables, campaign_tables, partner_table
 from sim.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.results import Results, provenance
-from sim.rng import root_key
+from sim.rng import LANES, root_key
 from sim.scenario import Scenario, ScenarioError
 from sim.store import RunStore
 from sim.world import World, build_world
 
 #: Chunks per strategy a run aims for (finer chunks: less lost on a crash, more files).
 TARGET_CHUNKS = 16
-#: Smallest chunk worth a task and a file.
-MIN_CHUNK = 50
+#: Smallest chunk worth a task and a file (one IC block of 64 trials).
+MIN_CHUNK = 64
 
 
 def chunk_bounds(trials: int) -> list[tuple[int, int]]:
-    """Half-open trial ranges ``[a, b)`` covering ``0..trials-1``; a function of ``trials`` only."""
+    """Half-open trial ranges ``[a, b)`` covering ``0..trials-1``; a function of ``trials`` only.
+
+    Chunks of 64 trials or more are whole multiples of ``sim.rng.LANES`` (64): the IC
+    kernel runs trials in blocks of 64 aligned on multiples of 64, and a block split between
+    two chunks would repeat the work the block's trials share.
+    """
     size = max(min(trials, MIN_CHUNK), math.ceil(trials / TARGET_CHUNKS))
+    if size >= LANES:
+        size = -(-size // LANES) * LANES
     return [(a, min(a + size, trials)) for a in range(0, trials, size)]
 
 
@@ -295,9 +302,10 @@ def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
 
 def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """Rows in (strategy order, trial, ...) order, whatever produced them; strategy as string."""
-    order = {n: i for i, n in enumerate(names)}
     keys = ["_s", "trial", *[c for c in ("day", "partner", "segment") if c in table.columns]]
-    table = table.assign(_s=table["strategy"].map(order)).sort_values(keys, kind="stable")
+    # Categorical codes: a vectorised lookup (Series.map over strings cost ~0.8 µs a row).
+    codes = pd.Categorical(table["strategy"], categories=names).codes
+    table = table.assign(_s=codes).sort_values(keys, kind="stable")
     table = table.drop(columns="_s").reset_index(drop=True)
     return table.astype({"strategy": "string", "trial": "int64"})
 

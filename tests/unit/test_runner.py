@@ -42,6 +42,8 @@ def test_chunks_cover_trials_exactly():
         assert bounds[0][0] == 0 and bounds[-1][1] == trials
         assert all(a < b for a, b in bounds)
         assert all(b == a2 for (_, b), (a2, _) in zip(bounds, bounds[1:], strict=False))
+        if len(bounds) > 1:  # IC blocks of 64 trials are never split between chunks
+            assert all(a % 64 == 0 for a, _ in bounds)
 
 
 def test_same_table_for_1_and_2_workers(scenario, reference):
