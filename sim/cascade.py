@@ -216,6 +216,7 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
             state[v, _NEW] = _NONE
             state[v, _PEND] = new
             front[i] = v
+            prefetch(indptr, v)  # its out-edges are scanned next, in this block or lane by lane
             union |= new
             if new == lanes:
                 common += 1
@@ -266,6 +267,9 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                         e = (c << 3) + (b >> 3)
                         if (lt >> b) & _ONE or _tie_below(key, e, lane, threshold[e * stride]):
                             emask[e - lo] |= _ONE << lane
+            for e in range(lo, hi):  # start loading the live edges' targets' rows
+                if emask[e - lo] != _NONE:
+                    prefetch(sflat, indices[e] * 4)
             for e in range(lo, hi):
                 live = emask[e - lo]
                 if live != _NONE:
@@ -334,11 +338,29 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                             livebuf[k] = e
                             k += 1
                             if k == livebuf.shape[0]:
-                                count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, gen, bit, nxt, count, s + 1,
+                                count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, sflat, gen,
+                                                            bit, nxt, count, s + 1,
                                                             rec_node, rec_time, recorded)
                                 k = 0
-            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, gen, bit, nxt, count, s + 1, rec_node, rec_time,
-                                        recorded)
+            # The step's last batch, inline (a call would incref ~10 arrays per lane and step).
+            for j in range(k):
+                if j + 2 * _AHEAD < k:
+                    prefetch(indices, livebuf[j + 2 * _AHEAD])
+                if j + _AHEAD < k:
+                    ahead = indices[livebuf[j + _AHEAD]]
+                    prefetch(seen, ahead)
+                    prefetch(sflat, ahead * 4)
+                v = indices[livebuf[j]]
+                if seen[v] != lgen:
+                    seen[v] = lgen
+                    if state[v, _GEN] == gen and state[v, _ACT] & bit:  # active since the shared rounds
+                        continue
+                    nxt[count] = v
+                    count += 1
+                    if rec_node.shape[0] > 0:
+                        rec_node[recorded] = v
+                        rec_time[recorded] = s + 1
+                        recorded += 1
             head = end
             if count > end:
                 s += 1
@@ -354,13 +376,16 @@ _AHEAD = 8
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_visit(live, k, indices, seen, lgen, state, gen, bit, queue, count, when, rec_node, rec_time, recorded):
+def _ic_visit(live, k, indices, seen, lgen, state, sflat, gen, bit, queue, count, when, rec_node, rec_time,
+              recorded):
     """Activate the unvisited targets of the ``k`` live edges in ``live`` at step ``when``."""
     for j in range(k):
         if j + 2 * _AHEAD < k:
             prefetch(indices, live[j + 2 * _AHEAD])
         if j + _AHEAD < k:
-            prefetch(seen, indices[live[j + _AHEAD]])
+            ahead = indices[live[j + _AHEAD]]
+            prefetch(seen, ahead)
+            prefetch(sflat, ahead * 4)
         v = indices[live[j]]
         if seen[v] != lgen:
             seen[v] = lgen
