@@ -551,13 +551,16 @@ def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, 
         mark = row[v, _MARK]
         if mark == active:
             continue
-        if mark != touched:
-            row[v, _MARK] = touched
-            row[v, _ACC] = 0
-            rowf[v, _NEED] = (theta_lo + theta_span * uniform(key, np.uint64(v))) * rowf[v, _SCALE]
-        a = row[v, _ACC] + wts[j]
+        # First touch in this trial or not, without a branch (it would mispredict about
+        # every other edge): the threshold's draw costs less than the misprediction.
+        fresh = mark != touched
+        drawn = (theta_lo + theta_span * uniform(key, np.uint64(v))) * rowf[v, _SCALE]
+        need = drawn if fresh else rowf[v, _NEED]
+        a = (0 if fresh else row[v, _ACC]) + wts[j]
+        row[v, _MARK] = touched
         row[v, _ACC] = a
-        if a >= rowf[v, _NEED]:  # int64 vs float64, compared as float64 (the Mesa engine does the same)
+        rowf[v, _NEED] = need
+        if a >= need:  # int64 vs float64, compared as float64 (the Mesa engine does the same)
             row[v, _MARK] = active
             order[count] = v
             times[count] = step + 1
