@@ -46,7 +46,7 @@ import numba as nb
 import numpy as np
 
 from sim.cascade import prefetch
-from sim.rng import LANE_SCALE, LANES, Stream, below, derive, lane_below, trial_key, uniform
+from sim.rng import LANE_SCALE, LANES, Stream, below, bits, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))
 _ENGAGE = np.uint64(int(Stream.ENGAGE))
@@ -58,6 +58,8 @@ _EDGE = np.uint64(int(Stream.EDGE_LIVE))
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _LANES = np.uint64(LANES)
 _SCALE = float(LANE_SCALE)
+_TWO53 = 9007199254740992.0
+_S11 = np.uint64(11)
 #: Exposures ahead whose account record is prefetched while booking.
 _AHEAD = 8
 _THRESH = np.uint64(int(Stream.THRESHOLD))
@@ -182,13 +184,15 @@ def _campaign_trial(
             n_posted += 1
             mark = (np.int64(gen) << 32) + n_posted
             p_reach = reach[u] * shock[channel[u], d]
+            reach_threshold = np.uint64(math.ceil(min(p_reach, 1.0) * _TWO53))
             totals[_PAIRS] += indptr[u + 1] - indptr[u]  # follower-post pairs examined
             t0 = trust0[u]
             eng0 = engagement[u]
             n_x = 0  # exposures of this post so far (x_* buffers)
             # -------- followers of the poster
             for e in range(indptr[u], indptr[u + 1]):
-                if uniform(kp_exp, np.uint64(e)) >= p_reach:
+                # u >= p exactly when the draw's 53-bit integer is >= ceil(p * 2**53): no float per pair.
+                if (bits(kp_exp, np.uint64(e)) >> _S11) >= reach_threshold:
                     continue
                 v = indices[e]
                 post_seen[v] = mark
@@ -307,6 +311,8 @@ def _campaign_trial(
         # ---- adoption of accounts exposed today
         n_next = 0
         for i in range(n_touched):
+            if i + _AHEAD < n_touched:
+                prefetch(acct, touched[i + _AHEAD])
             v = touched[i]
             a = acct[v]
             if not eligible[v] or adopt_gen[v] == gen:
