@@ -34,8 +34,9 @@ One trial runs day by day. On day ``d``:
    * growth[k]``, ``fatigue <- 1 - (1 - fatigue_start) * wear[k]``; fatigue recovers by
    ``recovery[days]`` between hits. Powers come from tables so both engines agree.
 
-Keep all jitted helpers of this kernel in this module or :mod:`sim.rng` (numba's
-cache does not see edits to helpers elsewhere).
+Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.cascade`
+(``prefetch``): numba's cache does not see edits to helpers elsewhere, and
+:mod:`sim.kernel_cache` watches only those files.
 """
 
 from __future__ import annotations

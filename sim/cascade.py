@@ -25,23 +25,22 @@ replacement by Floyd's algorithm keyed by ``(root, RECRUITS, trial)``.
 Per-trial cost is proportional to what the cascade touches: visited marks are
 generation stamps, never cleared arrays (no O(n) work per trial).
 
-Keep every jitted helper a kernel calls in this module or in :mod:`sim.rng`;
-numba's on-disk cache does not notice edits to helpers in other modules.
+Keep every jitted helper a kernel calls in this module or in :mod:`sim.rng`: numba's
+on-disk cache does not notice edits to helpers in other modules, and
+:mod:`sim.kernel_cache` watches only the kernel modules and ``rng.py``.
 """
 
 from __future__ import annotations
 
-
 import numba as nb
 import numpy as np
-
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
 from numba.extending import intrinsic
 
-from sim.rng import LANES, Stream, bits, below, lane_tie_below, trial_key, uniform
+from sim.rng import LANES, Stream, below, bits, lane_tie_below, trial_key, uniform
 
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
@@ -56,8 +55,8 @@ def prefetch(typingctx, arr, index):
     """Ask the CPU to start loading ``arr[index]`` into cache (LLVM ``llvm.prefetch``; no effect on results).
 
     Loops over accounts in random order are bound by memory latency; a load issued some
-    iterations ahead overlaps the misses. ``arr`` must be 1-D; ``index`` may be out of
-    nothing but bounds: it must be valid.
+    iterations ahead overlaps the misses. ``arr`` must be 1-D and ``index`` a valid index
+    (it is not bounds-checked).
     """
     sig = types.void(arr, index)
 
