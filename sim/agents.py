@@ -9,7 +9,7 @@ that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
 * Independent Cascade (Kempe, Kleinberg & Tardos 2003): edge ``e`` is live in
   trial ``t`` iff lane ``t % 64``'s draw of edge ``e`` under the key
   ``trial_key(root, LIVE_LANES, t // 64)`` is below ``threshold[e] = ceil(prob[e] * 2**56)``
-  (:func:`sim.rng.lane_numbers`, the kernel's :func:`sim.rng.lanes_below`);
+  (:func:`sim.rng.lane_numbers`; the kernel compares the same digits eight edges at a time);
 * Linear Threshold (Kempe et al. 2003) and Watts' (2002) fractional threshold:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
   THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight;

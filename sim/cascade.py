@@ -125,7 +125,8 @@ def _tie_below(key, e, lane, t):
 
 _LGEN_MAX = 2**31 - 1
 #: Rounds are run for all lanes of a block together while the accounts spreading carry at
-#: least this many lanes each on average (always the recruits' round when they are fixed);
+#: least this many lanes each on average (the fixed recruits' round when most of a block's
+#: trials are asked for);
 #: below it, lane by lane. A speed choice only: both ways compute the same draws.
 SHARED_LANES_MIN = 6.0
 
@@ -140,7 +141,7 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
     threshold (:func:`sim.rng.lane_below`). Rounds in which accounts spread
     in many lanes at once (the fixed recruits, in every lane) are run for all lanes
     together, each out-edge's draws computed once for all of them; the rest of each
-    trial then runs lane by lane, one hash per edge examined. Both give the same result.
+    trial then runs lane by lane, one hash per eight edges examined. Both give the same result.
 
     Fills ``sizes[L]`` (accounts active at the end) and ``last[L]`` (step of the last
     activation) for every lane ``L`` in ``lanes``. When ``rec_node`` is non-empty (one
@@ -610,7 +611,7 @@ def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, tria
     indices : int32[m]
         CSR follow graph (:class:`sim.graph.FlatGraph`).
     threshold : uint64[m] or uint64[1]
-        ``ceil(p_e * 2**53)`` for the probability ``p_e`` that edge ``e`` transmits
+        ``ceil(p_e * 2**56)`` for the probability ``p_e`` that edge ``e`` transmits
         (:attr:`sim.contagion.IndependentCascadeArrays.threshold`); a single value when
         every edge has the same probability (the kernel then reads no per-edge array).
     tops : uint64[ceil(m / 8)] or uint64[1]

@@ -40,11 +40,15 @@ def ensure_fresh(package: Path | None = None) -> bool:
     -------
     bool
         True if stale cache files were deleted. A read-only install (where numba caches
-        elsewhere) is left alone.
+        elsewhere) is left alone, and so is a cache moved with ``NUMBA_CACHE_DIR``: after
+        changing the kernel sources, empty that folder by hand.
     """
     package = Path(__file__).parent if package is None else package
     cache = package / "__pycache__"
-    digest = source_digest(package)
+    try:
+        digest = source_digest(package)
+    except OSError:  # no sources to compare (an install without .py files): nothing to judge
+        return False
     stamp = cache / _STAMP
     try:
         if stamp.read_text() == digest:

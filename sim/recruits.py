@@ -27,9 +27,10 @@ class RecruitError(ValueError):
 class RecruitPlan:
     """Recruits of every trial: ``fixed`` (int32 node indices) or ``n_random`` random accounts.
 
-    The kernels accept both at once, but then a random draw that lands on a fixed
-    recruit is not redrawn (fewer distinct recruits); the recruit rules never mix them,
-    and :meth:`size` then overcounts.
+    The kernels accept both at once, but then Floyd's algorithm does not avoid the fixed
+    recruits: a draw that lands on one takes the fallback ``j`` instead, and when ``j`` is
+    fixed too the trial has one recruit fewer. The recruit rules never mix them, and
+    :meth:`size` then overcounts.
     """
 
     fixed: np.ndarray

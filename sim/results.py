@@ -40,7 +40,7 @@ from sim.metrics import (
     split_report,
 )
 from sim.scenario import Scenario
-from sim.store import RunStore
+from sim.store import RESULTS_LAYOUT, RunStore
 
 
 def summarize(table: pd.DataFrame, strategies: list[str], outcomes: tuple[str, ...]) -> pd.DataFrame:
@@ -163,6 +163,7 @@ class Results:
             "status": status,
             "scenario_name": self.scenario.name,
             "scenario_sha256": self.scenario.digest(),
+            "results_layout": RESULTS_LAYOUT,
             "seed": self.scenario.seed,
             "trials": self.scenario.trials,
             "world": self.world,

@@ -158,7 +158,8 @@ def lane_below(key: np.uint64, item: np.uint64, lane: np.uint64, threshold: np.u
     ``K_0 = key`` and ``K_i = derive(key, i)``. It is uniform on ``[0, 2**56)`` and
     independent across lanes and items, so with ``threshold = ceil(p * 2**56)``
     (:func:`lane_threshold`; ``2**56`` means always) it is below with probability exactly
-    ``p``. One hash decides it, two in 1 case of 256.
+    ``p``. One hash decides it; a tie on the first digit (1 case in 256) costs a key
+    derivation and a hash per further digit.
 
     Parameters
     ----------

@@ -35,6 +35,13 @@ import pandas as pd
 
 _PART = re.compile(r"^part-s(\d{3})-c(\d{5})\.parquet$")
 
+#: Version of what a run folder's parts mean: which trials chunk ``c`` holds
+#: (:func:`sim.runner.chunk_bounds`) and which random draws produced them (:mod:`sim.rng`).
+#: Bump it when either changes; a folder written under another layout is never resumed
+#: (its parts would cover other trials, or come from other draws). 2: chunks aligned on
+#: 64-trial blocks and IC lane draws (2026-11-26).
+RESULTS_LAYOUT = 2
+
 
 class StoreError(RuntimeError):
     """The output folder holds results of a different scenario (or is not ours)."""
@@ -69,9 +76,15 @@ class RunStore:
         """
         manifest = self.read_manifest()
         if self.folder.exists() and any(self.folder.iterdir()):
-            if manifest is None or manifest.get("scenario_sha256") != digest:
+            same = manifest is not None and manifest.get("scenario_sha256") == digest
+            if not same or manifest.get("results_layout") != RESULTS_LAYOUT:
                 if not overwrite:
-                    what = "another scenario's results" if manifest else "files that are not a run's results"
+                    if same:
+                        what = (f"results of this scenario written by another version of advocacy-sim "
+                                f"(results layout {manifest.get('results_layout', 1)}, now {RESULTS_LAYOUT}), "
+                                "which cannot be resumed")
+                    else:
+                        what = "another scenario's results" if manifest else "files that are not a run's results"
                     raise StoreError(
                         f"{self.folder} holds {what}; choose another --out or pass --overwrite to replace it")
                 self._clear()

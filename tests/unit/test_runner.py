@@ -10,7 +10,7 @@ import pytest
 import sim.runner
 from sim import parse_scenario, run
 from sim.runner import chunk_bounds
-from sim.store import RunStore, StoreError
+from sim.store import RESULTS_LAYOUT, RunStore, StoreError
 
 TEXT = textwrap.dedent("""\
     name: crn
@@ -121,3 +121,20 @@ def test_summary_matches_table(reference):
         assert row["mean"] == pytest.approx(x.mean())
         assert row["sem"] == pytest.approx(x.std(ddof=1) / len(x) ** 0.5)
         assert row["ci95_low"] < row["mean"] < row["ci95_high"]
+
+
+def test_folder_from_another_results_layout_is_not_resumed(scenario, reference, tmp_path):
+    """Parts written under another chunking or draw scheme would cover other trials: refuse, then recompute."""
+    small = scenario.with_overrides(trials=130)
+    folder = tmp_path / "old"
+    first = run(small, out=folder)
+    store = RunStore(folder)
+    manifest = store.read_manifest()
+    assert manifest["results_layout"] == RESULTS_LAYOUT
+    del manifest["results_layout"]  # as written before layouts were recorded
+    store.write_manifest(manifest)
+    with pytest.raises(StoreError, match="another version"):
+        run(small, out=folder)
+    again = run(small, out=folder, overwrite=True)
+    assert again.info["chunks"]["resumed"] == 0
+    pd.testing.assert_frame_equal(first.table, again.table)
