@@ -57,6 +57,32 @@ from sim.world import build_graph
 # --------------------------------------------------------------------------- shared inputs
 
 
+def run_for(trial, budget: float, hard_cap: float) -> tuple[list, dict]:
+    """Call ``trial(i, deadline)`` for i = 0, 1, ... until ``budget`` seconds are used.
+
+    A trial returning None (still running at ``t0 + hard_cap``) ends the run. Returns the
+    finished trials' outputs and a record with ``elapsed``, ``aborted``, ``trials_per_s``
+    (over finished trials only) and ``upper_bound`` (with none finished, one trial takes
+    longer than ``elapsed``).
+    """
+    outs, t0 = [], time.perf_counter()
+    t_done, aborted = t0, False
+    while t_done - t0 < budget:
+        out = trial(len(outs), t0 + hard_cap)
+        if out is None:
+            aborted = True
+            break
+        outs.append(out)
+        t_done = time.perf_counter()
+    elapsed = time.perf_counter() - t0
+    return outs, {
+        "elapsed": elapsed,
+        "aborted": aborted,
+        "trials_per_s": len(outs) / (t_done - t0) if outs else None,
+        "upper_bound": None if outs else 1.0 / elapsed,
+    }
+
+
 def ba_graph(n: int, m: int, seed: int) -> FlatGraph:
     """The case's Barabási–Albert graph, exactly as ``sim.run`` builds it for ``{kind: barabasi_albert}``."""
     return build_graph(BarabasiAlbertGraph(kind="barabasi_albert", n=n, m=m), seed)
@@ -345,23 +371,8 @@ class CampaignMesa:
 
     def run_budget(self, budget: float, hard_cap: float) -> dict:
         """Run trials 0, 1, ... for ``budget`` s; one still running at ``hard_cap`` s is dropped."""
-        outs, t0 = [], time.perf_counter()
-        t_done, aborted = t0, False
-        while t_done - t0 < budget:
-            out = self.trial(len(outs), t0 + hard_cap)
-            if out is None:
-                aborted = True
-                break
-            outs.append(out)
-            t_done = time.perf_counter()
-        elapsed = time.perf_counter() - t0
-        return {
-            "outputs": outs,
-            "elapsed": elapsed,
-            "aborted": aborted,
-            "trials_per_s": len(outs) / (t_done - t0) if outs else None,
-            "upper_bound": None if outs else 1.0 / elapsed,
-        }
+        outs, rec = run_for(lambda i, deadline: self.trial(i, deadline), budget, hard_cap)
+        return {"outputs": outs, **rec}
 
 
 # --------------------------------------------------------------------------- cynetdiff
@@ -469,21 +480,5 @@ class NDlib:
 
     def run_budget(self, budget: float, hard_cap: float) -> dict:
         """Trials until ``budget`` seconds are used; a trial still running at ``hard_cap`` is abandoned."""
-        sizes, t0 = [], time.perf_counter()
-        t_done, aborted = t0, False
-        while t_done - t0 < budget:
-            size = self.trial(t0 + hard_cap)
-            if size is None:
-                aborted = True
-                break
-            sizes.append(size)
-            t_done = time.perf_counter()
-        elapsed = time.perf_counter() - t0
-        # rate over finished trials only; with none finished, one trial takes longer than `elapsed`
-        return {
-            "sizes": np.asarray(sizes, dtype=np.int64),
-            "elapsed": elapsed,
-            "aborted": aborted,
-            "trials_per_s": len(sizes) / (t_done - t0) if sizes else None,
-            "upper_bound": None if sizes else 1.0 / elapsed,
-        }
+        sizes, rec = run_for(lambda _, deadline: self.trial(deadline), budget, hard_cap)
+        return {"sizes": np.asarray(sizes, dtype=np.int64), **rec}

@@ -138,6 +138,18 @@ def _agreement(
     }
 
 
+def _run_rates(trials: int, totals: list[float], phases: list[float]) -> dict[str, float]:
+    """Trials/s of repeated ``run()`` calls, end to end (``totals``) and trials only (``phases``)."""
+    return {
+        "trials_per_s": trials / _median(totals),
+        "trial_phase_trials_per_s": trials / _median(phases),
+        "min": trials / max(totals),
+        "max": trials / min(totals),
+        "trial_phase_min": trials / max(phases),
+        "trial_phase_max": trials / min(phases),
+    }
+
+
 def _median(xs: list[float]) -> float:
     return float(np.median(xs))
 
@@ -310,12 +322,7 @@ class Suite:
         totals, preps = [r[0] for r in runs], [r[1] for r in runs]
         phases = [t - p for t, p in zip(totals, preps, strict=True)]
         eng["ours_run"] = {
-            "trials_per_s": batch / _median(totals),
-            "trial_phase_trials_per_s": batch / _median(phases),
-            "min": batch / max(totals),
-            "max": batch / min(totals),
-            "trial_phase_min": batch / max(phases),
-            "trial_phase_max": batch / min(phases),
+            **_run_rates(batch, totals, phases),
             "batch": batch,
             "repeats": len(runs),
             "seconds": [round(t, 3) for t in totals],
@@ -640,12 +647,7 @@ class Suite:
             "call": "sim.run(scenario, trials=k, workers=1)",
             "trials_per_strategy": k_run,
             "strategy_trials": n_run,
-            "trials_per_s": n_run / _median(totals),
-            "trial_phase_trials_per_s": n_run / _median(phases),
-            "min": n_run / max(totals),
-            "max": n_run / min(totals),
-            "trial_phase_min": n_run / max(phases),
-            "trial_phase_max": n_run / min(phases),
+            **_run_rates(n_run, totals, phases),
             "trial_phase_vs_kernel": (n_run / _median(phases)) / kernel_all,
             "trial_phase_exposures_per_s": run_imp / _median(phases),
             "trial_phase_pairs_per_s": run_pairs / _median(phases),

@@ -339,28 +339,10 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                             k += 1
                             if k == livebuf.shape[0]:
                                 count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, sflat, gen,
-                                                            bit, nxt, count, s + 1,
-                                                            rec_node, rec_time, recorded)
+                                                            bit, nxt, count, s + 1, rec_node, rec_time, recorded)
                                 k = 0
-            # The step's last batch, inline (a call would incref ~10 arrays per lane and step).
-            for j in range(k):
-                if j + 2 * _AHEAD < k:
-                    prefetch(indices, livebuf[j + 2 * _AHEAD])
-                if j + _AHEAD < k:
-                    ahead = indices[livebuf[j + _AHEAD]]
-                    prefetch(seen, ahead)
-                    prefetch(sflat, ahead * 4)
-                v = indices[livebuf[j]]
-                if seen[v] != lgen:
-                    seen[v] = lgen
-                    if state[v, _GEN] == gen and state[v, _ACT] & bit:  # active since the shared rounds
-                        continue
-                    nxt[count] = v
-                    count += 1
-                    if rec_node.shape[0] > 0:
-                        rec_node[recorded] = v
-                        rec_time[recorded] = s + 1
-                        recorded += 1
+            count, recorded = _ic_visit(livebuf, k, indices, seen, lgen, state, sflat, gen, bit, nxt, count,
+                                        s + 1, rec_node, rec_time, recorded)
             head = end
             if count > end:
                 s += 1

@@ -181,19 +181,6 @@ def lane_below(key: np.uint64, item: np.uint64, lane: np.uint64, threshold: np.u
     return lane_tie_below(key, item, lane, threshold)
 
 
-@nb.njit(cache=True)
-def lanes_below(key: np.uint64, item: np.uint64, lanes: np.uint64, threshold: np.uint64) -> np.uint64:
-    """The lanes among the bit mask ``lanes`` whose draw for ``item`` is below ``threshold`` (a mask)."""
-    out = _ZERO
-    rest = np.uint64(lanes)
-    while rest != _ZERO:
-        lane = np.uint64(trailing_zeros(rest))
-        rest &= rest - _ONE
-        if lane_below(key, item, lane, threshold):
-            out |= _ONE << lane
-    return out
-
-
 def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
     """Lane ``lane``'s 56-bit draw for every item: the Python-side view of :func:`lane_below`.
 
@@ -219,14 +206,9 @@ def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
     counter = ((items >> _THREE) << _SIX) + np.uint64(lane)
     shift = (items & _SEVEN) << _THREE
     out = np.zeros(items.shape, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for i in range(LANE_DIGITS):
-            k = np.uint64(key) if i == 0 else np.uint64(derive(np.uint64(key), np.uint64(i)))
-            z = k + (counter + _ONE) * _GOLDEN
-            z = (z ^ (z >> _S30)) * _M1
-            z = (z ^ (z >> _S27)) * _M2
-            z = z ^ (z >> _S31)
-            out = (out << np.uint64(8)) | ((z >> shift) & _BYTE)
+    for i in range(LANE_DIGITS):
+        k = np.uint64(key) if i == 0 else np.uint64(derive(np.uint64(key), np.uint64(i)))
+        out = (out << np.uint64(8)) | ((_bits_array(k, counter) >> shift) & _BYTE)
     return out
 
 
@@ -268,13 +250,16 @@ def uniforms(key: np.uint64, counters: np.ndarray) -> np.ndarray:
 
     Gives bit-identical values to the jitted :func:`uniform` for the same key and counters.
     """
-    c = np.asarray(counters, dtype=np.uint64)
+    return (_bits_array(key, np.asarray(counters, dtype=np.uint64)) >> _S11).astype(np.float64) * _INV53
+
+
+def _bits_array(key: np.uint64, counters: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`bits` (uint64 arithmetic wraps modulo 2**64, as in the jitted code)."""
     with np.errstate(over="ignore"):
-        z = np.uint64(key) + (c + _ONE) * _GOLDEN
+        z = np.uint64(key) + (counters + _ONE) * _GOLDEN
         z = (z ^ (z >> _S30)) * _M1
         z = (z ^ (z >> _S27)) * _M2
-        z = z ^ (z >> _S31)
-    return (z >> _S11).astype(np.float64) * _INV53
+        return z ^ (z >> _S31)
 
 
 def numpy_generator(seed: int, stream: Stream, *parts: int) -> np.random.Generator:
