@@ -63,6 +63,9 @@ _TWO53 = 9007199254740992.0
 _S11 = np.uint64(11)
 #: Exposures ahead whose account record is prefetched while booking.
 _AHEAD = 8
+#: Exposures buffered before booking (at least; the buffers also hold any poster's
+#: followers): ~150 kB, which stay in cache.
+_BATCH = 4096
 _THRESH = np.uint64(int(Stream.THRESHOLD))
 
 #: Post id of account ``u``'s re-share is ``RESHARE_ID_BASE + u``: independent of the
@@ -87,18 +90,27 @@ SEGMENT = ("reach", "adopters")
 
 
 #: Per-account state that booking an exposure reads and writes, as one 64-byte record
-#: per account: an exposure then touches one or two cache lines instead of ten (the
-#: accounts reached are scattered over the graph, so separate arrays meant a cache
-#: miss per array). ``seen``: trial stamp of the first exposure; ``conviction`` and
-#: ``c_last``: threshold-mode conviction and the day it was last updated;
-#: ``today_mark``/``today``: day stamp and today's summed doses; ``conv_mark``: day
-#: stamp of a converting exposure (independent mode); ``best_*``: today's attribution.
+#: per account (cache-line aligned: numba aligns large arrays): an exposure then touches
+#: one cache line instead of ten (the accounts reached are scattered over the graph, so
+#: separate arrays meant a cache miss per array). ``seen``: trial stamp of the first
+#: exposure; ``post_mark``: the last post (ordinal within the trial) that reached the
+#: account, valid when ``seen`` is current; ``conviction`` and ``c_last``: threshold-mode
+#: conviction and the day it was last updated; ``today_mark``/``today``: day stamp and
+#: today's summed doses; ``conv``: some exposure today converted (independent mode;
+#: reset with ``today``); ``best_*``: today's attribution. ``segment`` and ``eligible``
+#: are copies of the inputs, so booking and adoption read them from the same line.
 _ACCT = np.dtype([
-    ("today_mark", np.int64), ("today", np.int64), ("best_dose", np.float64), ("best_pid", np.int64),
-    ("conviction", np.int64), ("conv_mark", np.int64),
-    ("seen", np.int32), ("c_last", np.int32), ("best_root", np.int32), ("best_gen", np.int32),
+    ("today", np.int64), ("best_dose", np.float64), ("best_pid", np.int64), ("conviction", np.int64),
+    ("seen", np.int32), ("adopted", np.int32), ("today_mark", np.int32), ("c_last", np.int32),
+    ("best_root", np.int32), ("best_gen", np.int32), ("post_mark", np.int32),
+    ("segment", np.int16), ("conv", np.bool_), ("eligible", np.bool_),
 ], align=True)
-#: State of one edge-state slot (a scheduled poster's out-edge), one 32-byte record so a post
+#: Bits of an exposure's flags (``x_flag``) from the draws to booking.
+_ENGAGED = np.uint8(1)
+_CONVERTS = np.uint8(2)
+_MARKS = np.uint8(4)  # a follower exposure of a post with discovery: mark the account reached by it
+_DISCOVERY = np.uint8(8)  # a discovery draw: an exposure unless the post reached the account already
+#: State of one edge-state slot (a scheduled poster's out-edge), one 40-byte record so a post
 #: touches one cache line per exposed follower instead of one per field (nano partners have
 #: a few dozen followers each: the fields of separate arrays were a miss apiece).
 _SLOT = np.dtype([
@@ -128,15 +140,16 @@ def _campaign_trial(
     ``s`` is the scratch tuple made by :func:`_scratch`; its stamps make per-trial cost
     proportional to what the trial touches.
 
-    Each post runs in two phases: the draws (followers, then discovery) append the
-    post's exposures to the ``x_*`` buffers, then one loop books them (reach,
-    impressions, doses, attribution). The booking code exists once and inline: as a
+    A day runs in two phases, repeated while the day's posts do not fit the buffers: the
+    draws (each post's followers, then its discovery) append exposures to the ``x_*``
+    buffers, then one loop books them (reach, impressions, doses, attribution) with the
+    account records prefetched ahead. The booking code exists once and inline: as a
     helper taking the ~25 state arrays, even with ``inline="always"``, numba emitted
     an incref and a decref of every array argument per exposure (~40 atomic
     operations, well over half of a trial's time).
     """
-    (acct, adopt_gen, root_of, gen_of, post_seen, slots, touched, hit_slots, resharers, next_resharers,
-     x_v, x_dose, x_eng, x_conv) = s
+    (acct, root_of, gen_of, slots, touched, resharers, next_resharers,
+     x_v, x_dose, x_flag, x_pid, x_post, x_root, x_gen, x_e) = s
     n_sched = post_day.shape[0]
     t = np.uint64(trial)
     k_expose = trial_key(root, _EXPOSE, t)
@@ -156,170 +169,247 @@ def _campaign_trial(
     for d in range(days):
         dmark = np.int64(gen) * (days + 1) + d + 1
         n_touched = 0
-        n_hit = 0
         while sp < n_sched and post_day[sp] < d:
             sp += 1
         first = sp
         while sp < n_sched and post_day[sp] == d:
             sp += 1
         n_sched_today = sp - first
-        for q in range(n_sched_today + n_resharers):
-            scheduled = q < n_sched_today
-            if scheduled:
-                pid = np.int64(first + q)
-                u = post_account[pid]
-                factor = post_factor[pid]
-                p_root = post_partner[pid]
-                p_gen = 1
-                base = slot_base[p_root] - indptr[u]
-            else:
-                u = resharers[q - n_sched_today]
-                pid = RESHARE_ID_BASE + u
-                factor = reshare_factor
-                p_root = root_of[u]
-                p_gen = gen_of[u] + 1
-                base = 0
-                totals[_RESHARES] += 1
-            kp_exp = derive(k_expose, np.uint64(pid))
-            kp_eng = derive(k_engage, np.uint64(pid))
-            n_posted += 1
-            mark = (np.int64(gen) << 32) + n_posted
-            p_reach = reach[u] * shock[channel[u], d]
-            reach_threshold = np.uint64(math.ceil(min(p_reach, 1.0) * _TWO53))
-            totals[_PAIRS] += indptr[u + 1] - indptr[u]  # follower-post pairs examined
-            t0 = trust0[u]
-            eng0 = engagement[u]
-            n_x = 0  # exposures of this post so far (x_* buffers)
-            # -------- followers of the poster
-            for e in range(indptr[u], indptr[u + 1]):
-                # u >= p exactly when the draw's 53-bit integer is >= ceil(p * 2**53): no float per pair.
-                if (bits(kp_exp, np.uint64(e)) >> _S11) >= reach_threshold:
-                    continue
-                v = indices[e]
-                post_seen[v] = mark
-                if scheduled:
-                    k = base + e
-                    st = slots[k]
-                    if st.gen != gen:  # first use of this edge in the trial
-                        st.gen = gen
-                        st.trust = t0
-                        st.fatigue = 0.0
-                        st.last = d
-                        st.count = 0
-                    if st.daymark != dmark:  # first hit today: recover fatigue since the last update
-                        st.daymark = dmark
-                        st.fatigue = st.fatigue * recovery[d - st.last]
-                        st.last = d
-                        st.today = 0
-                        hit_slots[n_hit] = k
-                        n_hit += 1
-                    nth = st.count
-                    st.count += 1
-                    st.today += 1
-                    trust = st.trust
-                    fatigue = st.fatigue
-                else:
-                    nth = 0
-                    trust = t0
-                    fatigue = 0.0
-                dose = trust * factor * (1.0 - fatigue)
-                p_eng = eng0 * trust / t0 if t0 > 0.0 else eng0
-                engaged = uniform(kp_eng, np.uint64(e)) < min(1.0, p_eng)
-                conv = False
-                if mode == INDEPENDENT_MODE:
-                    q = 1.0 - math.exp(-rate * dose)
-                    if nth == 0:
-                        conv = lane_below(k_lanes, np.uint64(e), lane, np.uint64(math.ceil(q * _SCALE)))
+        n_posts = n_sched_today + n_resharers
+        for i in range(n_resharers):  # re-sharers are scattered accounts: start loading what their posts read
+            w = resharers[i]
+            prefetch(indptr, w)
+            prefetch(reach, w)
+            prefetch(channel, w)
+            prefetch(trust0, w)
+            prefetch(engagement, w)
+            prefetch(root_of, w)
+            prefetch(gen_of, w)
+        q = 0
+        n_x = 0  # exposures buffered (x_*), not yet booked
+        j = 0  # next discovery draw of post q (when in_disc)
+        in_disc = False
+        # Values of the post being drawn, kept across a flush of the buffers mid-discovery.
+        pid = np.int64(0)
+        u = np.int32(0)
+        factor = 0.0
+        p_root = np.int32(-1)
+        p_gen = np.int32(1)
+        n_disc = np.int64(0)
+        lo = np.int64(0)
+        size = np.int64(0)
+        kd = kdc = kde = np.uint64(0)
+        while True:
+            # ---- draws: posts in order append their exposures to the x_* buffers until they are
+            # full. Nothing here reads what booking writes (the account records), so booking in
+            # batches, in draw order, changes no result; a nano post exposes a few followers,
+            # and only a batch of many posts gives the prefetch distance to work.
+            while q < n_posts:
+                if not in_disc:
+                    scheduled = q < n_sched_today
+                    if scheduled:
+                        pid = np.int64(first + q)
+                        u = post_account[pid]
                     else:
-                        conv = uniform(derive(k_live, np.uint64(nth)), np.uint64(e)) < q
-                x_v[n_x] = v
-                x_dose[n_x] = dose
-                x_eng[n_x] = engaged
-                x_conv[n_x] = conv
-                n_x += 1
-            # -------- platform discovery of non-followers (scheduled posts only)
-            if scheduled and post_ndisc[pid] > 0:
-                c = post_channel[pid]
-                lo = plat_ptr[c]
-                size = plat_ptr[c + 1] - lo
-                kd = derive(k_disc, np.uint64(pid))
-                kdc = derive(k_dconv, np.uint64(pid))
-                kde = derive(k_deng, np.uint64(pid))
-                for j in range(post_ndisc[pid] if size > 0 else 0):
-                    v = plat_members[lo + below(kd, np.uint64(j), np.int64(size))]
-                    if post_seen[v] == mark or v == u:
-                        continue
-                    post_seen[v] = mark
-                    totals[_DIMPR] += 1
-                    dose = post_dtrust[pid] * factor
-                    engaged = uniform(kde, np.uint64(j)) < post_deng[pid]
-                    conv = False
-                    if mode == INDEPENDENT_MODE:
-                        conv = uniform(kdc, np.uint64(j)) < 1.0 - math.exp(-rate * dose)
-                    x_v[n_x] = v
-                    x_dose[n_x] = dose
-                    x_eng[n_x] = engaged
-                    x_conv[n_x] = conv
-                    n_x += 1
-            # -------- book the post's exposures (followers in edge order, then discovery)
-            totals[_IMPR] += n_x
-            series[d, 1] += n_x
-            if p_root >= 0:
-                partner_out[p_root, 0] += n_x
+                        u = resharers[q - n_sched_today]
+                        pid = RESHARE_ID_BASE + u
+                    if n_x + indptr[u + 1] - indptr[u] > x_v.shape[0]:
+                        break  # book what is buffered first (the buffers hold any poster's followers)
+                    if scheduled:
+                        factor = post_factor[pid]
+                        p_root = post_partner[pid]
+                        p_gen = 1
+                        base = slot_base[p_root] - indptr[u]
+                        n_disc = post_ndisc[pid]
+                    else:
+                        factor = reshare_factor
+                        p_root = root_of[u]
+                        p_gen = gen_of[u] + 1
+                        base = 0
+                        n_disc = 0
+                        totals[_RESHARES] += 1
+                    kp_exp = derive(k_expose, np.uint64(pid))
+                    kp_eng = derive(k_engage, np.uint64(pid))
+                    n_posted += 1
+                    p_reach = reach[u] * shock[channel[u], d]
+                    reach_threshold = np.uint64(math.ceil(min(p_reach, 1.0) * _TWO53))
+                    totals[_PAIRS] += indptr[u + 1] - indptr[u]  # follower-post pairs examined
+                    t0 = trust0[u]
+                    eng0 = engagement[u]
+                    x0 = n_x
+                    # Followers reached are marked (at booking) only for the post's discovery to skip them.
+                    f_mark = _MARKS if n_disc > 0 else np.uint8(0)
+                    # -------- followers of the poster: first the reach draw of every out-edge, without
+                    # a branch (a post reaches ~15% of followers at random: a branch mispredicts
+                    # often), listing the edges reached; then their exposures.
+                    n_r = 0
+                    for e in range(indptr[u], indptr[u + 1]):
+                        # u < p exactly when the draw's 53-bit integer is < ceil(p * 2**53): no float per pair.
+                        x_e[n_r] = e
+                        n_r += np.int64((bits(kp_exp, np.uint64(e)) >> _S11) < reach_threshold)
+                    for r in range(n_r):
+                        e = x_e[r]
+                        v = indices[e]
+                        if scheduled:
+                            k = base + e
+                            st = slots[k]
+                            if st.gen != gen:  # first use of this edge in the trial
+                                st.gen = gen
+                                st.trust = t0
+                                st.fatigue = 0.0
+                                st.last = d
+                                st.count = 0
+                                st.today = 0
+                            if st.daymark != dmark:  # first hit today
+                                st.daymark = dmark
+                                if st.today > 0:
+                                    # Growth and wear-out for the hits of the edge's last hit day,
+                                    # applied now rather than at that day's end: the same operations
+                                    # in the same order, without a second visit to a scattered record.
+                                    st.trust = ceiling - (ceiling - st.trust) * growth[st.today]
+                                    st.fatigue = 1.0 - (1.0 - st.fatigue) * wear[st.today]
+                                st.fatigue = st.fatigue * recovery[d - st.last]  # recovery since then
+                                st.last = d
+                                st.today = 0
+                            nth = st.count
+                            st.count += 1
+                            st.today += 1
+                            trust = st.trust
+                            fatigue = st.fatigue
+                        else:
+                            nth = 0
+                            trust = t0
+                            fatigue = 0.0
+                        dose = trust * factor * (1.0 - fatigue)
+                        p_eng = eng0 * trust / t0 if t0 > 0.0 else eng0
+                        engaged = uniform(kp_eng, np.uint64(e)) < min(1.0, p_eng)
+                        conv = False
+                        if mode == INDEPENDENT_MODE:
+                            cq = 1.0 - math.exp(-rate * dose)
+                            if nth == 0:
+                                conv = lane_below(k_lanes, np.uint64(e), lane, np.uint64(math.ceil(cq * _SCALE)))
+                            else:
+                                conv = uniform(derive(k_live, np.uint64(nth)), np.uint64(e)) < cq
+                        x_v[n_x] = v
+                        x_dose[n_x] = dose
+                        x_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | f_mark
+                        x_pid[n_x] = pid
+                        x_post[n_x] = n_posted
+                        x_root[n_x] = p_root
+                        x_gen[n_x] = p_gen
+                        n_x += 1
+                    n_follow = n_x - x0  # discovery impressions are counted at booking
+                    totals[_IMPR] += n_follow
+                    series[d, 1] += n_follow
+                    if p_root >= 0:
+                        partner_out[p_root, 0] += n_follow
+                    if n_disc > 0:
+                        c = post_channel[pid]
+                        lo = plat_ptr[c]
+                        size = plat_ptr[c + 1] - lo
+                        if size == 0:
+                            n_disc = 0
+                        kd = derive(k_disc, np.uint64(pid))
+                        kdc = derive(k_dconv, np.uint64(pid))
+                        kde = derive(k_deng, np.uint64(pid))
+                    j = 0
+                    in_disc = True
+                # -------- platform discovery of non-followers (scheduled posts only), as many draws as
+                # fit; a post may have more than the buffers hold.
+                while j < n_disc and n_x < x_v.shape[0]:
+                    v = plat_members[lo + below(kd, np.uint64(j), size)]
+                    if v != u:
+                        # Whether the post reached v already (as a follower, or by an earlier draw)
+                        # is settled at booking, which reads v's record anyway.
+                        dose = post_dtrust[pid] * factor
+                        engaged = uniform(kde, np.uint64(j)) < post_deng[pid]
+                        conv = False
+                        if mode == INDEPENDENT_MODE:
+                            conv = uniform(kdc, np.uint64(j)) < 1.0 - math.exp(-rate * dose)
+                        x_v[n_x] = v
+                        x_dose[n_x] = dose
+                        x_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | _DISCOVERY
+                        x_pid[n_x] = pid
+                        x_post[n_x] = n_posted
+                        x_root[n_x] = p_root
+                        x_gen[n_x] = p_gen
+                        n_x += 1
+                    j += 1
+                if j < n_disc:
+                    break  # buffers full: book, then go on with this post's discovery
+                in_disc = False
+                q += 1
+            # ---- booking, in draw order (posts in order; followers in edge order, then discovery)
             for x in range(n_x):
                 if x + _AHEAD < n_x:  # exposures arrive in random account order: overlap the misses
                     prefetch(acct, x_v[x + _AHEAD])
                 v = x_v[x]
-                a = acct[v]  # this account's booking state: one record, one or two cache lines
+                a = acct[v]  # this account's booking state: one record, one cache line
                 dose = x_dose[x]
-                conv = x_conv[x]
+                flags = x_flag[x]
+                conv = (flags & _CONVERTS) != 0
+                pid = x_pid[x]
+                p_root = x_root[x]
+                if flags & _DISCOVERY:
+                    if a.seen == gen and a.post_mark == x_post[x]:
+                        continue  # reached by this post already: as a follower, or by an earlier draw
+                    totals[_DIMPR] += 1
+                    totals[_IMPR] += 1
+                    series[d, 1] += 1
+                    if p_root >= 0:
+                        partner_out[p_root, 0] += 1
                 if a.seen != gen:  # first exposure of the trial: reach, and fresh persuasion state
                     a.seen = gen
                     a.conviction = 0
                     a.c_last = -1
+                    a.today_mark = -1
+                    a.post_mark = 0  # post ordinals start at 1
                     totals[_REACH] += 1
                     series[d, 0] += 1
-                    segment_out[segment[v], 0] += 1
-                if x_eng[x]:
+                    segment_out[a.segment, 0] += 1
+                if flags & (_MARKS | _DISCOVERY):
+                    a.post_mark = x_post[x]
+                if flags & _ENGAGED:
                     totals[_ENG] += 1
                     series[d, 2] += 1
                     if p_root >= 0:
                         partner_out[p_root, 1] += 1
-                if a.today_mark != dmark:  # first exposure today
-                    a.today_mark = dmark
+                if a.today_mark != d:  # first exposure today
+                    a.today_mark = d
                     a.today = 0
                     a.best_dose = -1.0
                     a.best_pid = -1
+                    a.conv = False
                     touched[n_touched] = v
                     n_touched += 1
                 a.today += np.int64(dose * dose_unit)
                 if conv:
-                    a.conv_mark = dmark
+                    a.conv = True
                 # Attribution: the largest candidate dose of the day, ties to the lower post id
-                # (independent mode: only exposures that converted are candidates).
+                # (independent mode: only exposures that converted are candidates). A post
+                # reaches an account at most once, so the order of booking cannot matter.
                 if (conv or mode != INDEPENDENT_MODE) and (
                         dose > a.best_dose or (dose == a.best_dose and pid < a.best_pid)):
                     a.best_dose = dose
                     a.best_pid = pid
                     a.best_root = p_root
-                    a.best_gen = p_gen
-        # ---- end of day: edge state (trust growth, wear-out) for edges hit today
-        for h in range(n_hit):
-            st = slots[hit_slots[h]]
-            hits = st.today
-            st.trust = ceiling - (ceiling - st.trust) * growth[hits]
-            st.fatigue = 1.0 - (1.0 - st.fatigue) * wear[hits]
+                    a.best_gen = x_gen[x]
+            n_x = 0
+            if q == n_posts:
+                break
         # ---- adoption of accounts exposed today
         n_next = 0
         for i in range(n_touched):
             if i + _AHEAD < n_touched:
-                prefetch(acct, touched[i + _AHEAD])
+                w = touched[i + _AHEAD]
+                prefetch(acct, w)
+                prefetch(threshold_scale, w)
             v = touched[i]
             a = acct[v]
-            if not eligible[v] or adopt_gen[v] == gen:
+            if not a.eligible or a.adopted == gen:
                 continue
             if mode == INDEPENDENT_MODE:
-                adopt = a.conv_mark == dmark
+                adopt = a.conv
             else:
                 c = np.int64(0)
                 if a.c_last >= 0:
@@ -330,7 +420,7 @@ def _campaign_trial(
                 adopt = float(c) >= uniform(k_thresh, np.uint64(v)) * threshold_scale[v]
             if not adopt:
                 continue
-            adopt_gen[v] = gen
+            a.adopted = gen
             root_of[v] = a.best_root
             gen_of[v] = a.best_gen
             adopted[n_adopted] = v
@@ -343,7 +433,7 @@ def _campaign_trial(
             series[d, 3] += 1
             if a.best_root >= 0:
                 partner_out[a.best_root, 2] += 1
-            segment_out[segment[v], 1] += 1
+            segment_out[a.segment, 1] += 1
             if uniform(k_reshare, np.uint64(v)) < reshare_p:
                 next_resharers[n_next] = v
                 n_next += 1
@@ -368,23 +458,25 @@ def _slot_base(indptr, post_account, post_partner, n_partners):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scratch(n, m, indptr, post_ndisc):
+def _scratch(n, m, indptr, segment, eligible, batch):
     """Per-call scratch arrays (``m``: edge-state slots); stamps (``gen``) make clearing
-    them per trial unnecessary. The last four buffer one post's exposures: at most the
-    poster's out-degree plus its discovery exposures (distinct accounts)."""
+    them per trial unnecessary. ``x_*`` buffer exposures between draws and booking: at
+    least ``batch`` (:data:`_BATCH`), and room for the followers of any one poster."""
     max_deg = np.int64(0)
     for i in range(n):
         max_deg = max(max_deg, indptr[i + 1] - indptr[i])
-    max_disc = np.int64(0)
-    for i in range(post_ndisc.shape[0]):
-        max_disc = max(max_disc, np.int64(post_ndisc[i]))
-    nx = max_deg + min(max_disc, n)
+    nx = max(max_deg, batch)
+    acct = np.zeros(n, _ACCT)
+    for v in range(n):
+        acct[v].segment = segment[v]
+        acct[v].eligible = eligible[v]
     return (
-        np.zeros(n, _ACCT), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
-        np.full(n, -1, np.int64),
+        acct, np.zeros(n, np.int32), np.zeros(n, np.int32),
         np.zeros(m, _SLOT),
-        np.zeros(n, np.int32), np.zeros(m, np.int64), np.zeros(n, np.int32), np.zeros(n, np.int32),
-        np.empty(nx, np.int32), np.empty(nx, np.float64), np.empty(nx, np.bool_), np.empty(nx, np.bool_),
+        np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32),
+        np.empty(nx, np.int32), np.empty(nx, np.float64), np.empty(nx, np.uint8),
+        np.empty(nx, np.int64), np.empty(nx, np.int32), np.empty(nx, np.int32), np.empty(nx, np.int32),
+        np.empty(max_deg + 1, np.int64),
     )
 
 
@@ -395,12 +487,16 @@ def _run_trials(
     post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
-    root, trials, n_partners, n_segments,
+    root, trials, n_partners, n_segments, batch,
 ):
-    """Trials in a row on one set of scratch arrays; the adopter lists are the last trial's."""
+    """Trials in a row on one set of scratch arrays; the adopter lists are the last trial's.
+
+    ``batch``: exposures buffered between draws and booking (:data:`_BATCH`; any value
+    >= 1 gives the same results, which the tests check).
+    """
     n = indptr.shape[0] - 1
     slot_base, n_slots = _slot_base(indptr, post_account, post_partner, n_partners)
-    s = _scratch(n, n_slots, indptr, post_ndisc)
+    s = _scratch(n, n_slots, indptr, segment, eligible, batch)
     nt = trials.shape[0]
     totals = np.zeros((nt, len(TOTALS)), np.int64)
     series = np.zeros((nt, days, len(SERIES)), np.int64)
@@ -441,7 +537,8 @@ def campaign_trials(
     out = _run_trials(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                       post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
                       post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
-                      reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials, n_partners, n_segments)
+                      reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials, n_partners, n_segments,
+                      _BATCH)
     return out[0], out[1], out[2], out[3]
 
 
@@ -473,7 +570,7 @@ def campaign_adoption_days(
         indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment, post_day,
         post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, plat_ptr,
         plat_members, shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate,
-        dose_unit, days, root, trials, n_partners, n_segments)
+        dose_unit, days, root, trials, n_partners, n_segments, _BATCH)
     out = np.full(indptr.shape[0] - 1, -1, np.int32)
     for i in range(adopters.shape[0]):
         out[adopters[i]] = adopted_day[i]

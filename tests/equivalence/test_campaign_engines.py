@@ -226,6 +226,28 @@ def test_adoption_days_and_outcomes_identical(ci):
             _assert_same_outcome(KERNEL[ci][si], mesa, f"{where} shuffle seed {seed}")
 
 
+@pytest.mark.parametrize("batch", [1, 5, 64])
+def test_kernel_batching_never_changes_a_result(batch):
+    """The kernel books exposures in batches (draws first, then booking, repeated when the
+    buffers fill: between posts, or in the middle of a post's discovery draws). Any batch
+    size gives the same outputs as the default; batch 1 makes the buffers just hold the
+    largest poster's followers, so they fill in almost every post."""
+    n_flushing = 0
+    for ci, c in enumerate(CASES):
+        for si, sched in enumerate(c.schedules):
+            args = campaign.kernel_args(c.pop, c.arrays, sched)
+            totals, series, partners, segments, *_ = ck._run_trials(
+                *args, np.uint64(c.root), np.array(TRIALS, np.int64), len(sched.partner_creator),
+                len(c.pop.segments), batch)
+            ref = KERNEL[ci][si]
+            for name, got in zip(OUTPUTS, (totals, series, partners, segments), strict=True):
+                assert np.array_equal(got, getattr(ref, name)), f"world-{ci} strategy {si} batch {batch}: {name}"
+            deg = np.diff(c.pop.graph.indptr)
+            n_flushing += bool(np.any(deg[sched.account] + sched.n_discovery > max(deg.max(), batch)))
+    if batch == 1:
+        assert n_flushing >= 10  # strategies with a post whose discovery overflows the buffers
+
+
 def test_worlds_cover_every_behaviour():
     """The random worlds are not trivial: every mechanism is on and shows up in the outcomes."""
     assert len(CASES) >= 30
