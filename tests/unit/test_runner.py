@@ -138,3 +138,16 @@ def test_folder_from_another_results_layout_is_not_resumed(scenario, reference, 
     again = run(small, out=folder, overwrite=True)
     assert again.info["chunks"]["resumed"] == 0
     pd.testing.assert_frame_equal(first.table, again.table)
+
+
+@pytest.mark.parametrize("as_categorical", [True, False])
+def test_rows_ordered_by_strategy_then_trial_whatever_the_input(reference, as_categorical):
+    """Rows arriving shuffled, with the strategy as a categorical (the runner's chunks) or as
+    strings (campaign tables, parts written by another version), come out in scenario order."""
+    names = ["rand_a", "rand_b", "hubs"]
+    shuffled = reference.table.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    labels = shuffled["strategy"].to_numpy(dtype=object)
+    shuffled["strategy"] = pd.Categorical(labels, categories=names) if as_categorical else labels
+    out = sim.runner._in_order(shuffled, names)
+    pd.testing.assert_frame_equal(out, reference.table)
+    assert out["strategy"].dtype == "string"
