@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 
 from sim.metrics import (
@@ -192,7 +193,8 @@ class Results:
         for old in store.finished():
             (store.parts / store.part_name(*old)).unlink()
         for i, name in enumerate(self.strategies):
-            tables = ChunkTables(*(None if t is None else t[t["strategy"] == name]
+            tables = ChunkTables(*(None if t is None else pa.Table.from_pandas(t[t["strategy"] == name],
+                                                                             preserve_index=False)
                                    for t in (self.table, self.timeseries, self.partners, self.segments)))
             for table_name, frame in tables.named():
                 store.write_part(i, 0, frame, table_name)

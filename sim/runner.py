@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sim import footprint
@@ -27,7 +28,7 @@ from sim.campaign import CampaignError, CampaignWorldArrays, Schedule, compile_c
 from sim.contagion import CompiledModel, ModelInputError, compile_model
 from sim.datasets import DatasetUnavailable
 from sim.edgelist import EdgeListError
-from sim.metrics import ChunkTables, campaign_tables, partner_table
+from sim.metrics import ChunkTables, campaign_tables, partner_table, strategy_column
 from sim.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.results import Results, provenance
 from sim.rng import LANES, root_key
@@ -168,21 +169,18 @@ def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> 
     """Run one chunk of one strategy's trials and tabulate it."""
     scenario = prepared.scenario
     trials = np.arange(*bounds, dtype=np.int64)
-    name = scenario.strategy_list[strategy].name
+    names = [s.name for s in scenario.strategy_list]
     engine = _engine(scenario.engine, scenario.is_campaign)
     root = root_key(scenario.seed)
     if scenario.is_campaign:
         pop = prepared.world.population
         schedule = prepared.plans[strategy]
         outcome = engine.simulate(pop, prepared.model, schedule, root, trials)
-        return campaign_tables(name, outcome, schedule, pop)
+        return campaign_tables(names, strategy, outcome, schedule, pop)
     adopted, steps = engine.final_sizes(prepared.world.graph, prepared.model, prepared.plans[strategy], root,
                                         trials, scenario.max_steps)
-    names = [s.name for s in scenario.strategy_list]
-    return ChunkTables(pd.DataFrame({
-        # Categorical over every strategy name: the final table is ordered and labelled from
-        # its codes; a string per row cost ~0.2 µs a trial, as much as a cheap trial's kernel.
-        "strategy": pd.Categorical.from_codes(np.full(len(trials), strategy, np.int32), categories=names),
+    return ChunkTables(pa.table({
+        "strategy": strategy_column(names, strategy, len(trials)),
         "trial": trials,
         "adopted": adopted,
         "adopted_fraction": adopted / prepared.world.graph.n,
@@ -272,11 +270,11 @@ def run(
 
     def gather(field: str) -> pd.DataFrame | None:
         if store is not None:
-            frame = store.read_parts(field)
+            table = store.read_parts(field)
         else:
             parts = [getattr(chunks_done[j], field) for j in jobs]
-            frame = None if parts[0] is None else pd.concat(parts, ignore_index=True)
-        return None if frame is None else _in_order(frame, names)
+            table = None if parts[0] is None else pa.concat_tables(parts)
+        return None if table is None else _in_order(table, names)
 
     trees = _cascade_trees(prepared) if scenario.cascade_trees else None
     info["elapsed_seconds"] = round(time.perf_counter() - started, 3)
@@ -304,22 +302,27 @@ def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _in_order(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Rows in (strategy order, trial, ...) order, whatever produced them; strategy as string."""
-    keys = ["_s", "trial", *[c for c in ("day", "partner", "segment") if c in table.columns]]
-    table = table.reset_index(drop=True)
-    col = table["strategy"]
-    if isinstance(col.dtype, pd.CategoricalDtype) and list(col.cat.categories) == names:
-        codes = col.cat.codes.to_numpy()
-    else:  # strings (campaign tables, parts written by another version): a vectorised lookup
-        codes = pd.Categorical(col, categories=names).codes
-    if not (len(keys) == 2 and _nondecreasing(codes, table["trial"].to_numpy())):
-        # (runs tables come in order already: chunks are gathered in job order)
-        order = table.assign(_s=codes).sort_values(keys, kind="stable").index.to_numpy()
-        table = table.take(order).reset_index(drop=True)
+def _in_order(table: pa.Table, names: list[str]) -> pd.DataFrame:
+    """Rows in (strategy order, trial, ...) order, whatever produced them; strategy as string.
+
+    ``table``'s strategy column is dictionary-encoded (the runner's chunks) or plain strings
+    (parts read back from a run folder); either way the order comes from integer codes.
+    """
+    col = table.column("strategy")
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)  # Arrow hashes ~10x faster than pandas
+    # A categorical (any category order) recoded onto the scenario's order: no per-row strings.
+    codes = pd.Categorical(col.to_pandas(), categories=names).codes
+    frame = table.drop_columns(["strategy"]).to_pandas()
+    keys = ["trial", *[c for c in ("day", "partner", "segment") if c in frame.columns]]
+    minor = [frame[k].to_numpy() for k in keys]
+    if not all(m.dtype.kind in "iu" for m in minor) or not _nondecreasing(codes, *minor):
+        # (the runner's chunks come in order already: gathered in job order, rows in trial order)
+        order = frame.assign(_s=codes).sort_values(["_s", *keys], kind="stable").index.to_numpy()
+        frame = frame.take(order).reset_index(drop=True)
         codes = codes[order]
-    table = table.assign(strategy=_strategy_strings(codes, names))
-    return table.astype({"trial": "int64"})
+    frame.insert(0, "strategy", _strategy_strings(codes, names))
+    return frame.astype({"trial": "int64"})
 
 
 def _strategy_strings(codes: np.ndarray, names: list[str]) -> pd.api.extensions.ExtensionArray:
@@ -328,10 +331,16 @@ def _strategy_strings(codes: np.ndarray, names: list[str]) -> pd.api.extensions.
     return pd.array(pa.array(names, pa.large_string()).take(pa.array(codes)), dtype="string")
 
 
-def _nondecreasing(major: np.ndarray, minor: np.ndarray) -> bool:
-    """Whether the pairs ``(major[i], minor[i])`` are in lexicographic order."""
-    dm = np.diff(major.astype(np.int64))
-    return bool(np.all((dm > 0) | ((dm == 0) & (np.diff(minor) >= 0))))
+def _nondecreasing(*columns: np.ndarray) -> bool:
+    """Whether the rows ``(columns[0][i], columns[1][i], ...)`` are in lexicographic order."""
+    n = len(columns[0])
+    ok = np.ones(max(n - 1, 0), dtype=bool)
+    tied = np.ones(max(n - 1, 0), dtype=bool)  # equal in every column so far
+    for col in columns:
+        d = np.diff(col.astype(np.int64))
+        ok &= ~(tied & (d < 0))
+        tied &= d == 0
+    return bool(ok.all())
 
 
 def _canonical(table: pd.DataFrame) -> pd.DataFrame:

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 _PART = re.compile(r"^part-s(\d{3})-c(\d{5})\.parquet$")
 
@@ -121,19 +123,25 @@ class RunStore:
                 out.add((int(m.group(1)), int(m.group(2))))
         return out
 
-    def write_part(self, strategy: int, chunk: int, table: pd.DataFrame, name: str = "runs") -> None:
-        """Write one chunk of table ``name`` atomically into ``<name>.parquet/``."""
+    def write_part(self, strategy: int, chunk: int, table: pa.Table, name: str = "runs") -> None:
+        """Write one chunk of table ``name`` atomically into ``<name>.parquet/``.
+
+        Dictionary-encoded columns are written as their plain values, so every part of a
+        folder has the same schema, whoever wrote it, and readers see plain columns.
+        """
         folder = self.folder / f"{name}.parquet"
         folder.mkdir(parents=True, exist_ok=True)
-        self._atomic(folder / self.part_name(strategy, chunk), lambda tmp: table.to_parquet(tmp, index=False))
+        plain = pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
+                           for f in table.schema])
+        self._atomic(folder / self.part_name(strategy, chunk), lambda tmp: pq.write_table(table.cast(plain), tmp))
 
-    def read_parts(self, name: str = "runs") -> pd.DataFrame | None:
+    def read_parts(self, name: str = "runs") -> pa.Table | None:
         """All parts of table ``name`` in (strategy, chunk) order; None if there are none."""
         folder = self.folder / f"{name}.parquet"
         files = sorted(p for p in folder.iterdir() if _PART.match(p.name)) if folder.is_dir() else []
         if not files:
             return None
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return pa.concat_tables([pq.read_table(f) for f in files])
 
     # ------------------------------------------------------------------ other files
 

@@ -205,7 +205,7 @@ def test_scale_changes_totals_not_fractions():
     tables = []
     for world in (WORLD, world4):
         pop, schedules, outs = outcomes(scenario(world=world), trials=30)
-        tables.append(campaign_tables("micro", outs[0], schedules[0], pop).runs)
+        tables.append(campaign_tables(["micro"], 0, outs[0], schedules[0], pop).runs.to_pandas())
     a, b = tables
     for col in ("reach_fraction", "adopted_fraction", "engagement_rate", "depth"):
         assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), col
