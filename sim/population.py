@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from sim.cascade import prefetch
 from sim.graph import FlatGraph
 from sim.rng import Stream, numpy_generator
 from sim.scenario import CreatorAudienceWorld
@@ -127,15 +128,103 @@ def _smooth(peers: FlatGraph, raw: np.ndarray, homophily: float) -> np.ndarray:
     return (1.0 - homophily) * raw + homophily * neighbour_mean
 
 
-def _sorted_draws(rng, cdf, k):
+#: Entries of a CDF per block of its coarse index (:func:`coarse_index`): 8 cache lines.
+CDF_BLOCK = 64
+#: Keys ahead whose CDF block is prefetched.
+_KEYS_AHEAD = 8
+
+
+def coarse_index(cdf: np.ndarray) -> np.ndarray:
+    """The last entry of every block of :data:`CDF_BLOCK` entries of ``cdf`` (the last block may be short).
+
+    A CDF over millions of accounts does not fit the caches; its coarse index (1/64 of it)
+    does, so :func:`search_sorted_keys` finds a key's block there and reads only that block.
+    """
+    return cdf[np.minimum(np.arange(CDF_BLOCK - 1, len(cdf) + CDF_BLOCK - 1, CDF_BLOCK), len(cdf) - 1)]
+
+
+@nb.njit(cache=True, nogil=True)
+def search_sorted_keys(cdf, coarse, keys):
+    """``np.searchsorted(cdf, keys, side="right")`` for *sorted* ``keys`` and nondecreasing ``cdf``.
+
+    Two passes give the same integers as NumPy with far fewer cache misses: each key's
+    block is found in the cache-resident ``coarse`` index (:func:`coarse_index`) by
+    galloping from the previous key's block; then each key is bisected within its block
+    (64 entries), whose cache lines are prefetched a few keys ahead. NumPy bisects the
+    whole remaining CDF for every key, a cache miss per probe on a CDF of millions.
+    """
+    n = cdf.shape[0]
+    nb_ = coarse.shape[0]
+    nk = keys.shape[0]
+    block = np.empty(nk, np.int64)
+    lo = 0  # every block so far is >= lo
+    for i in range(nk):  # first block whose last entry exceeds the key (nb_: none does)
+        x = keys[i]
+        step = 1
+        hi = lo
+        while hi < nb_ and coarse[hi] <= x:
+            lo = hi + 1
+            hi = lo + step
+            step *= 2
+        hi = min(hi, nb_)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if coarse[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        block[i] = lo
+    out = np.empty(nk, np.int64)
+    for i in range(nk):
+        if i + _KEYS_AHEAD < nk and block[i + _KEYS_AHEAD] < nb_:
+            first = block[i + _KEYS_AHEAD] * CDF_BLOCK
+            for c in range(0, min(CDF_BLOCK, n - first), 8):  # 8 float64 per cache line
+                prefetch(cdf, first + c)
+        b = block[i]
+        if b == nb_:
+            out[i] = n
+            continue
+        # Every entry before the block is <= the key, its last entry is > the key.
+        lo = b * CDF_BLOCK
+        hi = min(lo + CDF_BLOCK - 1, n - 1)
+        x = keys[i]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cdf[mid] <= x:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[i] = lo
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def union_sorted(a, b):
+    """``np.union1d(a, b)`` for sorted ``a`` and ``b``: one merge instead of a hash and a sort."""
+    out = np.empty(a.shape[0] + b.shape[0], a.dtype)
+    i = j = k = 0
+    while i < a.shape[0] or j < b.shape[0]:
+        if j == b.shape[0] or (i < a.shape[0] and a[i] <= b[j]):
+            x = a[i]
+            i += 1
+        else:
+            x = b[j]
+            j += 1
+        if k == 0 or out[k - 1] != x:
+            out[k] = x
+            k += 1
+    return out[:k]
+
+
+def _sorted_draws(rng, cdf, coarse, k):
     """k indices drawn from the distribution with CDF ``cdf``, in increasing order.
 
-    Sorting the uniforms first makes the binary searches walk the CDF in order (cache
-    friendly: ~10x faster on a 10-million-entry CDF) and leaves the result sorted.
+    Sorting the uniforms first lets the searches walk the CDF in order
+    (:func:`search_sorted_keys`) and leaves the result sorted.
     """
     u = rng.random(k)
     u.sort()
-    return np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
+    return search_sorted_keys(cdf, coarse, u).clip(0, len(cdf) - 1)
 
 
 def _distinct_sorted(idx):
@@ -147,17 +236,17 @@ def _distinct_sorted(idx):
     return idx[keep]
 
 
-def _sample_followers(rng, candidates, cdf, k):
+def _sample_followers(rng, candidates, cdf, coarse, k):
     """k distinct accounts from ``candidates`` (sorted) with probabilities given by ``cdf``."""
     if k >= len(candidates):
         return candidates
-    idx = _distinct_sorted(_sorted_draws(rng, cdf, k))
+    idx = _distinct_sorted(_sorted_draws(rng, cdf, coarse, k))
     # Repeats are rare when k << candidates; top up the shortfall with fresh draws.
     for _ in range(50):
         short = k - len(idx)
         if short <= 0:
             break
-        idx = np.union1d(idx, _sorted_draws(rng, cdf, 2 * short))
+        idx = union_sorted(idx, _sorted_draws(rng, cdf, coarse, 2 * short))
     if len(idx) > k:
         idx = np.sort(rng.choice(idx, size=k, replace=False))
     return candidates[idx]
@@ -224,10 +313,11 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
             a = (lev + 0.5) / ALIGNMENT_LEVELS
             cdf = np.cumsum(np.exp(spec.follower_homophily * a * interest[candidates]))
             cdf /= cdf[-1]
+            coarse = coarse_index(cdf)
             for c in mine[level[mine] == lev]:
                 k = max(1, int(round(followers_real[c] / spec.scale)))
-                followers[c] = _sample_followers(rng, candidates, cdf, k).astype(np.int32)
-            del cdf
+                followers[c] = _sample_followers(rng, candidates, cdf, coarse, k).astype(np.int32)
+            del cdf, coarse
     # Creators come after the audience, so the full CSR is the peers' CSR followed by one
     # row per creator (its sorted followers): no sort over the whole graph.
     sizes = np.array([len(f) for f in followers], dtype=np.int64)

@@ -114,3 +114,32 @@ def test_population_on_either_builder_has_the_same_homophily_and_tiers():
     assert abs(np.arctanh(r1) - np.arctanh(r2)) < 4 * np.sqrt(1 / m1 + 1 / m2)
     assert np.array_equal(c1, c2)  # creators and their follower counts do not depend on the peer builder
     assert stats.spearmanr(a1, i1).statistic > 0.3 and stats.spearmanr(a2, i2).statistic > 0.3
+
+
+# --------------------------------------------------------------------------- follower sampling
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 1000, 200_003])
+def test_follower_cdf_search_equals_numpy(n):
+    """The blocked galloping search gives NumPy's searchsorted(side="right") integers exactly,
+    with flat stretches in the CDF, keys equal to CDF entries and keys outside its range."""
+    from sim.population import coarse_index, search_sorted_keys
+
+    rng = np.random.default_rng(n)
+    cdf = np.cumsum(rng.random(n) ** 3)
+    cdf[rng.integers(0, n, n // 10 + 1)] = 0.0
+    cdf = np.maximum.accumulate(cdf)  # nondecreasing, with repeated values
+    for k in (1, 7, 500, 50_000):
+        keys = np.sort(np.concatenate([rng.uniform(-0.1, 1.1, k) * cdf[-1], cdf[rng.integers(0, n, k // 5 + 1)]]))
+        got = search_sorted_keys(cdf, coarse_index(cdf), keys)
+        assert np.array_equal(got, np.searchsorted(cdf, keys, side="right")), (n, k)
+
+
+def test_sorted_union_equals_numpy():
+    from sim.population import union_sorted
+
+    rng = np.random.default_rng(5)
+    for na, nb in [(0, 0), (0, 6), (6, 0), (1, 1), (1000, 300), (20_000, 20_000)]:
+        a = np.unique(rng.integers(0, 2 * na + 2, na))
+        b = np.sort(rng.integers(0, 2 * na + 2, nb))  # with repeats, which the union drops
+        out = union_sorted(a, b)
+        assert out.dtype == a.dtype and np.array_equal(out, np.union1d(a, b)), (na, nb)
