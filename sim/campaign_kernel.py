@@ -90,8 +90,8 @@ SEGMENT = ("reach", "adopters")
 
 
 #: Per-account state that booking an exposure reads and writes, as one 64-byte record
-#: per account (cache-line aligned: numba aligns large arrays): an exposure then touches
-#: one cache line instead of ten (the accounts reached are scattered over the graph, so
+#: per account (the allocator has given 64-byte aligned arrays here; numba asks for 32): an
+#: exposure then touches one cache line instead of ten (the accounts reached are scattered over the graph, so
 #: separate arrays meant a cache miss per array). ``seen``: trial stamp of the first
 #: exposure; ``post_mark``: the last post (ordinal within the trial) that reached the
 #: account, valid when ``seen`` is current; ``conviction`` and ``c_last``: threshold-mode
@@ -111,7 +111,7 @@ _CONVERTS = np.uint8(2)
 _MARKS = np.uint8(4)  # a follower exposure of a post with discovery: mark the account reached by it
 _DISCOVERY = np.uint8(8)  # a discovery draw: an exposure unless the post reached the account already
 #: State of one edge-state slot (a scheduled poster's out-edge), one 40-byte record so a post
-#: touches one cache line per exposed follower instead of one per field (nano partners have
+#: touches one or two cache lines per exposed follower instead of one per field (nano partners have
 #: a few dozen followers each: the fields of separate arrays were a miss apiece).
 _SLOT = np.dtype([
     ("trust", np.float64), ("fatigue", np.float64), ("daymark", np.int64),
@@ -121,8 +121,7 @@ _SLOT = np.dtype([
 
 @nb.njit(cache=True, nogil=True)
 def _campaign_trial(
-    indptr, indices, channel, reach, trust0, engagement,
-    eligible, threshold_scale, segment,
+    indptr, indices, channel, reach, trust0, engagement, threshold_scale,
     post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
@@ -201,9 +200,10 @@ def _campaign_trial(
         kd = kdc = kde = np.uint64(0)
         while True:
             # ---- draws: posts in order append their exposures to the x_* buffers until they are
-            # full. Nothing here reads what booking writes (the account records), so booking in
-            # batches, in draw order, changes no result; a nano post exposes a few followers,
-            # and only a batch of many posts gives the prefetch distance to work.
+            # full. Nothing here reads what booking writes (the account records; booking keeps
+            # its own local names), so booking in batches, in draw order, changes no result; a
+            # nano post exposes a few followers, and only a batch of many posts gives the
+            # prefetch distance to work.
             while q < n_posts:
                 if not in_disc:
                     scheduled = q < n_sched_today
@@ -348,16 +348,17 @@ def _campaign_trial(
                 dose = x_dose[x]
                 flags = x_flag[x]
                 conv = (flags & _CONVERTS) != 0
-                pid = x_pid[x]
-                p_root = x_root[x]
+                # Own names: pid, p_root and the like carry the post being drawn across a flush.
+                b_pid = x_pid[x]
+                b_root = x_root[x]
                 if flags & _DISCOVERY:
                     if a.seen == gen and a.post_mark == x_post[x]:
                         continue  # reached by this post already: as a follower, or by an earlier draw
                     totals[_DIMPR] += 1
                     totals[_IMPR] += 1
                     series[d, 1] += 1
-                    if p_root >= 0:
-                        partner_out[p_root, 0] += 1
+                    if b_root >= 0:
+                        partner_out[b_root, 0] += 1
                 if a.seen != gen:  # first exposure of the trial: reach, and fresh persuasion state
                     a.seen = gen
                     a.conviction = 0
@@ -372,8 +373,8 @@ def _campaign_trial(
                 if flags & _ENGAGED:
                     totals[_ENG] += 1
                     series[d, 2] += 1
-                    if p_root >= 0:
-                        partner_out[p_root, 1] += 1
+                    if b_root >= 0:
+                        partner_out[b_root, 1] += 1
                 if a.today_mark != d:  # first exposure today
                     a.today_mark = d
                     a.today = 0
@@ -389,10 +390,10 @@ def _campaign_trial(
                 # (independent mode: only exposures that converted are candidates). A post
                 # reaches an account at most once, so the order of booking cannot matter.
                 if (conv or mode != INDEPENDENT_MODE) and (
-                        dose > a.best_dose or (dose == a.best_dose and pid < a.best_pid)):
+                        dose > a.best_dose or (dose == a.best_dose and b_pid < a.best_pid)):
                     a.best_dose = dose
-                    a.best_pid = pid
-                    a.best_root = p_root
+                    a.best_pid = b_pid
+                    a.best_root = b_root
                     a.best_gen = x_gen[x]
             n_x = 0
             if q == n_posts:
@@ -465,7 +466,7 @@ def _scratch(n, m, indptr, segment, eligible, batch):
     max_deg = np.int64(0)
     for i in range(n):
         max_deg = max(max_deg, indptr[i + 1] - indptr[i])
-    nx = max(max_deg, batch)
+    nx = max(max_deg, batch, 1)
     acct = np.zeros(n, _ACCT)
     for v in range(n):
         acct[v].segment = segment[v]
@@ -507,8 +508,7 @@ def _run_trials(
     adopted_post = np.empty(n, np.int64)
     k = 0
     for i in range(nt):
-        k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale,
-                            segment, post_day, post_account, post_channel, post_partner, post_factor, post_ndisc,
+        k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, threshold_scale, post_day, post_account, post_channel, post_partner, post_factor, post_ndisc,
                             post_deng, post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery,
                             ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i],
                             np.int32(i + 1), slot_base, s, totals[i], series[i], partners[i], segments[i],

@@ -136,12 +136,16 @@ class RunStore:
         self._atomic(folder / self.part_name(strategy, chunk), lambda tmp: pq.write_table(table.cast(plain), tmp))
 
     def read_parts(self, name: str = "runs") -> pa.Table | None:
-        """All parts of table ``name`` in (strategy, chunk) order; None if there are none."""
+        """All parts of table ``name`` in (strategy, chunk) order; None if there are none.
+
+        Parts written from pandas hold ``large_string`` columns, the runner's ``string``:
+        both may meet in one resumed folder, so types are unified (permissive promotion).
+        """
         folder = self.folder / f"{name}.parquet"
         files = sorted(p for p in folder.iterdir() if _PART.match(p.name)) if folder.is_dir() else []
         if not files:
             return None
-        return pa.concat_tables([pq.read_table(f) for f in files])
+        return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
 
     # ------------------------------------------------------------------ other files
 

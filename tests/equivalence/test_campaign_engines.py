@@ -248,6 +248,31 @@ def test_kernel_batching_never_changes_a_result(batch):
         assert n_flushing >= 10  # strategies with a post whose discovery overflows the buffers
 
 
+def test_kernel_flush_before_a_followerless_posters_discovery():
+    """The buffers fill exactly with one post's followers; the next scheduled poster has no
+    followers, only discovery draws, so the flush comes before any of its draws. Its
+    exposures must still be its own (a flush once reused the previous post's id)."""
+    n, days = 6, 2
+    args = (np.array([0, 1, 1, 1, 1, 1, 1], np.int64), np.array([1], np.int32),  # 0 -> 1; 5 has no followers
+            np.zeros(n, np.int8), np.ones(n), np.full(n, 0.5), np.full(n, 0.5),
+            np.ones(n, bool), np.full(n, 1e9), np.zeros(n, np.int16),
+            np.array([0, 0], np.int32), np.array([0, 5], np.int32), np.array([0, 0], np.int8),
+            np.array([0, 1], np.int32), np.ones(2), np.array([0, 3], np.int64),
+            np.array([0.0, 1.0]), np.array([0.1, 0.9]),  # discovery engagement 1: every pick engages
+            np.array([0, 5], np.int64), np.arange(5, dtype=np.int32),
+            np.ones((2, days)), np.ones(days + 1), np.ones(4), np.ones(4), np.ones(days + 1),
+            1.0, 0.0, 1.0, ck.THRESHOLD_MODE, 1.0, 1e6, days,
+            np.uint64(12345), np.arange(5, dtype=np.int64), 2, 1)
+    ref = ck._run_trials(*args, ck._BATCH)  # no flush at this size
+    partners = ref[2]
+    assert (partners[:, 1, 0] > 0).all() and np.array_equal(partners[:, 1, 0], partners[:, 1, 1])
+    assert (partners[:, 0, 0] == 1).all()  # the follower, always reached (reach 1)
+    for batch in (1, 2):
+        out = ck._run_trials(*args, batch)
+        for name, got, want in zip(OUTPUTS, out[:4], ref[:4], strict=True):
+            assert np.array_equal(got, want), f"batch {batch}: {name}"
+
+
 def test_worlds_cover_every_behaviour():
     """The random worlds are not trivial: every mechanism is on and shows up in the outcomes."""
     assert len(CASES) >= 30

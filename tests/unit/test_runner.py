@@ -155,3 +155,19 @@ def test_rows_ordered_by_strategy_then_trial_whatever_the_input(reference, as_di
     out = sim.runner._in_order(table, names)
     pd.testing.assert_frame_equal(out, reference.table)
     assert out["strategy"].dtype == "string"
+
+
+def test_resume_reads_parts_of_either_string_type(scenario, reference, tmp_path):
+    """A folder whose parts hold large_string columns (written from pandas: Results.save, or
+    an earlier version) next to the runner's string columns resumes to the same table."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "mixed"
+    run(scenario, out=folder)
+    parts = sorted((folder / "runs.parquet").glob("part-*.parquet"))
+    pd.read_parquet(parts[0]).to_parquet(parts[0], index=False)  # rewritten as pandas writes it
+    assert pq.read_schema(parts[0]).field("strategy").type != pq.read_schema(parts[1]).field("strategy").type
+    parts[-1].unlink()  # one chunk to recompute
+    resumed = run(scenario, out=folder)
+    assert resumed.info["chunks"]["resumed"] == len(parts) - 1
+    pd.testing.assert_frame_equal(resumed.table, reference.table)
