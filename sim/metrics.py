@@ -97,8 +97,8 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
     days = outcome.series.shape[1]
     series = {name: outcome.series[:, :, j].ravel() * scale for j, name in enumerate(ck.SERIES)}
     timeseries = pa.table({"strategy": strategy_column(names, strategy, nt * days),
-                               "trial": np.repeat(outcome.trials, days),
-                               "day": np.tile(np.arange(days), nt), **series})
+                           "trial": np.repeat(outcome.trials, days),
+                           "day": np.tile(np.arange(days), nt), **series})
     n_part = outcome.partners.shape[1]
     partners = pa.table({
         "strategy": strategy_column(names, strategy, nt * n_part),

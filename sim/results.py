@@ -196,8 +196,8 @@ class Results:
             tables = ChunkTables(*(None if t is None else pa.Table.from_pandas(t[t["strategy"] == name],
                                                                              preserve_index=False)
                                    for t in (self.table, self.timeseries, self.partners, self.segments)))
-            for table_name, frame in tables.named():
-                store.write_part(i, 0, frame, table_name)
+            for table_name, part in tables.named():
+                store.write_part(i, 0, part, table_name)
         self.write_reports(store)
         return store.folder
 

@@ -262,8 +262,8 @@ def run(
             s, c = futures[fut]
             tables = fut.result()
             if store is not None:
-                for table_name, frame in tables.named():
-                    store.write_part(s, c, frame, table_name)
+                for table_name, part in tables.named():
+                    store.write_part(s, c, part, table_name)
             else:
                 chunks_done[(s, c)] = tables
             advance()

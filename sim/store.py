@@ -126,8 +126,8 @@ class RunStore:
     def write_part(self, strategy: int, chunk: int, table: pa.Table, name: str = "runs") -> None:
         """Write one chunk of table ``name`` atomically into ``<name>.parquet/``.
 
-        Dictionary-encoded columns are written as their plain values, so every part of a
-        folder has the same schema, whoever wrote it, and readers see plain columns.
+        Dictionary-encoded columns (the runner's strategy codes) are written as their plain
+        values: whoever reads the folder sees the same columns as in the results table.
         """
         folder = self.folder / f"{name}.parquet"
         folder.mkdir(parents=True, exist_ok=True)
