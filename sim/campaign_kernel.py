@@ -32,7 +32,9 @@ One trial runs day by day. On day ``d``:
    re-sharer's generation + 1 for a re-share).
 6. **Edge state** of edges hit ``k`` times today: ``trust <- ceiling - (ceiling - trust)
    * growth[k]``, ``fatigue <- 1 - (1 - fatigue_start) * wear[k]``; fatigue recovers by
-   ``recovery[days]`` between hits. Powers come from tables so both engines agree.
+   ``recovery[days]`` between hits. Powers come from tables so both engines agree. (This
+   kernel applies a day's growth and wear-out at the edge's next hit, before that day's
+   recovery: the same operations in the same order as an end-of-day pass.)
 
 Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.cascade`
 (``prefetch``): numba's cache does not see edits to helpers elsewhere, and
