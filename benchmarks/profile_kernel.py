@@ -71,7 +71,7 @@ def _child(args: argparse.Namespace) -> None:
                     size = int(parts[1], 16)
                     perf_map.write(f"{address:x} {size:x} {parts[3]}\n")
                     symbols.append({"function": name, "symbol": parts[3], "address": address, "size": size})
-    (workdir / "symbols.json").write_text(json.dumps(symbols))
+    (workdir / "symbols.json").write_text(json.dumps({"pid": os.getpid(), "symbols": symbols}))
     end = time.perf_counter() + args.seconds
     while time.perf_counter() < end:
         ck.campaign_trials(*call_args)
@@ -79,7 +79,7 @@ def _child(args: argparse.Namespace) -> None:
 
 def _line_histogram(workdir: Path, top: int) -> list[tuple[float, int, str]]:
     """Share of the hot function's samples per source line: (percent, line, text), largest first."""
-    symbols = json.loads((workdir / "symbols.json").read_text())
+    symbols = json.loads((workdir / "symbols.json").read_text())["symbols"]
     hot = next(s for s in symbols if s["function"] == HOT and "cpython" not in s["symbol"]
                and not s["symbol"].startswith("cfunc"))
     script = subprocess.run(["perf", "script", "-i", str(workdir / "perf.data"), "-F", "ip"],
@@ -143,7 +143,11 @@ def main() -> None:
               "(compiling the kernel with debug info first) ...", flush=True)
         subprocess.run(["perf", "record", "-q", "-F", "4000", "-o", str(workdir / "perf.data"), "--", *child],
                        env=env, check=True, cwd=HERE.parent)
-        rows = _line_histogram(workdir, args.top)
+        try:
+            rows = _line_histogram(workdir, args.top)
+        finally:  # perf has read the JIT map by now; do not leave it in /tmp
+            pid = json.loads((workdir / "symbols.json").read_text())["pid"]
+            Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
     print(f"\nshare of {HOT}'s samples by source line (sim/campaign_kernel.py):")
     for share, ln, text in rows:
         print(f"{share:5.1f}%  {ln:4d}  {text[:100]}")
