@@ -1,7 +1,7 @@
 """The benchmark cases: small frozen descriptions, nothing computed at import.
 
 Every cascade case runs on a Barabási–Albert graph (``m = 5``, each edge stored in
-both directions) built by :func:`sim.world.build_graph` from the case seed, with
+both directions) built by :func:`sim.world.build.build_graph` from the case seed, with
 50 recruits drawn once from a fixed generator and used in every trial by every
 engine. The same seed is the scenario seed of ``sim.run`` (world and trial
 randomness), so the kernel called directly and ``run()`` compute the same trials.

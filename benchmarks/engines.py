@@ -44,15 +44,16 @@ import numpy as np
 import sim
 import sim.runner as runner_module
 from benchmarks.cases import RECRUIT_SEED, CampaignCase, CascadeCase
-from sim import campaign_kernel
-from sim.campaign import simulate as campaign_simulate
-from sim.cascade import activation_times, final_sizes
-from sim.contagion import compile_model
-from sim.graph import FlatGraph
-from sim.recruits import plan_recruits
+from sim.campaign import kernel as campaign_kernel
+from sim.campaign.model import simulate as campaign_simulate
+from sim.classic.kernel import activation_times, final_sizes
+from sim.classic.model import compile_model
+from sim.classic.recruits import plan_recruits
+from sim.classic.spec import ExplicitRecruits, IndependentCascade, LinearThreshold
 from sim.rng import root_key
-from sim.scenario import BarabasiAlbertGraph, ExplicitRecruits, IndependentCascade, LinearThreshold
-from sim.world import build_graph
+from sim.world.build import build_graph
+from sim.world.graph import FlatGraph
+from sim.world.spec import BarabasiAlbertGraph
 
 # --------------------------------------------------------------------------- shared inputs
 
@@ -144,7 +145,7 @@ def model_spec(case: CascadeCase):
 
 
 class OursKernel:
-    """``sim.cascade.final_sizes`` on arrays compiled by the public helpers; single thread."""
+    """``sim.classic.kernel.final_sizes`` on arrays compiled by the public helpers; single thread."""
 
     def __init__(self, case: CascadeCase, graph: FlatGraph, recruits: np.ndarray) -> None:
         self.graph = graph
@@ -271,7 +272,7 @@ class OursRun(TimedPrepare):
 
 # --------------------------------------------------------------------------- campaign model
 
-#: Columns of the campaign kernel's per-trial totals (``sim.campaign_kernel.TOTALS``).
+#: Columns of the campaign kernel's per-trial totals (``sim.campaign.kernel.TOTALS``).
 IMPRESSIONS = campaign_kernel.TOTALS.index("impressions")
 PAIRS = campaign_kernel.TOTALS.index("pairs_examined")
 #: Totals that ``run()``'s trial table carries (multiplied by the world's ``scale``).
@@ -293,7 +294,7 @@ def campaign_prepared(case: CampaignCase) -> runner_module.Prepared:
 class OursCampaignKernel:
     """The campaign kernel on one strategy, called as ``sim.runner`` calls it for a chunk.
 
-    ``sim.campaign.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
+    ``sim.campaign.model.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
     ``campaign_kernel.campaign_trials(*kernel_args(...), root, trials, partners,
     segments)``), single thread.
     """
@@ -341,15 +342,15 @@ class OursCampaignRun(TimedPrepare):
 
 
 class CampaignMesa:
-    """The Mesa engine of the campaign model (``sim.campaign_agents.CampaignAgentModel``).
+    """The Mesa engine of the campaign model (``sim.campaign.agents.CampaignAgentModel``).
 
     One model for one strategy, moved from trial to trial with ``start_trial`` (as
-    ``sim.campaign_agents.simulate`` does); each trial runs day by day, so a trial still
+    ``sim.campaign.agents.simulate`` does); each trial runs day by day, so a trial still
     running at the hard cap can be abandoned between two days.
     """
 
     def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:
-        from sim.campaign_agents import CampaignAgentModel
+        from sim.campaign.agents import CampaignAgentModel
 
         self.model = CampaignAgentModel(
             prepared.world.population,

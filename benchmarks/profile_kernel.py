@@ -39,9 +39,9 @@ def _child(args: argparse.Namespace) -> None:
     """Run under perf: compile, publish the JIT addresses, then run trials for ``args.seconds``."""
     import numpy as np
 
-    from sim import campaign_kernel as ck
     from sim import load_scenario
-    from sim.campaign import kernel_args
+    from sim.campaign import kernel as ck
+    from sim.campaign.model import kernel_args
     from sim.rng import root_key
     from sim.runner import prepare
 
@@ -91,7 +91,7 @@ def _line_histogram(workdir: Path, top: int) -> list[tuple[float, int, str]]:
         raise SystemExit("no samples in the kernel (is perf allowed to sample this process?)")
     disassembly = subprocess.run(["objdump", "-dl", "--no-show-raw-insn", str(workdir / f"{HOT}.o")],
                                  capture_output=True, text=True, check=True).stdout
-    source = (HERE.parent / "sim" / "campaign_kernel.py").read_text().splitlines()
+    source = (HERE.parent / "sim" / "campaign" / "kernel.py").read_text().splitlines()
     first_line = next(i for i, t in enumerate(source, 1) if t.startswith(f"def {HOT}("))
     by_line: collections.Counter = collections.Counter()
     line, inside = None, False
@@ -106,7 +106,7 @@ def _line_histogram(workdir: Path, top: int) -> list[tuple[float, int, str]]:
             # line table with their own line numbers; lines before the kernel's definition
             # cannot be its code, so they are pooled as "inlined helpers".
             line = int(where.group(2))
-            line = line if where.group(1).endswith("campaign_kernel.py") and line >= first_line else 0
+            line = line if where.group(1).endswith("campaign/kernel.py") and line >= first_line else 0
             continue
         insn = re.match(r"^\s+([0-9a-f]+):", text)
         if inside and insn:
@@ -148,7 +148,7 @@ def main() -> None:
         finally:  # perf has read the JIT map by now; do not leave it in /tmp
             pid = json.loads((workdir / "symbols.json").read_text())["pid"]
             Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
-    print(f"\nshare of {HOT}'s samples by source line (sim/campaign_kernel.py):")
+    print(f"\nshare of {HOT}'s samples by source line (sim/campaign/kernel.py):")
     for share, ln, text in rows:
         print(f"{share:5.1f}%  {ln:4d}  {text[:100]}")
 

@@ -3,7 +3,7 @@
 For every case (:mod:`benchmarks.cases`) and in one process, on the same graph,
 recruits and probabilities:
 
-1. our kernel, ``sim.cascade.final_sizes`` (single thread);
+1. our kernel, ``sim.classic.kernel.final_sizes`` (single thread);
 2. the public API, ``sim.run(scenario, trials=k, workers=1)`` (world building
    included; also reported without it);
 3. cynetdiff (its C loop and its Python per-trial loop);
@@ -63,7 +63,7 @@ from benchmarks.engines import (
     to_digraph,
     weighted_graph,
 )
-from sim.campaign_kernel import TOTALS as CAMPAIGN_TOTALS
+from sim.campaign.kernel import TOTALS as CAMPAIGN_TOTALS
 
 #: |z| above which two engines' mean final sizes are said to disagree.
 Z_LIMIT = 4.0
@@ -168,7 +168,7 @@ class Suite:
         if key not in self._graphs:
             for old in list(self._graphs):  # keep one size in memory at a time
                 del self._graphs[old]
-            _log(f"  building BA graph n={case.n} m={case.m} (sim.world.build_graph) ...")
+            _log(f"  building BA graph n={case.n} m={case.m} (sim.world.build.build_graph) ...")
             t0 = time.perf_counter()
             with M.PeakRSS() as mem_g:
                 graph = ba_graph(case.n, case.m, case.seed)
@@ -296,7 +296,7 @@ class Suite:
             "per_trial_mean": float(edges.mean()),
             "per_trial_se": float(edges.std(ddof=1) / math.sqrt(sample)),
             "sample_trials": sample,
-            "method": "exact sum of out-degrees of activated accounts (sim.cascade.activation_times) "
+            "method": "exact sum of out-degrees of activated accounts (sim.classic.kernel.activation_times) "
             "over trials 0..sample-1; the same mean is applied to every engine",
         }
 
@@ -690,7 +690,7 @@ class Suite:
                 k_rate = strategies[j]["kernel"]["trials_per_s"]
                 rec["mesa"] = {
                     "strategy": names[j],
-                    "call": "sim.campaign_agents.CampaignAgentModel(pop, arrays, schedule, root, "
+                    "call": "sim.campaign.agents.CampaignAgentModel(pop, arrays, schedule, root, "
                     "0); start_trial(t); step() until not running",
                     "trials_per_s": out["trials_per_s"],
                     "upper_bound": out["upper_bound"],
@@ -744,7 +744,7 @@ def warm_up(workdir: Path, cascade: bool = True, campaign: list[CampaignCase] = 
     t0 = time.perf_counter()
     for case in campaign:
         OursCampaignRun(case).run(2)
-        importlib.import_module("sim.campaign_agents")  # Mesa, imported outside any measured phase
+        importlib.import_module("sim.campaign.agents")  # Mesa, imported outside any measured phase
     warm_cascades = (
         CascadeCase("warmup_ic", "ic", 200, p=0.1, recruits=5),
         CascadeCase("warmup_lt", "lt", 200, recruits=5),
@@ -1076,7 +1076,7 @@ def main(argv: list[str] | None = None) -> int:
             "trials; edges/s = trials/s x that mean (the same definition holds for cynetdiff, which also "
             "scans every out-edge of every activated node)",
             "campaign": "campaign case: the scenario file as it is; sim.runner.prepare once, then "
-            "per strategy sim.campaign.simulate (the kernel call of run()'s chunks) on trials "
+            "per strategy sim.campaign.model.simulate (the kernel call of run()'s chunks) on trials "
             "0..batch-1, "
             "single thread, strategies interleaved in each repeat; exposures = the kernel's "
             "'impressions' total (follower and discovery exposures), pairs examined = its "

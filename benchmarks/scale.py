@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from sim import load_scenario
-from sim.campaign import compile_campaign, simulate
-from sim.footprint import available_bytes, check, estimate
+from sim.campaign.model import compile_campaign, simulate
 from sim.rng import root_key
-from sim.world import build_world
+from sim.world.build import build_world
+from sim.world.footprint import available_bytes, check, estimate
 
 HERE = Path(__file__).resolve().parent
 

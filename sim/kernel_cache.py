@@ -1,12 +1,13 @@
 """numba's on-disk kernel cache, made safe against edits to the helpers kernels inline.
 
 numba keys a cached kernel on its own source file only. The kernels in
-:mod:`sim.cascade` and :mod:`sim.campaign_kernel` inline the draws of :mod:`sim.rng`,
-so after a change to ``rng.py`` alone (an edit, or an upgrade of this package) numba
-would load kernels compiled against the old draws: silently different random numbers,
-and engines that no longer agree. :func:`ensure_fresh`, run once when :mod:`sim` is
-imported, stores a digest of the three files next to the cache and empties the cache
-when the digest changes.
+:mod:`sim.classic.kernel` and :mod:`sim.campaign.kernel` (and the world builders' jitted
+loops) inline the draws of :mod:`sim.rng` and the intrinsics of :mod:`sim.intrinsics`, so
+after a change to ``rng.py`` alone (an edit, or an upgrade of this package) numba would load
+kernels compiled against the old draws: silently different random numbers, and engines that
+no longer agree. :func:`ensure_fresh`, run once when :mod:`sim` is imported, stores a digest
+of the files with jitted code in ``sim/__pycache__`` and, when the digest changes, empties
+numba's cache in every ``__pycache__`` folder of the package.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import hashlib
 from pathlib import Path
 
 #: Files whose jitted code is compiled into the cached kernels.
-KERNEL_SOURCES = ("rng.py", "cascade.py", "campaign_kernel.py")
+KERNEL_SOURCES = ("rng.py", "intrinsics.py", "classic/kernel.py", "campaign/kernel.py", "world/population.py",
+                  "world/generators.py")
 _STAMP = "kernels.sha256"
 
 
@@ -59,7 +61,7 @@ def ensure_fresh(package: Path | None = None) -> bool:
     try:
         cache.mkdir(exist_ok=True)
         for pattern in ("*.nbi", "*.nbc"):
-            for f in cache.glob(pattern):
+            for f in package.rglob(f"__pycache__/{pattern}"):
                 f.unlink(missing_ok=True)
                 removed = True
         tmp = stamp.with_suffix(".tmp")

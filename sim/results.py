@@ -10,7 +10,7 @@ The trial table has one row per (strategy, trial). Classic models give the colum
 ``steps``          int32    step of the last activation (0: nothing spread)
 =================  =======  ================================================
 
-Campaign runs give :data:`sim.metrics.CAMPAIGN_OUTCOMES` (counts in real accounts,
+Campaign runs give :data:`sim.campaign.metrics.CAMPAIGN_OUTCOMES` (counts in real accounts,
 fractions of the audience, USD), plus per-day, per-partner and per-segment tables.
 
 Rows are ordered by strategy (as listed in the scenario), then trial, whatever
@@ -34,13 +34,9 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-from sim.metrics import (
-    CAMPAIGN_OUTCOMES,
-    CLASSIC_OUTCOMES,
-    ChunkTables,
-    partner_report,
-    split_report,
-)
+from sim.campaign.metrics import CAMPAIGN_OUTCOMES, partner_report, split_report
+from sim.chunks import ChunkTables
+from sim.classic.metrics import CLASSIC_OUTCOMES
 from sim.scenario import Scenario
 from sim.store import RESULTS_LAYOUT, RunStore
 

@@ -23,18 +23,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from sim import footprint
-from sim.campaign import CampaignError, CampaignWorldArrays, Schedule, compile_campaign
-from sim.contagion import CompiledModel, ModelInputError, compile_model
-from sim.datasets import DatasetUnavailable
-from sim.edgelist import EdgeListError
-from sim.metrics import ChunkTables, campaign_tables, partner_table, strategy_column
-from sim.recruits import RecruitError, RecruitPlan, plan_recruits
+from sim.campaign.metrics import campaign_tables, partner_table
+from sim.campaign.model import CampaignError, CampaignWorldArrays, Schedule, compile_campaign
+from sim.chunks import ChunkTables
+from sim.classic.metrics import classic_tables
+from sim.classic.model import CompiledModel, ModelInputError, compile_model
+from sim.classic.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.results import Results, provenance
 from sim.rng import LANES, root_key
 from sim.scenario import Scenario, ScenarioError
 from sim.store import RunStore
-from sim.world import World, build_world
+from sim.world import footprint
+from sim.world.build import World, build_world
+from sim.world.datasets import DatasetUnavailable
+from sim.world.edgelist import EdgeListError
 
 #: Chunks per strategy a run aims for (finer chunks: less lost on a crash, more files).
 TARGET_CHUNKS = 16
@@ -109,7 +111,7 @@ class Prepared:
 def prepare(scenario: Scenario, workers: int = 1) -> Prepared:
     """Build the world, compile the model and resolve the recruits; nothing is written.
 
-    The world's memory is estimated first (:mod:`sim.footprint`) and a world that would
+    The world's memory is estimated first (:mod:`sim.world.footprint`) and a world that would
     not fit, with ``workers`` sets of kernel scratch, is refused before anything is built.
 
     Raises
@@ -155,13 +157,13 @@ def _engine(name: str, campaign: bool):
     """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
     if campaign:
         if name == "mesa":
-            from sim import campaign_agents as module
+            from sim.campaign import agents as module
         else:
-            from sim import campaign as module
+            from sim.campaign import model as module
     elif name == "mesa":
-        from sim import agents as module
+        from sim.classic import agents as module
     else:
-        from sim import cascade as module
+        from sim.classic import kernel as module
     return module
 
 
@@ -179,13 +181,7 @@ def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> 
         return campaign_tables(names, strategy, outcome, schedule, pop)
     adopted, steps = engine.final_sizes(prepared.world.graph, prepared.model, prepared.plans[strategy], root,
                                         trials, scenario.max_steps)
-    return ChunkTables(pa.table({
-        "strategy": strategy_column(names, strategy, len(trials)),
-        "trial": trials,
-        "adopted": adopted,
-        "adopted_fraction": adopted / prepared.world.graph.n,
-        "steps": steps,
-    }))
+    return classic_tables(names, strategy, trials, adopted, steps, prepared.world.graph.n)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""The Mesa engine of the campaign model (sim.campaign_agents) reproduces the numba kernel exactly.
+"""The Mesa engine of the campaign model (sim.campaign.agents) reproduces the numba kernel exactly.
 
 Every random number is keyed by what it is for (sim.rng), so for the same population,
 compiled arrays, schedule, root key and trial the two engines must give the same
@@ -24,12 +24,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import campaign, campaign_agents
-from sim import campaign_kernel as ck
-from sim.campaign import compile_campaign
+from sim.campaign import agents as campaign_agents
+from sim.campaign import kernel as ck
+from sim.campaign import model as campaign
+from sim.campaign.model import compile_campaign
 from sim.rng import Stream, derive, lane_below, root_key, trial_key, uniform
-from sim.scenario import CreatorAudienceWorld, Scenario
-from sim.world import build_world
+from sim.scenario import Scenario
+from sim.world.build import build_world
+from sim.world.spec import CreatorAudienceWorld
 
 TRIALS = (0, 5, 2**40 + 3)
 SHUFFLE_SEEDS = (0, 987654321)
@@ -388,7 +390,7 @@ def test_model_is_released():
 
 def test_import_keeps_multiprocessing_start_method():
     """`import mesa` forces the 'spawn' start method; importing the engine must undo that."""
-    code = ("import multiprocessing as mp; import sim.campaign_agents; "
+    code = ("import multiprocessing as mp; import sim.campaign.agents; "
             "print(mp.get_start_method(allow_none=True))")
     repo = Path(__file__).resolve().parents[2]
     path = os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])

@@ -1,4 +1,4 @@
-"""The Mesa engine (sim.agents) reproduces the numba kernels (sim.cascade) exactly.
+"""The Mesa engine (sim.classic.agents) reproduces the numba kernels (sim.classic.kernel) exactly.
 
 Every random number is keyed by what it is for (sim.rng), so for the same graph,
 model, recruit plan, root key and trial the two engines must give identical
@@ -20,12 +20,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim import agents, cascade
-from sim.contagion import ThresholdArrays, compile_model
-from sim.graph import FlatGraph
-from sim.recruits import RecruitPlan, plan_recruits
-from sim.rng import root_key
-from sim.scenario import (
+from sim.classic import agents
+from sim.classic import kernel as cascade
+from sim.classic.model import ThresholdArrays, compile_model
+from sim.classic.recruits import RecruitPlan, plan_recruits
+from sim.classic.spec import (
     ExplicitRecruits,
     FractionalThreshold,
     IndependentCascade,
@@ -33,6 +32,8 @@ from sim.scenario import (
     RandomRecruits,
     TopDegreeRecruits,
 )
+from sim.rng import root_key
+from sim.world.graph import FlatGraph
 
 ROOT = root_key(20250114)
 TRIALS = (0, 3, 2**40 + 7)
@@ -327,7 +328,7 @@ def test_model_is_released():
 def test_import_keeps_multiprocessing_start_method():
     """`import mesa` forces the 'spawn' start method; importing the engine must undo that."""
     code = (
-        "import multiprocessing as mp; import sim.agents; "
+        "import multiprocessing as mp; import sim.classic.agents; "
         "print(mp.get_start_method(allow_none=True))"
     )
     repo = Path(__file__).resolve().parents[2]

@@ -1,28 +1,29 @@
 """Shared helpers for the oracle tests of the cascade kernels.
 
-The oracle tests hold :mod:`sim.cascade` to numbers derived independently of it:
+The oracle tests hold :mod:`sim.classic.kernel` to numbers derived independently of it:
 closed forms (percolation, generating functions, Watts' and Gleeson's threshold
 results), exact enumeration of live-edge worlds, BFS, and a peer library
 (cynetdiff). Every helper here is deterministic given its integer seed; no test
 uses global random state.
 
-Only the low-level API is used: a :class:`sim.graph.FlatGraph`, a model spec
-compiled with :func:`sim.contagion.compile_model`, a recruit rule resolved with
-:func:`sim.recruits.plan_recruits`, and the kernels' Python front
-(:func:`sim.cascade.final_sizes`, :func:`sim.cascade.activation_times`).
+Only the low-level API is used: a :class:`sim.world.graph.FlatGraph`, a model spec
+compiled with :func:`sim.classic.model.compile_model`, a recruit rule resolved with
+:func:`sim.classic.recruits.plan_recruits`, and the kernels' Python front
+(:func:`sim.classic.kernel.final_sizes`, :func:`sim.classic.kernel.activation_times`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.cascade import activation_times, final_sizes
-from sim.contagion import compile_model
-from sim.graph import FlatGraph
-from sim.recruits import plan_recruits
+from sim.classic.kernel import activation_times, final_sizes
+from sim.classic.model import compile_model
+from sim.classic.recruits import plan_recruits
+from sim.classic.spec import IndependentCascade, LinearThreshold
 from sim.rng import root_key
-from sim.scenario import ErdosRenyiGraph, IndependentCascade, LinearThreshold
-from sim.world import build_graph
+from sim.world.build import build_graph
+from sim.world.graph import FlatGraph
+from sim.world.spec import ErdosRenyiGraph
 
 #: Number of standard errors a Monte Carlo mean may sit from its exact value. With an SE from
 #: thousands of trials the two-sided false-alarm rate is 6e-5 per comparison (normal tail);

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from conftest import ic, lt, simulate
 
-from sim.cascade import activation_times
-from sim.contagion import compile_model
-from sim.graph import FlatGraph
-from sim.recruits import plan_recruits
+from sim.classic.kernel import activation_times
+from sim.classic.model import compile_model
+from sim.classic.recruits import plan_recruits
+from sim.classic.spec import ExplicitRecruits, RandomRecruits
 from sim.rng import root_key
-from sim.scenario import ExplicitRecruits, RandomRecruits
+from sim.world.graph import FlatGraph
 
 RECRUITS = [3, 150, 377]
 

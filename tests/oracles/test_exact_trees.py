@@ -30,8 +30,8 @@ from conftest import (
     tree_activation_probability,
 )
 
-from sim.graph import FlatGraph
-from sim.scenario import ExplicitRecruits
+from sim.classic.spec import ExplicitRecruits
+from sim.world.graph import FlatGraph
 
 TRIALS = 40_000
 

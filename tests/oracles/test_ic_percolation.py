@@ -23,7 +23,7 @@ import pytest
 from conftest import K_SE, er_graph, ic, mean_se, regular_configuration_graph, simulate
 from scipy.optimize import brentq
 
-from sim.scenario import RandomRecruits
+from sim.classic.spec import RandomRecruits
 
 N_ER = 20_000
 MEAN_DEGREE = 4.0

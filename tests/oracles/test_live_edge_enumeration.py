@@ -31,8 +31,8 @@ import numpy as np
 import pytest
 from conftest import K_SE, activation_counts, ic, lt, mean_se, simulate
 
-from sim.graph import FlatGraph
-from sim.scenario import ExplicitRecruits
+from sim.classic.spec import ExplicitRecruits
+from sim.world.graph import FlatGraph
 
 SIGMA_TRIALS = 200_000
 NODE_TRIALS = 100_000

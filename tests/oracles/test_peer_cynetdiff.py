@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import K_SE, ic, lt, mean_se, simulate
 
-from sim.scenario import ExplicitRecruits
+from sim.classic.spec import ExplicitRecruits
 
 cynetdiff_utils = pytest.importorskip("cynetdiff.utils")
 
@@ -30,8 +30,8 @@ N_RECRUITS = 20
 @pytest.fixture(scope="module")
 def wiki_vote():
     """Load wiki-Vote as a FlatGraph and a NetworkX DiGraph on indices 0..n-1; pick 20 recruits."""
-    from sim.datasets import DATASETS, DatasetUnavailable, dataset_path
-    from sim.edgelist import read_graph
+    from sim.world.datasets import DATASETS, DatasetUnavailable, dataset_path
+    from sim.world.edgelist import read_graph
 
     try:
         path = dataset_path("wiki-vote")

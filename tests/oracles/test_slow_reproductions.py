@@ -14,7 +14,7 @@ import pytest
 from conftest import gnp_graph, mean_se, simulate
 from test_threshold_random_graphs import GLEESON_FINITE_SIZE_NODES, K_SE, WATTS, gleeson_fraction
 
-from sim.scenario import RandomRecruits
+from sim.classic.spec import RandomRecruits
 
 N = 100_000
 GRAPHS = 6

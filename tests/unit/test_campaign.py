@@ -15,16 +15,17 @@ import math
 import numpy as np
 import pytest
 
-from sim import campaign_kernel as ck
-from sim.campaign import CampaignWorldArrays, Schedule, compile_campaign, simulate
-from sim.cascade import activation_times
-from sim.contagion import compile_model
-from sim.graph import FlatGraph
-from sim.population import Population
-from sim.recruits import plan_recruits
+from sim.campaign import kernel as ck
+from sim.campaign.model import CampaignWorldArrays, Schedule, compile_campaign, simulate
+from sim.classic.kernel import activation_times
+from sim.classic.model import compile_model
+from sim.classic.recruits import plan_recruits
+from sim.classic.spec import ExplicitRecruits, IndependentCascade, LinearThreshold
 from sim.rng import root_key
-from sim.scenario import ExplicitRecruits, IndependentCascade, LinearThreshold, Scenario
-from sim.world import build_world
+from sim.scenario import Scenario
+from sim.world.build import build_world
+from sim.world.graph import FlatGraph
+from sim.world.population import Population
 
 # --------------------------------------------------------------------------- reductions
 
@@ -59,7 +60,7 @@ def _reduction(graph: FlatGraph, recruits: np.ndarray, *, independent: bool, p: 
 
 
 def _campaign_days(graph, arrays, schedule, root, trial):
-    from sim.campaign import adoption_days
+    from sim.campaign.model import adoption_days
 
     days, _ = adoption_days(_bare_population(graph), arrays, schedule, root, trial)
     return days
@@ -196,7 +197,7 @@ def test_more_trust_or_reach_never_lowers_adopters_trial_by_trial():
 def test_scale_changes_totals_not_fractions():
     """The same simulated world at scale 10 and at scale 40 (follower ranges x 4): identical
     fractions and rates, reported totals 4 times larger."""
-    from sim.metrics import campaign_tables
+    from sim.campaign.metrics import campaign_tables
 
     world4 = copy.deepcopy(WORLD)
     world4["scale"] = 40.0
@@ -256,7 +257,8 @@ def test_runner_gives_the_same_tables_on_both_engines():
 def test_cascade_tree_is_consistent_and_equal_on_both_engines():
     """Every adopter has a parent (a partner, or a peer who adopted on an earlier day and
     re-shared), generations count hops, and partner attribution matches the kernel's counts."""
-    from sim import campaign, campaign_agents
+    from sim.campaign import agents as campaign_agents
+    from sim.campaign import model as campaign
 
     world = copy.deepcopy(WORLD)
     world["audience"]["peers"]["n"] = 800

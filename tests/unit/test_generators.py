@@ -1,6 +1,6 @@
 """Direct (NumPy/numba) graph generators sample the same models as NetworkX's.
 
-Large worlds are built by :mod:`sim.generators`; these tests hold them to NetworkX's
+Large worlds are built by :mod:`sim.world.generators`; these tests hold them to NetworkX's
 generators at small size, statistically: degree distributions (two-sample chi-square on
 binned degrees, and the closed-form Poisson law for G(n, p)), community mixing, and the
 interest homophily of creator-audience worlds built on either.
@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.scenario import BarabasiAlbertGraph, CommunitiesGraph, ErdosRenyiGraph, Scenario
-from sim.world import build_graph, build_world
+from sim.scenario import Scenario
+from sim.world.build import build_graph, build_world
+from sim.world.spec import BarabasiAlbertGraph, CommunitiesGraph, ErdosRenyiGraph
 
 SEEDS = range(4)
 
@@ -122,7 +123,7 @@ def test_population_on_either_builder_has_the_same_homophily_and_tiers():
 def test_follower_cdf_search_equals_numpy(n):
     """The blocked galloping search gives NumPy's searchsorted(side="right") integers exactly,
     with flat stretches in the CDF, keys equal to CDF entries and keys outside its range."""
-    from sim.population import coarse_index, search_sorted_keys
+    from sim.world.population import coarse_index, search_sorted_keys
 
     rng = np.random.default_rng(n)
     cdf = np.cumsum(rng.random(n) ** 3)
@@ -135,7 +136,7 @@ def test_follower_cdf_search_equals_numpy(n):
 
 
 def test_sorted_union_equals_numpy():
-    from sim.population import union_sorted
+    from sim.world.population import union_sorted
 
     rng = np.random.default_rng(5)
     for na, nb in [(0, 0), (0, 6), (6, 0), (1, 1), (1000, 300), (20_000, 20_000)]:

@@ -8,11 +8,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.datasets import DATASETS, DatasetUnavailable, content_sha256, dataset_path
-from sim.edgelist import EdgeListError, EdgeListFormat, read_graph
-from sim.graph import FlatGraph
-from sim.scenario import ConfigurationGraph, ErdosRenyiGraph, PoissonDegrees
-from sim.world import build_graph
+from sim.world.build import build_graph
+from sim.world.datasets import DATASETS, DatasetUnavailable, content_sha256, dataset_path
+from sim.world.edgelist import EdgeListError, EdgeListFormat, read_graph
+from sim.world.graph import FlatGraph
+from sim.world.spec import ConfigurationGraph, ErdosRenyiGraph, PoissonDegrees
 
 
 def test_csr_is_sorted_by_source_then_target_and_keeps_parallel_edges():

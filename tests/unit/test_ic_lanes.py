@@ -1,7 +1,7 @@
 """The IC kernel's blocks of 64 trials: how trials are grouped never changes a trial's result.
 
 The kernel runs a block's rounds for all lanes at once while accounts are active in many
-lanes, then lane by lane (``sim.cascade.SHARED_LANES_MIN``); it accepts any subset of
+lanes, then lane by lane (``sim.classic.kernel.SHARED_LANES_MIN``); it accepts any subset of
 trials in any order. All of that is a speed choice: every trial's outcome is a function
 of (root, trial) only. Checked here against the two extremes of the switch and against
 single-trial runs; the distribution itself is checked by the oracles (tests/oracles).
@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import cascade
-from sim.contagion import IndependentCascadeArrays, compile_model
-from sim.graph import FlatGraph
-from sim.recruits import RecruitPlan
+from sim.classic import kernel as cascade
+from sim.classic.model import IndependentCascadeArrays, compile_model
+from sim.classic.recruits import RecruitPlan
+from sim.classic.spec import IndependentCascade
 from sim.rng import root_key
-from sim.scenario import BarabasiAlbertGraph, IndependentCascade
-from sim.world import build_graph
+from sim.world.build import build_graph
+from sim.world.graph import FlatGraph
+from sim.world.spec import BarabasiAlbertGraph
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ One trial runs day by day. On day ``d``:
    kernel applies a day's growth and wear-out at the edge's next hit, before that day's
    recovery: the same operations in the same order as an end-of-day pass.)
 
-Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.cascade`
+Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.classic.kernel`
 (``prefetch``): numba's cache does not see edits to helpers elsewhere, and
 :mod:`sim.kernel_cache` watches only those files.
 """
@@ -48,7 +48,7 @@ import math
 import numba as nb
 import numpy as np
 
-from sim.cascade import prefetch
+from sim.intrinsics import prefetch
 from sim.rng import LANE_SCALE, LANES, Stream, below, bits, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.edgelist import EdgeListFormat
+from sim.world.edgelist import EdgeListFormat
 
 #: Environment variable naming a folder that holds local copies of the graphs.
 DATA_ENV = "ADVOCACY_SIM_DATA"
@@ -111,7 +111,7 @@ def local_folders() -> list[Path]:
     if os.environ.get(DATA_ENV):
         folders.append(Path(os.environ[DATA_ENV]))
     # A checkout sits beside `shared/` in the project's workspace.
-    folders.append(Path(__file__).resolve().parents[2] / "shared" / "data" / "graphs")
+    folders.append(Path(__file__).resolve().parents[3] / "shared" / "data" / "graphs")
     return folders
 
 

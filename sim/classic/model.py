@@ -1,7 +1,7 @@
 """A contagion model compiled against a graph: the per-edge and per-account arrays the kernels read.
 
 This is where a scenario's model block (:mod:`sim.scenario`) meets a concrete
-graph. The result is plain frozen data; :mod:`sim.cascade` does the spreading.
+graph. The result is plain frozen data; :mod:`sim.classic.kernel` does the spreading.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.graph import FlatGraph
+from sim.classic.spec import FractionalThreshold, IndependentCascade, LinearThreshold
 from sim.rng import lane_threshold
-from sim.scenario import FractionalThreshold, IndependentCascade, LinearThreshold, ModelSpec
+from sim.scenario import ModelSpec
+from sim.world.graph import FlatGraph
 
 #: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.
 WEIGHT_UNIT = 2**32
@@ -29,7 +30,7 @@ class IndependentCascadeArrays:
     ``threshold[e] = ceil(prob[e] * 2**56)`` (uint64, :func:`sim.rng.lane_threshold`) lets
     the kernel test a lane draw with integer comparisons: for the 56-bit number ``k`` of a
     lane draw, ``k / 2**56 < p`` exactly when ``k < ceil(p * 2**56)``.
-    ``kernel_threshold`` is what :mod:`sim.cascade` reads: ``threshold``, or its single
+    ``kernel_threshold`` is what :mod:`sim.classic.kernel` reads: ``threshold``, or its single
     value (uint64[1]) when all edges share one probability. ``top_words`` packs the top
     base-256 digit of each of those thresholds (capped at 255), eight edges to a word, so
     the kernel compares a lane's digits for eight edges at once (:func:`top_words`).
@@ -67,7 +68,7 @@ class ThresholdArrays:
     theta_lo, theta_span : float
         Threshold distribution: U(theta_lo, theta_lo + theta_span).
     kernel_weight : int64[m] or int64[1]
-        What :mod:`sim.cascade` reads: ``weight``, or its single value when all are equal.
+        What :mod:`sim.classic.kernel` reads: ``weight``, or its single value when all are equal.
     """
 
     weight: np.ndarray

@@ -1,6 +1,6 @@
 """The Mesa engine for the classic cascade models: one agent per account, with readable state.
 
-This engine runs the same models as the numba kernels in :mod:`sim.cascade` and
+This engine runs the same models as the numba kernels in :mod:`sim.classic.kernel` and
 gives, for the same graph, compiled model, recruit plan, root key and trial,
 the **same activation step for every account**, to the bit. That is possible
 because no random number here is drawn in sequence: each is computed from a key
@@ -14,9 +14,9 @@ that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
   THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight;
 * random recruits: Floyd's algorithm over the keyed draws of
-  ``trial_key(root, RECRUITS, t)``, as in the kernels in :mod:`sim.cascade`.
+  ``trial_key(root, RECRUITS, t)``, as in the kernels in :mod:`sim.classic.kernel`.
 
-Edge ids are positions in the CSR arrays of :class:`sim.graph.FlatGraph`; both
+Edge ids are positions in the CSR arrays of :class:`sim.world.graph.FlatGraph`; both
 engines number edges the same way because both read the same arrays.
 
 Time and scheduling follow the model description (``DESIGN.md``): recruits are
@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.cascade import UNLIMITED
-from sim.contagion import CompiledModel, IndependentCascadeArrays, ThresholdArrays
-from sim.graph import FlatGraph
+from sim.classic.kernel import UNLIMITED
+from sim.classic.model import CompiledModel, IndependentCascadeArrays, ThresholdArrays
+from sim.classic.recruits import RecruitPlan
 from sim.mesa_compat import WeakIdCounters, mesa
-from sim.recruits import RecruitPlan
 from sim.rng import LANES, Stream, as_key, lane_numbers, trial_key, uniforms
+from sim.world.graph import FlatGraph
 
 __all__ = [
     "Account",
@@ -62,7 +62,7 @@ class Account(mesa.Agent):
     Attributes
     ----------
     index : int
-        Node index in the :class:`~sim.graph.FlatGraph` (0..n-1); ``unique_id`` is ``index + 1``.
+        Node index in the :class:`~sim.world.graph.FlatGraph` (0..n-1); ``unique_id`` is ``index + 1``.
     active : bool
         Whether the account has adopted (recruits are active from step 0).
     activated_at : int or None
@@ -205,7 +205,7 @@ def recruits_of_trial(n: int, plan: RecruitPlan, root: np.uint64, trial: int) ->
     ``plan.fixed`` first (duplicates once), then ``plan.n_random`` draws by Floyd's
     algorithm (Bentley & Floyd 1987, "Programming pearls: a sample of brilliance"),
     draw ``j`` being ``floor(uniform(trial_key(root, RECRUITS, trial), j) * (j + 1))``,
-    exactly as the kernels in :mod:`sim.cascade` (including its treatment of a draw
+    exactly as the kernels in :mod:`sim.classic.kernel` (including its treatment of a draw
     that hits a fixed recruit).
 
     Parameters
@@ -248,9 +248,9 @@ class CascadeModel(mesa.Model):
     graph : FlatGraph
         The follow graph; edge ``u -> v`` lets ``u`` influence ``v``.
     contagion : IndependentCascadeArrays or ThresholdArrays
-        The compiled model (:func:`sim.contagion.compile_model`).
+        The compiled model (:func:`sim.classic.model.compile_model`).
     plan : RecruitPlan
-        Who is active at step 0 (:func:`sim.recruits.plan_recruits`).
+        Who is active at step 0 (:func:`sim.classic.recruits.plan_recruits`).
     root : numpy.uint64
         Root key of the run (:func:`sim.rng.root_key`).
     trial : int, default 0
@@ -420,7 +420,7 @@ def activation_times(
 ) -> np.ndarray:
     """Activation step of every account in one trial, run as a Mesa model; int32[n], -1 = never.
 
-    Same arguments and result as :func:`sim.cascade.activation_times`, which it
+    Same arguments and result as :func:`sim.classic.kernel.activation_times`, which it
     reproduces exactly; ``shuffle_seed`` only changes the order agents are visited in.
 
     Parameters
@@ -456,7 +456,7 @@ def final_sizes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Final cascade size and duration of the given trials, run as a Mesa model.
 
-    Same arguments and result as :func:`sim.cascade.final_sizes`. One model (and
+    Same arguments and result as :func:`sim.classic.kernel.final_sizes`. One model (and
     one set of agents) is built and reset for each trial.
 
     Returns

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.graph import FlatGraph
+from sim.world.graph import FlatGraph
 
 
 class EdgeListFormat(StrEnum):

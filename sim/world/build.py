@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim import generators
-from sim.datasets import DATASETS, dataset_path
-from sim.edgelist import read_graph
-from sim.graph import FlatGraph
-from sim.population import Population, build_population
 from sim.rng import Stream, numpy_generator
-from sim.scenario import (
+from sim.world import generators
+from sim.world.datasets import DATASETS, dataset_path
+from sim.world.edgelist import read_graph
+from sim.world.graph import FlatGraph
+from sim.world.population import Population, build_population
+from sim.world.spec import (
     DIRECT_FROM,
     BarabasiAlbertGraph,
     CommunitiesGraph,
@@ -78,7 +78,7 @@ def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -
 
 
 def uses_direct_builder(spec: GraphSpec) -> bool:
-    """Whether a graph is built by the direct generators (:mod:`sim.generators`)."""
+    """Whether a graph is built by the direct generators (:mod:`sim.world.generators`)."""
     builder = getattr(spec, "builder", "networkx")
     if builder == "auto":
         return isinstance(spec, CommunitiesGraph) or spec.n >= DIRECT_FROM

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.graph import FlatGraph
-from sim.scenario import ExplicitRecruits, RandomRecruits, RecruitSpec, TopDegreeRecruits
+from sim.classic.spec import ExplicitRecruits, RandomRecruits, RecruitSpec, TopDegreeRecruits
+from sim.world.graph import FlatGraph
 
 
 class RecruitError(ValueError):

@@ -34,12 +34,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
-from llvmlite import ir
-from numba import types
-from numba.core import cgutils
 from numba.cpython.unsafe.numbers import trailing_zeros
-from numba.extending import intrinsic
 
+from sim.intrinsics import prefetch
 from sim.rng import LANES, Stream, below, bits, lane_tie_below, trial_key, uniform
 
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
@@ -48,31 +45,6 @@ _RECRUIT = np.uint64(int(Stream.RECRUITS))
 
 #: ``max_steps`` value meaning "until the cascade stops".
 UNLIMITED = np.int32(2**31 - 1)
-
-
-@intrinsic
-def prefetch(typingctx, arr, index):
-    """Ask the CPU to start loading ``arr[index]`` into cache (LLVM ``llvm.prefetch``; no effect on results).
-
-    Loops over accounts in random order are bound by memory latency; a load issued some
-    iterations ahead overlaps the misses. ``arr`` must be 1-D and ``index`` a valid index
-    (it is not bounds-checked).
-    """
-    sig = types.void(arr, index)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        # read, keep in all cache levels, data cache
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
 
 
 _ONE = np.uint64(1)
@@ -95,7 +67,7 @@ def _digits_below(w, tops):
     """Byte-wise ``w < tops`` and ``w == tops`` (unsigned), as the high bit of each byte.
 
     Bytes are lanes' first digits of eight consecutive edges and the top digits of their
-    thresholds (:attr:`sim.contagion.IndependentCascadeArrays.top_words`). No carry crosses
+    thresholds (:attr:`sim.classic.model.IndependentCascadeArrays.top_words`). No carry crosses
     a byte: the low seven bits are compared with a guard bit, the high bits apart.
     """
     ge7 = (((w & _LOW7) | _HIGH) - (tops & _LOW7)) & _HIGH  # low 7 bits: w >= tops
@@ -591,14 +563,14 @@ def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, tria
     ----------
     indptr : int64[n + 1]
     indices : int32[m]
-        CSR follow graph (:class:`sim.graph.FlatGraph`).
+        CSR follow graph (:class:`sim.world.graph.FlatGraph`).
     threshold : uint64[m] or uint64[1]
         ``ceil(p_e * 2**56)`` for the probability ``p_e`` that edge ``e`` transmits
-        (:attr:`sim.contagion.IndependentCascadeArrays.threshold`); a single value when
+        (:attr:`sim.classic.model.IndependentCascadeArrays.threshold`); a single value when
         every edge has the same probability (the kernel then reads no per-edge array).
     tops : uint64[ceil(m / 8)] or uint64[1]
         The thresholds' top base-256 digits packed eight edges to a word
-        (:attr:`sim.contagion.IndependentCascadeArrays.top_words`).
+        (:attr:`sim.classic.model.IndependentCascadeArrays.top_words`).
     fixed : int32[k]
         Recruits present in every trial.
     n_random : int
@@ -692,9 +664,9 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
 
     Parameters
     ----------
-    graph : sim.graph.FlatGraph
-    model : sim.contagion.IndependentCascadeArrays or sim.contagion.ThresholdArrays
-    plan : sim.recruits.RecruitPlan
+    graph : sim.world.graph.FlatGraph
+    model : sim.classic.model.IndependentCascadeArrays or sim.classic.model.ThresholdArrays
+    plan : sim.classic.recruits.RecruitPlan
     root : numpy.uint64
         Root key of the run (:func:`sim.rng.root_key`).
     trials : array of int
@@ -709,7 +681,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     steps : int32[T]
         Step of the last activation.
     """
-    from sim.contagion import IndependentCascadeArrays
+    from sim.classic.model import IndependentCascadeArrays
 
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
@@ -725,7 +697,7 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
 
     Same arguments as :func:`final_sizes`, with a single ``trial`` number.
     """
-    from sim.contagion import IndependentCascadeArrays
+    from sim.classic.model import IndependentCascadeArrays
 
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
     if isinstance(model, IndependentCascadeArrays):

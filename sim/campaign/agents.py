@@ -1,8 +1,8 @@
 """The Mesa engine of the campaign model: one agent per account, with readable state.
 
-This engine runs the model of :mod:`sim.campaign_kernel` (whose module docstring
+This engine runs the model of :mod:`sim.campaign.kernel` (whose module docstring
 states the rules) and gives, for the same population, compiled arrays
-(:class:`sim.campaign.CampaignWorldArrays`), schedule, root key and trial, the
+(:class:`sim.campaign.model.CampaignWorldArrays`), schedule, root key and trial, the
 **same adoption day for every account and the same outcome arrays** (totals,
 daily series, per-partner and per-segment counts) as the numba kernel, to the
 bit. No random number is drawn in sequence: each is computed from a key that
@@ -58,11 +58,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import campaign_kernel as ck
-from sim.campaign import CampaignOutcome, CampaignWorldArrays, Schedule
+from sim.campaign import kernel as ck
+from sim.campaign.model import CampaignOutcome, CampaignWorldArrays, Schedule
 from sim.mesa_compat import WeakIdCounters, mesa
-from sim.population import Population
 from sim.rng import LANE_DIGITS, LANE_SCALE, LANES, Stream, as_key, uniforms
+from sim.world.population import Population
 
 __all__ = [
     "CampaignAccount",
@@ -381,9 +381,9 @@ class CampaignAgentModel(mesa.Model):
     pop : Population
         The creator-audience world.
     arrays : CampaignWorldArrays
-        The model laid onto the population (:func:`sim.campaign.compile_world`).
+        The model laid onto the population (:func:`sim.campaign.model.compile_world`).
     schedule : Schedule
-        One strategy's partners and posts (:func:`sim.campaign.build_schedule`).
+        One strategy's partners and posts (:func:`sim.campaign.model.build_schedule`).
     root : numpy.uint64
         Root key of the run (:func:`sim.rng.root_key`).
     trial : int, default 0
@@ -400,7 +400,7 @@ class CampaignAgentModel(mesa.Model):
         The day in progress (during :meth:`step`) or last run.
     totals, series, partners, segments : numpy arrays
         The trial's outcome so far, laid out as the kernel lays it out
-        (:class:`sim.campaign.CampaignOutcome`).
+        (:class:`sim.campaign.model.CampaignOutcome`).
 
     Examples
     --------
@@ -632,7 +632,7 @@ def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedu
                   shuffle_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One trial as a Mesa model: adoption day of every account (int32, -1 = never), totals row.
 
-    Same arguments and result as :func:`sim.campaign.adoption_days`, which it reproduces
+    Same arguments and result as :func:`sim.campaign.model.adoption_days`, which it reproduces
     exactly; ``shuffle_seed`` only changes the order agents are visited in.
     """
     m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
@@ -642,8 +642,8 @@ def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedu
 
 def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                  trial: int, *, shuffle_seed: int = 0):
-    """Who activated whom in one trial, read off the agents; equals :func:`sim.campaign.cascade_tree`."""
-    from sim.campaign import tree_from_posts
+    """Who activated whom in one trial, read off the agents; equals :func:`sim.campaign.model.cascade_tree`."""
+    from sim.campaign.model import tree_from_posts
 
     m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
     m.run()
@@ -657,7 +657,7 @@ def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, r
              trials: np.ndarray, *, shuffle_seed: int = 0) -> CampaignOutcome:
     """Campaign trials run as a Mesa model (one model, reset for each trial).
 
-    Same arguments and result as :func:`sim.campaign.simulate`, which it reproduces exactly.
+    Same arguments and result as :func:`sim.campaign.model.simulate`, which it reproduces exactly.
     """
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     nt = trials.shape[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.graph import csr_from_pairs
+from sim.world.graph import csr_from_pairs
 
 
 def erdos_renyi(n: int, mean_degree: float, directed: bool, rng: np.random.Generator):

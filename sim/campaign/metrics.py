@@ -9,15 +9,15 @@ impressions), the definition the model calibrates against (docs/model.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim import campaign_kernel as ck
-from sim.campaign import CampaignOutcome, Schedule
-from sim.population import Population
+from sim.campaign import kernel as ck
+from sim.campaign.model import CampaignOutcome, Schedule
+from sim.chunks import ChunkTables, strategy_column
+from sim.world.population import Population
 
 #: Per-trial outcome columns of a campaign run, in order.
 CAMPAIGN_OUTCOMES = (
@@ -25,44 +25,12 @@ CAMPAIGN_OUTCOMES = (
     "reshares", "discovery_impressions", "depth", "reach_fraction", "adopted_fraction",
     "engagement_rate", "cost", "cost_per_engagement", "cost_per_adopter",
 )
-#: Per-trial outcome columns of a classic (IC/LT) run.
-CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")
-
-
-@dataclass(frozen=True, eq=False)
-class ChunkTables:
-    """Tables of one chunk of trials; ``runs`` is always there, the others for campaigns.
-
-    Arrow tables: a chunk's columns are the kernel's arrays without a copy, and the runner
-    turns the gathered chunks into pandas once (a pandas frame per chunk and table cost
-    milliseconds, as much as a small chunk's trials).
-    """
-
-    runs: pa.Table
-    timeseries: pa.Table | None = None
-    partners: pa.Table | None = None
-    segments: pa.Table | None = None
-
-    def named(self) -> list[tuple[str, pa.Table]]:
-        """(table name, table) pairs present, with ``runs`` last (it marks the chunk finished)."""
-        extra = [(n, t) for n, t in (("timeseries", self.timeseries), ("partners", self.partners),
-                                     ("segments", self.segments)) if t is not None]
-        return [*extra, ("runs", self.runs)]
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
-
-
-def strategy_column(names: Sequence[str], strategy: int, rows: int) -> pa.DictionaryArray:
-    """A chunk's ``strategy`` column: strategy number ``strategy`` of ``names``, dictionary-encoded.
-
-    The runner orders and labels the gathered tables from the codes; a Python string per
-    row cost ~0.25 µs a row to build, hash and cast, as much as a cheap trial's kernel.
-    """
-    return pa.DictionaryArray.from_arrays(np.full(rows, strategy, np.int32), pa.array(list(names), pa.string()))
 
 
 def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcome, schedule: Schedule,

@@ -8,7 +8,7 @@ edge is its source's: a creator's home platform, or :attr:`Population.peer_chann
 for an audience account (see :meth:`Population.account_channel`).
 
 Everything random here is drawn once per world from generators keyed by
-``(seed, WORLD, part)`` (the peer graph by ``(seed, WORLD)``, see :func:`sim.world.build_graph`),
+``(seed, WORLD, part)`` (the peer graph by ``(seed, WORLD)``, see :func:`sim.world.build.build_graph`),
 independent of anything drawn in trials.
 """
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim.cascade import prefetch
-from sim.graph import FlatGraph
+from sim.intrinsics import prefetch
 from sim.rng import Stream, numpy_generator
-from sim.scenario import CreatorAudienceWorld
+from sim.world.graph import FlatGraph
+from sim.world.spec import CreatorAudienceWorld
 
 #: Alignment is bucketed into this many levels when weighting follower choice, so a
 #: creator's follower sampler is one of a few precomputed CDFs (cost O(levels x audience)).

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import campaign_kernel as ck
-from sim.population import Population
+from sim.campaign import kernel as ck
+from sim.campaign.spec import CampaignModel, PostGroup
 from sim.rng import Stream, numpy_generator
-from sim.scenario import CampaignModel, CreatorAudienceWorld, PostGroup, Scenario, Strategy
+from sim.scenario import Scenario, Strategy
+from sim.world.population import Population
+from sim.world.spec import CreatorAudienceWorld
 
 #: Fixed-point unit of persuasion doses: integer sums are exact whatever the order.
 DOSE_UNIT = float(2**32)
@@ -132,9 +134,9 @@ class Schedule:
 class CampaignOutcome:
     """Kernel output for a batch of trials (simulated accounts, not yet scaled).
 
-    ``totals[t, j]`` has columns :data:`sim.campaign_kernel.TOTALS`; ``series[t, d, j]``
-    :data:`~sim.campaign_kernel.SERIES`; ``partners[t, p, j]``
-    :data:`~sim.campaign_kernel.PARTNER`; ``segments[t, s, j]`` :data:`~sim.campaign_kernel.SEGMENT`.
+    ``totals[t, j]`` has columns :data:`sim.campaign.kernel.TOTALS`; ``series[t, d, j]``
+    :data:`~sim.campaign.kernel.SERIES`; ``partners[t, p, j]``
+    :data:`~sim.campaign.kernel.PARTNER`; ``segments[t, s, j]`` :data:`~sim.campaign.kernel.SEGMENT`.
     """
 
     trials: np.ndarray

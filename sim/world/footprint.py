@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import psutil
 
-from sim.scenario import (
+from sim.scenario import Scenario
+from sim.world.spec import (
     BarabasiAlbertGraph,
     CommunitiesGraph,
     ConfigurationGraph,
@@ -25,7 +26,6 @@ from sim.scenario import (
     PoissonDegrees,
     PowerLawDegrees,
     RandomRegularGraph,
-    Scenario,
     WattsStrogatzGraph,
 )
 
@@ -98,7 +98,7 @@ def _graph(spec: GraphSpec) -> tuple[int, int, int]:
     degree = _mean_degree(spec)
     if degree is None:
         return 0, 0, 0
-    from sim.world import uses_direct_builder  # the builder choice lives with the builders
+    from sim.world.build import uses_direct_builder  # the builder choice lives with the builders
 
     n = spec.n
     edges = int(n * degree)

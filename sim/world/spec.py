@@ -1,0 +1,371 @@
+"""Scenario blocks that describe a world: follow graphs, and creator-audience worlds.
+
+Validated strictly (see :mod:`sim.schema`); built by :mod:`sim.world.build`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.world.datasets import DATASETS
+from sim.world.edgelist import EdgeListFormat
+
+# --------------------------------------------------------------------------- graphs
+
+Builder = Literal["auto", "networkx", "direct"]
+#: ``builder: auto`` uses the direct (NumPy/numba) generator from this many accounts on.
+DIRECT_FROM = 100_000
+
+
+class CommunitiesGraph(Spec):
+    """Planted-partition graph: ``count`` equal communities, mean degree ``mean_degree``, a
+    fraction ``mixing`` of each account's edges leaving its community (Condon & Karp 2001;
+    the LFR "mixing parameter" of Lancichinetti, Fortunato & Radicchi 2008); undirected.
+
+    ``builder``: ``direct`` (vectorised NumPy; what ``auto`` uses at every size, since
+    NetworkX's ``random_partition_graph`` takes seconds already at 40,000 accounts) or
+    ``networkx``.
+    """
+
+    kind: Literal["communities"]
+    n: PositiveInt
+    count: PositiveInt
+    mean_degree: Annotated[float, Field(gt=0.0)]
+    mixing: Probability = 0.1
+    builder: Builder = "auto"
+
+    @model_validator(mode="after")
+    def _fits(self) -> CommunitiesGraph:
+        if self.count > self.n:
+            raise ValueError(f"need count <= n (count={self.count}, n={self.n})")
+        return self
+
+
+class ErdosRenyiGraph(Spec):
+    """G(n, p) with p = mean_degree / (n - 1) (Erdős & Rényi 1959; Gilbert 1959).
+
+    ``builder``: ``networkx``, ``direct`` (NumPy, for large worlds), or ``auto`` (direct
+    from 100,000 accounts). Both sample the same model; the same seed gives different graphs.
+    """
+
+    kind: Literal["erdos_renyi"]
+    n: PositiveInt
+    mean_degree: Annotated[float, Field(ge=0.0)]
+    directed: bool = False
+    builder: Builder = "auto"
+
+    @model_validator(mode="after")
+    def _fits(self) -> ErdosRenyiGraph:
+        if self.n > 1 and self.mean_degree > self.n - 1:
+            raise ValueError(f"mean_degree {self.mean_degree} exceeds n - 1 = {self.n - 1}")
+        return self
+
+
+class RandomRegularGraph(Spec):
+    """Uniform random d-regular simple graph (undirected)."""
+
+    kind: Literal["random_regular"]
+    n: PositiveInt
+    degree: Annotated[int, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _fits(self) -> RandomRegularGraph:
+        if self.degree >= self.n or (self.n * self.degree) % 2:
+            raise ValueError(f"need degree < n and n * degree even (n={self.n}, degree={self.degree})")
+        return self
+
+
+class BarabasiAlbertGraph(Spec):
+    """Preferential attachment, each new node brings m edges (Barabási & Albert 1999); undirected."""
+
+    kind: Literal["barabasi_albert"]
+    n: PositiveInt
+    m: PositiveInt
+    builder: Builder = "auto"
+
+    @model_validator(mode="after")
+    def _fits(self) -> BarabasiAlbertGraph:
+        if self.m >= self.n:
+            raise ValueError(f"need m < n (m={self.m}, n={self.n})")
+        return self
+
+
+class WattsStrogatzGraph(Spec):
+    """Ring lattice of n nodes with k neighbours each, rewired with probability p (Watts & Strogatz 1998)."""
+
+    kind: Literal["watts_strogatz"]
+    n: PositiveInt
+    k: Annotated[int, Field(ge=2)]
+    p: Probability
+
+    @model_validator(mode="after")
+    def _fits(self) -> WattsStrogatzGraph:
+        if self.k >= self.n:
+            raise ValueError(f"need k < n (k={self.k}, n={self.n})")
+        return self
+
+
+class PoissonDegrees(Spec):
+    """Poisson(mean) degrees."""
+
+    kind: Literal["poisson"]
+    mean: Annotated[float, Field(gt=0.0)]
+
+
+class PowerLawDegrees(Spec):
+    """P(k) proportional to k^-exponent on min..max."""
+
+    kind: Literal["power_law"]
+    exponent: Annotated[float, Field(gt=1.0)]
+    min: PositiveInt = 1
+    max: PositiveInt = 1000
+
+    @model_validator(mode="after")
+    def _fits(self) -> PowerLawDegrees:
+        if self.max < self.min:
+            raise ValueError(f"need min <= max (min={self.min}, max={self.max})")
+        return self
+
+
+class PmfDegrees(Spec):
+    """An explicit distribution: degree -> probability (must sum to 1)."""
+
+    kind: Literal["pmf"]
+    pmf: dict[Annotated[int, Field(ge=0)], Probability]
+
+    @field_validator("pmf", mode="before")
+    @classmethod
+    def _int_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> PmfDegrees:
+        total = sum(self.pmf.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"probabilities must sum to 1 (they sum to {total:.6g})")
+        return self
+
+
+DegreeDistribution = Annotated[PoissonDegrees | PowerLawDegrees | PmfDegrees, Field(discriminator="kind")]
+
+
+class ConfigurationGraph(Spec):
+    """Configuration model (Molloy & Reed 1995; Newman, Strogatz & Watts 2001): a random multigraph
+    with i.i.d. degrees from ``degrees``; self-loops are removed, parallel edges kept."""
+
+    kind: Literal["configuration"]
+    n: PositiveInt
+    degrees: DegreeDistribution
+
+
+class EdgeListGraph(Spec):
+    """A graph read from a file; ``path`` is relative to the scenario file."""
+
+    kind: Literal["edgelist"]
+    path: str
+    directed: bool
+    format: EdgeListFormat = EdgeListFormat.EDGELIST
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: Any) -> Any:
+        allowed = [f.value for f in EdgeListFormat]
+        if value not in allowed:
+            raise PydanticCustomError("enum", "must be one of {allowed}", {"allowed": ", ".join(allowed)})
+        return EdgeListFormat(value)
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: str, info: ValidationInfo) -> str:
+        base = Path((info.context or {}).get("base_dir", "."))
+        path = (base / value).resolve()
+        if not path.is_file():
+            raise PydanticCustomError("file_missing", "no such file: {path}", {"path": str(path)})
+        return str(path)
+
+
+class DatasetGraph(Spec):
+    """A real network known by name (see :mod:`sim.world.datasets`)."""
+
+    kind: Literal["dataset"]
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DATASETS:
+            raise PydanticCustomError("unknown_dataset", "unknown dataset '{value}' (known: {known})",
+                                      {"value": value, "known": ", ".join(DATASETS)})
+        return value
+
+
+GraphSpec = Annotated[
+    ErdosRenyiGraph | CommunitiesGraph | RandomRegularGraph | BarabasiAlbertGraph | WattsStrogatzGraph
+    | ConfigurationGraph | EdgeListGraph | DatasetGraph,
+    Field(discriminator="kind"),
+]
+
+
+class WorldSpec(Spec):
+    """A network world: one follow graph, for the classic contagion models."""
+
+    kind: Literal["network"] = "network"
+    graph: GraphSpec
+
+
+# --------------------------------------------------------------------------- creator-audience worlds
+
+TierName = Literal["nano", "micro", "macro", "mega"]
+
+
+class BetaSpec(Spec):
+    """A Beta distribution on [0, 1] given by its mean and concentration (a + b)."""
+
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)]
+    concentration: Annotated[float, Field(gt=0.0)] = 4.0
+
+
+class InterestSpec(BetaSpec):
+    """Interest in the cause: Beta(mean, concentration) per account, then smoothed over the peer
+    graph with weight ``homophily`` (0: independent; 1: every account takes its peers' mean),
+    which makes peers' interests alike (McPherson, Smith-Lovin & Cook 2001)."""
+
+    homophily: Probability = 0.5
+
+
+class SegmentSpec(Spec):
+    """An audience segment (e.g. an age band): its share of accounts and, per platform, the
+    probability that a member is on it, independently per platform (Pew-style platform use
+    by age). A member drawn onto no platform is reachable only through peers' re-shares."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]+$", max_length=40)]
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+
+
+class AudienceSpec(Spec):
+    """The audience: its peer follow graph (re-shares travel on it), segments and interest."""
+
+    peers: GraphSpec
+    segments: Annotated[list[SegmentSpec], Field(min_length=1)]
+    interest: InterestSpec
+
+    @model_validator(mode="after")
+    def _shares(self) -> AudienceSpec:
+        total = sum(seg.share for seg in self.segments)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"segment shares must sum to 1 (they sum to {total:.6g})")
+        names = [seg.name for seg in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError("segment names must be unique")
+        return self
+
+
+class ShockSpec(Spec):
+    """From ``day`` on, the platform's reach (organic and discovery) is multiplied by ``reach_factor``."""
+
+    day: Annotated[int, Field(ge=0)]
+    reach_factor: Probability
+
+
+class PlatformSpec(Spec):
+    """A platform.
+
+    ``organic_reach``: probability that a follower sees a post (Instagram feed ~0.1-0.2 in
+    industry reports). ``discovery``: algorithmic exposure of non-followers — a post makes
+    ``round(discovery x simulated followers x shock)`` draws, uniformly with replacement from
+    the platform's members; repeats and accounts the post already reached are skipped
+    (TikTok's For You feed can exceed 1). ``engagement``: multiplier on the tiers' engagement
+    probabilities for posts on this platform (engagement differs by platform as well as tier).
+    """
+
+    organic_reach: Probability
+    discovery: NonNegative = 0.0
+    engagement: Annotated[float, Field(gt=0.0)] = 1.0
+    shock: ShockSpec | None = None
+
+
+class TierSpec(Spec):
+    """Creators of one tier.
+
+    Attributes
+    ----------
+    followers : [low, high)
+        Real follower counts, drawn log-uniformly; tier edges are parameters, not constants.
+    count : int
+        Creators of this tier in the world.
+    platforms : dict
+        Share of the tier's creators whose home platform is each platform (sums to 1).
+    reach : float
+        Multiplier on the platform's organic reach for this tier's posts (> 0).
+    engagement : float
+        Probability that an exposed follower engages, at the tier's initial trust.
+    trust : float
+        Initial trust of a follower in a creator of this tier, in [0, 1].
+    authenticity : float
+        Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
+    """
+
+    followers: tuple[PositiveInt, PositiveInt]
+    count: Annotated[int, Field(ge=0)]
+    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+    reach: Annotated[float, Field(gt=0.0)] = 1.0
+    engagement: Probability
+    trust: Probability
+    authenticity: Probability = 1.0
+
+    @field_validator("followers", mode="before")
+    @classmethod
+    def _pair(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _fits(self) -> TierSpec:
+        lo, hi = self.followers
+        if hi <= lo:
+            raise ValueError(f"followers must be [low, high) with high > low, got [{lo}, {hi}]")
+        total = sum(self.platforms.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"platform shares must sum to 1 (they sum to {total:.6g})")
+        return self
+
+
+class CreatorAudienceWorld(Spec):
+    """Creators of several tiers and platforms, and an audience that follows them and each other.
+
+    ``scale``: one simulated account stands for ``scale`` real ones. Follower counts in
+    ``tiers`` are real; a creator gets ``round(followers / scale)`` simulated followers, and
+    totals in the outputs are reported in real accounts (simulated x scale).
+    """
+
+    kind: Literal["creator_audience"]
+    scale: Annotated[float, Field(ge=1.0)] = 1.0
+    audience: AudienceSpec
+    platforms: Annotated[dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")], PlatformSpec],
+                         Field(min_length=1)]
+    tiers: Annotated[dict[TierName, TierSpec], Field(min_length=1)]
+    alignment: BetaSpec = BetaSpec(mean=0.5, concentration=4.0)
+    follower_homophily: NonNegative = 1.0
+
+    @model_validator(mode="after")
+    def _platforms_known(self) -> CreatorAudienceWorld:
+        known = set(self.platforms)
+        for where, names in [(f"tiers.{t}.platforms", spec.platforms) for t, spec in self.tiers.items()] + [
+                (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
+            unknown = sorted(set(names) - known)
+            if unknown:
+                raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
+        return self
+
+
+def world_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return data.get("kind", "network")
+    return getattr(data, "kind", "network")
