@@ -41,8 +41,9 @@ _PART = re.compile(r"^part-s(\d{3})-c(\d{5})\.parquet$")
 #: (:func:`sim.runner.chunk_bounds`) and which random draws produced them (:mod:`sim.rng`).
 #: Bump it when either changes; a folder written under another layout is never resumed
 #: (its parts would cover other trials, or come from other draws). 2: chunks aligned on
-#: 64-trial blocks and IC lane draws (2026-11-26).
-RESULTS_LAYOUT = 2
+#: 64-trial blocks and IC lane draws (2026-11-26). 3: campaign posts' draws keyed by creator,
+#: day and rank instead of schedule position (2026-12-03).
+RESULTS_LAYOUT = 3
 
 
 class StoreError(RuntimeError):

@@ -8,7 +8,9 @@ daily series, per-partner and per-segment counts) as the numba kernel, to the
 bit. No random number is drawn in sequence: each is computed from a key that
 says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
 
-* exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``;
+* exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``, where a
+  scheduled post's draws are keyed by its schedule's ``draw`` key (creator, day, rank that
+  day; :func:`sim.campaign.model.post_draw_key`) and a re-share's by its id;
   engagement ``U(ENGAGE, p; e)``; discovery draw ``j`` of post ``p``:
   ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``;
 * independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)`` for
@@ -262,7 +264,7 @@ class CampaignAccount(mesa.Agent):
         lo, hi = self.out_edges.start, self.out_edges.stop
         m._totals[_PAIRS] += hi - lo  # follower-post pairs examined
         if hi > lo:
-            draws = uniforms(np.uint64(_derive(m.k_expose, pid)), np.arange(lo, hi))
+            draws = uniforms(np.uint64(_derive(m.k_expose, m.draw_of(pid))), np.arange(lo, hi))
             # reach[u] * shock[channel[u], d]: the kernel's product, once per post.
             seen = np.flatnonzero(draws < m.reach[self.index] * m.shock[self._out_channel, d])
             for e in (seen + lo).tolist():
@@ -275,7 +277,7 @@ class CampaignAccount(mesa.Agent):
             size = len(members)
             if size == 0:
                 return
-            kd = np.uint64(_derive(m.k_disc, pid))
+            kd = np.uint64(_derive(m.k_disc, m.draw_of(pid)))
             # sim.rng.below: int64(uniform * bound), elementwise.
             picks = (uniforms(kd, np.arange(n_disc, dtype=np.int64)) * size).astype(np.int64)
             for j, r in enumerate(picks.tolist()):
@@ -450,6 +452,7 @@ class CampaignAgentModel(mesa.Model):
         self.post_ndisc = s.n_discovery.tolist()
         self.post_deng = s.discovery_engagement.tolist()
         self.post_dtrust = s.discovery_trust.tolist()
+        self.post_draw = s.draw.tolist()
 
         self.accounts = [CampaignAccount(self, v) for v in range(g.n)]
         self._wire(pop, arrays)
@@ -522,12 +525,17 @@ class CampaignAgentModel(mesa.Model):
         self._partners = [[0] * len(ck.PARTNER) for _ in range(self.n_partners)]
         self._segments = [[0] * len(ck.SEGMENT) for _ in range(self.n_segments)]
 
+    def draw_of(self, pid: int) -> int:
+        """Draw key of post ``pid``: the schedule's key of a scheduled post (who, which day, which
+        rank that day), the post id itself for a re-share (as in the kernel)."""
+        return self.post_draw[pid] if pid < self.n_scheduled else pid
+
     def post_key(self, trial_stream_key: int, pid: int) -> int:
         """Key of post ``pid`` under a trial's stream key (cached; a pure function of both)."""
         k = (trial_stream_key, pid)
         key = self._post_keys.get(k)
         if key is None:
-            key = self._post_keys[k] = _derive(trial_stream_key, pid)
+            key = self._post_keys[k] = _derive(trial_stream_key, self.draw_of(pid))
         return key
 
     def step(self) -> None:

@@ -4,8 +4,12 @@ One trial runs day by day. On day ``d``:
 
 1. **Posts**: the scheduled posts of day ``d`` (in schedule order), then one re-share
    by every account that adopted on day ``d - 1`` and drew ``U(RESHARE, v) < reshare``.
-   Post ids: scheduled post ``i`` has id ``i``; a re-share by account ``u`` has id
-   ``RESHARE_ID_BASE + u`` (the same in every strategy: common random numbers).
+   Post ids: scheduled post ``i`` has id ``i`` (it orders attribution ties); its draws are
+   keyed by ``post_draw[i]``, which names the post by its creator, day and rank that day
+   (:func:`sim.campaign.model.post_draw_key`), so a creator's post draws the same numbers
+   in every strategy that schedules it. A re-share by account ``u`` has id and draw key
+   ``RESHARE_ID_BASE + u`` (the same in every strategy: common random numbers). Below,
+   ``U(S, p; i)`` for a post ``p`` means the draw under ``p``'s draw key.
 2. **Exposure**: the target of out-edge ``e`` of poster ``u`` sees post ``p`` iff
    ``U(EXPOSE, p; e) < reach[u] * shock[channel[u], d]``; a scheduled post also reaches
    ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` (an account
@@ -36,7 +40,7 @@ One trial runs day by day. On day ``d``:
    kernel applies a day's growth and wear-out at the edge's next hit, before that day's
    recovery: the same operations in the same order as an end-of-day pass.)
 
-Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.classic.kernel`
+Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.intrinsics`
 (``prefetch``): numba's cache does not see edits to helpers elsewhere, and
 :mod:`sim.kernel_cache` watches only those files.
 """
@@ -124,7 +128,7 @@ _SLOT = np.dtype([
 @nb.njit(cache=True, nogil=True)
 def _campaign_trial(
     indptr, indices, channel, reach, trust0, engagement, threshold_scale,
-    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trial, gen, slot_base, s,
@@ -192,6 +196,7 @@ def _campaign_trial(
         in_disc = False
         # Values of the post being drawn, kept across a flush of the buffers mid-discovery.
         pid = np.int64(0)
+        draw = np.uint64(0)
         u = np.int32(0)
         factor = 0.0
         p_root = np.int32(-1)
@@ -212,9 +217,11 @@ def _campaign_trial(
                     if scheduled:
                         pid = np.int64(first + q)
                         u = post_account[pid]
+                        draw = post_draw[pid]
                     else:
                         u = resharers[q - n_sched_today]
                         pid = RESHARE_ID_BASE + u
+                        draw = np.uint64(pid)
                     if n_x + indptr[u + 1] - indptr[u] > x_v.shape[0]:
                         break  # book what is buffered first (the buffers hold any poster's followers)
                     if scheduled:
@@ -230,8 +237,8 @@ def _campaign_trial(
                         base = 0
                         n_disc = 0
                         totals[_RESHARES] += 1
-                    kp_exp = derive(k_expose, np.uint64(pid))
-                    kp_eng = derive(k_engage, np.uint64(pid))
+                    kp_exp = derive(k_expose, draw)
+                    kp_eng = derive(k_engage, draw)
                     n_posted += 1
                     p_reach = reach[u] * shock[channel[u], d]
                     reach_threshold = np.uint64(math.ceil(min(p_reach, 1.0) * _TWO53))
@@ -311,9 +318,9 @@ def _campaign_trial(
                         size = plat_ptr[c + 1] - lo
                         if size == 0:
                             n_disc = 0
-                        kd = derive(k_disc, np.uint64(pid))
-                        kdc = derive(k_dconv, np.uint64(pid))
-                        kde = derive(k_deng, np.uint64(pid))
+                        kd = derive(k_disc, draw)
+                        kdc = derive(k_dconv, draw)
+                        kde = derive(k_deng, draw)
                     j = 0
                     in_disc = True
                 # -------- platform discovery of non-followers (scheduled posts only), as many draws as
@@ -487,7 +494,7 @@ def _scratch(n, m, indptr, segment, eligible, batch):
 def _run_trials(
     indptr, indices, channel, reach, trust0, engagement,
     eligible, threshold_scale, segment,
-    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trials, n_partners, n_segments, batch,
@@ -511,7 +518,7 @@ def _run_trials(
     k = 0
     for i in range(nt):
         k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, threshold_scale, post_day, post_account, post_channel, post_partner, post_factor, post_ndisc,
-                            post_deng, post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery,
+                            post_deng, post_dtrust, post_draw, plat_ptr, plat_members, shock, decay, growth, wear, recovery,
                             ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i],
                             np.int32(i + 1), slot_base, s, totals[i], series[i], partners[i], segments[i],
                             adopted, adopted_day, adopted_post)
@@ -522,7 +529,7 @@ def _run_trials(
 def campaign_trials(
     indptr, indices, channel, reach, trust0, engagement,
     eligible, threshold_scale, segment,
-    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trials, n_partners, n_segments,
@@ -538,7 +545,7 @@ def campaign_trials(
     """
     out = _run_trials(indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment,
                       post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng,
-                      post_dtrust, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
+                      post_dtrust, post_draw, plat_ptr, plat_members, shock, decay, growth, wear, recovery, ceiling,
                       reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials, n_partners, n_segments,
                       _BATCH)
     return out[0], out[1], out[2], out[3]
@@ -548,7 +555,7 @@ def campaign_trials(
 def campaign_adoption_days(
     indptr, indices, channel, reach, trust0, engagement,
     eligible, threshold_scale, segment,
-    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust,
+    post_day, post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw,
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trial, n_partners, n_segments,
@@ -570,7 +577,7 @@ def campaign_adoption_days(
     trials = np.full(1, trial, np.int64)
     totals, _, _, _, adopters, adopted_day, adopted_post = _run_trials(
         indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment, post_day,
-        post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, plat_ptr,
+        post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw, plat_ptr,
         plat_members, shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate,
         dose_unit, days, root, trials, n_partners, n_segments, _BATCH)
     out = np.full(indptr.shape[0] - 1, -1, np.int32)

@@ -110,6 +110,9 @@ class Schedule:
         Non-followers the platform shows the post to.
     discovery_engagement, discovery_trust : float64[posts]
         Engagement probability and trust of a discovery exposure.
+    draw : uint64[posts]
+        Key of each post's random numbers (:func:`post_draw_key`): who posts, on which day,
+        and the how-manieth that day, never its position in this schedule.
     """
 
     partner_creator: np.ndarray
@@ -123,6 +126,7 @@ class Schedule:
     n_discovery: np.ndarray
     discovery_engagement: np.ndarray
     discovery_trust: np.ndarray
+    draw: np.ndarray
 
     @property
     def cost(self) -> float:
@@ -144,6 +148,44 @@ class CampaignOutcome:
     series: np.ndarray
     partners: np.ndarray
     segments: np.ndarray
+
+
+#: Draw keys of scheduled posts have the top bit set: re-share ids (``RESHARE_ID_BASE + u``,
+#: below 2**41) never collide with them.
+_SCHEDULED_DRAW = np.uint64(1) << np.uint64(63)
+
+
+def post_draw_key(account: np.ndarray, day: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Keys of scheduled posts' random numbers: ``2**63 | account << 32 | day << 8 | rank``.
+
+    A post is named by what it is, not by where it sits in a strategy's schedule: account
+    ``account`` posting for the ``rank``-th time on day ``day``. Two strategies that both
+    have a creator post on a day therefore draw the same exposures, engagements and
+    discovery for that post (common random numbers), whatever else they schedule.
+
+    Parameters
+    ----------
+    account : int array
+        Posting account, in [0, 2**31).
+    day : int array
+        Day of the post, in [0, 2**24).
+    rank : int array
+        How many posts the account made earlier that day in this schedule, in [0, 256).
+    """
+    account, day, rank = (np.asarray(a, dtype=np.uint64) for a in (account, day, rank))
+    if account.size and (account.max() >= 2**31 or day.max() >= 2**24 or rank.max() >= 2**8):
+        raise ValueError("post draw keys hold accounts < 2**31, days < 2**24 and < 256 posts per account and day")
+    return _SCHEDULED_DRAW | (account << np.uint64(32)) | (day << np.uint64(8)) | rank
+
+
+def _day_ranks(day: np.ndarray, account: np.ndarray) -> np.ndarray:
+    """For each post (sorted by day), how many posts its account made earlier that day."""
+    rank = np.zeros(len(day), dtype=np.int64)
+    seen: dict[tuple[int, int], int] = {}
+    for i, key in enumerate(zip(day.tolist(), account.tolist(), strict=True)):
+        rank[i] = seen.get(key, 0)
+        seen[key] = rank[i] + 1
+    return rank
 
 
 def _powers(base: float, upto: int) -> np.ndarray:
@@ -265,18 +307,21 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
                 rows.append((d, p, account, k, factor, n_disc, d_eng, model.stranger_trust))
     rows.sort(key=lambda r: (r[0], r[1]))
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    day = np.array(cols[0], dtype=np.int32)
+    account = np.array(cols[2], dtype=np.int32)
     return Schedule(
         partner_creator=np.array(partners, dtype=np.int64),
         partner_posts=np.array(ppost, dtype=np.int64),
         partner_cost=np.array(pcost, dtype=np.float64),
-        day=np.array(cols[0], dtype=np.int32),
+        day=day,
         partner=np.array(cols[1], dtype=np.int32),
-        account=np.array(cols[2], dtype=np.int32),
+        account=account,
         channel=np.array(cols[3], dtype=np.int8),
         factor=np.array(cols[4], dtype=np.float64),
         n_discovery=np.array(cols[5], dtype=np.int64),
         discovery_engagement=np.array(cols[6], dtype=np.float64),
         discovery_trust=np.array(cols[7], dtype=np.float64),
+        draw=post_draw_key(account, day, _day_ranks(day, account)),
     )
 
 
@@ -298,7 +343,7 @@ def kernel_args(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule
     return (g.indptr, g.indices, a.channel, a.reach, a.trust0, a.engagement,
             a.eligible, a.threshold_scale, a.segment,
             s.day, s.account, s.channel, s.partner, s.factor, s.n_discovery, s.discovery_engagement,
-            s.discovery_trust, a.plat_ptr, a.plat_members,
+            s.discovery_trust, s.draw, a.plat_ptr, a.plat_members,
             a.shock, a.decay, a.growth, a.wear, a.recovery, a.ceiling, a.reshare, a.reshare_factor,
             a.mode, a.rate, a.dose_unit, a.days)
 

@@ -261,6 +261,7 @@ def test_kernel_flush_before_a_followerless_posters_discovery():
             np.array([0, 0], np.int32), np.array([0, 5], np.int32), np.array([0, 0], np.int8),
             np.array([0, 1], np.int32), np.ones(2), np.array([0, 3], np.int64),
             np.array([0.0, 1.0]), np.array([0.1, 0.9]),  # discovery engagement 1: every pick engages
+            campaign.post_draw_key(np.array([0, 5]), np.zeros(2), np.zeros(2)),  # each post's own draws
             np.array([0, 5], np.int64), np.arange(5, dtype=np.int32),
             np.ones((2, days)), np.ones(days + 1), np.ones(4), np.ones(4), np.ones(days + 1),
             1.0, 0.0, 1.0, ck.THRESHOLD_MODE, 1.0, 1e6, days,
@@ -526,7 +527,8 @@ def test_micro_discovery_reaches_distinct_non_followers():
     case = _micro(platform={"organic_reach": 0.0, "discovery": 1.0},
                   model={"threshold": {"max": 0.05, "interest_effect": 0.0}})  # dose 0.1 adopts
     for trial in range(8):
-        picks = {int(_u_of(case, Stream.DISCOVER, trial, 0, j) * 3) for j in range(3)}
+        draw = int(case.schedules[0].draw[0])  # the post's draw key (creator, day, rank), not its index
+        picks = {int(_u_of(case, Stream.DISCOVER, trial, draw, j) * 3) for j in range(3)}
         days, m = _both(case, trial)
         assert days == [2 if v in picks else -1 for v in range(3)] + [-1]
         t = _totals(m)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from sim.campaign import kernel as ck
-from sim.campaign.model import CampaignWorldArrays, Schedule, compile_campaign, simulate
+from sim.campaign.model import CampaignWorldArrays, Schedule, compile_campaign, post_draw_key, simulate
 from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
@@ -55,7 +55,8 @@ def _reduction(graph: FlatGraph, recruits: np.ndarray, *, independent: bool, p: 
         partner_creator=np.arange(k), partner_posts=np.ones(k, np.int64), partner_cost=np.zeros(k),
         day=np.zeros(k, np.int32), account=np.asarray(recruits, np.int32), channel=np.zeros(k, np.int8),
         partner=np.arange(k, dtype=np.int32), factor=np.ones(k), n_discovery=np.zeros(k, np.int64),
-        discovery_engagement=np.zeros(k), discovery_trust=np.zeros(k))
+        discovery_engagement=np.zeros(k), discovery_trust=np.zeros(k),
+        draw=post_draw_key(recruits, np.zeros(k), np.zeros(k)))
     return arrays, schedule
 
 
@@ -305,3 +306,24 @@ def test_cascade_trees_are_written(tmp_path):
     adopted = results.table.set_index(["strategy", "trial"])["adopted"] / sc.world.scale
     for (strategy, trial), rows in trees.groupby(["strategy", "trial"]):
         assert len(rows) == adopted[(strategy, trial)]
+
+
+def test_a_creators_post_draws_the_same_numbers_in_every_strategy():
+    """Common random numbers: a post's draws are keyed by its creator, day and rank, not by its
+    place in a schedule, so the same micro creators posting on day 0 expose and engage exactly
+    the same followers (and discovered strangers) whether or not a mega post is scheduled too."""
+    world = copy.deepcopy(WORLD)
+    world["platforms"]["ig"]["discovery"] = 0.3
+    model = {**MODEL, "reshare": 0.0}
+    micro = {"tier": "micro", "platform": "ig", "creators": 4, "select": "top_followers", "days": [0]}
+    strategies = [{"name": "micro", "posts": [micro]},
+                  {"name": "mega_then_micro", "posts": [{"tier": "mega", "platform": "ig", "creators": 1,
+                                                         "days": [0]}, micro]}]
+    _, schedules, (alone, mixed) = outcomes(scenario(world=world, model=model, strategies=strategies), trials=50)
+    assert np.array_equal(schedules[0].partner_creator, schedules[1].partner_creator[1:])
+    assert not np.array_equal(schedules[0].draw, np.arange(4))  # keys are not schedule positions
+    assert np.array_equal(np.sort(schedules[0].draw), np.sort(schedules[1].draw[schedules[1].partner > 0]))
+    impressions, engagements = ck.PARTNER.index("impressions"), ck.PARTNER.index("engagements")
+    for col in (impressions, engagements):
+        assert np.array_equal(alone.partners[:, :, col], mixed.partners[:, 1:, col])
+    assert alone.partners[:, :, impressions].sum() > 0
