@@ -56,6 +56,9 @@ class Stream(IntEnum):
     RESHARE = 10  #: campaign: does adopter v re-share
     PARTNERS = 11  #: campaign: random choice of partner creators (once per run, not per trial)
     LIVE_LANES = 12  #: lane draws keyed by trial block: IC edge liveness; campaign's first exposure on an edge
+    # 13-19 are left for other layers' streams; a value is never reused for another purpose.
+    DESIGN = 20  #: sweeps: the points of a sampled design (Latin hypercube, Sobol, Morris; once per run)
+    SELECTION = 21  #: campaign, select: greedy: the trials partner selection is estimated on
 
 
 @nb.njit(cache=True, inline="always")

@@ -11,23 +11,30 @@ accounts that start a cascade are *recruits*, chosen by a recruit rule.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    BaseModel,
     Discriminator,
     Field,
     PrivateAttr,
     Tag,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from sim.campaign.rate_cards import RATE_CARDS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.classic.spec import FractionalThreshold, IndependentCascade, LinearThreshold, RecruitSpec
 from sim.schema import NonNegative, PositiveInt, Spec
+from sim.sweeps.spec import StrategyGrid, SweepSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
 
@@ -64,6 +71,39 @@ class Strategy(Spec):
 
 # --------------------------------------------------------------------------- scenario
 
+#: Top-level keys a sweep may not vary: what the run is, not what the world is.
+_NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "sweep", "baseline",
+                            "cascade_trees", "strategies", "strategy_grid", "recruits"})
+
+
+def _path_problem(data: Any, keys: tuple[str, ...]) -> str | None:
+    """Why ``keys`` does not name a value in ``data`` (a scenario as plain data), or None.
+
+    Every key but the last must exist; the last must exist too, unless its parent is a free
+    mapping (rate cards, partnership costs, tiers' platform shares) that may gain the key.
+    """
+    node = data
+    for depth, key in enumerate(keys):
+        where = ".".join(keys[:depth]) or "the scenario"
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                return f"'{'.'.join(keys)}': {where} is a list of {len(node)}; '{key}' is not an index of it"
+            node = node[int(key)]
+        elif isinstance(node, dict):
+            if key not in node:
+                if depth == len(keys) - 1 and all(not isinstance(v, dict) for v in node.values()):
+                    return None  # a free mapping gaining a key: validated with each point
+                close = difflib.get_close_matches(key, list(map(str, node)), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                return f"'{'.'.join(keys)}': {where} has no key '{key}'{hint}"
+            node = node[key]
+        else:
+            return f"'{'.'.join(keys)}': {where} is a value, not a block"
+    if isinstance(node, (dict, list)):
+        return f"'{'.'.join(keys)}' is a block; an uncertainty varies one value"
+    return None
+
+
 class Scenario(Spec):
     """A complete, validated scenario.
 
@@ -85,11 +125,25 @@ class Scenario(Spec):
         The world (a network, or creators and their audience) and the contagion model.
     recruits, strategies
         Either one recruit rule, or a list of named strategies to compare.
-    rate_card : dict
-        Campaign model: cost in USD of one post, by platform then tier.
+    strategy_grid : StrategyGrid or None
+        Campaign model: strategies spanned by budgets x tier mixes x schedules, run after the
+        listed ``strategies`` (:class:`sim.sweeps.spec.StrategyGrid`).
+    baseline : str or None
+        The strategy every other one is compared with, trial by trial (paired differences);
+        default: the first.
+    rate_card : dict or str
+        Campaign model: cost in USD of one post, by platform then tier, or the name of a card
+        in :data:`sim.campaign.rate_cards.RATE_CARDS` (e.g. ``industry_midpoint``,
+        ``source_article``); the resolved scenario holds the card's prices.
+    partnership_cost : dict
+        Campaign model: USD per partner per campaign, by tier, on top of its posts: finding,
+        vetting, contracting and managing a creator (default 0).
     cascade_trees : list of int
         Campaign model: trial numbers whose cascade tree (who activated whom, when, through
         which post) is written to ``trees.parquet``.
+    sweep : SweepSpec or None
+        Uncertainties and the design of the points every strategy is run at
+        (:class:`sim.sweeps.spec.SweepSpec`).
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
@@ -103,23 +157,73 @@ class Scenario(Spec):
                      Discriminator(world_kind)]
     model: ModelSpec
     rate_card: dict[str, dict[TierName, NonNegative]] | None = None
+    partnership_cost: dict[TierName, NonNegative] = {}
     cascade_trees: list[Annotated[int, Field(ge=0)]] = []
     recruits: RecruitSpec | None = None
     strategies: Annotated[list[Strategy], Field(min_length=1)] | None = None
+    strategy_grid: StrategyGrid | None = None
+    baseline: Annotated[str, Field(max_length=80)] | None = None
+    sweep: SweepSpec | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
+    _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
 
     @property
     def is_campaign(self) -> bool:
         """Whether this is a campaign scenario (creator-audience world, campaign model)."""
         return isinstance(self.model, CampaignModel)
 
+    @field_validator("rate_card", mode="before")
+    @classmethod
+    def _named_card(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            card = RATE_CARDS.get(value)
+            if card is None:
+                raise PydanticCustomError("unknown_rate_card", "unknown rate card '{value}' (named cards: {known}; "
+                                          "or give USD per post as platform: {{tier: price}})",
+                                          {"value": value, "known": ", ".join(RATE_CARDS)})
+            return card.as_dict()
+        return value
+
+    @field_validator("partnership_cost", mode="before")
+    @classmethod
+    def _cost_floats(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in value.items()}
+        return value
+
+    @field_validator("sweep")
+    @classmethod
+    def _sweep_paths(cls, sweep: SweepSpec | None, info: ValidationInfo) -> SweepSpec | None:
+        if sweep is None:
+            return sweep
+        data = {k: v.model_dump(mode="python") if isinstance(v, BaseModel) else v for k, v in info.data.items()}
+        for i, u in enumerate(sweep.uncertainties):
+            if u.keys[0] in _NOT_UNCERTAIN:
+                raise PydanticCustomError("bad_path", "uncertainties.{i}: '{path}' cannot vary across points "
+                                          "({which} are the run's, not the world's)",
+                                          {"i": i, "path": u.path, "which": ", ".join(sorted(_NOT_UNCERTAIN))})
+            problem = _path_problem(data, u.keys)
+            if problem:
+                raise PydanticCustomError("bad_path", "uncertainties.{i}: {problem}", {"i": i, "problem": problem})
+        for outcome in sweep.outcomes:
+            if not outcome.replace("_", "").isalnum():
+                raise PydanticCustomError("bad_outcome", "outcomes: '{o}' is not an outcome column", {"o": outcome})
+        return sweep
+
     @model_validator(mode="after")
     def _one_strategy_source(self) -> Scenario:
-        if (self.recruits is None) == (self.strategies is None):
-            raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list)")
+        listed = self.strategies is not None or self.strategy_grid is not None
+        if (self.recruits is None) == (not listed):
+            raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list) / 'strategy_grid'")
         if self.is_campaign != isinstance(self.world, CreatorAudienceWorld):
             raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
                              "world needs the campaign model")
+        if self.strategy_grid is not None:
+            if not self.is_campaign:
+                raise ValueError("strategy_grid spans campaign strategies (budgets, mixes, schedules); "
+                                 "classic models take 'strategies' with 'recruits'")
+            self._grid = tuple((Strategy(name=name, posts=groups), mix)
+                               for name, mix, _, _, groups in self.strategy_grid.expand())
         if self.is_campaign:
             self._check_campaign()
         else:
@@ -127,21 +231,27 @@ class Scenario(Spec):
                 raise ValueError("classic models need 'recruits' in every strategy")
             if self.cascade_trees:
                 raise ValueError("cascade_trees are written for the campaign model only")
+            if self.partnership_cost:
+                raise ValueError("partnership_cost is for the campaign model only")
         late = [t for t in self.cascade_trees if t >= self.trials]
         if late:
             raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
-        if self.strategies:
-            names = [s.name for s in self.strategies]
-            dup = sorted({n for n in names if names.count(n) > 1})
-            if dup:
-                raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
+        names = [s.name for s in self.strategy_list]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
+        if self.baseline is not None and self.baseline not in names:
+            close = difflib.get_close_matches(self.baseline, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"baseline '{self.baseline}' is not a strategy of this scenario{hint}")
         return self
 
     def _check_campaign(self) -> None:
-        if self.strategies is None or any(s.posts is None for s in self.strategies):
-            raise ValueError("the campaign model needs 'strategies' whose entries have 'posts'")
+        if (self.strategies is None and self.strategy_grid is None) or any(
+                s.posts is None for s in self.strategies or ()):
+            raise ValueError("the campaign model needs 'strategies' whose entries have 'posts', or a 'strategy_grid'")
         world = self.world
-        for s in self.strategies:
+        for s in self.strategy_list:
             for g in s.posts:
                 if g.tier not in world.tiers:
                     raise ValueError(f"strategy {s.name}: tier '{g.tier}' is not in world.tiers "
@@ -155,9 +265,11 @@ class Scenario(Spec):
                 if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
                     raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
                                      f"{g.platform}")
-                if g.budget is not None and (not g.paid or self.rate_card[g.platform][g.tier] == 0):
-                    raise ValueError(f"strategy {s.name}: a budget buys paid posts at a price above 0; "
-                                     f"give 'creators' for unpaid or free {g.tier} posts on {g.platform}")
+                price = self.rate_card[g.platform][g.tier] if g.paid else 0.0
+                if g.budget is not None and price == 0 and self.partnership_cost.get(g.tier, 0.0) == 0:
+                    raise ValueError(f"strategy {s.name}: a budget buys partners that cost something; {g.tier} "
+                                     f"partners on {g.platform} cost nothing here (no price, no partnership_cost): "
+                                     "give 'creators' instead")
 
     def locate(self, key: tuple, message: str) -> str:
         """``file:line: key.path: message`` for a problem found after validation (e.g. while building)."""
@@ -167,17 +279,34 @@ class Scenario(Spec):
         return f"{self._source.source}:{self._source.line_of(key)}: {path}: {message}"
 
     def strategy_key(self, index: int) -> tuple:
-        """Key path of what strategy number ``index`` does (its recruit rule or its posts)."""
-        if self.strategies is None:
+        """Key path of what strategy number ``index`` does (its recruit rule, its posts, or its grid mix)."""
+        if self.recruits is not None:
             return ("recruits",)
+        listed = len(self.strategies or ())
+        if index >= listed:
+            return ("strategy_grid", "mixes", self._grid[index - listed][1])
         return ("strategies", index, "posts" if self.is_campaign else "recruits")
+
+    def group_key(self, index: int, group: int) -> tuple:
+        """Key path of post group ``group`` of strategy number ``index`` (campaigns)."""
+        key = self.strategy_key(index)
+        if key[0] == "strategy_grid":
+            g = self.strategy_list[index].posts[group]
+            return (*key, f"{g.tier}.{g.platform}")
+        return (*key, group)
 
     @property
     def strategy_list(self) -> list[Strategy]:
-        """The strategies to run; a lone ``recruits`` rule is one strategy named after its rule."""
-        if self.strategies is not None:
-            return list(self.strategies)
-        return [Strategy(name=self.recruits.rule, recruits=self.recruits)]
+        """The strategies to run: the listed ones, then the grid's; a lone ``recruits`` rule is one
+        strategy named after its rule."""
+        if self.recruits is not None:
+            return [Strategy(name=self.recruits.rule, recruits=self.recruits)]
+        return [*(self.strategies or ()), *(s for s, _ in self._grid)]
+
+    @property
+    def baseline_name(self) -> str:
+        """The strategy differences are taken against: ``baseline``, or the first strategy."""
+        return self.baseline or self.strategy_list[0].name
 
     def canonical_json(self) -> str:
         """The resolved scenario as canonical JSON (sorted keys); what the hash covers."""

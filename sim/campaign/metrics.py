@@ -85,7 +85,7 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
 
 
 def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.DataFrame:
-    """Who the partners of a strategy are: creator, tier, platform, followers, posts, cost."""
+    """Who the partners of a strategy are: creator, tier, platform, followers, posts, cost (of which partnership)."""
     c = schedule.partner_creator
     return pd.DataFrame({
         "strategy": strategy,
@@ -98,6 +98,7 @@ def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.Data
         "alignment": pop.alignment[c],
         "posts": schedule.partner_posts,
         "cost": schedule.partner_cost,
+        "partnership_cost": schedule.partner_fee,
     })
 
 

@@ -15,14 +15,17 @@ update order.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.campaign import kernel as ck
+from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
-from sim.rng import Stream, numpy_generator
-from sim.scenario import Scenario, Strategy
+from sim.influence.greedy import lazy_greedy
+from sim.rng import Stream, derive, numpy_generator, root_key
+from sim.scenario import Scenario
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 
@@ -101,7 +104,9 @@ class Schedule:
     partner_creator : int64[P]
         Creator number of each partner (``Population.creator_tier`` etc. index by it).
     partner_posts, partner_cost : int64[P], float64[P]
-        Posts and paid cost (USD) of each partner.
+        Posts and cost (USD: posts at the rate card plus the partnership cost) of each partner.
+    partner_fee : float64[P]
+        The partnership part of each partner's cost (USD).
     day, account, channel, partner : int arrays [posts]
         When, by which account, on which platform, for which partner.
     factor : float64[posts]
@@ -118,6 +123,7 @@ class Schedule:
     partner_creator: np.ndarray
     partner_posts: np.ndarray
     partner_cost: np.ndarray
+    partner_fee: np.ndarray
     day: np.ndarray
     account: np.ndarray
     channel: np.ndarray
@@ -130,7 +136,7 @@ class Schedule:
 
     @property
     def cost(self) -> float:
-        """Paid cost of the strategy in USD (posts x rate card)."""
+        """Cost of the strategy in USD (posts x rate card + partnership costs)."""
         return float(self.partner_cost.sum())
 
 
@@ -239,12 +245,14 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
         else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days)
 
 
-def select_partners(pop: Population, group: PostGroup, n: int, seed: int, taken: set[int]) -> np.ndarray:
-    """Creator numbers of ``n`` partners for a post group, skipping creators already ``taken``.
+def partner_pool(pop: Population, group: PostGroup, seed: int, taken: set[int]) -> np.ndarray:
+    """Creator numbers a post group may choose from, in the order its ``select`` rule takes them.
 
-    ``random`` draws from a generator keyed by (seed, PARTNERS, tier, platform), so strategies
-    asking for 5 and for 10 random micro creators on one platform get nested sets (common
-    random numbers); ``top_followers`` and ``most_aligned`` sort, ties to the lower number.
+    ``random`` orders the tier's creators on the platform by a permutation keyed by (seed,
+    PARTNERS, tier, platform), so strategies asking for 5 and for 10 random micro creators on
+    one platform get nested sets (common random numbers); ``top_followers`` and
+    ``most_aligned`` sort, ties to the lower number; ``greedy`` keeps creator order (the
+    greedy choice decides). Creators already ``taken`` by the strategy are left out.
     """
     t = pop.tiers.index(group.tier)
     k = pop.platforms.index(group.platform)
@@ -253,39 +261,83 @@ def select_partners(pop: Population, group: PostGroup, n: int, seed: int, taken:
         pool = numpy_generator(seed, Stream.PARTNERS, t, k).permutation(pool)
     elif group.select == "top_followers":
         pool = pool[np.argsort(-pop.followers_real[pool], kind="stable")]
-    else:
+    elif group.select == "most_aligned":
         pool = pool[np.argsort(-pop.alignment[pool], kind="stable")]
-    pool = np.array([c for c in pool if c not in taken], dtype=np.int64)
-    if n > len(pool):
-        raise ValueError(f"{n} {group.tier} creators on {group.platform} asked for, but the world has "
-                         f"{len(pool)} (not already partners of this strategy)")
-    return pool[:n]
+    return np.array([c for c in pool if c not in taken], dtype=np.int64)
 
 
-def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, strategy: Strategy,
-                   rate_card: dict | None, seed: int, key: tuple) -> Schedule:
-    """Partners and posts of one strategy.
+@dataclass(frozen=True)
+class PartnerPrice:
+    """What one partner of a post group costs, in USD.
+
+    Attributes
+    ----------
+    per_post : float
+        Rate-card price of one post (0 for unpaid posts).
+    posts : int
+        Posts per partner.
+    partnership : float
+        Fixed cost per partner (finding, vetting, contracting, managing: ``partnership_cost``).
+    """
+
+    per_post: float
+    posts: int
+    partnership: float
+
+    @property
+    def total(self) -> float:
+        """Posts x price + partnership cost."""
+        return self.per_post * self.posts + self.partnership
+
+    def describe(self) -> str:
+        """E.g. ``$1,400 (4 posts x $300 + $200 partnership)``."""
+        fee = f" + ${self.partnership:,.0f} partnership" if self.partnership else ""
+        return f"${self.total:,.0f} ({self.posts} post{'s' if self.posts > 1 else ''} x ${self.per_post:,.0f}{fee})"
+
+
+def partner_price(group: PostGroup, rate_card: dict | None, partnership_cost: dict) -> PartnerPrice:
+    """The price of one partner of ``group`` under a rate card and partnership costs."""
+    per_post = float(rate_card[group.platform][group.tier]) if group.paid else 0.0
+    return PartnerPrice(per_post, len(group.post_days()), float(partnership_cost.get(group.tier, 0.0)))
+
+
+def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str) -> int:
+    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys.
 
     Raises
     ------
-    CampaignError
-        If a group asks for more creators than the world has; the key names the group.
+    ValueError
+        If a positive budget buys no partner, or the group asks for (or its budget buys) more
+        creators than the world has left for it; the message says which and by how much.
     """
-    taken: set[int] = set()
-    partners, ppost, pcost = [], [], []
+    where = f"{group.tier} creators on {group.platform}"
+    if group.creators is not None:
+        n = group.creators
+        if n > available:
+            raise ValueError(f"strategy {strategy}: {n} {where} asked for, but the world has {available} "
+                             "(not already partners of this strategy)")
+        return n
+    if group.budget == 0:
+        return 0
+    # A budget that is an exact multiple of the price buys that many (not one fewer to rounding).
+    n = int(np.floor(group.budget / price.total * (1 + 1e-12)))
+    if n == 0:
+        raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys no partner: one of the "
+                         f"{where} costs {price.describe()}")
+    if n > available:
+        raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys {n} partners among the "
+                         f"{where} at {price.describe()} each, but the world has {available} (not already "
+                         "partners of this strategy): lower the budget or add creators to the world")
+    return n
+
+
+def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel,
+              groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]]) -> Schedule:
+    """The schedule of partners chosen for each group: every post's day, account and factors."""
+    partners, ppost, pcost, pfee = [], [], [], []
     rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust)
-    for j, group in enumerate(strategy.posts):
+    for group, price, chosen in groups:
         days = group.post_days()
-        price = rate_card[group.platform][group.tier] if group.paid else 0.0
-        if group.creators is not None:
-            n = group.creators
-        else:
-            n = int(group.budget // (price * len(days))) if price > 0 else 0
-        try:
-            chosen = select_partners(pop, group, n, seed, taken)
-        except ValueError as exc:
-            raise CampaignError((*key, j, "creators" if group.creators is not None else "budget"), str(exc)) from None
-        taken.update(int(c) for c in chosen)
         tier = world.tiers[group.tier]
         plat = world.platforms[group.platform]
         k = pop.platforms.index(group.platform)
@@ -298,7 +350,8 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
             p = len(partners)
             partners.append(int(c))
             ppost.append(len(days))
-            pcost.append(price * len(days))
+            pcost.append(price.total)
+            pfee.append(price.partnership)
             account = pop.creator_account(int(c))
             followers = int(pop.followers_sim[c])
             for d in days:
@@ -313,6 +366,7 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
         partner_creator=np.array(partners, dtype=np.int64),
         partner_posts=np.array(ppost, dtype=np.int64),
         partner_cost=np.array(pcost, dtype=np.float64),
+        partner_fee=np.array(pfee, dtype=np.float64),
         day=day,
         partner=np.array(cols[1], dtype=np.int32),
         account=account,
@@ -325,13 +379,76 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
     )
 
 
-def max_daily_posts(schedules: list[Schedule]) -> int:
-    """Most posts one account makes on one day, over all strategies (>= 1): sizes the power tables."""
+def selection_root(seed: int) -> np.uint64:
+    """Root key of the trials ``select: greedy`` estimates adopters on (stream ``SELECTION``).
+
+    Independent of the run's own trials: a selection tuned to the very random numbers it is
+    then scored on would look better than it is (the optimiser's curse).
+    """
+    return derive(root_key(seed), np.uint64(int(Stream.SELECTION)))
+
+
+def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: CampaignModel,
+                     arrays: CampaignWorldArrays, before: list, group: PostGroup, price: PartnerPrice,
+                     pool: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The ``n`` creators of ``pool`` that lazy greedy picks for ``group``, given the partners
+    the strategy's earlier groups already chose (``before``)."""
+    trials = np.arange(group.greedy_trials, dtype=np.int64)
+    root = selection_root(seed)
+    adopters = TOTALS.index("adopters")
+
+    def expected_adopters(chosen: tuple[int, ...]) -> float:
+        schedule = _assemble(pop, world, model, [*before, (group, price, np.array(chosen, dtype=np.int64))])
+        return float(simulate(pop, arrays, schedule, root, trials).totals[:, adopters].mean())
+
+    pick = lazy_greedy([int(c) for c in pool], expected_adopters, k=n, cost=np.full(len(pool), price.total))
+    return np.array(pick.chosen, dtype=np.int64)
+
+
+def build_schedule(pop: Population, scenario: Scenario, index: int,
+                   arrays: CampaignWorldArrays | None = None) -> Schedule:
+    """Partners and posts of strategy number ``index`` of a campaign scenario.
+
+    Groups choose in order, each from the creators the earlier groups left. ``arrays`` (the
+    compiled world) is needed by groups that ``select: greedy``.
+
+    Raises
+    ------
+    CampaignError
+        If a group asks for, or its budget buys, more creators than the world has, or a
+        positive budget buys nobody; the key names the group.
+    """
+    strategy = scenario.strategy_list[index]
+    world, model, seed = scenario.world, scenario.model, scenario.seed
+    taken: set[int] = set()
+    groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
+    for j, group in enumerate(strategy.posts):
+        key = scenario.group_key(index, j)
+        if key[0] == "strategies":
+            key = (*key, "creators" if group.creators is not None else "budget")
+        price = partner_price(group, scenario.rate_card, scenario.partnership_cost)
+        pool = partner_pool(pop, group, seed, taken)
+        try:
+            n = partners_wanted(group, price, len(pool), strategy.name)
+        except ValueError as exc:
+            raise CampaignError(key, str(exc)) from None
+        if group.select == "greedy" and n > 0:
+            if arrays is None:
+                raise ValueError("select: greedy needs the compiled world arrays")
+            chosen = _greedy_partners(pop, world, model, arrays, groups, group, price, pool, n, seed)
+        else:
+            chosen = pool[:n]
+        taken.update(int(c) for c in chosen)
+        groups.append((group, price, chosen))
+    return _assemble(pop, world, model, groups)
+
+
+def max_daily_posts(scenario: Scenario) -> int:
+    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables."""
     most = 1
-    for s in schedules:
-        if len(s.day):
-            _, counts = np.unique(np.stack([s.account, s.day]), axis=1, return_counts=True)
-            most = max(most, int(counts.max()))
+    for s in scenario.strategy_list:
+        for g in s.posts:
+            most = max(most, max(collections.Counter(g.post_days()).values()))
     return most
 
 
@@ -431,10 +548,8 @@ def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorld
     Raises
     ------
     CampaignError
-        If a strategy asks for partners the world does not have.
+        If a strategy asks for partners the world does not have, or its budget buys none.
     """
-    schedules = [build_schedule(pop, scenario.world, scenario.model, s, scenario.rate_card, scenario.seed,
-                                (*scenario.strategy_key(i),))
-                 for i, s in enumerate(scenario.strategy_list)]
-    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(schedules))
+    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(scenario))
+    schedules = [build_schedule(pop, scenario, i, arrays) for i in range(len(scenario.strategy_list))]
     return arrays, schedules

@@ -60,18 +60,28 @@ class ScheduleSpec(Spec):
 class PostGroup(Spec):
     """Partners of one tier on one platform, and when they post.
 
-    Give the partners as ``creators`` (how many) or ``budget`` (as many as the budget pays
-    for at the rate card, for all their posts). ``select`` picks them: ``random``,
-    ``top_followers`` or ``most_aligned``. ``days`` lists posting days, or ``schedule``
-    spaces them (``{start, every, count}``; 12 weekly posts = an ambassador).
-    ``variant_distance`` in [0, 1] is how far the message variant is from the core message.
+    Give the partners as ``creators`` (how many) or ``budget`` (USD: as many partners as it
+    pays for, each costing its posts at the rate card plus the scenario's ``partnership_cost``
+    of its tier; a budget of 0 buys nobody, a positive budget that buys nobody is an error).
+    ``select`` picks them:
+
+    * ``random``: a random order, the same for every strategy (common random numbers);
+    * ``top_followers``, ``most_aligned``: by follower count or alignment with the cause;
+    * ``greedy``: one at a time, the creator adding the most expected adopters per dollar,
+      estimated with the kernel on ``greedy_trials`` trials of their own (stream ``SELECTION``,
+      never the trials results are reported on), by lazy greedy (CELF; Leskovec et al. 2007).
+
+    ``days`` lists posting days, or ``schedule`` spaces them (``{start, every, count}``; 12
+    weekly posts = an ambassador). ``variant_distance`` in [0, 1] is how far the message
+    variant is from the core message.
     """
 
     tier: TierName
     platform: str
     creators: Annotated[int, Field(ge=0)] | None = None
     budget: NonNegative | None = None
-    select: Literal["random", "top_followers", "most_aligned"] = "random"
+    select: Literal["random", "top_followers", "most_aligned", "greedy"] = "random"
+    greedy_trials: Annotated[int, Field(ge=8, le=4096)] = 64
     days: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
     schedule: ScheduleSpec | None = None
     variant_distance: Probability = 0.0
@@ -83,6 +93,8 @@ class PostGroup(Spec):
             raise ValueError("give exactly one of 'creators' or 'budget'")
         if (self.days is None) == (self.schedule is None):
             raise ValueError("give exactly one of 'days' or 'schedule'")
+        if self.greedy_trials != 64 and self.select != "greedy":
+            raise ValueError("greedy_trials is for select: greedy")
         return self
 
     def post_days(self) -> list[int]:

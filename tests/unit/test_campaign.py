@@ -53,6 +53,7 @@ def _reduction(graph: FlatGraph, recruits: np.ndarray, *, independent: bool, p: 
     k = len(recruits)
     schedule = Schedule(
         partner_creator=np.arange(k), partner_posts=np.ones(k, np.int64), partner_cost=np.zeros(k),
+        partner_fee=np.zeros(k),
         day=np.zeros(k, np.int32), account=np.asarray(recruits, np.int32), channel=np.zeros(k, np.int8),
         partner=np.arange(k, dtype=np.int32), factor=np.ones(k), n_discovery=np.zeros(k, np.int64),
         discovery_engagement=np.zeros(k), discovery_trust=np.zeros(k),
