@@ -49,7 +49,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, help="override the root random seed")
     p.add_argument("--engine", choices=["numba", "mesa"],
                    help="override the scenario's engine (both give identical results; mesa is slower)")
-    p.add_argument("--workers", type=_positive_int, default=1, help="threads running trials (default 1)")
+    p.add_argument("--executor", choices=["serial", "local", "dask"], default=None,
+                   help="where chunks of trials run: serial (this thread), local (a thread pool; the default) "
+                        "or dask (an embedded local cluster, or --scheduler's); every one gives the same table")
+    p.add_argument("--workers", type=_positive_int,
+                   help="threads (local) or worker processes (embedded dask cluster); default: one per core")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster: its scheduler address (tcp://host:8786) or "
+                        "scheduler file (implies --executor dask)")
+    p.add_argument("--dashboard", action="store_true",
+                   help="serve the embedded Dask cluster's dashboard on 127.0.0.1:8787 (needs bokeh)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in its folder (rerunning the same command does too); "
+                        "only the missing chunks run")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run folder that holds another scenario's results")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
@@ -57,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _summary_table(results) -> Table:
-    summary = results.summary().set_index(["strategy", "outcome"])
+    """Per (point,) strategy: the headline outcomes with 95% CIs and the paired difference to the baseline."""
+    summary = results.summary()
     world = results.world
     title = f"{results.scenario.name}: {results.scenario.trials:,} trials per strategy, {world['accounts']:,} accounts"
     if results.scenario.is_campaign:
@@ -69,21 +82,68 @@ def _summary_table(results) -> Table:
     else:
         columns = [("adopted", "adopted ± 95% CI", None),
                    ("adopted_fraction", "fraction", "{:.4f}"), ("steps", "steps (mean)", "{:.2f}")]
+    paired = len(results.strategies) > 1
+    labels = results.design.labels if results.is_sweep else []
     table = Table(title=title)
+    for label in labels:
+        table.add_column(label)
     table.add_column("strategy")
     for _, head, _ in columns:
         table.add_column(head, justify="right")
-    for name in results.strategies:
-        cells = [name]
+    if paired:
+        table.add_column(f"adopted vs {results.scenario.baseline_name} ± 95% CI", justify="right")
+    keys = ["point", "strategy"] if results.is_sweep else ["strategy"]
+    by = summary.set_index([*keys, "outcome"])
+    for key, _ in summary.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        cells = []
+        if results.is_sweep:
+            values = dict(results.design.points[int(key[0])].values)
+            cells += [f"{values[k]:.4g}" if isinstance(values[k], float) else str(values[k]) for k in labels]
+        cells.append(key[-1])
         for outcome, _, fmt in columns:
-            row = summary.loc[(name, outcome)]
+            row = by.loc[(*key, outcome)]
             if fmt is None:
                 half = f" ± {row.ci95_high - row['mean']:,.1f}" if row.trials > 1 else ""
                 cells.append(f"{row['mean']:,.1f}{half}")
             else:
                 cells.append(fmt.format(row["mean"]) if row.trials else "–")
+        if paired:
+            row = by.loc[(*key, "adopted")]
+            d = row["diff_mean"]
+            cells.append("baseline" if d != d else f"{d:+,.1f} ± {row['diff_ci95_high'] - d:,.1f}")
         table.add_row(*cells)
     return table
+
+
+def _sweep_table(results) -> Table:
+    """Sweeps: per strategy, averages over the points, and how often it is on the frontier."""
+    table = results.strategy_table()
+    n_points = len(results.design.points)
+    title = (f"{results.scenario.name}: {len(results.strategies)} strategies x {n_points} points "
+             f"({results.scenario.sweep.design.value}), {results.scenario.trials:,} trials each; means over points")
+    out = Table(title=title)
+    for head in ("strategy", "cost (USD)", "adopters", "USD/adopter", "vs baseline", "on frontier"):
+        out.add_column(head, justify="left" if head == "strategy" else "right")
+    g = table.groupby("strategy", sort=False)
+    for name in results.strategies:
+        rows = g.get_group(name)
+        diff = rows["adopted_vs_baseline"].mean()
+        out.add_row(name, f"{rows['cost'].mean():,.0f}", f"{rows['adopted'].mean():,.1f}",
+                    f"{rows['cost_per_adopter'].mean():,.2f}", "–" if diff != diff else f"{diff:+,.1f}",
+                    f"{int(rows['on_frontier'].sum())}/{n_points}")
+    return out
+
+
+def _executor(args):
+    from sim.sweeps.executor import ExecutorKind, ExecutorSpec
+
+    kind = args.executor or ("dask" if args.scheduler else "local")
+    if args.scheduler and kind != "dask":
+        raise ValueError(f"--scheduler needs --executor dask (got --executor {kind})")
+    if args.dashboard and (kind != "dask" or args.scheduler):
+        raise ValueError("--dashboard is for the embedded dask cluster (--executor dask without --scheduler)")
+    return ExecutorSpec(ExecutorKind(kind), workers=args.workers, scheduler=args.scheduler, dashboard=args.dashboard)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,36 +156,53 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim.scenario import ScenarioError, load_scenario
     from sim.store import StoreError
+    from sim.sweeps.design import design
 
     try:
+        executor = _executor(args)
         scenario = load_scenario(args.scenario)
         scenario = scenario.with_overrides(trials=args.trials, seed=args.seed, engine=args.engine)
+        points = len(design(scenario).points)
     except ScenarioError as exc:
         for line in exc.problems:
             err.print(line, markup=False)
         return EXIT_BAD_INPUT
+    except ValueError as exc:
+        err.print(f"run_experiment.py: error: {exc}", markup=False)
+        return EXIT_BAD_INPUT
     if args.check:
-        out.print(f"{args.scenario}: valid ({len(scenario.strategy_list)} strategies, "
+        at = f" x {points} sweep points" if scenario.sweep is not None else ""
+        out.print(f"{args.scenario}: valid ({len(scenario.strategy_list)} strategies{at}, "
                   f"{scenario.trials:,} trials each)", markup=False)
         return 0
 
     from sim.runner import run
+    from sim.store import RunStore
 
     folder = args.out / scenario.name
+    if args.resume:
+        manifest = RunStore(folder).read_manifest()
+        if manifest is None:
+            err.print(f"--resume: {folder} holds no run yet; starting one", markup=False)
+        elif manifest.get("scenario_sha256") != scenario.digest():
+            err.print(f"--resume: {folder} holds another scenario's results (or the same file edited since); "
+                      "nothing to resume. Choose another --out, or pass --overwrite to replace them", markup=False)
+            return EXIT_BAD_INPUT
     try:
-        results = run(scenario, workers=args.workers, out=folder, overwrite=args.overwrite,
-                      progress=not args.quiet)
+        results = run(scenario, executor=executor, out=folder, overwrite=args.overwrite, progress=not args.quiet)
     except (ScenarioError, StoreError) as exc:
         for line in getattr(exc, "problems", [str(exc)]):
             err.print(line, markup=False)
         return EXIT_BAD_INPUT
     chunks = results.info["chunks"]
     if chunks["resumed"]:
-        err.print(f"{folder} held {chunks['resumed']} of {chunks['total']} finished chunks of this scenario: "
-                  "resumed, only the rest were run (delete the folder to start afresh)", markup=False)
+        err.print(f"resumed: {folder} held {chunks['resumed']} of {chunks['total']} finished chunks of this "
+                  f"scenario; ran the other {chunks['total'] - chunks['resumed']} (delete the folder to start "
+                  "afresh)", markup=False)
     if not args.quiet:
-        out.print(_summary_table(results))
-        out.print(f"results written to {folder}/", markup=False)
+        out.print(_sweep_table(results) if results.is_sweep and scenario.is_campaign else _summary_table(results))
+        report = " (open report.html)" if (folder / "report.html").exists() else ""
+        out.print(f"results written to {folder}/{report}", markup=False)
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 
 def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: float,
@@ -89,5 +90,74 @@ def funnel_figure(splits: pd.DataFrame, strategies: list[str]) -> Figure:
     axes[0].set_ylabel("per trial (real accounts)")
     axes[-1].legend(frameon=False, fontsize="small")
     fig.suptitle("Funnel by partner tier: reach -> engagement -> adoption")
+    fig.tight_layout()
+    return fig
+
+
+def _point_title(values: dict) -> str:
+    return ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in values.items())
+
+
+def frontier_figure(table: pd.DataFrame, labels: list[str], most_panels: int = 6) -> Figure:
+    """Mean adopters (95% CI) against cost per strategy, the Pareto frontier joined, one panel per point.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :meth:`sim.results.Results.strategy_table` (with ``point`` and the uncertainty columns
+        for sweeps).
+    labels : list of str
+        The sweep's uncertainty labels (empty without a sweep).
+    most_panels : int
+        With more points than this, one panel of the means over points (frontier recomputed).
+    """
+    from sim.summary import pareto_frontier
+
+    if "point" not in table.columns:
+        panels = [("", table)]
+    elif table["point"].nunique() <= most_panels:
+        panels = [(_point_title({k: g[k].iloc[0] for k in labels}), g) for _, g in table.groupby("point", sort=True)]
+    else:
+        mean = table.groupby("strategy", sort=False)[["cost", "adopted", "adopted_ci95_low",
+                                                      "adopted_ci95_high"]].mean().reset_index()
+        mean["on_frontier"] = pareto_frontier(mean["cost"].to_numpy(), mean["adopted"].to_numpy())
+        panels = [(f"means over {table['point'].nunique()} points", mean)]
+    fig = Figure(figsize=(min(4.6 * len(panels), 14), 4.4))
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    families = sorted({s.split(".")[0] for s in table["strategy"]})
+    colors = {f: f"C{i % 10}" for i, f in enumerate(families)}
+    for ax, (title, g) in zip(axes, panels, strict=True):
+        for fam in families:
+            sub = g[g["strategy"].str.split(".").str[0] == fam]
+            err = np.vstack([sub["adopted"] - sub["adopted_ci95_low"], sub["adopted_ci95_high"] - sub["adopted"]])
+            ax.errorbar(sub["cost"], sub["adopted"], yerr=np.nan_to_num(err), fmt="o", ms=5, capsize=2,
+                        color=colors[fam], label=fam)
+        front = g[g["on_frontier"]].sort_values("cost")
+        ax.plot(front["cost"], front["adopted"], "-", color="0.3", linewidth=1, zorder=0)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"${x / 1000:,.0f}k"))
+        ax.set_xlabel("cost (USD)")
+        ax.set_title(title, fontsize="medium")
+    axes[0].set_ylabel("adopters per campaign (mean, 95% CI)")
+    axes[-1].legend(frameon=False, fontsize="small", title="strategy", title_fontsize="small")
+    fig.suptitle("Adopters vs cost; the line joins the Pareto frontier (nothing cheaper does better)")
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_figure(indices: pd.DataFrame) -> Figure:
+    """Heat map of total Sobol' indices (or Morris mu*) per strategy and uncertainty, first outcome."""
+    outcome = indices["outcome"].iloc[0]
+    index = "ST" if (indices["index"] == "ST").any() else "mu_star"
+    sub = indices[(indices["outcome"] == outcome) & (indices["index"] == index)]
+    wide = sub.pivot(index="strategy", columns="parameter", values="value")
+    wide = wide.reindex(index=list(dict.fromkeys(sub["strategy"])), columns=list(dict.fromkeys(sub["parameter"])))
+    fig = Figure(figsize=(2.0 + 1.3 * wide.shape[1], 1.2 + 0.28 * wide.shape[0]))
+    ax = fig.add_subplot()
+    im = ax.imshow(wide.to_numpy(dtype=float), aspect="auto", cmap="viridis",
+                   vmin=0, vmax=1 if index == "ST" else None)
+    ax.set_xticks(range(wide.shape[1]), wide.columns, rotation=30, ha="right")
+    ax.set_yticks(range(wide.shape[0]), wide.index, fontsize="small")
+    fig.colorbar(im, ax=ax, label="total Sobol' index" if index == "ST" else "Morris mu* (outcome units)")
+    ax.set_title(f"Sensitivity of {outcome} to each uncertainty")
     fig.tight_layout()
     return fig

@@ -10,7 +10,7 @@ The trial table has one row per (strategy, trial). Classic models give the colum
 ``steps``          int32    step of the last activation (0: nothing spread)
 =================  =======  ================================================
 
-Campaign runs give :data:`sim.campaign.metrics.CAMPAIGN_OUTCOMES` (counts in real accounts,
+Campaign runs give :data:`sim.campaign.spec.CAMPAIGN_OUTCOMES` (counts in real accounts,
 fractions of the audience, USD), plus per-day, per-partner and per-segment tables.
 
 Rows are ordered by strategy (as listed in the scenario), then trial, whatever
@@ -29,44 +29,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy import stats
 
-from sim.campaign.metrics import CAMPAIGN_OUTCOMES, partner_report, split_report
+from sim.campaign.metrics import partner_report, split_report
+from sim.campaign.spec import CAMPAIGN_OUTCOMES
 from sim.chunks import ChunkTables
-from sim.classic.metrics import CLASSIC_OUTCOMES
+from sim.classic.spec import CLASSIC_OUTCOMES
 from sim.scenario import Scenario
 from sim.store import RESULTS_LAYOUT, RunStore
-
-
-def summarize(table: pd.DataFrame, strategies: list[str], outcomes: tuple[str, ...]) -> pd.DataFrame:
-    """Per strategy and outcome: trials, mean, standard error, Student-t 95% confidence interval.
-
-    Parameters
-    ----------
-    table : DataFrame
-        The trial table.
-    strategies : list of str
-        Strategy names in the order to report them.
-    outcomes : tuple of str
-        Columns to summarise. Missing values (e.g. cost per adopter with no adopter) are
-        left out of that outcome's statistics; ``trials`` counts the values used.
-    """
-    rows = []
-    for name in strategies:
-        sub = table[table["strategy"] == name]
-        for col in outcomes:
-            x = sub[col].to_numpy(dtype=np.float64)
-            x = x[~np.isnan(x)]
-            k = len(x)
-            mean = float(x.mean()) if k else np.nan
-            sem = float(x.std(ddof=1) / np.sqrt(k)) if k > 1 else np.nan
-            half = float(stats.t.ppf(0.975, k - 1) * sem) if k > 1 else np.nan
-            rows.append({"strategy": name, "outcome": col, "trials": k, "mean": mean, "sem": sem,
-                         "ci95_low": mean - half, "ci95_high": mean + half})
-    return pd.DataFrame(rows)
+from sim.summary import strategy_table as planner_table
+from sim.summary import summarize
+from sim.sweeps.design import Design
 
 
 def _git_commit() -> str | None:
@@ -124,6 +98,9 @@ class Results:
     trees : DataFrame or None
         Campaign runs with ``cascade_trees``: one row per adopter of the chosen trials
         (account, day, parent, post, partner, generation).
+    design : Design or None
+        The points the run covered (a sweep's design; one point without a sweep). With a
+        sweep, every table has a ``point`` column and :attr:`points` gives their values.
     """
 
     scenario: Scenario
@@ -135,6 +112,19 @@ class Results:
     segments: pd.DataFrame | None = None
     roster: pd.DataFrame | None = None
     trees: pd.DataFrame | None = None
+    design: Design | None = None
+
+    @property
+    def is_sweep(self) -> bool:
+        """Whether the run swept uncertainties (its tables have a ``point`` column)."""
+        return self.design is not None and self.design.is_sweep
+
+    @property
+    def points(self) -> pd.DataFrame | None:
+        """Sweeps: one row per point, ``point`` and the value of each uncertainty (by label)."""
+        if not self.is_sweep:
+            return None
+        return pd.DataFrame([{"point": p.index, **dict(p.values)} for p in self.design.points])
 
     @property
     def outcomes(self) -> tuple[str, ...]:
@@ -147,8 +137,27 @@ class Results:
         return [s.name for s in self.scenario.strategy_list]
 
     def summary(self) -> pd.DataFrame:
-        """Per strategy and outcome: mean, standard error and 95% CI (see :func:`summarize`)."""
-        return summarize(self.table, self.strategies, self.outcomes)
+        """Per (point,) strategy and outcome: mean, standard error, 95% CI, and the paired difference
+        to the baseline strategy (see :func:`sim.summary.summarize`); sweeps add the points' values."""
+        out = summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name)
+        return out if not self.is_sweep else self.points.merge(out, on="point", how="right")
+
+    def strategy_table(self) -> pd.DataFrame | None:
+        """Campaign runs: the planner's table, one row per (point,) strategy: cost, adopters with CI,
+        paired difference to the baseline, costs per engagement and adopter, Pareto frontier."""
+        if not self.scenario.is_campaign:
+            return None
+        return planner_table(summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name),
+                             self.points)
+
+    def sensitivity(self) -> pd.DataFrame | None:
+        """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs
+        (see :func:`sim.sweeps.sensitivity.indices`); None for other runs."""
+        if not self.is_sweep or not self.design.spec.design.sampled:
+            return None
+        from sim.sweeps.sensitivity import indices
+
+        return indices(self.design, self.table, self.strategies)
 
     def partner_report(self) -> pd.DataFrame | None:
         """Campaign runs: per partner, mean attributed impressions, engagements, adopters, costs."""
@@ -172,6 +181,9 @@ class Results:
             "seed": self.scenario.seed,
             "trials": self.scenario.trials,
             "world": self.world,
+            "baseline": self.scenario.baseline_name,
+            **({"sweep": {"design": self.design.spec.design.value, "points": len(self.design.points),
+                          "uncertainties": self.design.labels}} if self.is_sweep else {}),
             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **self.info,
             "scenario": self.scenario.model_dump(mode="json"),
@@ -180,41 +192,81 @@ class Results:
     def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
         """Write the results folder (trial table, summary, figures, manifest) and return its path.
 
-        The trial table is written as one part per strategy. Raises
+        The trial table is written as one part per (point,) strategy. Raises
         :class:`sim.store.StoreError` if ``folder`` holds another scenario's results
         and ``overwrite`` is False.
         """
         store = RunStore(folder)
         store.open(self.scenario.digest(), overwrite=overwrite)
         for old in store.finished():
-            (store.parts / store.part_name(*old)).unlink()
-        for i, name in enumerate(self.strategies):
-            tables = ChunkTables(*(None if t is None else pa.Table.from_pandas(t[t["strategy"] == name],
-                                                                             preserve_index=False)
-                                   for t in (self.table, self.timeseries, self.partners, self.segments)))
-            for table_name, part in tables.named():
-                store.write_part(i, 0, part, table_name)
+            (store.parts / store.part_name(old)).unlink()
+        points = range(len(self.design.points)) if self.is_sweep else [None]
+        for p in points:
+            for i, name in enumerate(self.strategies):
+                def rows(t: pd.DataFrame) -> pd.DataFrame:
+                    keep = t["strategy"] == name
+                    return t[keep & (t["point"] == p)] if p is not None else t[keep]
+
+                tables = ChunkTables(*(None if t is None else pa.Table.from_pandas(rows(t), preserve_index=False)
+                                       for t in (self.table, self.timeseries, self.partners, self.segments)))
+                for table_name, part in tables.named():
+                    store.write_part((p or 0, i, 0), part, table_name)
         self.write_reports(store)
         return store.folder
 
+    #: Most strategies drawn in one time-series, funnel or size figure.
+    FEATURED = 8
+
+    def featured(self) -> tuple[int | None, list[str]]:
+        """What the per-strategy figures show: a sweep's middle point, and every strategy, or (with
+        more than :attr:`FEATURED`) the baseline and the Pareto frontier at that point, cheapest first."""
+        point = len(self.design.points) // 2 if self.is_sweep else None
+        if len(self.strategies) <= self.FEATURED or not self.scenario.is_campaign:
+            return point, self.strategies[: self.FEATURED]
+        table = self.strategy_table()
+        if point is not None:
+            table = table[table["point"] == point]
+        front = table[table["on_frontier"]].sort_values("cost")["strategy"].tolist()
+        base = self.scenario.baseline_name
+        return point, [base, *[s for s in front if s != base]][: self.FEATURED]
+
     def write_reports(self, store: RunStore) -> None:
-        """Write summary, reports, figures and the final manifest into an open store."""
+        """Write summary, reports, figures, the HTML report and the final manifest into an open store."""
         from sim import plotting
 
         store.write_csv("summary.csv", self.summary())
+        if self.is_sweep:
+            store.write_csv("points.csv", self.points)
         if self.trees is not None:
             store.write_table("trees.parquet", self.trees)
+        point, shown = self.featured()
+
+        def at(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame if point is None else frame[frame["point"] == point]
+
         if self.scenario.is_campaign:
+            table = self.strategy_table()
+            store.write_csv("strategies.csv", table)
+            store.write_csv("frontier.csv", table[table["on_frontier"]])
+            store.write_figure("frontier.png", plotting.frontier_figure(table, self.design.labels if self.design
+                                                                        else []))
             store.write_csv("partners.csv", self.partner_report())
             splits = self.split_report()
             store.write_csv("splits.csv", splits)
-            store.write_figure("adoption_over_time.png",
-                               plotting.adoption_over_time_figure(self.timeseries, self.strategies))
-            store.write_figure("funnel.png", plotting.funnel_figure(splits, self.strategies))
-            figure = plotting.final_size_figure(self.table, self.strategies, self.world["real_accounts"],
+            store.write_figure("adoption_over_time.png", plotting.adoption_over_time_figure(at(self.timeseries), shown))
+            store.write_figure("funnel.png", plotting.funnel_figure(at(splits), shown))
+            figure = plotting.final_size_figure(at(self.table), shown, self.world["real_accounts"],
                                                 "adopters per trial (real accounts; partners not counted)")
         else:
-            figure = plotting.final_size_figure(self.table, self.strategies, self.world["accounts"])
+            figure = plotting.final_size_figure(at(self.table), shown, self.world["accounts"])
         store.write_figure("final_size.png", figure)
-        store.write_manifest(self.manifest())
+        sensitivity = self.sensitivity()
+        if sensitivity is not None:
+            store.write_csv("sensitivity.csv", sensitivity)
+            store.write_figure("sensitivity.png", plotting.sensitivity_figure(sensitivity))
+        manifest = self.manifest()
+        from sim.sweeps.report import write_report
+
+        write_report(store, self, manifest, point, shown)
+        store.write_manifest(manifest)
         store.finish()

@@ -1,18 +1,20 @@
-"""Running a scenario: world → compiled model → trials in chunks on a pool → results.
+"""Running a scenario: points → worlds → compiled models → chunks of trials on an executor → results.
 
-Trials are split into chunks whose boundaries depend only on the number of
-trials, never on the number of workers. Each chunk is computed by the kernel from
-keyed randomness, so a chunk gives the same rows on any worker, in any order, in
-an interrupted and resumed run, or in one go. With an output folder, each
+A run is every strategy at every point of the scenario's sweep (one point without a sweep).
+Trials are split into chunks whose boundaries depend only on the number of trials, never on
+the number of workers or the executor. Each (point, strategy, chunk) is one task
+(:mod:`sim.tasks`) computed from keyed randomness, so it gives the same rows on any worker,
+in any order, in an interrupted and resumed run, or in one go. With an output folder, each
 finished chunk is written at once (see :mod:`sim.store`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +25,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from sim.campaign.metrics import campaign_tables, partner_table
-from sim.campaign.model import CampaignError, CampaignWorldArrays, Schedule, compile_campaign
+from sim.campaign.metrics import partner_table
+from sim.campaign.model import (
+    CampaignError,
+    CampaignWorldArrays,
+    Schedule,
+    build_schedule,
+    compile_world,
+    max_daily_posts,
+)
 from sim.chunks import ChunkTables
-from sim.classic.metrics import classic_tables
 from sim.classic.model import CompiledModel, ModelInputError, compile_model
 from sim.classic.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.results import Results, provenance
 from sim.rng import LANES, root_key
 from sim.scenario import Scenario, ScenarioError
 from sim.store import RunStore
+from sim.sweeps.design import Design, design
+from sim.sweeps.executor import ExecutorKind, ExecutorSpec, machine_cores
+from sim.tasks import ChunkTask, engine_module, forget, register, run_chunk
 from sim.world import footprint
 from sim.world.build import World, build_world
 from sim.world.datasets import DatasetUnavailable
@@ -108,39 +119,72 @@ class Prepared:
                          ignore_index=True)
 
 
-def prepare(scenario: Scenario, workers: int = 1) -> Prepared:
-    """Build the world, compile the model and resolve the recruits; nothing is written.
+def _world_key(scenario: Scenario) -> str:
+    return json.dumps([scenario.world.model_dump(mode="json"), scenario.seed], sort_keys=True)
 
-    The world's memory is estimated first (:mod:`sim.world.footprint`) and a world that would
-    not fit, with ``workers`` sets of kernel scratch, is refused before anything is built.
+
+def build_model(scenario: Scenario, world: World) -> CompiledModel | CampaignWorldArrays:
+    """The model's arrays laid onto a built world (classic per-edge arrays, or campaign world arrays).
 
     Raises
     ------
     ScenarioError
-        If the scenario cannot be built (missing data, recruits not in the graph, weights the
-        graph lacks); each message names the scenario file, line and key.
+        If the model needs what the graph lacks (e.g. edge weights).
     """
-    graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
-    try:
-        footprint.check(footprint.estimate(scenario, workers))
-    except footprint.WorldTooLarge as exc:
-        raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
-    try:
-        world = build_world(scenario.world, scenario.seed)
-    except DatasetUnavailable as exc:
-        raise ScenarioError([scenario.locate((*graph_key, "name"), str(exc))]) from None
-    except (EdgeListError, OSError) as exc:
-        raise ScenarioError([scenario.locate((*graph_key, "path"), str(exc))]) from None
     if scenario.is_campaign:
-        try:
-            arrays, schedules = compile_campaign(scenario, world.population)
-        except CampaignError as exc:
-            raise ScenarioError([scenario.locate(exc.key, str(exc))]) from None
-        return Prepared(scenario, world, arrays, tuple(schedules))
+        return compile_world(world.population, scenario.world, scenario.model, scenario.days,
+                             max_daily_posts(scenario))
     try:
-        model = compile_model(scenario.model, world.graph)
+        return compile_model(scenario.model, world.graph)
     except ModelInputError as exc:
         raise ScenarioError([scenario.locate(("model",), str(exc))]) from None
+
+
+def prepare(scenario: Scenario, workers: int = 1, worlds: dict | None = None) -> Prepared:
+    """Build the world, compile the model and resolve the recruits or partners; nothing is written.
+
+    The world's memory is estimated first (:mod:`sim.world.footprint`) and a world that would
+    not fit, with ``workers`` sets of kernel scratch, is refused before anything is built.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    workers : int
+        Sets of kernel scratch the memory estimate allows for.
+    worlds : dict, optional
+        Worlds already built, by world spec and seed; the world is taken from it or added to
+        it (a sweep whose points differ only in the model builds its world once).
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario cannot be built (missing data, recruits or partners not in the world,
+        weights the graph lacks); each message names the scenario file, line and key.
+    """
+    graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
+    key = _world_key(scenario)
+    world = None if worlds is None else worlds.get(key)
+    if world is None:
+        try:
+            footprint.check(footprint.estimate(scenario, workers))
+        except footprint.WorldTooLarge as exc:
+            raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
+        try:
+            world = build_world(scenario.world, scenario.seed)
+        except DatasetUnavailable as exc:
+            raise ScenarioError([scenario.locate((*graph_key, "name"), str(exc))]) from None
+        except (EdgeListError, OSError) as exc:
+            raise ScenarioError([scenario.locate((*graph_key, "path"), str(exc))]) from None
+        if worlds is not None:
+            worlds[key] = world
+    model = build_model(scenario, world)
+    if scenario.is_campaign:
+        try:
+            schedules = [build_schedule(world.population, scenario, i, model)
+                         for i in range(len(scenario.strategy_list))]
+        except CampaignError as exc:
+            raise ScenarioError([scenario.locate(exc.key, str(exc))]) from None
+        return Prepared(scenario, world, model, tuple(schedules))
     plans, problems = [], []
     for i, strategy in enumerate(scenario.strategy_list):
         key = scenario.strategy_key(i)
@@ -153,37 +197,6 @@ def prepare(scenario: Scenario, workers: int = 1) -> Prepared:
     return Prepared(scenario, world, model, tuple(plans))
 
 
-def _engine(name: str, campaign: bool):
-    """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
-    if campaign:
-        if name == "mesa":
-            from sim.campaign import agents as module
-        else:
-            from sim.campaign import model as module
-    elif name == "mesa":
-        from sim.classic import agents as module
-    else:
-        from sim.classic import kernel as module
-    return module
-
-
-def _chunk_table(prepared: Prepared, strategy: int, bounds: tuple[int, int]) -> ChunkTables:
-    """Run one chunk of one strategy's trials and tabulate it."""
-    scenario = prepared.scenario
-    trials = np.arange(*bounds, dtype=np.int64)
-    names = [s.name for s in scenario.strategy_list]
-    engine = _engine(scenario.engine, scenario.is_campaign)
-    root = root_key(scenario.seed)
-    if scenario.is_campaign:
-        pop = prepared.world.population
-        schedule = prepared.plans[strategy]
-        outcome = engine.simulate(pop, prepared.model, schedule, root, trials)
-        return campaign_tables(names, strategy, outcome, schedule, pop)
-    adopted, steps = engine.final_sizes(prepared.world.graph, prepared.model, prepared.plans[strategy], root,
-                                        trials, scenario.max_steps)
-    return classic_tables(names, strategy, trials, adopted, steps, prepared.world.graph.n)
-
-
 @contextmanager
 def _progress(enabled: bool, total: int, done: int) -> Iterator:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -193,6 +206,21 @@ def _progress(enabled: bool, total: int, done: int) -> Iterator:
         yield lambda: bar.advance(task)
 
 
+def _prepare_points(des: Design, workers: int) -> list[Prepared]:
+    """Every point made ready (worlds shared between points that differ only in the model)."""
+    worlds: dict = {}
+    out = []
+    for point in des.points:
+        try:
+            out.append(prepare(point.scenario, workers, worlds))
+        except ScenarioError as exc:
+            if not des.is_sweep:
+                raise
+            shown = ", ".join(f"{k} = {v}" for k, v in point.values)
+            raise ScenarioError([f"{line} (at sweep point {point.index}: {shown})" for line in exc.problems]) from None
+    return out
+
+
 def run(
     scenario: Scenario,
     *,
@@ -200,11 +228,12 @@ def run(
     seed: int | None = None,
     engine: str | None = None,
     workers: int = 1,
+    executor: ExecutorSpec | None = None,
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
 ) -> Results:
-    """Run every strategy of a scenario for its trials.
+    """Run every strategy of a scenario for its trials, at every point of its sweep.
 
     Parameters
     ----------
@@ -215,8 +244,11 @@ def run(
     engine : {"numba", "mesa"}, optional
         Override the scenario's engine; both give the same table.
     workers : int
-        Threads running chunks at once (the kernel releases the GIL). The table does
-        not depend on this number.
+        Without ``executor``: 1 runs chunks in this thread, more on a local pool of that many
+        threads (the kernel releases the GIL).
+    executor : ExecutorSpec, optional
+        Where chunks run (:mod:`sim.sweeps.executor`: serial, a local pool, a Dask cluster).
+        The table does not depend on it, nor on the number of workers.
     out : path, optional
         Run folder to checkpoint into (``<out>`` itself, e.g. ``results/<name>``). A
         folder holding a killed run of the same scenario is resumed; finished chunks
@@ -233,36 +265,50 @@ def run(
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if executor is None:
+        executor = ExecutorSpec(ExecutorKind.SERIAL if workers == 1 else ExecutorKind.LOCAL, workers=workers)
     scenario = scenario.with_overrides(trials=trials, seed=seed, engine=engine)
     started = time.perf_counter()
-    prepared = prepare(scenario, workers)
-    names = [s.name for s in scenario.strategy_list]
+    des = design(scenario)
+    prepared = _prepare_points(des, executor.workers or machine_cores())
+    names = tuple(s.name for s in scenario.strategy_list)
     chunks = chunk_bounds(scenario.trials)
-    jobs = [(s, c) for s in range(len(names)) for c in range(len(chunks))]
+    jobs = [(p, s, c) for p in range(len(des.points)) for s in range(len(names)) for c in range(len(chunks))]
 
     store = RunStore(out) if out is not None else None
-    done: set[tuple[int, int]] = set()
-    info = {**provenance(), "engine": scenario.engine, "workers": workers}
+    done: set[tuple[int, int, int]] = set()
+    info = {**provenance(), "engine": scenario.engine}
+    facts = prepared[0].world_facts()
     if store is not None:
         store.open(scenario.digest(), overwrite=overwrite)
         done = store.finished() & set(jobs)
-        shell = Results(scenario, pd.DataFrame(), prepared.world_facts(), info)
-        store.write_manifest(shell.manifest(status="running") | {"resumed_chunks": len(done)})
     todo = [j for j in jobs if j not in done]
     info["chunks"] = {"total": len(jobs), "resumed": len(done)}
+    texts = [p.scenario.canonical_json() for p in prepared]
+    digests = [hashlib.sha256(x.encode()).hexdigest() for x in texts]
+    tasks = [ChunkTask(texts[p], digests[p], p if des.is_sweep else None, s, names, prepared[p].plans[s], chunks[c])
+             for p, s, c in todo]
 
-    chunks_done: dict[tuple[int, int], ChunkTables] = {}
-    with _progress(progress, len(jobs), len(done)) as advance, ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_chunk_table, prepared, s, chunks[c]): (s, c) for s, c in todo}
-        for fut in as_completed(futures):
-            s, c = futures[fut]
-            tables = fut.result()
+    chunks_done: dict[tuple[int, int, int], ChunkTables] = {}
+    for d, prep in zip(digests, prepared, strict=True):
+        register(d, prep.scenario, prep.world, prep.model)
+    try:
+        with executor.open() as ex, _progress(progress, len(jobs), len(done)) as advance:
+            info["executor"] = ex.description
+            info["workers"] = ex.workers
             if store is not None:
-                for table_name, part in tables.named():
-                    store.write_part(s, c, part, table_name)
-            else:
-                chunks_done[(s, c)] = tables
-            advance()
+                shell = Results(scenario, pd.DataFrame(), facts, info, design=des)
+                store.write_manifest(shell.manifest(status="running") | {"resumed_chunks": len(done)})
+            for i, tables in ex.as_completed(run_chunk, tasks):
+                job = todo[i]
+                if store is not None:
+                    for table_name, part in tables.named():
+                        store.write_part(job, part, table_name)
+                else:
+                    chunks_done[job] = tables
+                advance()
+    finally:
+        forget(digests)
 
     def gather(field: str) -> pd.DataFrame | None:
         if store is not None:
@@ -270,22 +316,32 @@ def run(
         else:
             parts = [getattr(chunks_done[j], field) for j in jobs]
             table = None if parts[0] is None else pa.concat_tables(parts)
-        return None if table is None else _in_order(table, names)
+        return None if table is None else _in_order(table, list(names))
 
-    trees = _cascade_trees(prepared) if scenario.cascade_trees else None
+    trees = _cascade_trees(prepared[0]) if scenario.cascade_trees else None
     info["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    results = Results(scenario, _canonical(gather("runs")), prepared.world_facts(), info,
+    results = Results(scenario, _canonical(gather("runs")), facts, info,
                       timeseries=gather("timeseries"), partners=gather("partners"), segments=gather("segments"),
-                      roster=prepared.roster(), trees=trees)
+                      roster=_roster(prepared, des), trees=trees, design=des)
     if store is not None:
         results.write_reports(store)
     return results
 
 
+def _roster(prepared: list[Prepared], des: Design) -> pd.DataFrame | None:
+    """Campaign runs: every strategy's partners (at every point of a sweep)."""
+    frames = [p.roster() for p in prepared]
+    if frames[0] is None:
+        return None
+    if des.is_sweep:
+        frames = [f.assign(point=i)[["point", *f.columns]] for i, f in enumerate(frames)]
+    return pd.concat(frames, ignore_index=True)
+
+
 def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
     """The cascade trees the scenario asks for, one row per adopter, for every strategy."""
     scenario = prepared.scenario
-    engine = _engine(scenario.engine, campaign=True)
+    engine = engine_module(scenario.engine, campaign=True)
     pop = prepared.world.population
     frames = []
     for strategy, schedule in zip(scenario.strategy_list, prepared.plans, strict=True):
@@ -299,7 +355,7 @@ def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
 
 
 def _in_order(table: pa.Table, names: list[str]) -> pd.DataFrame:
-    """Rows in (strategy order, trial, ...) order, whatever produced them; strategy as string.
+    """Rows in ([point,] strategy order, trial, ...) order, whatever produced them; strategy as string.
 
     ``table``'s strategy column is dictionary-encoded (the runner's chunks) or plain strings
     (parts read back from a run folder); either way the order comes from integer codes.
@@ -310,14 +366,15 @@ def _in_order(table: pa.Table, names: list[str]) -> pd.DataFrame:
     # A categorical (any category order) recoded onto the scenario's order: no per-row strings.
     codes = pd.Categorical(col.to_pandas(), categories=names).codes
     frame = table.drop_columns(["strategy"]).to_pandas()
+    major = ["point"] if "point" in frame.columns else []
     keys = ["trial", *[c for c in ("day", "partner", "segment") if c in frame.columns]]
-    minor = [frame[k].to_numpy() for k in keys]
-    if not all(m.dtype.kind in "iu" for m in minor) or not _nondecreasing(codes, *minor):
+    columns = [*(frame[k].to_numpy() for k in major), codes, *(frame[k].to_numpy() for k in keys)]
+    if not all(m.dtype.kind in "iu" for m in columns) or not _nondecreasing(*columns):
         # (the runner's chunks come in order already: gathered in job order, rows in trial order)
-        order = frame.assign(_s=codes).sort_values(["_s", *keys], kind="stable").index.to_numpy()
+        order = frame.assign(_s=codes).sort_values([*major, "_s", *keys], kind="stable").index.to_numpy()
         frame = frame.take(order).reset_index(drop=True)
         codes = codes[order]
-    frame.insert(0, "strategy", _strategy_strings(codes, names))
+    frame.insert(len(major), "strategy", _strategy_strings(codes, names))
     return frame.astype({"trial": "int64"})
 
 

@@ -31,8 +31,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.campaign.spec import CampaignModel, PostGroup
-from sim.classic.spec import FractionalThreshold, IndependentCascade, LinearThreshold, RecruitSpec
+from sim.campaign.spec import CAMPAIGN_OUTCOMES, CampaignModel, PostGroup
+from sim.classic.spec import (
+    CLASSIC_OUTCOMES,
+    FractionalThreshold,
+    IndependentCascade,
+    LinearThreshold,
+    RecruitSpec,
+)
 from sim.schema import NonNegative, PositiveInt, Spec
 from sim.sweeps.spec import StrategyGrid, SweepSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
@@ -74,6 +80,10 @@ class Strategy(Spec):
 #: Top-level keys a sweep may not vary: what the run is, not what the world is.
 _NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "sweep", "baseline",
                             "cascade_trees", "strategies", "strategy_grid", "recruits"})
+
+
+#: Blocks a sweep may replace whole by name (factorial levels that are names).
+_NAMED_BLOCKS = frozenset({("rate_card",)})
 
 
 def _path_problem(data: Any, keys: tuple[str, ...]) -> str | None:
@@ -202,12 +212,17 @@ class Scenario(Spec):
                 raise PydanticCustomError("bad_path", "uncertainties.{i}: '{path}' cannot vary across points "
                                           "({which} are the run's, not the world's)",
                                           {"i": i, "path": u.path, "which": ", ".join(sorted(_NOT_UNCERTAIN))})
+            if u.keys in _NAMED_BLOCKS and u.levels is not None and all(isinstance(v, str) for v in u.levels):
+                continue  # names of whole blocks (rate cards), resolved when each point is validated
             problem = _path_problem(data, u.keys)
             if problem:
                 raise PydanticCustomError("bad_path", "uncertainties.{i}: {problem}", {"i": i, "problem": problem})
+        model = info.data.get("model")
+        known = CAMPAIGN_OUTCOMES if isinstance(model, CampaignModel) else CLASSIC_OUTCOMES
         for outcome in sweep.outcomes:
-            if not outcome.replace("_", "").isalnum():
-                raise PydanticCustomError("bad_outcome", "outcomes: '{o}' is not an outcome column", {"o": outcome})
+            if outcome not in known:
+                raise PydanticCustomError("bad_outcome", "outcomes: '{o}' is not an outcome of this model "
+                                          "(outcomes: {known})", {"o": outcome, "known": ", ".join(known)})
         return sweep
 
     @model_validator(mode="after")
@@ -309,8 +324,14 @@ class Scenario(Spec):
         return self.baseline or self.strategy_list[0].name
 
     def canonical_json(self) -> str:
-        """The resolved scenario as canonical JSON (sorted keys); what the hash covers."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The resolved scenario as canonical JSON; what the hash covers, and what workers rebuild it from.
+
+        Keys come in the schema's field order and mappings in the scenario's own order, never
+        sorted: the order of tiers, platforms and segments decides how the world is built
+        (creators are numbered tier by tier), so two scenarios that differ only in it are
+        different scenarios, with different digests.
+        """
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
 
     def digest(self) -> str:
         """SHA-256 of :meth:`canonical_json`: identifies the scenario in manifests and resumes."""

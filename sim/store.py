@@ -35,14 +35,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_PART = re.compile(r"^part-s(\d{3})-c(\d{5})\.parquet$")
+_PART = re.compile(r"^part-p(\d{4})-s(\d{3})-c(\d{5})\.parquet$")
+
+#: A finished piece of work: (sweep point, strategy number, chunk number); point 0 without a sweep.
+Job = tuple[int, int, int]
 
 #: Version of what a run folder's parts mean: which trials chunk ``c`` holds
 #: (:func:`sim.runner.chunk_bounds`) and which random draws produced them (:mod:`sim.rng`).
 #: Bump it when either changes; a folder written under another layout is never resumed
 #: (its parts would cover other trials, or come from other draws). 2: chunks aligned on
 #: 64-trial blocks and IC lane draws (2026-11-26). 3: campaign posts' draws keyed by creator,
-#: day and rank instead of schedule position (2026-12-03).
+#: day and rank instead of schedule position, and parts named by sweep point (2026-12-03).
 RESULTS_LAYOUT = 3
 
 
@@ -109,22 +112,23 @@ class RunStore:
     # ------------------------------------------------------------------ parts
 
     @staticmethod
-    def part_name(strategy: int, chunk: int) -> str:
-        """File name of the part holding chunk ``chunk`` of strategy number ``strategy``."""
-        return f"part-s{strategy:03d}-c{chunk:05d}.parquet"
+    def part_name(job: Job) -> str:
+        """File name of the part holding chunk ``c`` of strategy number ``s`` at point ``p``."""
+        point, strategy, chunk = job
+        return f"part-p{point:04d}-s{strategy:03d}-c{chunk:05d}.parquet"
 
-    def finished(self) -> set[tuple[int, int]]:
-        """(strategy, chunk) pairs whose parts are on disk."""
+    def finished(self) -> set[Job]:
+        """(point, strategy, chunk) triples whose ``runs`` parts are on disk."""
         if not self.parts.is_dir():
             return set()
         out = set()
         for p in self.parts.iterdir():
             m = _PART.match(p.name)
             if m:
-                out.add((int(m.group(1)), int(m.group(2))))
+                out.add((int(m.group(1)), int(m.group(2)), int(m.group(3))))
         return out
 
-    def write_part(self, strategy: int, chunk: int, table: pa.Table, name: str = "runs") -> None:
+    def write_part(self, job: Job, table: pa.Table, name: str = "runs") -> None:
         """Write one chunk of table ``name`` atomically into ``<name>.parquet/``.
 
         Dictionary-encoded columns (the runner's strategy codes) are written as their plain
@@ -134,10 +138,10 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=True)
         plain = pa.schema([pa.field(f.name, f.type.value_type if pa.types.is_dictionary(f.type) else f.type)
                            for f in table.schema])
-        self._atomic(folder / self.part_name(strategy, chunk), lambda tmp: pq.write_table(table.cast(plain), tmp))
+        self._atomic(folder / self.part_name(job), lambda tmp: pq.write_table(table.cast(plain), tmp))
 
     def read_parts(self, name: str = "runs") -> pa.Table | None:
-        """All parts of table ``name`` in (strategy, chunk) order; None if there are none.
+        """All parts of table ``name`` in (point, strategy, chunk) order; None if there are none.
 
         Parts written from pandas hold ``large_string`` columns, the runner's ``string``:
         both may meet in one resumed folder, so types are unified (permissive promotion).
@@ -166,6 +170,10 @@ class RunStore:
         """Write a whole (small) table as one Parquet file, atomically."""
         self._atomic(self.folder / name, lambda tmp: table.to_parquet(tmp, index=False))
 
+    def write_text(self, name: str, text: str) -> None:
+        """Write a text file (UTF-8) atomically."""
+        self._atomic(self.folder / name, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
     def write_csv(self, name: str, table: pd.DataFrame) -> None:
         """Write a CSV table atomically."""
         self._atomic(self.folder / name, lambda tmp: table.to_csv(tmp, index=False))
@@ -183,6 +191,6 @@ class RunStore:
 
     def _atomic(self, target: Path, write) -> None:
         self._incoming.mkdir(parents=True, exist_ok=True)
-        tmp = self._incoming / (target.name + ".tmp")
+        tmp = self._incoming / f"{target.parent.name}.{target.name}.tmp"  # unique per target
         write(tmp)
         os.replace(tmp, target)

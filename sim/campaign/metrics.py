@@ -19,13 +19,6 @@ from sim.campaign.model import CampaignOutcome, Schedule
 from sim.chunks import ChunkTables, strategy_column
 from sim.world.population import Population
 
-#: Per-trial outcome columns of a campaign run, in order.
-CAMPAIGN_OUTCOMES = (
-    "reach", "impressions", "engagements", "adopted", "adopters_direct", "adopters_reshare",
-    "reshares", "discovery_impressions", "depth", "reach_fraction", "adopted_fraction",
-    "engagement_rate", "cost", "cost_per_engagement", "cost_per_adopter",
-)
-
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     num = np.asarray(num, dtype=np.float64)
@@ -109,11 +102,17 @@ def _mean_sem(frame: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFra
     return pd.concat([mean, sem], axis=1).reset_index()
 
 
+def _keys(frame: pd.DataFrame) -> list[str]:
+    """Grouping keys of a run's rows: ``point`` (sweeps) then ``strategy``."""
+    return ["point", "strategy"] if "point" in frame.columns else ["strategy"]
+
+
 def partner_report(partners: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
-    """Per partner: mean (and standard error) per trial of impressions, engagements and adopters
-    attributed to it, and cost per engagement and per adopter at those means."""
-    stats = _mean_sem(partners, ["strategy", "partner"], list(ck.PARTNER))
-    out = roster.merge(stats, on=["strategy", "partner"], how="left")
+    """Per (point,) partner: mean (and standard error) per trial of impressions, engagements and
+    adopters attributed to it, and cost per engagement and per adopter at those means."""
+    keys = _keys(partners)
+    stats = _mean_sem(partners, [*keys, "partner"], list(ck.PARTNER))
+    out = roster.merge(stats, on=[*keys, "partner"], how="left")
     out["cost_per_engagement"] = _ratio(out["cost"], out["engagements_mean"])
     out["cost_per_adopter"] = _ratio(out["cost"], out["adopters_mean"])
     return out
@@ -122,17 +121,18 @@ def partner_report(partners: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame
 def split_report(partners: pd.DataFrame, roster: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
     """Long table of splits: by tier, by platform, by tier x platform (impressions, engagements,
     engagement rate per exposure, adopters), and by audience segment (reach, adopters)."""
-    joined = partners.merge(roster[["strategy", "partner", "tier", "platform"]], on=["strategy", "partner"])
+    keys = _keys(partners)
+    joined = partners.merge(roster[[*keys, "partner", "tier", "platform"]], on=[*keys, "partner"])
     rows = []
     for dims in (["tier"], ["platform"], ["tier", "platform"]):
-        per_trial = joined.groupby(["strategy", "trial", *dims], sort=False)[list(ck.PARTNER)].sum().reset_index()
+        per_trial = joined.groupby([*keys, "trial", *dims], sort=False)[list(ck.PARTNER)].sum().reset_index()
         per_trial["engagement_rate"] = _ratio(per_trial["engagements"], per_trial["impressions"])
-        stats = _mean_sem(per_trial, ["strategy", *dims], [*ck.PARTNER, "engagement_rate"])
-        stats.insert(1, "split", "x".join(dims))
-        stats.insert(2, "key", stats[dims].astype(str).agg("/".join, axis=1))
+        stats = _mean_sem(per_trial, [*keys, *dims], [*ck.PARTNER, "engagement_rate"])
+        stats.insert(len(keys), "split", "x".join(dims))
+        stats.insert(len(keys) + 1, "key", stats[dims].astype(str).agg("/".join, axis=1))
         rows.append(stats.drop(columns=dims))
-    seg = _mean_sem(segments, ["strategy", "segment"], list(ck.SEGMENT))
-    seg.insert(1, "split", "segment")
+    seg = _mean_sem(segments, [*keys, "segment"], list(ck.SEGMENT))
+    seg.insert(len(keys), "split", "segment")
     seg = seg.rename(columns={"segment": "key"})
     rows.append(seg)
     return pd.concat(rows, ignore_index=True)

@@ -13,6 +13,13 @@ from pydantic import Field, model_validator
 from sim.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.spec import TierName
 
+#: Per-trial outcome columns of a campaign run, in order.
+CAMPAIGN_OUTCOMES = (
+    "reach", "impressions", "engagements", "adopted", "adopters_direct", "adopters_reshare",
+    "reshares", "discovery_impressions", "depth", "reach_fraction", "adopted_fraction",
+    "engagement_rate", "cost", "cost_per_engagement", "cost_per_adopter",
+)
+
 
 class ThresholdSpec(Spec):
     """Adoption thresholds: ``max * U(0, 1) * (1 - interest_effect * interest)`` per account and trial."""

@@ -9,9 +9,6 @@ import pyarrow as pa
 
 from sim.chunks import ChunkTables, strategy_column
 
-#: Per-trial outcome columns of a classic (IC/LT) run.
-CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")
-
 
 def classic_tables(names: Sequence[str], strategy: int, trials: np.ndarray, adopted: np.ndarray,
                    steps: np.ndarray, accounts: int) -> ChunkTables:

@@ -12,6 +12,9 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.schema import PositiveInt, Probability, Spec, number_or
 
+#: Per-trial outcome columns of a classic (IC/LT) run.
+CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")
+
 
 class IndependentCascade(Spec):
     """Independent Cascade (Kempe, Kleinberg & Tardos 2003).

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from sim import load_scenario, prepare, run
+from sim.campaign.model import partner_price
+from sim.sweeps.design import design
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 
@@ -21,11 +23,17 @@ def test_there_are_scenarios():
 def test_scenario_runs_two_trials(path, tmp_path):
     scenario = load_scenario(path)
     assert scenario.name == path.stem, "a scenario's name should match its file name"
-    prepared = prepare(scenario)
     results = run(scenario, trials=2, out=tmp_path / scenario.name)
-    table = results.table
-    assert len(table) == 2 * len(scenario.strategy_list)
+    points = design(scenario).points
+    assert len(results.table) == 2 * len(scenario.strategy_list) * len(points)
     assert (tmp_path / scenario.name / "summary.csv").exists()
+    for point in points:
+        table = results.table if scenario.sweep is None else results.table[results.table.point == point.index]
+        check_point(point.scenario, table)
+
+
+def check_point(scenario, table):
+    prepared = prepare(scenario)
     if not scenario.is_campaign:
         n = prepared.world.graph.n
         for strategy, plan in zip(scenario.strategy_list, prepared.plans, strict=True):
@@ -42,10 +50,11 @@ def test_scenario_runs_two_trials(path, tmp_path):
         assert (rows["impressions"] >= rows["reach"]).all() and (rows["reach"] >= rows["adopted"]).all()
         assert (rows["engagements"] <= rows["impressions"]).all() and (rows["reach"] <= real).all()
         assert (rows["adopters_direct"] + rows["adopters_reshare"] == rows["adopted"]).all()
-        # cost is posts x rate card, and a budget is never exceeded
-        price = [scenario.rate_card[g.platform][g.tier] * len(g.post_days()) for g in strategy.posts]
+        # cost is posts x rate card + partnership costs, and a budget is never exceeded nor left
+        # with enough for one more partner
         assert np.allclose(rows["cost"], schedule.cost)
-        for g, p in zip(strategy.posts, price, strict=True):
+        for g in strategy.posts:
             if g.budget is not None:
+                p = partner_price(g, scenario.rate_card, scenario.partnership_cost).total
                 assert g.budget - p < (schedule.partner_cost[schedule.partner_cost == p]).sum() <= g.budget
         assert rows["adopted"].sum() > 0, "a planner scenario where nobody ever adopts is a broken example"

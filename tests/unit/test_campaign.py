@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from sim.campaign import kernel as ck
-from sim.campaign.model import CampaignWorldArrays, Schedule, compile_campaign, post_draw_key, simulate
+from sim.campaign.model import (
+    CampaignWorldArrays,
+    Schedule,
+    compile_campaign,
+    post_draw_key,
+    simulate,
+)
 from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits

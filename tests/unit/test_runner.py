@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 import sim.runner
+import sim.tasks
 from sim import parse_scenario, run
 from sim.runner import chunk_bounds
 from sim.store import RESULTS_LAYOUT, RunStore, StoreError
@@ -71,7 +72,7 @@ def test_table_shape_and_bounds(reference):
 
 
 def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path, monkeypatch):
-    real = sim.runner._chunk_table
+    real = sim.tasks.compute_chunk
     calls = {"n": 0}
 
     def crashing(*args):
@@ -80,17 +81,17 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
             raise KeyboardInterrupt("simulated kill")
         return real(*args)
 
-    monkeypatch.setattr(sim.runner, "_chunk_table", crashing)
+    monkeypatch.setattr(sim.tasks, "compute_chunk", crashing)
     with pytest.raises(KeyboardInterrupt):
         run(scenario, out=tmp_path / "run", workers=1)
     store = RunStore(tmp_path / "run")
     finished = store.finished()
     assert len(finished) == 20
     assert store.read_manifest()["status"] == "running"
-    monkeypatch.setattr(sim.runner, "_chunk_table", real)
+    monkeypatch.setattr(sim.tasks, "compute_chunk", real)
 
     recomputed = []
-    monkeypatch.setattr(sim.runner, "_chunk_table", lambda p, s, b: recomputed.append(s) or real(p, s, b))
+    monkeypatch.setattr(sim.tasks, "compute_chunk", lambda *a: recomputed.append(a[5]) or real(*a))
     resumed = run(scenario, out=tmp_path / "run", workers=2)
     total = 3 * len(chunk_bounds(900))
     assert len(recomputed) == total - 20

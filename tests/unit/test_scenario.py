@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,19 @@ def test_digest_changes_with_content_only():
     a, b = parse_scenario(BASE), parse_scenario("# a comment\n" + BASE)
     assert a.digest() == b.digest()
     assert a.digest() != a.with_overrides(seed=8).digest()
+
+
+def test_order_of_tiers_is_part_of_the_scenario_and_survives_json():
+    """Creators are numbered tier by tier: reordering tiers builds another world, so it must change
+    the digest, and a scenario rebuilt from its JSON (as Dask workers do) keeps the order."""
+    from sim import load_scenario
+    from sim.scenario import Scenario
+
+    s = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "celebrity_vs_micro.yaml")
+    data = s.model_dump(mode="python")
+    data["world"]["tiers"] = dict(reversed(list(data["world"]["tiers"].items())))
+    flipped = Scenario.model_validate(data)
+    assert list(flipped.world.tiers) == list(reversed(list(s.world.tiers)))
+    assert flipped.digest() != s.digest()
+    back = Scenario.model_validate_json(s.canonical_json())
+    assert list(back.world.tiers) == list(s.world.tiers) and back.digest() == s.digest()

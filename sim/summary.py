@@ -1,0 +1,191 @@
+"""The summary of a run: per (point, strategy) means with intervals, paired differences, costs per outcome.
+
+Every strategy runs on the same trial numbers, and trial ``t`` of two strategies shares every
+random number that does not depend on the strategy (common random numbers), so the difference
+of two strategies is estimated trial by trial: its standard error is that of the per-trial
+differences, usually far below what two independent samples give (Glasserman & Yao 1992;
+Law 2015, *Simulation Modeling and Analysis*, §11.2).
+
+Intervals are Student-t 95% intervals over trials. Cost per engagement and cost per adopter
+are ratios of means, ``cost / mean(engagements)``: the price of an expected outcome, which is
+what a planner buys (a mean of per-trial ratios would be biased up by trials with few
+adopters and undefined in trials with none). Cost is the same in every trial of a strategy at
+a point, so the ratio's interval is the mean's interval mapped through ``cost / x``; the
+paired difference of two ratios is estimated by the delta method with the trials' covariance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Outcomes reported as ratios of means: outcome -> the count in the denominator.
+RATIO_OUTCOMES = {"cost_per_engagement": "engagements", "cost_per_adopter": "adopted"}
+
+#: Columns of :func:`summarize`'s table after the ``point`` column (present for sweeps).
+SUMMARY_COLUMNS = ("strategy", "outcome", "trials", "mean", "sem", "ci95_low", "ci95_high", "baseline",
+                   "diff_mean", "diff_sem", "diff_ci95_low", "diff_ci95_high")
+
+
+def _t(k: int) -> float:
+    return float(stats.t.ppf(0.975, k - 1)) if k > 1 else math.nan
+
+
+def _mean_row(x: np.ndarray) -> tuple[int, float, float, float, float]:
+    x = x[~np.isnan(x)]
+    k = len(x)
+    mean = float(x.mean()) if k else math.nan
+    sem = float(x.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+    half = _t(k) * sem
+    return k, mean, sem, mean - half, mean + half
+
+
+def _ratio_row(cost: float, x: np.ndarray) -> tuple[int, float, float, float, float]:
+    k, mean, sem, lo, hi = _mean_row(x)
+    if not mean > 0:
+        return k, math.nan, math.nan, math.nan, math.nan
+    return (k, cost / mean, cost * sem / mean**2, cost / hi if hi > 0 else math.nan,
+            cost / lo if lo > 0 else math.inf)
+
+
+def _ratio_diff(cs: float, xs: np.ndarray, cb: float, xb: np.ndarray) -> tuple[float, float, float, float]:
+    """Paired difference of ``cs / mean(xs)`` and ``cb / mean(xb)`` (delta method)."""
+    k = len(xs)
+    ms, mb = xs.mean(), xb.mean()
+    if k < 2 or not (ms > 0 and mb > 0):
+        return math.nan, math.nan, math.nan, math.nan
+    gs, gb = -cs / ms**2, -cb / mb**2  # derivatives of c / m
+    cov = np.cov(xs, xb, ddof=1) / k
+    var = gs * gs * cov[0, 0] + gb * gb * cov[1, 1] + 2 * gs * gb * cov[0, 1]
+    se = math.sqrt(max(var, 0.0))
+    d = cs / ms - cb / mb
+    half = _t(k) * se
+    return d, se, d - half, d + half
+
+
+def summarize(table: pd.DataFrame, strategies: Sequence[str], outcomes: Sequence[str],
+              baseline: str | None = None) -> pd.DataFrame:
+    """Per (point,) strategy and outcome: trials, mean, standard error, 95% CI, and the paired
+    difference to ``baseline`` (mean, standard error, 95% CI).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The trial table: ``strategy``, ``trial``, the outcomes, and ``point`` for sweeps.
+    strategies : sequence of str
+        Strategy names in the order to report them.
+    outcomes : sequence of str
+        Columns to summarise. Missing values are left out of an outcome's statistics
+        (``trials`` counts the values used); :data:`RATIO_OUTCOMES` are ratios of means.
+    baseline : str, optional
+        Strategy the differences are taken against (default: the first); its own rows have
+        no difference.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``point`` (sweeps only), then :data:`SUMMARY_COLUMNS`.
+    """
+    baseline = baseline or strategies[0]
+    has_point = "point" in table.columns
+    points = sorted(table["point"].unique()) if has_point else [None]
+    rows = []
+    for point in points:
+        at = table[table["point"] == point] if has_point else table
+        by = {name: g.sort_values("trial") for name, g in at.groupby("strategy", sort=False, observed=True)}
+        base = by.get(baseline)
+        for name in strategies:
+            sub = by.get(name)
+            if sub is None:
+                continue
+            paired = base is not None and name != baseline and np.array_equal(sub["trial"].to_numpy(),
+                                                                              base["trial"].to_numpy())
+            for col in outcomes:
+                if col in RATIO_OUTCOMES:
+                    denom = RATIO_OUTCOMES[col]
+                    x = sub[denom].to_numpy(np.float64)
+                    cost = float(sub["cost"].iloc[0]) if len(sub) else math.nan
+                    stat = _ratio_row(cost, x)
+                    diff = (_ratio_diff(cost, x, float(base["cost"].iloc[0]), base[denom].to_numpy(np.float64))
+                            if paired else (math.nan,) * 4)
+                else:
+                    x = sub[col].to_numpy(np.float64)
+                    stat = _mean_row(x)
+                    if paired:
+                        d = x - base[col].to_numpy(np.float64)
+                        _, dm, ds, dlo, dhi = _mean_row(d)
+                        diff = (dm, ds, dlo, dhi)
+                    else:
+                        diff = (math.nan,) * 4
+                row = {"point": point} if has_point else {}
+                row.update(zip(SUMMARY_COLUMNS, (name, col, *stat, baseline, *diff), strict=True))
+                rows.append(row)
+    columns = (["point"] if has_point else []) + list(SUMMARY_COLUMNS)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pareto_frontier(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Which options are not dominated: no other costs no more and yields at least as much, one of
+    the two strictly. Equal options are all on the frontier.
+
+    Parameters
+    ----------
+    cost, value : float arrays of the same length
+        E.g. USD spent and mean adopters per strategy.
+
+    Returns
+    -------
+    bool array
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    value = np.asarray(value, dtype=np.float64)
+    out = np.ones(len(cost), dtype=bool)
+    for i in range(len(cost)):
+        dominated = (cost <= cost[i]) & (value >= value[i]) & ((cost < cost[i]) | (value > value[i]))
+        out[i] = not dominated.any() and not math.isnan(value[i])
+    return out
+
+
+def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The planner's table: one row per (point,) strategy, from a campaign run's summary.
+
+    Columns: cost; adopters (mean and 95% CI); adopters' paired difference to the baseline
+    (mean and 95% CI); reach and engagements (means); cost per engagement and per adopter (with
+    the adopters-based 95% CI); ``on_frontier`` (not dominated in cost vs adopters at its
+    point). With ``points`` (the sweep's point values), those columns come first.
+    """
+    key = ["point", "strategy"] if "point" in summary.columns else ["strategy"]
+    s = summary.set_index([*key, "outcome"])
+
+    def col(outcome: str, field: str) -> pd.Series:
+        return s.xs(outcome, level="outcome")[field]
+
+    out = pd.DataFrame({
+        "cost": col("cost", "mean"),
+        "adopted": col("adopted", "mean"),
+        "adopted_ci95_low": col("adopted", "ci95_low"),
+        "adopted_ci95_high": col("adopted", "ci95_high"),
+        "baseline": col("adopted", "baseline"),
+        "adopted_vs_baseline": col("adopted", "diff_mean"),
+        "adopted_vs_baseline_ci95_low": col("adopted", "diff_ci95_low"),
+        "adopted_vs_baseline_ci95_high": col("adopted", "diff_ci95_high"),
+        "reach": col("reach", "mean"),
+        "engagements": col("engagements", "mean"),
+        "cost_per_engagement": col("cost_per_engagement", "mean"),
+        "cost_per_adopter": col("cost_per_adopter", "mean"),
+        "cost_per_adopter_ci95_low": col("cost_per_adopter", "ci95_low"),
+        "cost_per_adopter_ci95_high": col("cost_per_adopter", "ci95_high"),
+    }).reset_index()
+    groups = out.groupby("point", sort=False).indices.values() if "point" in out.columns else [np.arange(len(out))]
+    frontier = np.zeros(len(out), dtype=bool)
+    for idx in groups:
+        idx = np.asarray(idx)
+        frontier[idx] = pareto_frontier(out["cost"].to_numpy()[idx], out["adopted"].to_numpy()[idx])
+    out["on_frontier"] = frontier
+    if points is not None and "point" in out.columns:
+        out = points.merge(out, on="point", how="right")
+    return out
