@@ -43,7 +43,7 @@ from sim.scenario import Scenario, ScenarioError
 from sim.store import RunStore
 from sim.sweeps.design import Design, design
 from sim.sweeps.executor import ExecutorKind, ExecutorSpec, machine_cores
-from sim.tasks import ChunkTask, engine_module, forget, register, run_chunk
+from sim.tasks import ChunkTask, engine_module, forget, register, run_chunks
 from sim.world import footprint
 from sim.world.build import World, build_world
 from sim.world.datasets import DatasetUnavailable
@@ -206,6 +206,16 @@ def _progress(enabled: bool, total: int, done: int) -> Iterator:
         yield lambda: bar.advance(task)
 
 
+#: Chunks one Dask task carries at most (results come back, and are written, per task).
+MAX_PACK = 16
+
+
+def _pack(tasks: int, workers: int) -> int:
+    """Chunks per Dask task: enough that a task's ~4 ms of scheduling overhead is small against
+    its work, while every worker still gets at least four tasks to balance the load."""
+    return max(1, min(MAX_PACK, tasks // (4 * max(workers, 1))))
+
+
 def _prepare_points(des: Design, workers: int) -> list[Prepared]:
     """Every point made ready (worlds shared between points that differ only in the model)."""
     worlds: dict = {}
@@ -299,14 +309,17 @@ def run(
             if store is not None:
                 shell = Results(scenario, pd.DataFrame(), facts, info, design=des)
                 store.write_manifest(shell.manifest(status="running") | {"resumed_chunks": len(done)})
-            for i, tables in ex.as_completed(run_chunk, tasks):
-                job = todo[i]
-                if store is not None:
-                    for table_name, part in tables.named():
-                        store.write_part(job, part, table_name)
-                else:
-                    chunks_done[job] = tables
-                advance()
+            pack = _pack(len(tasks), ex.workers) if executor.kind is ExecutorKind.DASK else 1
+            batches = [tuple(tasks[i:i + pack]) for i in range(0, len(tasks), pack)]
+            for b, tables_list in ex.as_completed(run_chunks, batches):
+                for k, tables in enumerate(tables_list):
+                    job = todo[b * pack + k]
+                    if store is not None:
+                        for table_name, part in tables.named():
+                            store.write_part(job, part, table_name)
+                    else:
+                        chunks_done[job] = tables
+                    advance()
     finally:
         forget(digests)
 

@@ -144,3 +144,8 @@ def run_chunk(task: ChunkTask) -> ChunkTables:
         return tables
     return ChunkTables(*(None if t is None else _with_point(t, task.point)
                          for t in (tables.runs, tables.timeseries, tables.partners, tables.segments)))
+
+
+def run_chunks(tasks: tuple[ChunkTask, ...]) -> list[ChunkTables]:
+    """Compute several tasks in a row (one Dask task, so each carries enough work to be worth sending)."""
+    return [run_chunk(task) for task in tasks]

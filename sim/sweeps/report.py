@@ -31,7 +31,7 @@ figcaption{color:#555;font-size:.9em}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{padding:.25em .55em;border-bottom:1px solid #eee;
 text-align:right;white-space:nowrap}th{background:#f6f6f6;position:sticky;top:0}td:first-child,th:first-child{text-align:left}
 tr.frontier td{background:#eef7ee;font-weight:600}details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
-pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#666;font-size:.9em}
+.scroll{overflow-x:auto;max-height:70vh}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#666;font-size:.9em}
 """
 
 _CHECK = """
@@ -85,8 +85,8 @@ def describe(results: Results) -> list[str]:
                    f"platform-specific probability, and {rule}. Trust in a creator grows by {m.trust_growth:.0%} "
                    f"of the gap to {m.trust_ceiling:.0%} per exposure; fatigue {m.fatigue:.0%} per exposure. "
                    f"{m.reshare:.0%} of adopters re-share once to their friends.")
-        card = ", ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items())
-                         for plat, tiers_ in (s.rate_card or {}).items())
+        card = "; ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items() if t in world.tiers)
+                         for plat, tiers_ in (s.rate_card or {}).items() if plat in world.platforms)
         fees = ", ".join(f"{t} {_money(v)}" for t, v in s.partnership_cost.items()) or "none"
         out.append(f"Prices per post: {card}. Fixed cost per partner (finding, vetting, contracting, "
                    f"managing): {fees}.")
@@ -139,7 +139,7 @@ def _table(frame: pd.DataFrame, frontier: pd.Series | None = None) -> str:
     for i, (_, row) in enumerate(_fmt(frame).iterrows()):
         cls = ' class="frontier"' if frontier is not None and bool(frontier.iloc[i]) else ""
         rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 _PLANNER_COLUMNS = {
