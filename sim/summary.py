@@ -58,7 +58,7 @@ def _ratio_diff(cs: float, xs: np.ndarray, cb: float, xb: np.ndarray) -> tuple[f
     ms, mb = xs.mean(), xb.mean()
     if k < 2 or not (ms > 0 and mb > 0):
         return math.nan, math.nan, math.nan, math.nan
-    gs, gb = -cs / ms**2, -cb / mb**2  # derivatives of c / m
+    gs, gb = -cs / ms**2, cb / mb**2  # derivatives of cs / ms - cb / mb by ms and by mb
     cov = np.cov(xs, xb, ddof=1) / k
     var = gs * gs * cov[0, 0] + gb * gb * cov[1, 1] + 2 * gs * gb * cov[0, 1]
     se = math.sqrt(max(var, 0.0))

@@ -180,14 +180,17 @@ def test_every_executor_gives_the_same_tables():
             pd.testing.assert_frame_equal(getattr(ref, name), getattr(other, name), obj=f"{kind} {name}")
 
 
-def test_sobol_sweep_finds_the_uncertainty_a_strategy_depends_on():
+def test_sobol_sweep_finds_the_uncertainty_a_strategy_depends_on(tmp_path):
     """Micro creators' trust moves the micro strategy; mega creators' trust cannot. On common random
     numbers the mega trust's total index for the micro strategy is exactly 0."""
     sweep = {"design": "sobol", "samples": 16, "outcomes": ["adopted", "cost_per_adopter"],
              "uncertainties": [{"path": "world.tiers.micro.trust", "name": "micro_trust", "low": 0.2, "high": 0.9},
                                {"path": "world.tiers.mega.trust", "name": "mega_trust", "low": 0.1, "high": 0.5}]}
-    results = run(scenario(sweep=sweep, trials=20))
+    results = run(scenario(sweep=sweep, trials=20), out=tmp_path / "sobol")
     assert len(results.design.points) == 16 * 4
+    written = pd.read_csv(tmp_path / "sobol" / "sensitivity.csv")
+    pd.testing.assert_frame_equal(written, results.sensitivity(), check_dtype=False)
+    assert (tmp_path / "sobol" / "figures" / "sensitivity.png").stat().st_size > 10_000
     ind = results.sensitivity().set_index(["strategy", "outcome", "parameter", "index"])["value"]
     assert ind[("micro", "adopted", "mega_trust", "ST")] == pytest.approx(0.0, abs=1e-12)
     assert ind[("micro", "adopted", "micro_trust", "ST")] > 0.8
