@@ -26,7 +26,13 @@ from pydantic import (
 )
 
 from sim.campaign.spec import CampaignModel, PostGroup
-from sim.classic.spec import FractionalThreshold, IndependentCascade, LinearThreshold, RecruitSpec
+from sim.classic.spec import (
+    FractionalThreshold,
+    GeneralThreshold,
+    IndependentCascade,
+    LinearThreshold,
+    RecruitSpec,
+)
 from sim.schema import NonNegative, PositiveInt, Spec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
@@ -41,7 +47,7 @@ class ScenarioError(ValueError):
 
 
 
-ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | CampaignModel,
+ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | GeneralThreshold | CampaignModel,
                       Field(discriminator="kind")]
 
 class Strategy(Spec):
