@@ -251,6 +251,15 @@ def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     return lines
 
 
+def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
+    """One ``file:line: key.path: message`` line per problem of a pydantic error on ``doc``.
+
+    The scenario's own error formatting, for other strictly validated documents (experiment
+    definitions) to report problems the same way.
+    """
+    return _problems(exc, doc)
+
+
 def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     """Validate a parsed document; relative paths in it are resolved against ``base_dir``."""
     if not isinstance(doc.data, dict):
