@@ -57,6 +57,8 @@ class Stream(IntEnum):
     RESHARE = 10  #: campaign: does adopter v re-share
     PARTNERS = 11  #: campaign: random choice of partner creators (once per run, not per trial)
     LIVE_LANES = 12  #: lane draws keyed by trial block: IC edge liveness; campaign's first exposure on an edge
+    REVERSE_SETS = 13  #: reverse-influence sampling: root and live edges (IC) or chosen in-edge (LT) of RR set j
+    TARGET_ORDER = 14  #: influence maximisation: the random order of the "random" targeting heuristic
 
 
 @nb.njit(cache=True, inline="always")

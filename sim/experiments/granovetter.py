@@ -28,7 +28,7 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.experiments.comparison import Check, Estimate, mean_interval, standard_error
+from sim.experiments.comparison import Check, Estimate, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
@@ -121,9 +121,11 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     worst_z, worst = 0.0, None
     for sd, grp in small.groupby("sd"):
         dist = theory.granovetter_finite(p.n, lambda x, sd=sd: norm.cdf(x, p.mean, sd))
-        exact = float(np.arange(p.n + 1) @ dist) / p.n
+        r = np.arange(p.n + 1) / p.n
+        exact = float(r @ dist)
         est = mean_interval(grp.fraction)
-        se = standard_error(grp.fraction)
+        # the standard error from the exact distribution (a sample SE is 0 when every trial gives 0)
+        se = float(np.sqrt(max(float((r - exact) ** 2 @ dist), 0.0) / len(grp)))
         z = abs(est.value - exact) / se if se > 0 else (0.0 if abs(est.value - exact) < 1e-12 else np.inf)
         if z >= worst_z:
             worst_z, worst = z, (sd, est, exact)
