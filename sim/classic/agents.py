@@ -39,10 +39,17 @@ from __future__ import annotations
 import numpy as np
 
 from sim.classic.kernel import UNLIMITED
-from sim.classic.model import CompiledModel, IndependentCascadeArrays, ThresholdArrays
+from sim.classic.model import (
+    LAW_LISTED,
+    LAW_NORMAL,
+    LAW_STEPS,
+    LAW_UNIFORM,
+    CompiledModel,
+    IndependentCascadeArrays,
+    ThresholdArrays,
+)
 from sim.classic.recruits import RecruitPlan
 from sim.mesa_compat import WeakIdCounters, mesa
-from sim.classic.model import LAW_LISTED, LAW_NORMAL, LAW_STEPS, LAW_UNIFORM
 from sim.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
 from sim.world.graph import FlatGraph
 

@@ -40,7 +40,16 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.intrinsics import prefetch
-from sim.rng import LANES, Stream, below, bits, lane_tie_below, normal_quantile_jit, trial_key, uniform
+from sim.rng import (
+    LANES,
+    Stream,
+    below,
+    bits,
+    lane_tie_below,
+    normal_quantile_jit,
+    trial_key,
+    uniform,
+)
 
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))

@@ -241,7 +241,7 @@ def _checks(report, curves, choice, graph, model, spec, sizes, orders) -> None:
 
 
 def figure(curves: pd.DataFrame, p: Parameters, graph, k: int) -> Figure:
-    """sigma against k, one panel per model, one line per targeting rule."""
+    """Sigma against k, one panel per model, one line per targeting rule."""
     models = [m.name for m in p.models]
     fig = Figure(figsize=(4.2 * len(models), 4.0))
     axes = fig.subplots(1, len(models), squeeze=False)[0]

@@ -22,7 +22,13 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import FractionalThreshold, RandomRecruits
-from sim.experiments.comparison import Check, Estimate, mean_interval, proportion_interval, standard_error
+from sim.experiments.comparison import (
+    Check,
+    Estimate,
+    mean_interval,
+    proportion_interval,
+    standard_error,
+)
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.rng import root_key
