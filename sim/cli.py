@@ -148,6 +148,11 @@ def _executor(args):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from sim.experiments import cli as experiments_cli  # reproductions: `reproduce` or a definition file
+
+    if experiments_cli.handles(argv):
+        return experiments_cli.main(argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)

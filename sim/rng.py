@@ -21,6 +21,7 @@ forces ``np.uint64`` at its boundary; callers from Python pass keys through
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import numba as nb
@@ -56,7 +57,9 @@ class Stream(IntEnum):
     RESHARE = 10  #: campaign: does adopter v re-share
     PARTNERS = 11  #: campaign: random choice of partner creators (once per run, not per trial)
     LIVE_LANES = 12  #: lane draws keyed by trial block: IC edge liveness; campaign's first exposure on an edge
-    # 13-19 are left for other layers' streams; a value is never reused for another purpose.
+    REVERSE_SETS = 13  #: reverse-influence sampling: root and live edges (IC) or chosen in-edge (LT) of RR set j
+    TARGET_ORDER = 14  #: influence maximisation: the random order of the "random" targeting heuristic
+    # 15-19 are left for other layers' streams; a value is never reused for another purpose.
     DESIGN = 20  #: sweeps: the points of a sampled design (Latin hypercube, Sobol, Morris; once per run)
     SELECTION = 21  #: campaign, select: greedy: the trials partner selection is estimated on
 
@@ -212,6 +215,52 @@ def lane_numbers(key: np.uint64, items: np.ndarray, lane: int) -> np.ndarray:
         k = np.uint64(key) if i == 0 else np.uint64(derive(np.uint64(key), np.uint64(i)))
         out = (out << np.uint64(8)) | ((_bits_array(k, counter) >> shift) & _BYTE)
     return out
+
+
+def normal_quantile(p: float) -> float:
+    """Quantile of the standard normal distribution, Phi^-1(p), for p in [0, 1).
+
+    Wichura (1988), "Algorithm AS 241: The percentage points of the normal distribution",
+    *Applied Statistics* 37(3):477-484 (PPND16, relative error about 1e-16). Written in plain
+    scalar arithmetic with ``math.log`` and ``math.sqrt`` (the libm functions numba calls), so
+    the jitted copy the kernels use (:func:`normal_quantile_jit`) and this Python function give
+    the same bits: that is what lets the Mesa engine reproduce threshold draws exactly.
+    ``p = 0`` gives ``-inf``; p is a keyed uniform, never 1.
+    """
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        return q * (((((((2509.0809287301226727 * r + 33430.575583588128105) * r + 67265.770927008700853) * r
+                         + 45921.953931549871457) * r + 13731.693765509461125) * r + 1971.5909503065514427) * r
+                      + 133.14166789178437745) * r + 3.387132872796366608) / (
+            ((((((5226.495278852545925 * r + 28729.085735721942674) * r + 39307.89580009271061) * r
+                + 21213.794301586595867) * r + 5394.1960214247511077) * r + 687.1870074920579083) * r
+             + 42.313330701600911252) * r + 1.0)
+    r = p if q < 0.0 else 1.0 - p
+    if r <= 0.0:
+        return -math.inf if q < 0.0 else math.inf
+    r = math.sqrt(-math.log(r))
+    if r <= 5.0:
+        r = r - 1.6
+        val = (((((((0.00077454501427834140764 * r + 0.0227238449892691845833) * r + 0.24178072517745061177) * r
+                   + 1.27045825245236838258) * r + 3.64784832476320460504) * r + 5.7694972214606914055) * r
+                + 4.6303378461565452959) * r + 1.42343711074968357734) / (
+            ((((((1.05075007164441684324e-9 * r + 0.0005475938084995344946) * r + 0.0151986665636164571966) * r
+                + 0.14810397642748007459) * r + 0.68976733498510000455) * r + 1.6763848301838038494) * r
+             + 2.05319162663775882187) * r + 1.0)
+    else:
+        r = r - 5.0
+        val = (((((((2.01033439929228813265e-7 * r + 2.71155556874348757815e-5) * r + 0.0012426609473880784386) * r
+                   + 0.026532189526576123093) * r + 0.29656057182850489123) * r + 1.7848265399172913358) * r
+                + 5.4637849111641143699) * r + 6.6579046435011037772) / (
+            ((((((2.04426310338993978564e-15 * r + 1.4215117583164458887e-7) * r + 1.8463183175100546818e-5) * r
+                + 0.0007868691311456132591) * r + 0.0148753612908506148525) * r + 0.13692988092273580531) * r
+             + 0.59983220655588793769) * r + 1.0)
+    return -val if q < 0.0 else val
+
+
+#: The same function compiled for the kernels (identical results: same operations, same libm).
+normal_quantile_jit = nb.njit(cache=True)(normal_quantile)
 
 
 def lane_threshold(p: np.ndarray | float) -> np.ndarray:

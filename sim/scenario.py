@@ -35,6 +35,7 @@ from sim.campaign.spec import CAMPAIGN_OUTCOMES, CampaignModel, PostGroup
 from sim.classic.spec import (
     CLASSIC_OUTCOMES,
     FractionalThreshold,
+    GeneralThreshold,
     IndependentCascade,
     LinearThreshold,
     RecruitSpec,
@@ -54,7 +55,7 @@ class ScenarioError(ValueError):
 
 
 
-ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | CampaignModel,
+ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | GeneralThreshold | CampaignModel,
                       Field(discriminator="kind")]
 
 class Strategy(Spec):
@@ -393,6 +394,15 @@ def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
         key = ".".join(map(str, path)) or "(top level)"
         lines.append(f"{doc.source}:{line}: {key}: {msg}")
     return lines
+
+
+def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
+    """One ``file:line: key.path: message`` line per problem of a pydantic error on ``doc``.
+
+    The scenario's own error formatting, for other strictly validated documents (experiment
+    definitions) to report problems the same way.
+    """
+    return _problems(exc, doc)
 
 
 def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:

@@ -12,7 +12,9 @@ that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
   (:func:`sim.rng.lane_numbers`; the kernel compares the same digits eight edges at a time);
 * Linear Threshold (Kempe et al. 2003) and Watts' (2002) fractional threshold:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
-  THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight;
+  THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight; the general threshold
+  model makes it from the same uniform by another law (:func:`thresholds_of_trial`), and
+  with instigators the accounts whose threshold is <= 0 act at step 0 (Granovetter 1978);
 * random recruits: Floyd's algorithm over the keyed draws of
   ``trial_key(root, RECRUITS, t)``, as in the kernels in :mod:`sim.classic.kernel`.
 
@@ -37,10 +39,18 @@ from __future__ import annotations
 import numpy as np
 
 from sim.classic.kernel import UNLIMITED
-from sim.classic.model import CompiledModel, IndependentCascadeArrays, ThresholdArrays
+from sim.classic.model import (
+    LAW_LISTED,
+    LAW_NORMAL,
+    LAW_STEPS,
+    LAW_UNIFORM,
+    CompiledModel,
+    IndependentCascadeArrays,
+    ThresholdArrays,
+)
 from sim.classic.recruits import RecruitPlan
 from sim.mesa_compat import WeakIdCounters, mesa
-from sim.rng import LANES, Stream, as_key, lane_numbers, trial_key, uniforms
+from sim.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
 from sim.world.graph import FlatGraph
 
 __all__ = [
@@ -51,6 +61,7 @@ __all__ = [
     "activation_times",
     "final_sizes",
     "recruits_of_trial",
+    "thresholds_of_trial",
 ]
 
 
@@ -198,6 +209,31 @@ class ThresholdAccount(Account):
 
 
 # --------------------------------------------------------------------------- model
+
+def thresholds_of_trial(contagion: ThresholdArrays, key: np.uint64, n: int) -> np.ndarray:
+    """Every account's threshold in one trial (float64[n], units of its ``scale``).
+
+    The same laws as the kernel's ``_threshold``, written here from the definitions:
+    uniform ``theta_lo + theta_span * U``; normal ``theta_lo + theta_span * Phi^-1(U)``
+    (:func:`sim.rng.normal_quantile`, the Python original of the kernel's jitted copy);
+    listed ``table[v]``; steps: the first j with ``U < table[j]`` gives ``theta_lo +
+    theta_span * (j + 1)``, infinity past the table.
+    """
+    c = contagion
+    u = uniforms(key, np.arange(n))
+    if c.law == LAW_UNIFORM:
+        return c.theta_lo + c.theta_span * u
+    if c.law == LAW_NORMAL:
+        return c.theta_lo + c.theta_span * np.array([normal_quantile(x) for x in u.tolist()], dtype=np.float64)
+    if c.law == LAW_LISTED:
+        return np.array(c.table, dtype=np.float64)
+    if c.law == LAW_STEPS:
+        j = np.searchsorted(c.table, u, side="right")  # first j with table[j] > u
+        out = c.theta_lo + c.theta_span * (j + 1).astype(np.float64)
+        out[j >= len(c.table)] = np.inf
+        return out
+    raise ValueError(f"unknown threshold law {c.law}")
+
 
 def recruits_of_trial(n: int, plan: RecruitPlan, root: np.uint64, trial: int) -> list[int]:
     """Distinct recruits of one trial, in the order the kernel places them.
@@ -370,12 +406,15 @@ class CascadeModel(mesa.Model):
             self.edge_live = (lane_numbers(key, np.arange(self.graph.m), lane) < c.threshold).tolist()
         else:
             key = trial_key(self.root, np.uint64(int(Stream.THRESHOLD)), tkey)
-            threshold = c.theta_lo + c.theta_span * uniforms(key, np.arange(self.graph.n))
+            threshold = thresholds_of_trial(c, key, self.graph.n)
             need = threshold * c.scale  # float64, same operations as the kernel
             pairs = zip(threshold.tolist(), need.tolist(), strict=True)
             for account, (th, nd) in zip(self.accounts, pairs, strict=True):
                 account.threshold, account.need = th, nd
         recruits = recruits_of_trial(self.graph.n, self.plan, self.root, self.trial)
+        if isinstance(c, ThresholdArrays) and c.instigators:
+            chosen = set(recruits)
+            recruits += [a.index for a in self.accounts if a.threshold <= 0.0 and a.index not in chosen]
         for v in recruits:
             account = self.accounts[v]
             account.active = True

@@ -17,7 +17,10 @@ number from :mod:`sim.rng` keyed by meaning:
   active by step ``t`` reaches ``theta_v * scale[v]``, with
   ``theta_v = theta_lo + theta_span * uniform(key(root, THRESHOLD, t), v)``.
   Weights are integers so sums are exact in any order (the Mesa engine and a
-  kernel visiting edges in another order agree to the bit).
+  kernel visiting edges in another order agree to the bit). The general threshold
+  model makes ``theta_v`` from the same uniform by another law (:func:`_threshold`:
+  normal quantile, a listed value, a reinforcement count), and with instigators the
+  accounts whose threshold is <= 0 are active at step 0 (Granovetter 1978).
 
 Recruits of a trial are ``fixed`` plus ``n_random`` accounts drawn without
 replacement by Floyd's algorithm keyed by ``(root, RECRUITS, trial)``.
@@ -37,7 +40,16 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.intrinsics import prefetch
-from sim.rng import LANES, Stream, below, bits, lane_tie_below, trial_key, uniform
+from sim.rng import (
+    LANES,
+    Stream,
+    below,
+    bits,
+    lane_tie_below,
+    normal_quantile_jit,
+    trial_key,
+    uniform,
+)
 
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
@@ -436,9 +448,31 @@ def _lt_records(scale):
     return row, rowf
 
 
+@nb.njit(cache=True, inline="always")
+def _threshold(law, theta_lo, theta_span, table, key, v):
+    """Threshold of account ``v`` (in units of its ``scale``) from its keyed uniform.
+
+    ``law`` as :data:`sim.classic.model.LAW_UNIFORM` etc.: uniform ``theta_lo + theta_span * U``
+    (Kempe's LT, Watts' fixed phi); normal ``theta_lo + theta_span * Phi^-1(U)`` (Granovetter
+    1978); ``table[v]``; or the first ``j`` with ``U < table[j]`` giving ``j + 1`` (a count:
+    reinforcement, Centola 2010), ``inf`` past the table.
+    """
+    u = uniform(key, np.uint64(v))
+    if law == 0:
+        return theta_lo + theta_span * u
+    if law == 1:
+        return theta_lo + theta_span * normal_quantile_jit(u)
+    if law == 2:
+        return table[v]
+    for j in range(table.shape[0]):
+        if u < table[j]:
+            return theta_lo + theta_span * (j + 1)
+    return np.inf
+
+
 @nb.njit(cache=True, nogil=True)
-def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root, trial, max_steps,
-              row, rowf, flat, tgt, wts, gen, order, times):
+def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed, n_random,
+              root, trial, max_steps, row, rowf, flat, tgt, wts, gen, order, times):
     """One LT trial; fills ``order``/``times`` with activated accounts; returns (count, last step)."""
     n = indptr.shape[0] - 1
     touched = np.int64(2 * gen)
@@ -460,9 +494,24 @@ def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_r
                 row[v, _MARK] = active
                 order[count] = v
                 count += 1
+    key = trial_key(root, _THRESH, np.uint64(trial))
+    if instigators:
+        # Granovetter's instigators act at step 0: every account's threshold is needed now
+        # (O(n) per trial, unlike the lazy draws below).
+        for v in range(n):
+            if row[v, _MARK] == active:
+                continue
+            theta = _threshold(law, theta_lo, theta_span, table, key, v)
+            if theta <= 0.0:
+                row[v, _MARK] = active
+                order[count] = v
+                count += 1
+            else:
+                row[v, _MARK] = touched
+                row[v, _ACC] = 0
+                rowf[v, _NEED] = theta * rowf[v, _SCALE]
     for i in range(count):
         times[i] = 0
-    key = trial_key(root, _THRESH, np.uint64(trial))
     head = 0
     step = 0
     while head < count and step < max_steps:
@@ -478,10 +527,10 @@ def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_r
                 wts[k] = weight[e * wstride]
                 k += 1
                 if k == tgt.shape[0]:
-                    count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active,
-                                      step, order, times, count)
+                    count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched,
+                                      active, step, order, times, count)
                     k = 0
-        count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active,
+        count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched, active,
                           step, order, times, count)
         head = end
         if count > end:
@@ -495,8 +544,8 @@ _LT_AHEAD = 16
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, active, step, order, times,
-              count):
+def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched, active, step, order,
+              times, count):
     """Add the weights of ``k`` gathered in-edges to their targets; returns the new ``count``."""
     for j in range(k):
         if j + _LT_AHEAD < k:
@@ -508,7 +557,7 @@ def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, 
         # First touch in this trial or not, without a branch (it would mispredict about
         # every other edge): the threshold's draw costs less than the misprediction.
         fresh = mark != touched
-        drawn = (theta_lo + theta_span * uniform(key, np.uint64(v))) * rowf[v, _SCALE]
+        drawn = _threshold(law, theta_lo, theta_span, table, key, v) * rowf[v, _SCALE]
         need = drawn if fresh else rowf[v, _NEED]
         a = (0 if fresh else row[v, _ACC]) + wts[j]
         row[v, _MARK] = touched
@@ -523,8 +572,8 @@ def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, row, rowf, flat, touched, 
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random, root, trials,
-            max_steps):
+def _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, law, table, instigators, fixed, n_random,
+            root, trials, max_steps):
     n = indptr.shape[0] - 1
     row, rowf = _lt_records(scale)
     flat = row.reshape(-1)
@@ -535,24 +584,24 @@ def _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed
     adopted = np.empty(trials.shape[0], dtype=np.int64)
     steps = np.empty(trials.shape[0], dtype=np.int32)
     for i in range(trials.shape[0]):
-        c, s = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root,
-                         trials[i], max_steps, row, rowf, flat, tgt, wts, i + 1, order, times)
+        c, s = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed,
+                         n_random, root, trials[i], max_steps, row, rowf, flat, tgt, wts, i + 1, order, times)
         adopted[i] = c
         steps[i] = s
     return adopted, steps
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random, root, trial,
-              max_steps):
+def _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, law, table, instigators, fixed,
+              n_random, root, trial, max_steps):
     n = indptr.shape[0] - 1
     row, rowf = _lt_records(scale)
     tgt = np.empty(_LT_BATCH, dtype=np.int32)
     wts = np.empty(_LT_BATCH, dtype=np.int64)
     order = np.empty(n, dtype=np.int32)
     times = np.empty(n, dtype=np.int32)
-    c, _ = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, fixed, n_random, root, trial,
-                     max_steps, row, rowf, row.reshape(-1), tgt, wts, 1, order, times)
+    c, _ = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed,
+                     n_random, root, trial, max_steps, row, rowf, row.reshape(-1), tgt, wts, 1, order, times)
     return _scatter(n, order, times, c)
 
 
@@ -595,7 +644,8 @@ def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, tria
                    np.ascontiguousarray(trials, dtype=np.int64), max_steps, SHARED_LANES_MIN)
 
 
-def lt_final_sizes(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trials, max_steps):
+def lt_final_sizes(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trials, max_steps,
+                   law=0, table=None, instigators=False):
     """Linear Threshold over many trials; arguments as :func:`ic_final_sizes` plus.
 
     Parameters
@@ -607,10 +657,18 @@ def lt_final_sizes(indptr, indices, weight, scale, theta_lo, theta_span, fixed, 
     theta_lo, theta_span : float
         Thresholds are ``theta_lo + theta_span * U(0, 1)`` per account and trial
         (0, 1 for Kempe's LT; phi, 0 for Watts' fractional threshold).
+    law : int, default 0
+        How a threshold is made from U (:func:`_threshold`; codes in :mod:`sim.classic.model`).
+    table : float64 array, optional
+        Listed thresholds or cumulative reinforcement table, for laws 2 and 3.
+    instigators : bool, default False
+        Accounts whose threshold is <= 0 are active at step 0.
     """
     wstride = 0 if weight.shape[0] == 1 else 1
-    return _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random,
-                   np.uint64(root), np.ascontiguousarray(trials, dtype=np.int64), max_steps)
+    table = np.zeros(0, dtype=np.float64) if table is None else np.ascontiguousarray(table, dtype=np.float64)
+    return _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, np.int64(law), table,
+                   bool(instigators), fixed, n_random, np.uint64(root), np.ascontiguousarray(trials, dtype=np.int64),
+                   max_steps)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -650,11 +708,13 @@ def ic_activation_times(indptr, indices, threshold, tops, fixed, n_random, root,
                      max_steps)
 
 
-def lt_activation_times(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial, max_steps):
+def lt_activation_times(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial, max_steps,
+                        law=0, table=None, instigators=False):
     """Activation step of every account in one LT trial (-1 = never); int32[n]. Arguments as :func:`lt_final_sizes`."""
     wstride = 0 if weight.shape[0] == 1 else 1
-    return _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, fixed, n_random,
-                     np.uint64(root), np.int64(trial), max_steps)
+    table = np.zeros(0, dtype=np.float64) if table is None else np.ascontiguousarray(table, dtype=np.float64)
+    return _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, np.int64(law), table,
+                     bool(instigators), fixed, n_random, np.uint64(root), np.int64(trial), max_steps)
 
 
 # --------------------------------------------------------------------------- Python front
@@ -689,7 +749,8 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
         return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
                               np.uint64(root), trials, limit)
     return lt_final_sizes(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
-                          model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit)
+                          model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit,
+                          model.law, model.table, model.instigators)
 
 
 def activation_times(graph, model, plan, root, trial, max_steps=None):
@@ -704,4 +765,5 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
         return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
                                    np.uint64(root), np.int64(trial), limit)
     return lt_activation_times(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
-                               model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit)
+                               model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit,
+                               model.law, model.table, model.instigators)

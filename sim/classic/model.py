@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.classic.spec import FractionalThreshold, IndependentCascade, LinearThreshold
+from sim.classic.spec import (
+    FixedThresholds,
+    FractionalThreshold,
+    GeneralThreshold,
+    IndependentCascade,
+    LinearThreshold,
+    ListedThresholds,
+    NormalThresholds,
+    SignalThresholds,
+    UniformThresholds,
+)
 from sim.rng import lane_threshold
 from sim.scenario import ModelSpec
 from sim.world.graph import FlatGraph
@@ -52,12 +62,20 @@ class IndependentCascadeArrays:
         object.__setattr__(self, "top_words", top_words(kernel))
 
 
+#: How a threshold is made from the account's keyed uniform U (``ThresholdArrays.law``).
+LAW_UNIFORM = 0  #: theta_lo + theta_span * U
+LAW_NORMAL = 1  #: theta_lo + theta_span * Phi^-1(U)
+LAW_LISTED = 2  #: table[v] (no draw)
+LAW_STEPS = 3  #: the first j with U < table[j] gives j + 1 (a count); +inf beyond the table
+
+
 @dataclass(frozen=True, eq=False)
 class ThresholdArrays:
-    """Linear/fractional threshold compiled.
+    """Linear/fractional/general threshold compiled.
 
     Account ``v`` activates once the integer weights of its active in-edges sum to at least
-    ``(theta_lo + theta_span * U) * scale[v]``.
+    ``theta_v * scale[v]``; ``theta_v`` is ``theta_lo + theta_span * U`` for the default
+    ``law`` (``LAW_UNIFORM``), U the account's keyed uniform, or another law below.
 
     Attributes
     ----------
@@ -67,6 +85,14 @@ class ThresholdArrays:
         Weight units making a threshold of 1 for each account.
     theta_lo, theta_span : float
         Threshold distribution: U(theta_lo, theta_lo + theta_span).
+    law : int
+        ``LAW_UNIFORM`` (default), ``LAW_NORMAL`` (mean ``theta_lo``, sd ``theta_span``),
+        ``LAW_LISTED`` (``table[v]``) or ``LAW_STEPS`` (``table`` the cumulative probabilities
+        of thresholds 1, 2, ...: Centola-style reinforcement counts).
+    table : float64 array
+        Per-account thresholds (``LAW_LISTED``) or the cumulative table (``LAW_STEPS``).
+    instigators : bool
+        Accounts whose threshold is <= 0 are active at step 0 (Granovetter 1978).
     kernel_weight : int64[m] or int64[1]
         What :mod:`sim.classic.kernel` reads: ``weight``, or its single value when all are equal.
     """
@@ -75,6 +101,9 @@ class ThresholdArrays:
     scale: np.ndarray
     theta_lo: float
     theta_span: float
+    law: int = LAW_UNIFORM
+    table: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    instigators: bool = False
     kernel_weight: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +138,33 @@ def _edge_weights(graph: FlatGraph) -> np.ndarray:
     return graph.weight
 
 
+def _general_threshold(spec: GeneralThreshold, graph: FlatGraph) -> ThresholdArrays:
+    """Weights 1 per edge; scale = in-degree (fractions) or 1 (counts); the law's parameters."""
+    scale = graph.in_degree.astype(np.float64) if spec.units == "fraction" else np.ones(graph.n)
+    law, lo, span, table = LAW_UNIFORM, 0.0, 0.0, np.zeros(0, dtype=np.float64)
+    t = spec.thresholds
+    if isinstance(t, FixedThresholds):
+        lo = float(t.value)
+    elif isinstance(t, UniformThresholds):
+        lo, span = float(t.low), float(t.high - t.low)
+    elif isinstance(t, NormalThresholds):
+        law, lo, span = LAW_NORMAL, float(t.mean), float(t.sd)
+    elif isinstance(t, ListedThresholds):
+        if len(t.values) != graph.n:
+            raise ModelInputError(f"thresholds.values lists {len(t.values)} thresholds, but the graph has "
+                                  f"{graph.n} accounts (one per account, in index order)")
+        law, table = LAW_LISTED, np.asarray(t.values, dtype=np.float64)
+    elif isinstance(t, SignalThresholds):
+        # P(T <= j) for j = 1 .. the largest in-degree (a larger threshold can never be met).
+        top = int(graph.in_degree.max()) if graph.n else 0
+        hazard = np.array([t.adopt[min(j, len(t.adopt) - 1)] for j in range(top)], dtype=np.float64)
+        law, lo, span = LAW_STEPS, 0.0, 1.0
+        table = 1.0 - np.cumprod(1.0 - hazard)
+    else:  # pragma: no cover - the schema admits no other law
+        raise TypeError(t)
+    return ThresholdArrays(np.ones(graph.m, np.int64), scale, lo, span, law, table, bool(spec.instigators))
+
+
 def compile_model(spec: ModelSpec, graph: FlatGraph) -> CompiledModel:
     """Turn a model spec into kernel arrays for ``graph``.
 
@@ -130,6 +186,8 @@ def compile_model(spec: ModelSpec, graph: FlatGraph) -> CompiledModel:
         return IndependentCascadeArrays(prob=prob)
     if isinstance(spec, FractionalThreshold):
         return ThresholdArrays(np.ones(graph.m, np.int64), graph.in_degree.astype(np.float64), spec.phi, 0.0)
+    if isinstance(spec, GeneralThreshold):
+        return _general_threshold(spec, graph)
     if isinstance(spec, LinearThreshold):
         if spec.weights == "in_degree":
             return ThresholdArrays(np.ones(graph.m, np.int64), graph.in_degree.astype(np.float64), 0.0, 1.0)

@@ -57,7 +57,82 @@ class FractionalThreshold(Spec):
     phi: Probability
 
 
-ClassicModel = IndependentCascade | LinearThreshold | FractionalThreshold
+class FixedThresholds(Spec):
+    """Every account has the same threshold ``value``."""
+
+    kind: Literal["fixed"]
+    value: float
+
+
+class UniformThresholds(Spec):
+    """Thresholds uniform on [low, high), redrawn every trial."""
+
+    kind: Literal["uniform"]
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformThresholds:
+        if not self.high >= self.low:
+            raise ValueError(f"need high >= low (low={self.low}, high={self.high})")
+        return self
+
+
+class NormalThresholds(Spec):
+    """Normal(mean, sd) thresholds, redrawn every trial (Granovetter 1978's normal case)."""
+
+    kind: Literal["normal"]
+    mean: float
+    sd: Annotated[float, Field(gt=0.0)]
+
+
+class SignalThresholds(Spec):
+    """Count thresholds from reinforcement: ``adopt[j - 1]`` is the chance of adopting at the
+    j-th distinct active in-neighbour, the last value repeating (Centola 2010's hazard h(k)).
+
+    The threshold T of an account is the first j whose chance comes up, so
+    P(T = j) = h_j prod_{i<j} (1 - h_i); it is drawn once per account and trial.
+    """
+
+    kind: Literal["signals"]
+    adopt: Annotated[list[Probability], Field(min_length=1)]
+
+
+class ListedThresholds(Spec):
+    """One fixed threshold per account, in account (index) order: the same in every trial."""
+
+    kind: Literal["listed"]
+    values: Annotated[list[float], Field(min_length=1)]
+
+
+ThresholdLaw = Annotated[FixedThresholds | UniformThresholds | NormalThresholds | SignalThresholds
+                         | ListedThresholds, Field(discriminator="kind")]
+
+
+class GeneralThreshold(Spec):
+    """Threshold model with a threshold distribution (Granovetter 1978; Watts 2002; Centola 2010).
+
+    Account v adopts once its active in-neighbours reach its threshold theta_v: as a fraction of
+    its in-degree (``units: fraction``, Watts) or as a number of accounts (``units: count``,
+    Granovetter's "how many others must act first"; parallel edges count with multiplicity).
+    ``thresholds`` is the distribution of theta_v, drawn per account and trial on the
+    ``THRESHOLD`` stream. With ``instigators: true`` accounts whose threshold is <= 0 act at
+    step 0 without anyone before them (Granovetter's instigators); otherwise only recruits start.
+    """
+
+    kind: Literal["threshold"]
+    thresholds: ThresholdLaw
+    units: Literal["fraction", "count"] = "fraction"
+    instigators: bool = False
+
+    @model_validator(mode="after")
+    def _counts(self) -> GeneralThreshold:
+        if isinstance(self.thresholds, SignalThresholds) and self.units != "count":
+            raise ValueError("signal thresholds count active in-neighbours: give units: count")
+        return self
+
+
+ClassicModel = IndependentCascade | LinearThreshold | FractionalThreshold | GeneralThreshold
 
 
 class RandomRecruits(Spec):

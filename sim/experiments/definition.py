@@ -1,0 +1,91 @@
+"""Experiment definitions: reading, validating and running them.
+
+A definition is a YAML file in ``experiments/`` whose ``experiment`` key names its kind (one
+module of this package each). It is validated strictly, like a scenario: every problem is
+reported as ``file:line: key.path: message`` and nothing runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from sim.experiments import granovetter, influentials, kempe, seed_size, watts_window
+from sim.experiments.report import Report, Steps, Workspace
+from sim.scenario import validation_problems
+from sim.yaml_source import YamlError, read_yaml
+
+#: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction (e.g. the
+#: campaign-tier headline, E9) is one more module here and one more YAML file.
+KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
+                                for m in (kempe, watts_window, seed_size, influentials, granovetter)}
+
+ExperimentDefinition = Annotated[
+    kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | granovetter.Definition,
+    Field(discriminator="experiment")]
+_ADAPTER = TypeAdapter(ExperimentDefinition)
+
+
+class ExperimentError(ValueError):
+    """An invalid experiment definition; ``problems`` holds one ``file:line: key: message`` per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_experiment(path: str | Path):
+    """Read and validate an experiment definition.
+
+    Raises
+    ------
+    ExperimentError
+        With one line per problem (file, line, key path, what is allowed).
+    """
+    try:
+        doc = read_yaml(path)
+    except YamlError as exc:
+        raise ExperimentError([str(exc)]) from None
+    if not isinstance(doc.data, dict):
+        raise ExperimentError([f"{doc.source}:1: (top level): a definition is a mapping of keys to values"])
+    try:
+        return _ADAPTER.validate_python(doc.data)
+    except ValidationError as exc:
+        raise ExperimentError(validation_problems(exc, doc)) from None
+
+
+def is_definition(path: str | Path) -> bool:
+    """Whether a YAML file is an experiment definition (has a top-level ``experiment`` key)."""
+    try:
+        data = read_yaml(path).data
+    except (YamlError, OSError):
+        return False
+    return isinstance(data, dict) and "experiment" in data
+
+
+def run_experiment(spec, *, quick: bool = False, parts: Path | None = None, progress=None) -> Report:
+    """Run one experiment at its full or quick sizes and return its :class:`Report`.
+
+    Parameters
+    ----------
+    spec
+        A validated definition (:func:`load_experiment`).
+    quick : bool
+        Use the ``quick`` sizes (the test suite's) instead of ``full``.
+    parts : Path, optional
+        Folder keeping finished pieces, so that a killed run resumes (``<out>/<id>/parts``).
+    progress : rich.progress.Progress, optional
+        Shows the units of work.
+    """
+    module = KINDS[spec.experiment]
+    sizes = spec.quick if quick else spec.full
+    ws = Workspace(parts, spec.model_dump_json() + f"|quick={quick}")
+    started = time.perf_counter()
+    report = module.reproduce(spec, sizes, ws, Steps(progress, f"{spec.id}{' (quick)' if quick else ''}"))
+    report.quick = quick
+    report.elapsed = time.perf_counter() - started
+    return report

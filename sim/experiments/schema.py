@@ -1,0 +1,43 @@
+"""The part every experiment definition shares: who, what it reproduces, seed, documented deviations.
+
+Each experiment module (``sim/experiments/<name>.py``) derives its definition from
+:class:`ExperimentSpec`, adding ``experiment: Literal[...]`` (its kind), ``parameters`` (the
+published set-up) and two ``Sizes`` blocks, ``full`` and ``quick`` (how big: graphs, trials,
+accounts). All blocks are strict, frozen :class:`sim.schema.Spec` models, so unknown keys and
+wrong types are refused with file, line and key like scenario errors.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from sim.schema import Spec
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
+
+
+class ExperimentSpec(Spec):
+    """Fields common to every experiment definition.
+
+    Attributes
+    ----------
+    id : str
+        Names the output folder ``<out>/<id>/`` and the published figures ``docs/figures/<id>_*``.
+    title, reference : str
+        What is reproduced, and the paper (authors, year, venue, figure).
+    seed : int
+        Root seed; every graph and trial of the experiment derives from it.
+    deviations : dict
+        Check name -> why the reproduction departs from the paper there (with a pointer to
+        ``docs/experiments.md``). A failing check with a documented deviation does not fail
+        ``reproduce``; it is reported as a deviation.
+    """
+
+    id: Name
+    title: str
+    reference: str
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**64)]
+    deviations: dict[Name, str] = {}

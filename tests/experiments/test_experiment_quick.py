@@ -1,0 +1,66 @@
+"""Every experiment definition runs at its quick sizes and meets its criteria (full sizes: ``-m slow``).
+
+The criteria are the experiments' own comparisons with the published values (windows, fixed
+points, orderings, crossovers, exact finite-N values), so these tests fail when the kernels,
+the closed forms or the experiment code drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.experiments import load_experiment, run_experiment
+from sim.experiments.definition import ExperimentError
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFINITIONS = sorted((ROOT / "experiments").glob("*.yaml"))
+
+
+def test_every_definition_is_valid():
+    assert len(DEFINITIONS) >= 5
+    ids = [load_experiment(p).id for p in DEFINITIONS]
+    assert ids == [p.stem for p in DEFINITIONS]
+
+
+@pytest.mark.parametrize("path", DEFINITIONS, ids=[p.stem for p in DEFINITIONS])
+def test_quick_reproduction_meets_its_criteria(path, tmp_path):
+    spec = load_experiment(path)
+    report = run_experiment(spec, quick=True, parts=tmp_path / "parts")
+    failed = [(c.name, c.ours, c.criterion) for c in report.checks if not c.passed]
+    assert report.checks and not failed, failed
+    files = report.write(tmp_path / spec.id)
+    assert {f.suffix for f in files} == {".png", ".svg"} and all(f.stat().st_size > 1000 for f in files)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", DEFINITIONS, ids=[p.stem for p in DEFINITIONS])
+def test_full_reproduction(path, tmp_path):
+    spec = load_experiment(path)
+    report = run_experiment(spec, quick=False, parts=tmp_path / "parts")
+    assert report.ok, report.comparison()
+
+
+def test_bad_definition_names_file_line_key(tmp_path, capsys):
+    text = (ROOT / "experiments" / "e8_granovetter.yaml").read_text().replace("large_n: 600", "large_m: 600")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(ExperimentError) as info:
+        load_experiment(bad)
+    (line,) = info.value.problems
+    assert line.startswith(f"{bad}:") and "quick.large_m" in line and "unknown key" in line
+    assert main([str(bad), "--quick", "--out", str(tmp_path / "out")]) == 2
+    assert "quick.large_m" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_reproduce_runs_selected_and_prints_table(tmp_path, capsys):
+    code = main(["reproduce", "--quick", "--only", "e8_granovetter", "--experiments", str(ROOT / "experiments"),
+                 "--out", str(tmp_path), "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "critical_sd" in out and "pass" in out
+    assert (tmp_path / "e8_granovetter" / "comparison.csv").is_file()
+    assert main(["reproduce", "--only", "nope", "--experiments", str(ROOT / "experiments")]) == 2
