@@ -149,7 +149,9 @@ def _executor(args):
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    from sim.experiments import cli as experiments_cli  # reproductions: `reproduce` or a definition file
+    from sim.experiments import (
+        cli as experiments_cli,  # reproductions: `reproduce` or a definition file
+    )
 
     if experiments_cli.handles(argv):
         return experiments_cli.main(argv)
@@ -193,12 +195,17 @@ def main(argv: list[str] | None = None) -> int:
             err.print(f"--resume: {folder} holds another scenario's results (or the same file edited since); "
                       "nothing to resume. Choose another --out, or pass --overwrite to replace them", markup=False)
             return EXIT_BAD_INPUT
+    from sim.tasks import TaskError
+
     try:
         results = run(scenario, executor=executor, out=folder, overwrite=args.overwrite, progress=not args.quiet)
     except (ScenarioError, StoreError) as exc:
         for line in getattr(exc, "problems", [str(exc)]):
             err.print(line, markup=False)
         return EXIT_BAD_INPUT
+    except TaskError as exc:  # finished chunks are on disk: rerun the command to resume
+        err.print(f"{exc} (finished chunks are kept in {folder}; rerun to resume)", markup=False)
+        return 1
     chunks = results.info["chunks"]
     if chunks["resumed"]:
         err.print(f"resumed: {folder} held {chunks['resumed']} of {chunks['total']} finished chunks of this "

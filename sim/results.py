@@ -13,8 +13,8 @@ The trial table has one row per (strategy, trial). Classic models give the colum
 Campaign runs give :data:`sim.campaign.spec.CAMPAIGN_OUTCOMES` (counts in real accounts,
 fractions of the audience, USD), plus per-day, per-partner and per-segment tables.
 
-Rows are ordered by strategy (as listed in the scenario), then trial, whatever
-the number of workers or interruptions.
+Rows are ordered by sweep point (sweeps only), then strategy (as listed in the scenario), then
+trial, whatever the executor, the number of workers or interruptions.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from sim.store import RESULTS_LAYOUT, RunStore
 from sim.summary import strategy_table as planner_table
 from sim.summary import summarize
 from sim.sweeps.design import Design
+from sim.sweeps.spec import DesignKind
 
 
 def _git_commit() -> str | None:
@@ -101,6 +102,9 @@ class Results:
     design : Design or None
         The points the run covered (a sweep's design; one point without a sweep). With a
         sweep, every table has a ``point`` column and :attr:`points` gives their values.
+    point_worlds : tuple of dict or None
+        Sweeps: the facts of every point's world (``world`` is point 0's; they differ when the
+        sweep varies the world).
     """
 
     scenario: Scenario
@@ -113,6 +117,7 @@ class Results:
     roster: pd.DataFrame | None = None
     trees: pd.DataFrame | None = None
     design: Design | None = None
+    point_worlds: tuple[dict[str, Any], ...] | None = None
 
     @property
     def is_sweep(self) -> bool:
@@ -139,23 +144,31 @@ class Results:
     def summary(self) -> pd.DataFrame:
         """Per (point,) strategy and outcome: mean, standard error, 95% CI, and the paired difference
         to the baseline strategy (see :func:`sim.summary.summarize`); sweeps add the points' values."""
-        out = summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name)
+        out = self._summary
         return out if not self.is_sweep else self.points.merge(out, on="point", how="right")
+
+    @functools.cached_property
+    def _summary(self) -> pd.DataFrame:
+        # Computed once: the summary feeds the CSV, the planner's table, the figures and the report.
+        return summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name)
 
     def strategy_table(self) -> pd.DataFrame | None:
         """Campaign runs: the planner's table, one row per (point,) strategy: cost, adopters with CI,
         paired difference to the baseline, costs per engagement and adopter, Pareto frontier."""
         if not self.scenario.is_campaign:
             return None
-        return planner_table(summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name),
-                             self.points)
+        return planner_table(self._summary, self.points)
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs
         (see :func:`sim.sweeps.sensitivity.indices`); None for other runs."""
-        if not self.is_sweep or not self.design.spec.design.sampled:
+        if not self.is_sweep or self.design.spec.design not in (DesignKind.SOBOL, DesignKind.MORRIS):
             return None
-        from sim.sweeps.sensitivity import indices
+        return self._sensitivity
+
+    @functools.cached_property
+    def _sensitivity(self) -> pd.DataFrame:
+        from sim.sweeps.sensitivity import indices  # SALib, imported only when analysed
 
         return indices(self.design, self.table, self.strategies)
 
@@ -198,8 +211,7 @@ class Results:
         """
         store = RunStore(folder)
         store.open(self.scenario.digest(), overwrite=overwrite)
-        for old in store.finished():
-            (store.parts / store.part_name(old)).unlink()
+        store.remove_parts()
         points = range(len(self.design.points)) if self.is_sweep else [None]
         for p in points:
             for i, name in enumerate(self.strategies):
@@ -244,6 +256,8 @@ class Results:
         def at(frame: pd.DataFrame) -> pd.DataFrame:
             return frame if point is None else frame[frame["point"] == point]
 
+        world = self.world if point is None else self.point_worlds[point]
+
         if self.scenario.is_campaign:
             table = self.strategy_table()
             store.write_csv("strategies.csv", table)
@@ -255,10 +269,10 @@ class Results:
             store.write_csv("splits.csv", splits)
             store.write_figure("adoption_over_time.png", plotting.adoption_over_time_figure(at(self.timeseries), shown))
             store.write_figure("funnel.png", plotting.funnel_figure(at(splits), shown))
-            figure = plotting.final_size_figure(at(self.table), shown, self.world["real_accounts"],
+            figure = plotting.final_size_figure(at(self.table), shown, world["real_accounts"],
                                                 "adopters per trial (real accounts; partners not counted)")
         else:
-            figure = plotting.final_size_figure(at(self.table), shown, self.world["accounts"])
+            figure = plotting.final_size_figure(at(self.table), shown, world["accounts"])
         store.write_figure("final_size.png", figure)
         sensitivity = self.sensitivity()
         if sensitivity is not None:

@@ -11,7 +11,6 @@ finished chunk is written at once (see :mod:`sim.store`).
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import time
 from collections.abc import Iterator
@@ -43,9 +42,17 @@ from sim.scenario import Scenario, ScenarioError
 from sim.store import RunStore
 from sim.sweeps.design import Design, design
 from sim.sweeps.executor import ExecutorKind, ExecutorSpec, machine_cores
-from sim.tasks import ChunkTask, engine_module, forget, register, run_chunks
+from sim.tasks import (
+    ChunkTask,
+    data_files,
+    engine_module,
+    file_digest,
+    forget,
+    register,
+    run_chunks,
+)
 from sim.world import footprint
-from sim.world.build import World, build_world
+from sim.world.build import World, build_world, structure_key
 from sim.world.datasets import DatasetUnavailable
 from sim.world.edgelist import EdgeListError
 
@@ -119,8 +126,52 @@ class Prepared:
                          ignore_index=True)
 
 
-def _world_key(scenario: Scenario) -> str:
-    return json.dumps([scenario.world.model_dump(mode="json"), scenario.seed], sort_keys=True)
+class WorldCache:
+    """The worlds a run has built, by what decides them (:func:`sim.world.build.structure_key`).
+
+    A sweep whose points differ only in parameters the builder does not read (trust, reach,
+    engagement, the model) builds one world. Worlds stay in memory for the whole run, so a new
+    one is refused if it would not fit beside those already held.
+    """
+
+    def __init__(self) -> None:
+        self._worlds: dict[str, World] = {}
+        self.held_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._worlds)
+
+    def world(self, scenario: Scenario, workers: int) -> World:
+        """The scenario's world, built now or earlier.
+
+        Raises
+        ------
+        ScenarioError
+            If it cannot be built, or would not fit in memory beside the worlds already held.
+        """
+        key = structure_key(scenario.world, scenario.seed)
+        world = self._worlds.get(key)
+        if world is not None:
+            return world
+        graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
+        need = footprint.estimate(scenario, workers)
+        try:
+            limit = int(0.9 * footprint.available_bytes()) - self.held_bytes
+            footprint.check(need, limit=limit)
+        except footprint.WorldTooLarge as exc:
+            held = (f" beside the {len(self._worlds)} other worlds of this sweep already built "
+                    f"({self.held_bytes / 2**30:.1f} GiB); sweep fewer world parameters or points"
+                    if self._worlds else "")
+            raise ScenarioError([scenario.locate(("world",), f"{exc}{held}")]) from None
+        try:
+            world = build_world(scenario.world, scenario.seed)
+        except DatasetUnavailable as exc:
+            raise ScenarioError([scenario.locate((*graph_key, "name"), str(exc))]) from None
+        except (EdgeListError, OSError) as exc:
+            raise ScenarioError([scenario.locate((*graph_key, "path"), str(exc))]) from None
+        self._worlds[key] = world
+        self.held_bytes += need.run_bytes
+        return world
 
 
 def build_model(scenario: Scenario, world: World) -> CompiledModel | CampaignWorldArrays:
@@ -140,7 +191,7 @@ def build_model(scenario: Scenario, world: World) -> CompiledModel | CampaignWor
         raise ScenarioError([scenario.locate(("model",), str(exc))]) from None
 
 
-def prepare(scenario: Scenario, workers: int = 1, worlds: dict | None = None) -> Prepared:
+def prepare(scenario: Scenario, workers: int = 1, worlds: WorldCache | None = None) -> Prepared:
     """Build the world, compile the model and resolve the recruits or partners; nothing is written.
 
     The world's memory is estimated first (:mod:`sim.world.footprint`) and a world that would
@@ -151,32 +202,17 @@ def prepare(scenario: Scenario, workers: int = 1, worlds: dict | None = None) ->
     scenario : Scenario
     workers : int
         Sets of kernel scratch the memory estimate allows for.
-    worlds : dict, optional
-        Worlds already built, by world spec and seed; the world is taken from it or added to
-        it (a sweep whose points differ only in the model builds its world once).
+    worlds : WorldCache, optional
+        Worlds already built for this run (a sweep's points share them).
 
     Raises
     ------
     ScenarioError
         If the scenario cannot be built (missing data, recruits or partners not in the world,
-        weights the graph lacks); each message names the scenario file, line and key.
+        weights the graph lacks, not enough memory); each message names the scenario file,
+        line and key.
     """
-    graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
-    key = _world_key(scenario)
-    world = None if worlds is None else worlds.get(key)
-    if world is None:
-        try:
-            footprint.check(footprint.estimate(scenario, workers))
-        except footprint.WorldTooLarge as exc:
-            raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
-        try:
-            world = build_world(scenario.world, scenario.seed)
-        except DatasetUnavailable as exc:
-            raise ScenarioError([scenario.locate((*graph_key, "name"), str(exc))]) from None
-        except (EdgeListError, OSError) as exc:
-            raise ScenarioError([scenario.locate((*graph_key, "path"), str(exc))]) from None
-        if worlds is not None:
-            worlds[key] = world
+    world = (worlds or WorldCache()).world(scenario, workers)
     model = build_model(scenario, world)
     if scenario.is_campaign:
         try:
@@ -218,7 +254,7 @@ def _pack(tasks: int, workers: int) -> int:
 
 def _prepare_points(des: Design, workers: int) -> list[Prepared]:
     """Every point made ready (worlds shared between points that differ only in the model)."""
-    worlds: dict = {}
+    worlds = WorldCache()
     out = []
     for point in des.points:
         try:
@@ -296,7 +332,10 @@ def run(
     info["chunks"] = {"total": len(jobs), "resumed": len(done)}
     texts = [p.scenario.canonical_json() for p in prepared]
     digests = [hashlib.sha256(x.encode()).hexdigest() for x in texts]
-    tasks = [ChunkTask(texts[p], digests[p], p if des.is_sweep else None, s, names, prepared[p].plans[s], chunks[c])
+    hashed: dict[str, str] = {}
+    data = [tuple((f, hashed.setdefault(f, file_digest(f))) for f in data_files(p.scenario)) for p in prepared]
+    tasks = [ChunkTask(texts[p], digests[p], p if des.is_sweep else None, s, names, prepared[p].plans[s], chunks[c],
+                       data[p])
              for p, s, c in todo]
 
     chunks_done: dict[tuple[int, int, int], ChunkTables] = {}
@@ -331,11 +370,12 @@ def run(
             table = None if parts[0] is None else pa.concat_tables(parts)
         return None if table is None else _in_order(table, list(names))
 
-    trees = _cascade_trees(prepared[0]) if scenario.cascade_trees else None
+    trees = _cascade_trees(prepared, des) if scenario.cascade_trees else None
     info["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     results = Results(scenario, _canonical(gather("runs")), facts, info,
                       timeseries=gather("timeseries"), partners=gather("partners"), segments=gather("segments"),
-                      roster=_roster(prepared, des), trees=trees, design=des)
+                      roster=_roster(prepared, des), trees=trees, design=des,
+                      point_worlds=tuple(p.world_facts() for p in prepared) if des.is_sweep else None)
     if store is not None:
         results.write_reports(store)
     return results
@@ -351,19 +391,21 @@ def _roster(prepared: list[Prepared], des: Design) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True)
 
 
-def _cascade_trees(prepared: Prepared) -> pd.DataFrame:
-    """The cascade trees the scenario asks for, one row per adopter, for every strategy."""
-    scenario = prepared.scenario
-    engine = engine_module(scenario.engine, campaign=True)
-    pop = prepared.world.population
+def _cascade_trees(prepared: list[Prepared], des: Design) -> pd.DataFrame:
+    """The cascade trees the scenario asks for, one row per adopter, for every strategy (and point)."""
     frames = []
-    for strategy, schedule in zip(scenario.strategy_list, prepared.plans, strict=True):
-        for trial in scenario.cascade_trees:
-            tree = engine.cascade_tree(pop, prepared.model, schedule, root_key(scenario.seed), trial)
-            frames.append(pd.DataFrame({
-                "strategy": strategy.name, "trial": trial, "account": tree.account, "day": tree.day,
-                "parent": tree.parent, "post": tree.post, "partner": tree.partner,
-                "generation": tree.generation, "parent_is_partner": tree.generation == 1}))
+    for index, prep in enumerate(prepared):
+        scenario = prep.scenario
+        engine = engine_module(scenario.engine, campaign=True)
+        pop = prep.world.population
+        for strategy, schedule in zip(scenario.strategy_list, prep.plans, strict=True):
+            for trial in scenario.cascade_trees:
+                tree = engine.cascade_tree(pop, prep.model, schedule, root_key(scenario.seed), trial)
+                frame = pd.DataFrame({
+                    "strategy": strategy.name, "trial": trial, "account": tree.account, "day": tree.day,
+                    "parent": tree.parent, "post": tree.post, "partner": tree.partner,
+                    "generation": tree.generation, "parent_is_partner": tree.generation == 1})
+                frames.append(frame.assign(point=index)[["point", *frame.columns]] if des.is_sweep else frame)
     return pd.concat(frames, ignore_index=True)
 
 

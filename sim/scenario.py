@@ -96,7 +96,7 @@ def _path_problem(data: Any, keys: tuple[str, ...]) -> str | None:
     node = data
     for depth, key in enumerate(keys):
         where = ".".join(keys[:depth]) or "the scenario"
-        if isinstance(node, list):
+        if isinstance(node, (list, tuple)):
             if not key.isdigit() or int(key) >= len(node):
                 return f"'{'.'.join(keys)}': {where} is a list of {len(node)}; '{key}' is not an index of it"
             node = node[int(key)]
@@ -110,7 +110,7 @@ def _path_problem(data: Any, keys: tuple[str, ...]) -> str | None:
             node = node[key]
         else:
             return f"'{'.'.join(keys)}': {where} is a value, not a block"
-    if isinstance(node, (dict, list)):
+    if isinstance(node, (dict, list, tuple)):
         return f"'{'.'.join(keys)}' is a block; an uncertainty varies one value"
     return None
 
@@ -195,13 +195,6 @@ class Scenario(Spec):
             return card.as_dict()
         return value
 
-    @field_validator("partnership_cost", mode="before")
-    @classmethod
-    def _cost_floats(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in value.items()}
-        return value
-
     @field_validator("sweep")
     @classmethod
     def _sweep_paths(cls, sweep: SweepSpec | None, info: ValidationInfo) -> SweepSpec | None:
@@ -209,21 +202,26 @@ class Scenario(Spec):
             return sweep
         data = {k: v.model_dump(mode="python") if isinstance(v, BaseModel) else v for k, v in info.data.items()}
         for i, u in enumerate(sweep.uncertainties):
+            at = ("uncertainties", i, "path")
             if u.keys[0] in _NOT_UNCERTAIN:
-                raise PydanticCustomError("bad_path", "uncertainties.{i}: '{path}' cannot vary across points "
-                                          "({which} are the run's, not the world's)",
-                                          {"i": i, "path": u.path, "which": ", ".join(sorted(_NOT_UNCERTAIN))})
+                raise PydanticCustomError("bad_path", "'{path}' cannot vary across points ({which} are the "
+                                          "run's, not the world's)",
+                                          {"at": at, "path": u.path, "which": ", ".join(sorted(_NOT_UNCERTAIN))})
+            if u.keys[0] in cls.model_fields and u.keys[0] not in data:
+                continue  # that block failed validation itself: its own message says why
             if u.keys in _NAMED_BLOCKS and u.levels is not None and all(isinstance(v, str) for v in u.levels):
                 continue  # names of whole blocks (rate cards), resolved when each point is validated
             problem = _path_problem(data, u.keys)
             if problem:
-                raise PydanticCustomError("bad_path", "uncertainties.{i}: {problem}", {"i": i, "problem": problem})
+                raise PydanticCustomError("bad_path", "{problem}", {"at": at, "problem": problem})
         model = info.data.get("model")
+        if model is None:
+            return sweep
         known = CAMPAIGN_OUTCOMES if isinstance(model, CampaignModel) else CLASSIC_OUTCOMES
-        for outcome in sweep.outcomes:
+        for j, outcome in enumerate(sweep.outcomes):
             if outcome not in known:
-                raise PydanticCustomError("bad_outcome", "outcomes: '{o}' is not an outcome of this model "
-                                          "(outcomes: {known})", {"o": outcome, "known": ", ".join(known)})
+                raise PydanticCustomError("bad_path", "'{o}' is not an outcome of this model (outcomes: {known})",
+                                          {"at": ("outcomes", j), "o": outcome, "known": ", ".join(known)})
         return sweep
 
     @model_validator(mode="after")
@@ -238,8 +236,7 @@ class Scenario(Spec):
             if not self.is_campaign:
                 raise ValueError("strategy_grid spans campaign strategies (budgets, mixes, schedules); "
                                  "classic models take 'strategies' with 'recruits'")
-            self._grid = tuple((Strategy(name=name, posts=groups), mix)
-                               for name, mix, _, _, groups in self.strategy_grid.expand())
+            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts)), g.mix) for g in self.strategy_grid.expand())
         if self.is_campaign:
             self._check_campaign()
         else:
@@ -352,9 +349,10 @@ class Scenario(Spec):
 
 # --------------------------------------------------------------------------- loading
 
-def _data_path(doc: YamlDocument, loc: tuple) -> tuple:
-    """Drop the union tags pydantic inserts into error locations, keeping real keys."""
-    node, out = doc.data, []
+def data_path(data: Any, loc: tuple) -> tuple:
+    """The keys of a pydantic error location that exist in ``data`` (the union tags pydantic
+    inserts, such as ``creator_audience``, dropped)."""
+    node, out = data, []
     for part in loc:
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -370,7 +368,7 @@ def _data_path(doc: YamlDocument, loc: tuple) -> tuple:
 def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     seen, lines = set(), []
     for err in exc.errors():
-        path = _data_path(doc, err["loc"])
+        path = data_path(doc.data, err["loc"])
         msg = err["msg"]
         if err["type"] == "unknown_key":
             path = (*path, err["ctx"]["key"])
@@ -383,6 +381,8 @@ def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
             msg = f"unknown {ctx['discriminator']} '{ctx['tag']}' (allowed: {ctx['expected_tags']})"
         elif err["type"] == "union_tag_not_found":
             msg = f"needs a {err['ctx']['discriminator']} key"
+        elif err["type"] == "bad_path":  # a problem of a block's entry, located at that entry
+            path = (*path, *err["ctx"]["at"])
         elif err["type"].startswith("value_error"):
             msg = msg.removeprefix("Value error, ")
         elif "input" in err and not isinstance(err["input"], (dict, list)) and "(got" not in msg:

@@ -3,12 +3,19 @@
 Layout of ``<out>/<name>/``::
 
     manifest.json      scenario as resolved, its hash, seed, versions, command, status
-    runs.parquet/      one Parquet part per finished chunk of trials (read the folder with pandas)
+    runs.parquet/      one Parquet part per finished (point, strategy, chunk) of trials (read the
+                       folder with pandas)
     timeseries.parquet/, partners.parquet/, segments.parquet/
                        campaign runs: per-day, per-partner and per-segment rows, chunked alike
-    summary.csv        per strategy: mean, standard error, 95% CI
+    summary.csv        per (point,) strategy and outcome: mean, standard error, 95% CI, paired
+                       difference to the baseline
+    points.csv         sweeps: each point's values
+    strategies.csv, frontier.csv
+                       campaign runs: the planner's table; its Pareto frontier
+    sensitivity.csv    Sobol and Morris sweeps: indices with 95% CIs
     partners.csv, splits.csv
                        campaign runs: attribution per partner; splits by tier, platform, segment
+    report.html        everything above on one self-contained page
     trees.parquet      campaign runs with ``cascade_trees``: who activated whom in chosen trials
     figures/           plots
 
@@ -35,7 +42,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_PART = re.compile(r"^part-p(\d{4})-s(\d{3})-c(\d{5})\.parquet$")
+_PART = re.compile(r"^part-p(\d{4,})-s(\d{3,})-c(\d{5,})\.parquet$")
 
 #: A finished piece of work: (sweep point, strategy number, chunk number); point 0 without a sweep.
 Job = tuple[int, int, int]
@@ -128,6 +135,14 @@ class RunStore:
                 out.add((int(m.group(1)), int(m.group(2)), int(m.group(3))))
         return out
 
+    def remove_parts(self) -> None:
+        """Delete every table's parts (before a complete set is written again)."""
+        for folder in self.folder.glob("*.parquet"):
+            if folder.is_dir():
+                for part in folder.iterdir():
+                    if _PART.match(part.name):
+                        part.unlink()
+
     def write_part(self, job: Job, table: pa.Table, name: str = "runs") -> None:
         """Write one chunk of table ``name`` atomically into ``<name>.parquet/``.
 
@@ -147,7 +162,9 @@ class RunStore:
         both may meet in one resumed folder, so types are unified (permissive promotion).
         """
         folder = self.folder / f"{name}.parquet"
-        files = sorted(p for p in folder.iterdir() if _PART.match(p.name)) if folder.is_dir() else []
+        files = [p for p in folder.iterdir() if _PART.match(p.name)] if folder.is_dir() else []
+        # Numeric order: padding is a minimum width, and point 10000 sorts after point 9999.
+        files.sort(key=lambda p: tuple(int(g) for g in _PART.match(p.name).groups()))
         if not files:
             return None
         return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")

@@ -10,9 +10,12 @@ own, so threads never rebuild anything.
 
 from __future__ import annotations
 
+import hashlib
+import socket
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +29,7 @@ from sim.classic.recruits import RecruitPlan
 from sim.rng import root_key
 from sim.scenario import Scenario
 from sim.world.build import World
+from sim.world.spec import CreatorAudienceWorld, EdgeListGraph
 
 #: Models a worker process keeps (a sweep's tasks are ordered by point, so a few suffice).
 _KEPT = 4
@@ -52,6 +56,9 @@ class ChunkTask:
         prepared the run (greedy selection included), never again by workers.
     bounds : (int, int)
         Half-open trial range.
+    data : tuple of (str, str)
+        ``(path, sha256)`` of every data file the world is read from (edge lists): a worker
+        that builds the world checks it reads the same bytes.
     """
 
     scenario: str
@@ -61,6 +68,39 @@ class ChunkTask:
     names: tuple[str, ...]
     plan: Schedule | RecruitPlan
     bounds: tuple[int, int]
+    data: tuple[tuple[str, str], ...] = ()
+
+
+class TaskError(RuntimeError):
+    """A worker could not compute a task (e.g. its copy of a data file is missing or different)."""
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_files(scenario: Scenario) -> tuple[str, ...]:
+    """Paths of the files a scenario's world is read from (edge lists; named datasets are checked
+    against the registry's checksums wherever they are read)."""
+    world = scenario.world
+    graph = world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+    return (graph.path,) if isinstance(graph, EdgeListGraph) else ()
+
+
+def _check_data(task: ChunkTask) -> None:
+    where = socket.gethostname()
+    for path, digest in task.data:
+        if not Path(path).is_file():
+            raise TaskError(f"worker on {where}: no file {path}; every worker needs the scenario's data files "
+                            "at the same paths")
+        if file_digest(path) != digest:
+            raise TaskError(f"worker on {where}: {path} differs from the file the run was started with "
+                            f"(SHA-256 {digest[:12]}...); every worker needs the same data")
 
 
 _lock = threading.Lock()
@@ -88,11 +128,11 @@ def _model_of(task: ChunkTask) -> tuple[Scenario, World, CompiledModel | Campaig
             if task.digest in _built:
                 _built.move_to_end(task.digest)
             return found
-    from sim.runner import (
-        build_model,  # the runner owns building; imported late (it imports this module)
-    )
+    # The runner owns building; imported late (it imports this module).
+    from sim.runner import build_model
     from sim.world.build import build_world
 
+    _check_data(task)
     scenario = Scenario.model_validate_json(task.scenario)
     world = build_world(scenario.world, scenario.seed)
     entry = (scenario, world, build_model(scenario, world))

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.rng import Stream, numpy_generator
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, data_path
 from sim.sweeps.spec import DesignKind, SweepSpec, Uncertainty
 
 Value = float | str
@@ -92,17 +92,21 @@ def design_seed(seed: int) -> int:
     return int(numpy_generator(seed, Stream.DESIGN).integers(1, 2**31 - 1))
 
 
-def sample(spec: SweepSpec, seed: int) -> np.ndarray | list[tuple[Value, ...]]:
-    """The design's points as values: a float matrix (sampled designs) or tuples of levels.
+def factorial(spec: SweepSpec) -> list[tuple[Value, ...]]:
+    """A factorial design's points: every combination of the levels, the last uncertainty fastest."""
+    return list(itertools.product(*(u.levels for u in spec.uncertainties)))
+
+
+def sample(spec: SweepSpec, seed: int) -> np.ndarray:
+    """A sampled design's points, float64[points, D] in the uncertainties' units (SALib's samplers).
 
     Parameters
     ----------
     spec : SweepSpec
+        A ``latin_hypercube``, ``sobol`` or ``morris`` sweep.
     seed : int
         The run's root seed (the design draws from stream ``DESIGN``).
     """
-    if spec.design is DesignKind.FACTORIAL:
-        return list(itertools.product(*(u.levels for u in spec.uncertainties)))
     from SALib.sample import latin, morris, sobol
 
     problem = salib_problem(spec)
@@ -111,42 +115,74 @@ def sample(spec: SweepSpec, seed: int) -> np.ndarray | list[tuple[Value, ...]]:
         return latin.sample(problem, spec.samples, seed=s)
     if spec.design is DesignKind.SOBOL:
         return sobol.sample(problem, spec.samples, calc_second_order=False, scramble=True, seed=s)
-    return morris.sample(problem, spec.samples, num_levels=spec.levels, seed=s)
+    if spec.design is DesignKind.MORRIS:
+        return morris.sample(problem, spec.samples, num_levels=spec.morris_levels, seed=s)
+    raise ValueError("a factorial design is not sampled; see factorial()")
 
 
-def _leaf(data: dict, keys: tuple[str, ...]):
+def _parent(data: dict, keys: tuple[str, ...]):
     node = data
     for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node[key]
+        node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
     return node
 
 
-def apply(scenario: Scenario, values: dict[tuple[str, ...], Value]) -> Scenario:
+def _write(data: dict, keys: tuple[str, ...], value: Value) -> None:
+    parent = _parent(data, keys)
+    if isinstance(parent, tuple):  # (low, high) pairs: rebuilt with the one value replaced
+        grand = _parent(data, keys[:-1])
+        items = list(parent)
+        items[int(keys[-1])] = value
+        grand[int(keys[-2]) if isinstance(grand, list) else keys[-2]] = tuple(items)
+    elif isinstance(parent, list):
+        parent[int(keys[-1])] = value
+    else:
+        parent[keys[-1]] = value
+
+
+_INT_ERRORS = frozenset({"int_type", "int_from_float", "int_parsing"})
+
+
+def apply(scenario: Scenario, values: dict[tuple[str, ...], Value]) -> tuple[Scenario, dict[tuple[str, ...], Value]]:
     """The scenario with ``values`` written at their key paths, its sweep removed, validated again.
 
-    A sampled float written where the schema wants a whole number (a count) is rounded.
+    A value where the schema wants a whole number (a count, a number of days) is rounded to the
+    nearest integer: sampled ranges over counts give their end values half the weight of the
+    values between them (widen the range by 0.5 on each side for equal weights).
+
+    Returns
+    -------
+    (Scenario, dict)
+        The point's scenario and the values as written (rounded where the schema wanted integers).
 
     Raises
     ------
     ValueError
         With the schema's message if the result is not a valid scenario.
     """
-    data = copy.deepcopy(scenario.model_dump(mode="python"))
-    data["sweep"] = None
-    for keys, value in values.items():
-        parent = _leaf(data, keys)
-        last = int(keys[-1]) if isinstance(parent, list) else keys[-1]
-        old = parent[last] if (isinstance(parent, list) or last in parent) else None
-        if isinstance(value, float) and isinstance(old, int) and not isinstance(old, bool):
-            value = int(round(value))
-        parent[last] = value
-    try:
-        out = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
-                                   for e in exc.errors()[:3])) from None
+    base = scenario.model_dump(mode="python")
+    base["sweep"] = None
+    written = dict(values)
+    for attempt in range(2):
+        data = copy.deepcopy(base)
+        for keys, value in written.items():
+            _write(data, keys, value)
+        try:
+            out = Scenario.model_validate(data)
+            break
+        except ValidationError as exc:
+            wants_int = {tuple(map(str, data_path(data, e["loc"]))) for e in exc.errors() if e["type"] in _INT_ERRORS}
+            rounded = {k: int(round(v)) for k, v in written.items() if isinstance(v, float) and k in wants_int}
+            if attempt or not rounded:
+                problems = []
+                for e in exc.errors()[:3]:
+                    where = ".".join(map(str, data_path(data, e["loc"])))
+                    msg = e["msg"].removeprefix("Value error, ")
+                    problems.append(f"{where}: {msg}" if where else msg)
+                raise ValueError("; ".join(problems)) from None
+            written.update(rounded)
     out._source = scenario._source
-    return out
+    return out, written
 
 
 def _shown(value: Value) -> str:
@@ -165,14 +201,13 @@ def design(scenario: Scenario) -> Design:
     spec = scenario.sweep
     if spec is None:
         return Design(None, None, (Point(0, (), scenario),))
-    rows = sample(spec, scenario.seed)
-    matrix = np.asarray(rows, dtype=np.float64) if spec.design.sampled else None
+    matrix = sample(spec, scenario.seed) if spec.design.sampled else None
+    rows = factorial(spec) if matrix is None else matrix.tolist()
     points, problems = [], []
     uncertainties: list[Uncertainty] = list(spec.uncertainties)
     for i, row in enumerate(rows):
-        row = [float(v) if isinstance(v, (int, float, np.floating)) else v for v in row]
         try:
-            point = apply(scenario, {u.keys: v for u, v in zip(uncertainties, row, strict=True)})
+            point, written = apply(scenario, {u.keys: v for u, v in zip(uncertainties, row, strict=True)})
         except ValueError as exc:
             shown = ", ".join(f"{u.path} = {_shown(v)}" for u, v in zip(uncertainties, row, strict=True))
             problems.append(scenario.locate(("sweep", "uncertainties"),
@@ -180,7 +215,7 @@ def design(scenario: Scenario) -> Design:
             if len(problems) >= 5:
                 break
             continue
-        points.append(Point(i, tuple((u.label, v) for u, v in zip(uncertainties, row, strict=True)), point))
+        points.append(Point(i, tuple((u.label, written[u.keys]) for u in uncertainties), point))
     if problems:
         raise ScenarioError(problems)
     return Design(spec, matrix, tuple(points))

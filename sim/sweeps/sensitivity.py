@@ -74,7 +74,7 @@ def analyze(spec: SweepSpec, matrix: np.ndarray, output: np.ndarray, seed: int) 
             si = {k: np.full(len(names), np.nan) for k in ("mu_star", "mu_star_conf", "sigma", "mu")}
         else:
             si = morris.analyze(problem, np.asarray(matrix, dtype=np.float64), output, num_resamples=_RESAMPLES,
-                                conf_level=0.95, num_levels=spec.levels, seed=s)
+                                conf_level=0.95, num_levels=spec.morris_levels, seed=s)
         for i, name in enumerate(names):
             v, c = float(si["mu_star"][i]), float(si["mu_star_conf"][i])
             rows.append(("morris", name, "mu_star", v, v - c, v + c))

@@ -27,6 +27,7 @@ strategy_grid:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -36,6 +37,14 @@ from sim.campaign.spec import PostGroup, ScheduleSpec
 from sim.schema import PositiveInt, Spec
 
 _PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
+
+#: Columns of the results tables an uncertainty's label (a column too) must not shadow.
+RESERVED_LABELS = frozenset({
+    "point", "strategy", "trial", "outcome", "trials", "mean", "sem", "ci95_low", "ci95_high", "baseline",
+    "diff_mean", "diff_sem", "diff_ci95_low", "diff_ci95_high", "cost", "reach", "impressions", "engagements",
+    "adopted", "adopters_direct", "adopters_reshare", "reshares", "discovery_impressions", "depth",
+    "reach_fraction", "adopted_fraction", "engagement_rate", "cost_per_engagement", "cost_per_adopter", "steps",
+    "on_frontier", "day", "partner", "segment", "key", "split"})
 
 
 class DesignKind(StrEnum):
@@ -85,18 +94,6 @@ class Uncertainty(Spec):
     high: float | None = None
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]+$", max_length=60)] | None = None
 
-    @field_validator("levels", mode="before")
-    @classmethod
-    def _numbers_as_floats(cls, value):
-        if isinstance(value, list):
-            return [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
-
-    @field_validator("low", "high", mode="before")
-    @classmethod
-    def _float(cls, value):
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
     @model_validator(mode="after")
     def _levels_or_range(self) -> Uncertainty:
         if (self.levels is None) == (self.low is None and self.high is None):
@@ -130,7 +127,7 @@ class SweepSpec(Spec):
     samples : int
         Sampled designs: Latin hypercube points; Sobol base sample N (a power of two;
         N x (D + 2) points); Morris trajectories (r x (D + 1) points).
-    levels : int
+    morris_levels : int
         Morris: grid levels of each range (even; 4 by default).
     uncertainties : list of Uncertainty
         What varies, each once.
@@ -141,7 +138,7 @@ class SweepSpec(Spec):
 
     design: DesignKind = DesignKind.FACTORIAL
     samples: PositiveInt | None = None
-    levels: Annotated[int, Field(ge=2, le=20)] = 4
+    morris_levels: Annotated[int, Field(ge=2, le=20)] = 4
     uncertainties: Annotated[list[Uncertainty], Field(min_length=1, max_length=50)]
     outcomes: Annotated[list[str], Field(min_length=1)] = ["adopted"]
 
@@ -177,8 +174,18 @@ class SweepSpec(Spec):
             raise ValueError("'samples' is for sampled designs; a factorial design runs every combination of levels")
         if self.design is DesignKind.SOBOL and self.samples & (self.samples - 1):
             raise ValueError(f"a Sobol design needs samples = a power of two (Saltelli's scheme), got {self.samples}")
-        if self.design is DesignKind.MORRIS and self.levels % 2:
-            raise ValueError(f"Morris levels must be even, got {self.levels}")
+        if self.design is DesignKind.MORRIS and self.morris_levels % 2:
+            raise ValueError(f"morris_levels must be even, got {self.morris_levels}")
+        if self.design is not DesignKind.MORRIS and self.morris_levels != 4:
+            raise ValueError("morris_levels is for the morris design")
+        for a in paths:  # a block and a value inside it cannot both vary: one would overwrite the other
+            for b in paths:
+                if b.startswith(a + "."):
+                    raise ValueError(f"uncertainties '{a}' and '{b}': one lies inside the other")
+        taken = sorted(set(labels) & RESERVED_LABELS)
+        if taken:
+            raise ValueError(f"uncertainty name '{taken[0]}' is a column of the results tables; give it another "
+                             "'name'")
         return self
 
 
@@ -201,6 +208,17 @@ class GridSchedule(Spec):
 
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$", max_length=30)]
+
+
+@dataclass(frozen=True)
+class GridStrategy:
+    """One strategy of a grid: its name, where in the grid it is, and its post groups."""
+
+    name: str
+    mix: str
+    schedule: str
+    budget: float
+    posts: tuple[PostGroup, ...]
 
 
 class StrategyGrid(Spec):
@@ -228,22 +246,6 @@ class StrategyGrid(Spec):
     schedules: Annotated[dict[Name, GridSchedule], Field(min_length=1)]
     select: Literal["random", "top_followers", "most_aligned", "greedy"] = "top_followers"
 
-    @field_validator("budgets", mode="before")
-    @classmethod
-    def _floats(cls, value):
-        if isinstance(value, list):
-            return [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
-        return value
-
-    @field_validator("mixes", mode="before")
-    @classmethod
-    def _share_floats(cls, value):
-        if isinstance(value, dict):
-            return {m: ({k: float(s) if isinstance(s, int) and not isinstance(s, bool) else s
-                         for k, s in mix.items()} if isinstance(mix, dict) else mix)
-                    for m, mix in value.items()}
-        return value
-
     @model_validator(mode="after")
     def _mixes(self) -> StrategyGrid:
         for name, mix in self.mixes.items():
@@ -257,8 +259,8 @@ class StrategyGrid(Spec):
             raise ValueError("budgets must be distinct")
         return self
 
-    def expand(self) -> list[tuple[str, str, str, float, list[PostGroup]]]:
-        """``(strategy name, mix, schedule, budget, post groups)`` in grid order (budget, mix, schedule)."""
+    def expand(self) -> list[GridStrategy]:
+        """The grid's strategies in grid order (budget, then mix, then schedule)."""
         out = []
         for budget in self.budgets:
             for mix_name, mix in self.mixes.items():
@@ -269,8 +271,8 @@ class StrategyGrid(Spec):
                         when = {"days": sched.days} if sched.days is not None else {"schedule": sched.schedule}
                         groups.append(PostGroup(tier=tier, platform=platform, budget=share * budget,
                                                 select=self.select, **when))
-                    out.append((f"{mix_name}.{sched_name}.{budget_label(budget)}", mix_name, sched_name, budget,
-                                groups))
+                    out.append(GridStrategy(f"{mix_name}.{sched_name}.{budget_label(budget)}", mix_name,
+                                            sched_name, budget, tuple(groups)))
         return out
 
 

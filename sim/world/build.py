@@ -8,6 +8,7 @@ from files or from the dataset registry.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import networkx as nx
@@ -151,3 +152,25 @@ def build_world(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> World:
         population = build_population(spec, build_graph(spec.audience.peers, seed), seed)
         return World(graph=population.graph, population=population)
     return World(graph=build_graph(spec.graph, seed))
+
+
+#: Fields of a creator–audience world that its builder never reads: they are laid onto the built
+#: world by the campaign model (:func:`sim.campaign.model.compile_world`, the schedules). Sweep
+#: points that differ only in them share one built world.
+_NOT_BUILT = {"tiers": ("reach", "engagement", "trust", "authenticity"),
+              "platforms": ("organic_reach", "discovery", "engagement", "shock")}
+
+
+def structure_key(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> str:
+    """What decides the built world: the seed and the spec without the fields the builder ignores.
+
+    Two scenarios with equal keys build identical worlds (tested), so a sweep over trust or
+    reach builds its world once.
+    """
+    data = spec.model_dump(mode="json")
+    if isinstance(spec, CreatorAudienceWorld):
+        for block, fields in _NOT_BUILT.items():
+            for entry in data[block].values():
+                for f in fields:
+                    entry.pop(f, None)
+    return json.dumps([data, seed], separators=(",", ":"))

@@ -125,8 +125,11 @@ def estimate(scenario: Scenario, workers: int = 1) -> Footprint:
         for strategy in scenario.strategy_list:
             total = 0.0
             for g in strategy.posts or []:
-                price = scenario.rate_card[g.platform][g.tier] * len(g.post_days()) if g.budget is not None else 0
-                count = g.creators if g.creators is not None else g.budget / price
+                count = g.creators
+                if count is None:  # a budget: as many partners as it buys (posts at the card + partnership)
+                    price = scenario.rate_card[g.platform][g.tier] if g.paid else 0.0
+                    each = price * len(g.post_days()) + scenario.partnership_cost.get(g.tier, 0.0)
+                    count = g.budget / each if each > 0 else 0
                 total += min(count, world.tiers[g.tier].count) * followers[g.tier]
             slots = max(slots, total)
         run = 4 * edges + 8 * accounts + workers * (_PER_ACCOUNT * accounts + _PER_SLOT * slots)

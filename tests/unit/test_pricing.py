@@ -155,13 +155,21 @@ def test_greedy_beats_random_selection_on_the_run_trials():
         assert d.mean() > -3 * max(stats.sem(d), 1e-9), (rule, d.mean(), stats.sem(d))
 
 
-def test_greedy_selection_does_not_use_the_run_trials():
-    """The selection's trials have their own key: changing how many trials a run has, or which,
-    never changes whom greedy picks (and so never changes a resumed run)."""
-    a = copy.deepcopy(GREEDY)
-    s1 = scenario([a])
-    s2 = s1.with_overrides(trials=3)
+def test_greedy_selection_does_not_use_the_run_trials(monkeypatch):
+    """Every simulation greedy runs uses the selection key (stream SELECTION), never the run's root,
+    so the picks are not tuned to the random numbers they are scored with, and do not depend on
+    how many trials the run has."""
+    roots = []
+    real = campaign_model.simulate
+
+    def spy(pop, arrays, schedule, root, trials):
+        roots.append(root)
+        return real(pop, arrays, schedule, root, trials)
+
+    monkeypatch.setattr(campaign_model, "simulate", spy)
+    s1 = scenario([copy.deepcopy(GREEDY)])
     pop = build_world(s1.world, s1.seed).population
-    assert np.array_equal(compile_campaign(s1, pop)[1][0].partner_creator,
-                          compile_campaign(s2, pop)[1][0].partner_creator)
+    first = compile_campaign(s1, pop)[1][0].partner_creator
+    assert roots and set(map(int, roots)) == {int(campaign_model.selection_root(s1.seed))}
     assert campaign_model.selection_root(s1.seed) != root_key(s1.seed)
+    assert np.array_equal(first, compile_campaign(s1.with_overrides(trials=3), pop)[1][0].partner_creator)

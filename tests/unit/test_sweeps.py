@@ -106,8 +106,8 @@ def test_bad_uncertainty_paths_are_refused_with_the_line(path, message):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(text, source="sweep.yaml")
     (line,) = err.value.problems
-    sweep_line = text.splitlines().index("sweep:") + 1
-    assert line.startswith(f"sweep.yaml:{sweep_line}: sweep: uncertainties.0: "), line
+    path_line = next(i for i, x in enumerate(text.splitlines(), 1) if f"path: {path}" in x)
+    assert line.startswith(f"sweep.yaml:{path_line}: sweep.uncertainties.0.path: "), line
     assert message in line, line
 
 
@@ -123,6 +123,12 @@ def test_bad_uncertainty_paths_are_refused_with_the_line(path, message):
      "must be one of factorial, latin_hypercube, sobol, morris"),
     ({"uncertainties": [{"path": "model.reshare", "levels": [0.1]}], "outcomes": ["adopters"]},
      "'adopters' is not an outcome of this model"),
+    ({"uncertainties": [{"path": "model.reshare", "name": "reach", "levels": [0.1]}]},
+     "uncertainty name 'reach' is a column of the results tables"),
+    ({"uncertainties": [{"path": "rate_card", "levels": ["source_article"]},
+                        {"path": "rate_card.instagram.micro", "levels": [100.0]}]}, "one lies inside the other"),
+    ({"uncertainties": [{"path": "model.reshare", "levels": [0.1]}], "morris_levels": 6},
+     "morris_levels is for the morris design"),
 ])
 def test_bad_designs_are_refused(sweep, message):
     with pytest.raises(Exception, match=message):
@@ -164,14 +170,15 @@ def test_an_infeasible_grid_combination_points_at_its_mix():
 
 
 def test_every_executor_gives_the_same_tables():
-    """Serial, a local pool of 2 threads and an embedded Dask cluster of 2 processes: the same
-    tables to the bit, greedy selection included (chosen once, shipped with the tasks)."""
+    """Serial, a local pool of 3 threads and an embedded Dask cluster of 2 processes (several
+    chunks per task): the same tables to the bit, greedy selection included (chosen once,
+    shipped with the tasks)."""
     strategies = [*BASE["strategies"],
                   {"name": "greedy", "posts": [{"tier": "nano", "platform": "instagram", "creators": 3,
                                                 "select": "greedy", "greedy_trials": 16, "days": [0]}]}]
     s = scenario(strategies=strategies, trials=150)  # 3 chunks of 64 trials per (point, strategy)
-    runs = {kind: run(s, executor=ExecutorSpec(kind, workers=2))
-            for kind in (ExecutorKind.SERIAL, ExecutorKind.LOCAL, ExecutorKind.DASK)}
+    runs = {kind: run(s, executor=ExecutorSpec(kind, workers=workers))
+            for kind, workers in ((ExecutorKind.SERIAL, 1), (ExecutorKind.LOCAL, 3), (ExecutorKind.DASK, 2))}
     ref = runs[ExecutorKind.SERIAL]
     assert ref.info["chunks"]["total"] == 4 * 3 * 3
     for kind, other in runs.items():
@@ -196,3 +203,76 @@ def test_sobol_sweep_finds_the_uncertainty_a_strategy_depends_on(tmp_path):
     assert ind[("micro", "adopted", "micro_trust", "ST")] > 0.8
     assert ind[("mega", "adopted", "micro_trust", "ST")] == pytest.approx(0.0, abs=1e-12)
     assert ind[("mega", "adopted", "mega_trust", "ST")] > 0.8
+
+
+def test_latin_hypercube_sweep_over_a_count_runs_the_rounded_values(tmp_path):
+    """A sampled range over a whole-number key runs (and reports) rounded values; a design that is
+    not Sobol or Morris writes no sensitivity indices."""
+    sweep = {"design": "latin_hypercube", "samples": 5,
+             "uncertainties": [{"path": "world.tiers.nano.count", "name": "nano_count", "low": 20, "high": 60},
+                               {"path": "model.reshare", "low": 0.0, "high": 0.3}]}
+    s = scenario(sweep=sweep, trials=8)
+    results = run(s, out=tmp_path / "lhs")
+    counts = results.points["nano_count"].tolist()
+    assert all(isinstance(c, int) and 20 <= c <= 60 for c in counts)
+    assert [p.scenario.world.tiers["nano"].count for p in results.design.points] == counts
+    assert sorted(np.floor((np.array(counts) - 20) / 8).astype(int).clip(0, 4).tolist()) == [0, 1, 2, 3, 4]
+    assert results.sensitivity() is None and not (tmp_path / "lhs" / "sensitivity.csv").exists()
+    assert (tmp_path / "lhs" / "report.html").exists()
+    summary = pd.read_csv(tmp_path / "lhs" / "summary.csv")
+    assert {"nano_count", "model.reshare"} <= set(summary.columns)
+
+
+def test_points_that_share_a_built_world_build_it_once():
+    """Trust and reach are laid onto a built world; sweeping them builds one world, sweeping a count
+    builds one per value, and the shared world is the one each point would build alone."""
+    import sim.runner as runner
+    from sim.world.build import build_world
+
+    trust = design(scenario())  # micro trust x rate card: the world is the same at all 4 points
+    cache = runner.WorldCache()
+    worlds = [cache.world(p.scenario, 1) for p in trust.points]
+    assert len(cache) == 1 and all(w is worlds[0] for w in worlds)
+    alone = build_world(trust.points[3].scenario.world, trust.points[3].scenario.seed)
+    assert np.array_equal(alone.graph.indptr, worlds[0].graph.indptr)
+    assert np.array_equal(alone.graph.indices, worlds[0].graph.indices)
+    counts = design(scenario(sweep={"uncertainties": [{"path": "world.tiers.nano.count", "levels": [30, 40]}]}))
+    cache = runner.WorldCache()
+    for p in counts.points:
+        cache.world(p.scenario, 1)
+    assert len(cache) == 2
+
+
+def test_parts_beyond_four_digit_points_and_three_digit_strategies_are_found(tmp_path):
+    import pyarrow as pa
+
+    from sim.store import RunStore
+
+    store = RunStore(tmp_path / "r")
+    store.open("x")
+    jobs = [(9999, 0, 0), (10000, 0, 0), (3, 1000, 0), (3, 999, 12345)]
+    for job in jobs:
+        store.write_part(job, pa.table({"point": [job[0]], "strategy": [str(job[1])]}))
+    assert store.finished() == set(jobs)
+    got = store.read_parts().to_pydict()
+    assert got["point"] == [3, 3, 9999, 10000] and got["strategy"] == ["999", "1000", "0", "0"]
+
+
+def test_a_worker_without_the_data_file_says_so(tmp_path):
+    import sim.tasks as tasks
+
+    edges = tmp_path / "g.txt"
+    edges.write_text("0 1\n1 2\n2 0\n")
+    s = Scenario.model_validate({
+        "name": "g", "seed": 1, "trials": 2, "recruits": {"rule": "explicit", "nodes": [0]},
+        "world": {"graph": {"kind": "edgelist", "path": str(edges), "directed": True}},
+        "model": {"kind": "independent_cascade", "edge_prob": 1.0}})
+    digest = tasks.file_digest(edges)
+    task = tasks.ChunkTask(s.canonical_json(), "not-registered", None, 0, ("explicit",), None, (0, 2),
+                           ((str(edges), digest),))
+    edges.write_text("0 1\n")
+    with pytest.raises(tasks.TaskError, match="differs from the file the run was started with"):
+        tasks.run_chunk(task)
+    edges.unlink()
+    with pytest.raises(tasks.TaskError, match=f"no file {edges}"):
+        tasks.run_chunk(task)
