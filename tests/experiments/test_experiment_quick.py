@@ -14,6 +14,7 @@ import pytest
 from sim.cli import main
 from sim.experiments import load_experiment, run_experiment
 from sim.experiments.definition import ExperimentError
+from sim.world.datasets import DatasetUnavailable, dataset_path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFINITIONS = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -25,14 +26,43 @@ def test_every_definition_is_valid():
     assert ids == [p.stem for p in DEFINITIONS]
 
 
+def _dataset_missing(spec) -> str | None:
+    """The name of a real graph the definition reads and this machine lacks (CI has none)."""
+    graph = getattr(getattr(spec, "parameters", None), "graph", None)
+    if getattr(graph, "kind", None) != "dataset":
+        return None
+    try:
+        dataset_path(graph.name)
+    except DatasetUnavailable:
+        return graph.name
+    return None
+
+
 @pytest.mark.parametrize("path", DEFINITIONS, ids=[p.stem for p in DEFINITIONS])
 def test_quick_reproduction_meets_its_criteria(path, tmp_path):
     spec = load_experiment(path)
+    missing = _dataset_missing(spec)
+    if missing:
+        # The published criteria are about that graph; on a stand-in only the methods' agreement
+        # with each other is checked (test_methods_agree_on_a_stand_in_graph).
+        pytest.skip(f"{missing} is not on this machine (the project does not ship it)")
     report = run_experiment(spec, quick=True, parts=tmp_path / "parts")
     failed = [(c.name, c.ours, c.criterion) for c in report.checks if not c.passed]
     assert report.checks and not failed, failed
     files = report.write(tmp_path / spec.id)
     assert {f.suffix for f in files} == {".png", ".svg"} and all(f.stat().st_size > 1000 for f in files)
+
+
+def test_methods_agree_on_a_stand_in_graph(tmp_path):
+    """E1 where NetHEPT is absent (CI): on a Barabasi-Albert stand-in, reverse influence sampling's
+    own spread estimate of its set equals the kernel's Monte Carlo for every model."""
+    from sim.world.spec import BarabasiAlbertGraph
+
+    spec = load_experiment(ROOT / "experiments" / "e1_kempe.yaml")
+    stand_in = spec.parameters.model_copy(update={"graph": BarabasiAlbertGraph(kind="barabasi_albert", n=3000, m=2)})
+    report = run_experiment(spec.model_copy(update={"parameters": stand_in}), quick=True, parts=tmp_path / "parts")
+    agree = [c for c in report.checks if c.name.endswith("_ris_estimate")]
+    assert len(agree) == 3 and all(c.passed for c in agree), [(c.name, c.ours) for c in agree]
 
 
 @pytest.mark.slow
