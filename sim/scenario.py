@@ -157,7 +157,7 @@ class Scenario(Spec):
         (:class:`sim.sweeps.spec.SweepSpec`).
     """
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt

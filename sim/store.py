@@ -85,11 +85,15 @@ class RunStore:
         Raises
         ------
         StoreError
-            If the folder holds another scenario's results and ``overwrite`` is False.
+            If the folder holds another scenario's results and ``overwrite`` is False, or files
+            that are not a run's results (never deleted).
         """
         manifest = self.read_manifest()
         if self.folder.exists() and any(self.folder.iterdir()):
-            same = manifest is not None and manifest.get("scenario_sha256") == digest
+            if manifest is None:  # never delete what the tool did not write, even with --overwrite
+                raise StoreError(f"{self.folder} holds files that are not a run's results (no manifest.json); "
+                                 "choose another --out")
+            same = manifest.get("scenario_sha256") == digest
             if not same or manifest.get("results_layout") != RESULTS_LAYOUT:
                 if not overwrite:
                     if same:
@@ -97,7 +101,7 @@ class RunStore:
                                 f"(results layout {manifest.get('results_layout', 1)}, now {RESULTS_LAYOUT}), "
                                 "which cannot be resumed")
                     else:
-                        what = "another scenario's results" if manifest else "files that are not a run's results"
+                        what = "another scenario's results"
                     raise StoreError(
                         f"{self.folder} holds {what}; choose another --out or pass --overwrite to replace it")
                 self._clear()

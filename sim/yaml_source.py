@@ -5,6 +5,11 @@ PyYAML follows YAML 1.1, which turns ``no`` into False, ``017`` into 15 and
 loader here follows YAML 1.2's core schema for booleans and numbers, rejects
 duplicate keys, and returns a map from key path to line number so validation
 errors can point at the line a user has to fix.
+
+Files from strangers are read defensively: only the core schema's tags (no
+``!!python/...`` or application tags, which are refused rather than ignored), no
+anchors and aliases (a "billion laughs" document of nested aliases would expand to
+gigabytes; project files never need them), and at most :data:`MAX_BYTES` of text.
 """
 
 from __future__ import annotations
@@ -89,14 +94,32 @@ class YamlDocument:
         return self.lines.get((), None)
 
 
+#: Largest YAML document read (scenarios, definitions and targets are a few kB).
+MAX_BYTES = 2**20
+
+#: Tags a document may carry: YAML 1.2's core schema.
+_CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
+
+
 def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
     """Parse one YAML document with line tracking.
 
     Raises
     ------
     YamlError
-        On syntax errors, duplicate keys, non-string keys, or an empty document.
+        On syntax errors, duplicate keys, non-string keys, tags outside the core schema,
+        aliases, a document over :data:`MAX_BYTES`, or an empty document.
     """
+    if len(text) > MAX_BYTES:
+        raise YamlError(source, None, f"the file is {len(text):,} characters long; the limit is {MAX_BYTES:,}")
+    try:  # aliases are found in the event stream, before anything is composed or expanded
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise YamlError(source, event.start_mark.line + 1,
+                                f"YAML aliases (*{event.anchor}) are not allowed; write the value out")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise YamlError(source, mark.line + 1 if mark else None, f"invalid YAML: {exc.problem}") from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -108,8 +131,16 @@ def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
     if node is None:
         raise YamlError(source, 1, "the file is empty")
     lines: dict[Path_, int] = {(): node.start_mark.line + 1}
+    seen: set[int] = set()
 
     def build(n: yaml.Node, path: Path_) -> Any:
+        line = n.start_mark.line + 1
+        if id(n) in seen:  # the composer hands an alias back as the node it names
+            raise YamlError(source, line, "YAML aliases (*name) are not allowed; write the value out")
+        seen.add(id(n))
+        if n.tag not in _CORE_TAGS:
+            raise YamlError(source, line, f"the tag {n.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed "
+                            "(plain values, lists and mappings only)")
         if isinstance(n, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in n.value:

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from sim.schema import Spec
 
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 
 
 class ExperimentSpec(Spec):
