@@ -22,7 +22,7 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 class Spec(BaseModel):
     """Base of every scenario block: strict types, frozen, unknown keys rejected with suggestions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     @model_validator(mode="before")
     @classmethod

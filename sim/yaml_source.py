@@ -120,6 +120,9 @@ def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise YamlError(source, mark.line + 1 if mark else None, f"invalid YAML: {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, but a position
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlError(source, line, f"invalid YAML: character {exc.character!r} is not allowed") from None
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

@@ -1,0 +1,274 @@
+"""Write the malformed-input corpus: ``python tests/hardening/make_corpus.py``.
+
+Each case is a file (a scenario, sometimes with an edge list beside it) that must be refused
+with exit status 2, one ``file:line: key: message`` line per problem, no traceback and no
+output folder. ``cases.yaml`` lists, per file, a piece of the key and of the message the first
+line must contain. The files are committed; this script documents how they were made and
+rewrites them identically.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent / "corpus"
+
+CLASSIC = """\
+name: classic
+seed: 1
+trials: 10
+world:
+  graph: {kind: erdos_renyi, n: 200, mean_degree: 3.0}
+model: {kind: independent_cascade, edge_prob: 0.2}
+recruits: {rule: random, count: 2}
+"""
+
+CAMPAIGN = """\
+name: campaign
+seed: 1
+trials: 4
+days: 14
+world:
+  kind: creator_audience
+  scale: 10
+  audience:
+    peers: {kind: erdos_renyi, n: 500, mean_degree: 4.0}
+    segments:
+      - {name: all, share: 1.0, platforms: {instagram: 0.9}}
+    interest: {mean: 0.3, concentration: 4, homophily: 0.5}
+  platforms:
+    instagram: {organic_reach: 0.2, discovery: 0.1}
+  tiers:
+    micro: {followers: [1000, 3000], count: 10, platforms: {instagram: 1.0}, engagement: 0.1, trust: 0.5}
+    mega: {followers: [3000, 4000], count: 2, platforms: {instagram: 1.0}, engagement: 0.05, trust: 0.3}
+model: {kind: campaign, reshare: 0.1}
+rate_card: {instagram: {micro: 300, mega: 20000}}
+strategies:
+  - name: micro
+    posts: [{tier: micro, platform: instagram, creators: 3, days: [0]}]
+  - name: mega
+    posts: [{tier: mega, platform: instagram, creators: 1, days: [0]}]
+"""
+
+EDGES = "0 1\n1 2\n2 0\n"
+
+
+def edgelist_scenario(path: str, fmt: str = "edgelist", model: str = "{kind: independent_cascade, edge_prob: 0.2}",
+                      recruits: str = "{rule: random, count: 1}") -> str:
+    return (f"name: edges\nseed: 1\ntrials: 4\nworld:\n  graph: {{kind: edgelist, path: {path}, directed: true, "
+            f"format: {fmt}}}\nmodel: {model}\nrecruits: {recruits}\n")
+
+
+CASES: list[tuple[str, str | bytes, str, str, dict[str, str | bytes]]] = []
+
+
+def case(name: str, text: str | bytes, key: str, message: str, extra: dict | None = None) -> None:
+    """One corpus file: its content, what the first error line's key and message must contain."""
+    CASES.append((name, text, key, message, extra or {}))
+
+
+def sub(base: str, old: str, new: str) -> str:
+    assert old in base, old
+    return base.replace(old, new, 1)
+
+
+# --- typos: unknown keys, at every level
+for old, new, key in [
+    ("seed: 1", "sed: 1", "sed"), ("trials: 10", "trails: 10", "trails"),
+    ("edge_prob: 0.2", "edgeprob: 0.2", "model.edgeprob"), ("mean_degree: 3.0", "mean_degre: 3.0", "mean_degre"),
+    ("count: 2}", "cuont: 2}", "recruits.cuont"), ("kind: erdos_renyi", "kind: erdos_reny", "world.graph.kind"),
+    ("kind: independent_cascade", "kind: independent_cascad", "model.kind"), ("rule: random", "rule: randon", "recruits.rule"),
+]:
+    case(f"typo_{key.replace('.', '_')}", sub(CLASSIC, old, new), key, "")
+for old, new, key in [
+    ("organic_reach: 0.2", "organic_rech: 0.2", "organic_rech"), ("engagement: 0.1", "engagment: 0.1", "engagment"),
+    ("reshare: 0.1", "reshar: 0.1", "model.reshar"), ("creators: 3", "creator: 3", "creator"),
+    ("homophily: 0.5", "homophilly: 0.5", "homophilly"), ("rate_card:", "ratecard:", "ratecard"),
+]:
+    case(f"typo_campaign_{key.replace('.', '_')}", sub(CAMPAIGN, old, new), key, "")
+
+# --- wrong types
+for old, new, key in [
+    ("seed: 1", "seed: one", "seed"), ("trials: 10", "trials: '10'", "trials"), ("trials: 10", "trials: 10.5", "trials"),
+    ("trials: 10", "trials: [10]", "trials"), ("n: 200", "n: two hundred", "world.graph.n"),
+    ("edge_prob: 0.2", "edge_prob: high", "model.edge_prob"), ("edge_prob: 0.2", "edge_prob: true", "model.edge_prob"),
+    ("count: 2}", "count: [2]}", "recruits.count"), ("name: classic", "name: [classic]", "name"),
+    ("world:\n  graph:", "world: 5\nx:\n  graph:", "world"),
+]:
+    case(f"type_{key.replace('.', '_')}_{len(CASES)}", sub(CLASSIC, old, new), key, "")
+for old, new, key in [
+    ("days: 14", "days: two weeks", "days"), ("scale: 10", "scale: big", "world.scale"),
+    ("followers: [1000, 3000]", "followers: 1000", "followers"), ("days: [0]}]\n  - name: mega", "days: 0}]\n  - name: mega", "days"),
+    ("platforms: {instagram: 0.9}", "platforms: [instagram]", "platforms"), ("rate_card: {instagram: {micro: 300, mega: 20000}}",
+     "rate_card: {instagram: {micro: cheap, mega: 20000}}", "rate_card.instagram.micro"),
+]:
+    case(f"type_campaign_{key.replace('.', '_')}_{len(CASES)}", sub(CAMPAIGN, old, new), key, "")
+
+# --- NaN and infinities
+for old, new, key in [
+    ("edge_prob: 0.2", "edge_prob: .nan", "model.edge_prob"), ("edge_prob: 0.2", "edge_prob: .inf", "model.edge_prob"),
+    ("mean_degree: 3.0", "mean_degree: .nan", "world.graph.mean_degree"),
+    ("mean_degree: 3.0", "mean_degree: .inf", "world.graph.mean_degree"),
+    ("mean_degree: 3.0", "mean_degree: -.inf", "world.graph.mean_degree"),
+]:
+    case(f"nan_{len(CASES)}", sub(CLASSIC, old, new), key, "")
+for old, new, key in [
+    ("scale: 10", "scale: .inf", "world.scale"), ("scale: 10", "scale: .nan", "world.scale"),
+    ("organic_reach: 0.2", "organic_reach: .nan", "organic_reach"), ("trust: 0.5}", "trust: .nan}", "trust"),
+    ("micro: 300,", "micro: .inf,", "rate_card.instagram.micro"), ("reshare: 0.1", "reshare: -.inf", "model.reshare"),
+]:
+    case(f"nan_campaign_{len(CASES)}", sub(CAMPAIGN, old, new), key, "")
+
+# --- negative and enormous sizes
+for old, new, key, msg in [
+    ("n: 200", "n: -5", "world.graph.n", "greater than or equal to 1"),
+    ("n: 200", "n: 0", "world.graph.n", "greater than or equal to 1"),
+    ("trials: 10", "trials: -1", "trials", ""), ("trials: 10", "trials: 0", "trials", ""),
+    ("n: 200", "n: 1000000000000", "world", "GiB"), ("mean_degree: 3.0", "mean_degree: 1e300", "world.graph", "exceeds n - 1"),
+    ("seed: 1", "seed: -1", "seed", ""), ("seed: 1", "seed: 18446744073709551616", "seed", ""),
+    ("count: 2}", "count: 5000}", "recruits", "5000"), ("count: 2}", "count: -2}", "recruits.count", ""),
+]:
+    case(f"size_{len(CASES)}", sub(CLASSIC, old, new), key, msg)
+for old, new, key, msg in [
+    ("days: 14", "days: 0", "days", ""), ("days: 14", "days: -3", "days", ""),
+    ("count: 10,", "count: -10,", "count", ""), ("n: 500", "n: 100000000000", "world", "GiB"),
+    ("creators: 3", "creators: 300", "strategies.0.posts.0.creators", "asked for"),
+    ("followers: [1000, 3000]", "followers: [3000, 1000]", "followers", "high > low"),
+    ("scale: 10", "scale: 0.5", "world.scale", ""),
+]:
+    case(f"size_campaign_{len(CASES)}", sub(CAMPAIGN, old, new), key, msg)
+
+# --- empty, non-UTF-8, not a mapping
+case("empty", "", "", "the file is empty")
+case("only_comments", "# nothing here\n# at all\n", "", "the file is empty")
+case("not_utf8", "name: caf\xe9\n".encode("latin-1"), "", "not a UTF-8 text file")
+case("binary", bytes(range(256)) * 4, "", "not a UTF-8 text file")
+case("top_level_list", "- name: x\n- seed: 1\n", "(top level)", "mapping")
+case("top_level_scalar", "just a string\n", "(top level)", "mapping")
+case("syntax_error", "name: [unclosed\nseed: 1\n", "", "invalid YAML")
+case("tabs", "name: x\n\tseed: 1\n", "", "invalid YAML")
+case("utf16", CLASSIC.encode("utf-16"), "", "not a UTF-8 text file")
+case("control_character", sub(CLASSIC, "name: classic", "name: cla\x1fssic"), "", "is not allowed")
+case("huge_file", "name: x\n" + "# padding\n" * 120_000, "", "the limit is")
+
+# --- YAML bombs, aliases, tags, duplicate keys
+bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh")) + "name: *h\n"
+case("billion_laughs", bomb, "", "aliases")
+case("alias_scalar", sub(CLASSIC, "seed: 1", "seed: &s 1\ntrials_again: *s"), "", "aliases")
+case("alias_merge", sub(CLASSIC, "recruits: {rule: random, count: 2}", "base: &b {rule: random}\nrecruits: {<<: *b, count: 2}"),
+     "", "aliases")
+case("python_object", sub(CLASSIC, "name: classic", "name: !!python/object/apply:os.system ['echo pwned']"), "", "tag")
+case("python_name", sub(CLASSIC, "seed: 1", "seed: !!python/name:os.system"), "", "tag")
+case("custom_tag", sub(CLASSIC, "trials: 10", "trials: !big 10"), "", "tag")
+case("binary_tag", sub(CLASSIC, "name: classic", "name: !!binary aGVsbG8="), "", "tag")
+case("timestamp_tag", sub(CLASSIC, "name: classic", "name: !!timestamp 2001-12-14"), "", "tag")
+case("duplicate_top", sub(CLASSIC, "trials: 10", "trials: 10\ntrials: 20"), "", "duplicate key trials")
+case("duplicate_nested", sub(CLASSIC, "n: 200,", "n: 200, n: 300,"), "", "duplicate key world.graph.n")
+case("duplicate_campaign", sub(CAMPAIGN, "reshare: 0.1", "reshare: 0.1, reshare: 0.2"), "", "duplicate key model.reshare")
+case("nonstring_key", sub(CLASSIC, "seed: 1", "seed: 1\n[1, 2]: x"), "", "keys must be names")
+
+# --- malformed and self-contradictory edge lists
+for name, content, msg in [
+    ("one_column", "0 1\n2\n", "expected 'source target [weight]'"),
+    ("bad_weight", "0 1 0.5\n1 2 heavy\n", "is not a number"),
+    ("nan_weight", "0 1 nan\n", "finite number >= 0"),
+    ("negative_weight", "0 1 -0.5\n", "finite number >= 0"),
+    ("mixed_weights", "0 1 0.5\n1 2\n", "some lines have a weight"),
+    ("empty_edges", "", "no edges"),
+    ("comments_only_edges", "# a\n# b\n", "no edges"),
+    ("attribute_not_weight", "0 1 {'color': 'red'}\n", "are not {'weight': number}"),
+    ("attribute_code", "0 1 {'weight': __import__('os').system('echo pwned')}\n", "not"),
+]:
+    case(f"edges_{name}", edgelist_scenario(f"{name}.txt"), "world.graph.path", msg, {f"{name}.txt": content})
+case("edges_not_utf8", edgelist_scenario("latin.txt"), "world.graph.path", "not a UTF-8 text file",
+     {"latin.txt": "caf\xe9 1\n".encode("latin-1")})
+case("edges_bad_gzip", edgelist_scenario("broken.txt.gz"), "world.graph.path", "",
+     {"broken.txt.gz": b"\x1f\x8b\x08\x00garbage"})
+case("edges_cut_gzip", edgelist_scenario("cut.txt.gz"), "world.graph.path", "cut short",
+     {"cut.txt.gz": gzip.compress(b"0 1\n" * 1000)[:40]})
+for name, content, msg in [
+    ("json_invalid", "{edges: [[0, 1]}", "invalid JSON"),
+    ("json_no_edges", '{"nodes": [1, 2]}', "needs an 'edges' list"),
+    ("json_bad_pair", '{"edges": [[0, 1, 2]]}', "not a [source, target] pair"),
+    ("json_nested_pair", '{"edges": [[[0], {"a": 1}]]}', "not a [source, target] pair"),
+    ("json_labels_list", '{"edges": [[0, 1]], "labels": [1, 2]}', "'labels' must be a mapping"),
+]:
+    case(f"edges_{name}", edgelist_scenario(f"{name}.json", fmt="json"), "world.graph.path", msg, {f"{name}.json": content})
+case("edges_weights_missing", edgelist_scenario("plain.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
+     "model", "weight", {"plain.txt": EDGES})
+case("edges_weight_above_one", edgelist_scenario("heavy.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
+     "model", "", {"heavy.txt": "0 1 2.5\n1 2 0.5\n"})
+case("edges_unknown_recruit", edgelist_scenario("known.txt", recruits="{rule: explicit, nodes: [42]}"),
+     "recruits.nodes", "42", {"known.txt": EDGES})
+case("edges_bad_format", edgelist_scenario("f.txt", fmt="csv"), "world.graph.format", "edgelist", {"f.txt": EDGES})
+
+# --- missing and unreadable files
+case("missing_edgelist", edgelist_scenario("no_such_file.txt"), "world.graph.path", "no such file")
+case("edgelist_is_directory", edgelist_scenario("."), "world.graph.path", "no such file")
+case("unknown_dataset", sub(CLASSIC, "{kind: erdos_renyi, n: 200, mean_degree: 3.0}", "{kind: dataset, name: nethep}"),
+     "world.graph.name", "unknown dataset")
+case("missing_parameters_file", sub(CAMPAIGN, "seed: 1", "seed: 1\nparameters: calibration/fitted/none.yaml"),
+     "parameters", "")
+
+# --- self-contradictory scenarios
+for old, new, key, msg in [
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2, fraction: 0.1}", "recruits", "exactly one"),
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random}", "recruits", "exactly one"),
+    ("recruits: {rule: random, count: 2}", "", "", "give exactly one of 'recruits'"),
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2}\nstrategies: [{name: a, recruits: "
+     "{rule: random, count: 1}}]", "", "exactly one"),
+    ("mean_degree: 3.0", "mean_degree: 500.0", "world.graph", "exceeds n - 1"),
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2}\ncascade_trees: [0]", "", "campaign model only"),
+    ("recruits: {rule: random, count: 2}", "strategies: [{name: a, recruits: {rule: random, count: 1}}, "
+     "{name: a, recruits: {rule: top_degree, count: 1}}]", "", "unique"),
+    ("model: {kind: independent_cascade, edge_prob: 0.2}", "model: {kind: campaign}", "", "creator_audience world"),
+]:
+    case(f"contradiction_{len(CASES)}", sub(CLASSIC, old, new), key, msg)
+for old, new, key, msg in [
+    ("days: [0]}]\n  - name: mega", "days: [20]}]\n  - name: mega", "", "beyond the horizon"),
+    ("tier: mega, platform: instagram", "tier: nano, platform: instagram", "", "not in world.tiers"),
+    ("tier: mega, platform: instagram", "tier: mega, platform: tiktok", "", "not in world.platforms"),
+    ("rate_card: {instagram: {micro: 300, mega: 20000}}", "rate_card: {instagram: {micro: 300}}", "", "no price"),
+    ("share: 1.0", "share: 0.5", "world.audience", "segment shares must sum to 1"),
+    ("creators: 3, days: [0]}]\n  - name: mega", "budget: 100, days: [0]}]\n  - name: mega",
+     "strategies.0.posts.0.budget", "buys no partner"),
+    ("creators: 3, days: [0]}]\n  - name: mega", "creators: 3, budget: 900, days: [0]}]\n  - name: mega", "", "exactly one"),
+    ("model: {kind: campaign, reshare: 0.1}", "model: {kind: independent_cascade, edge_prob: 0.1}", "", "campaign model"),
+    ("strategies:", "baseline: nobody\nstrategies:", "", "baseline 'nobody'"),
+    ("trials: 4", "trials: 4\ncascade_trees: [9]", "", "is not run"),
+    ("strategies:", "sweep: {uncertainties: [{path: model.reshar, levels: [0.1]}]}\nstrategies:",
+     "sweep.uncertainties.0.path", "did you mean 'reshare'"),
+    ("strategies:", "sweep: {uncertainties: [{path: model.reshare, levels: [0.1, 1.5]}]}\nstrategies:",
+     "sweep.uncertainties", "point 1"),
+    ("strategies:", "sweep: {design: sobol, samples: 10, uncertainties: [{path: model.reshare, low: 0, high: 0.2}]}\n"
+     "strategies:", "sweep", "power of two"),
+    ("rate_card: {instagram: {micro: 300, mega: 20000}}", "rate_card: cheapest", "rate_card", "unknown rate card"),
+    ("platforms: {instagram: 1.0}, engagement: 0.05", "platforms: {instagram: 0.5}, engagement: 0.05", "", "sum to 1"),
+]:
+    case(f"contradiction_campaign_{len(CASES)}", sub(CAMPAIGN, old, new), key, msg)
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    for old in HERE.iterdir():
+        old.unlink()
+    index = {}
+    for i, (name, text, key, message, extra) in enumerate(CASES):
+        file = f"{i:03d}_{name}.yaml"
+        data = text if isinstance(text, bytes) else text.encode()
+        (HERE / file).write_bytes(data)
+        for other, content in extra.items():
+            (HERE / other).write_bytes(content if isinstance(content, bytes) else content.encode())
+        index[file] = {"key": key, "message": message}
+    (HERE / "cases.yaml").write_text(
+        "# The malformed-input corpus: file -> what its first error line must contain (make_corpus.py).\n"
+        + yaml.safe_dump(index, sort_keys=True, allow_unicode=True))
+    print(f"{len(CASES)} cases written to {HERE}")
+
+
+if __name__ == "__main__":
+    main()
