@@ -36,6 +36,15 @@ def _seed(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    from sim.world.footprint import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (kept separate so docs and tests can inspect it)."""
     p = argparse.ArgumentParser(
@@ -62,6 +71,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in its folder (rerunning the same command does too); "
                         "only the missing chunks run")
+    p.add_argument("--max-memory", type=_size, metavar="SIZE",
+                   help="memory the run may use, e.g. 4G or 512M (default: 90%% of what is available); worlds and "
+                        "result tables that would not fit are refused before anything runs")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run folder that holds another scenario's results")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
@@ -178,9 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"run_experiment.py: error: {exc}", markup=False)
         return EXIT_BAD_INPUT
     if args.check:
+        from sim.tasks import data_files
+
         at = f" x {points} sweep points" if scenario.sweep is not None else ""
         out.print(f"{args.scenario}: valid ({len(scenario.strategy_list)} strategies{at}, "
                   f"{scenario.trials:,} trials each)", markup=False)
+        for path in data_files(scenario):  # relative paths are resolved against the scenario's folder
+            out.print(f"  reads {path}", markup=False)
+        out.print(f"  writes {(args.out / scenario.name).resolve()}/", markup=False)
         return 0
 
     from sim.runner import run
@@ -198,13 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     from sim.tasks import TaskError
 
     try:
-        results = run(scenario, executor=executor, out=folder, overwrite=args.overwrite, progress=not args.quiet)
+        results = run(scenario, executor=executor, out=folder, overwrite=args.overwrite, progress=not args.quiet,
+                      max_memory=args.max_memory)
     except (ScenarioError, StoreError) as exc:
         for line in getattr(exc, "problems", [str(exc)]):
             err.print(line, markup=False)
         return EXIT_BAD_INPUT
     except TaskError as exc:  # finished chunks are on disk: rerun the command to resume
         err.print(f"{exc} (finished chunks are kept in {folder}; rerun to resume)", markup=False)
+        return 1
+    except OSError as exc:  # e.g. a full disk: every part written so far is whole
+        done = len(RunStore(folder).finished())
+        err.print(f"could not write the results: {exc.strerror or exc} ({exc.filename or folder}); the {done} "
+                  f"finished chunks in {folder} are intact: free space and rerun the command to resume",
+                  markup=False)
         return 1
     chunks = results.info["chunks"]
     if chunks["resumed"]:

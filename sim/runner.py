@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,9 +135,10 @@ class WorldCache:
     one is refused if it would not fit beside those already held.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self._worlds: dict[str, World] = {}
         self.held_bytes = 0
+        self.limit = footprint.memory_limit() if limit is None else limit
 
     def __len__(self) -> int:
         return len(self._worlds)
@@ -156,8 +158,7 @@ class WorldCache:
         graph_key = ("world", "audience", "peers") if scenario.is_campaign else ("world", "graph")
         need = footprint.estimate(scenario, workers)
         try:
-            limit = int(0.9 * footprint.available_bytes()) - self.held_bytes
-            footprint.check(need, limit=limit)
+            footprint.check(need, limit=self.limit - self.held_bytes)
         except footprint.WorldTooLarge as exc:
             held = (f" beside the {len(self._worlds)} other worlds of this sweep already built "
                     f"({self.held_bytes / 2**30:.1f} GiB); sweep fewer world parameters or points"
@@ -212,7 +213,7 @@ def prepare(scenario: Scenario, workers: int = 1, worlds: WorldCache | None = No
         weights the graph lacks, not enough memory); each message names the scenario file,
         line and key.
     """
-    world = (worlds or WorldCache()).world(scenario, workers)
+    world = (worlds if worlds is not None else WorldCache()).world(scenario, workers)
     model = build_model(scenario, world)
     if scenario.is_campaign:
         try:
@@ -252,9 +253,28 @@ def _pack(tasks: int, workers: int) -> int:
     return max(1, min(MAX_PACK, tasks // (4 * max(workers, 1))))
 
 
-def _prepare_points(des: Design, workers: int) -> list[Prepared]:
+def _check_results(scenario: Scenario, prepared: list[Prepared], des: Design, worlds: WorldCache,
+                   out: str | Path | None) -> None:
+    """Refuse, before anything runs, result tables that would not fit beside the worlds or on disk."""
+    pop = prepared[0].world.population
+    partners = [len(plan.partner_creator) for p in prepared for plan in p.plans] if scenario.is_campaign else []
+    need = footprint.results_estimate(scenario, len(des.points), partners, len(pop.segments) if pop else 0)
+    free = shutil.disk_usage(_existing_ancestor(Path(out))).free if out is not None else need.disk_bytes
+    try:
+        footprint.check_results(need, worlds.limit - worlds.held_bytes, free)
+    except footprint.WorldTooLarge as exc:
+        raise ScenarioError([scenario.locate(("trials",), str(exc))]) from None
+
+
+def _existing_ancestor(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _prepare_points(des: Design, workers: int, worlds: WorldCache) -> list[Prepared]:
     """Every point made ready (worlds shared between points that differ only in the model)."""
-    worlds = WorldCache()
     out = []
     for point in des.points:
         try:
@@ -278,6 +298,7 @@ def run(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    max_memory: int | None = None,
 ) -> Results:
     """Run every strategy of a scenario for its trials, at every point of its sweep.
 
@@ -303,6 +324,9 @@ def run(
         Replace an ``out`` folder that holds another scenario's results.
     progress : bool
         Show a progress bar.
+    max_memory : int, optional
+        Bytes the run may use (default: 90% of the memory available when it starts). Worlds and
+        result tables that would not fit are refused before anything runs.
 
     Returns
     -------
@@ -316,7 +340,9 @@ def run(
     scenario = scenario.with_overrides(trials=trials, seed=seed, engine=engine)
     started = time.perf_counter()
     des = design(scenario)
-    prepared = _prepare_points(des, executor.workers or machine_cores())
+    worlds = WorldCache(footprint.memory_limit(max_memory))
+    prepared = _prepare_points(des, executor.workers or machine_cores(), worlds)
+    _check_results(scenario, prepared, des, worlds, out)
     names = tuple(s.name for s in scenario.strategy_list)
     chunks = chunk_bounds(scenario.trials)
     jobs = [(p, s, c) for p in range(len(des.points)) for s in range(len(names)) for c in range(len(chunks))]

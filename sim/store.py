@@ -213,5 +213,9 @@ class RunStore:
     def _atomic(self, target: Path, write) -> None:
         self._incoming.mkdir(parents=True, exist_ok=True)
         tmp = self._incoming / f"{target.parent.name}.{target.name}.tmp"  # unique per target
-        write(tmp)
-        os.replace(tmp, target)
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)  # a half-written temporary (full disk, kill) is never left behind
+            raise

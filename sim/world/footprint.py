@@ -144,6 +144,11 @@ def available_bytes() -> int:
     return int(psutil.virtual_memory().available)
 
 
+def _gib(x: float) -> str:
+    """Bytes for people: MiB below a GiB, else GiB."""
+    return f"{x / 2**20:,.1f} MiB" if abs(x) < 2**30 else f"{x / 2**30:,.2f} GiB"
+
+
 def check(footprint: Footprint, limit: int | None = None) -> None:
     """Refuse a world that will not fit in ``limit`` bytes (default: 90% of available memory).
 
@@ -155,7 +160,100 @@ def check(footprint: Footprint, limit: int | None = None) -> None:
     limit = int(0.9 * available_bytes()) if limit is None else limit
     if footprint.peak_bytes > limit:
         raise WorldTooLarge(
-            f"this world needs about {footprint.peak_bytes / 2**30:.1f} GiB "
+            f"this world needs about {_gib(footprint.peak_bytes)} "
             f"({footprint.accounts:,} accounts, ~{footprint.edges:,} follow edges; build "
-            f"{footprint.build_bytes / 2**30:.1f} GiB, run {footprint.run_bytes / 2**30:.1f} GiB) but the "
-            f"limit is {limit / 2**30:.1f} GiB; reduce the audience, raise `scale`, or use fewer workers")
+            f"{_gib(footprint.build_bytes)}, run {_gib(footprint.run_bytes)}) but the "
+            f"limit is {_gib(limit)}; reduce the audience, raise `scale`, use fewer workers or raise --max-memory")
+
+
+#: Bytes per row of each results table while it is held (Arrow while gathering, then pandas):
+#: eight bytes per column, columns as in sim.campaign.metrics / sim.classic.metrics.
+_ROW_BYTES = {"classic": 5 * 8, "runs": 26 * 8, "timeseries": 7 * 8, "partners": 6 * 8, "segments": 5 * 8}
+
+
+@dataclass(frozen=True)
+class ResultsFootprint:
+    """Estimated size of a run's result tables (upper bounds; Parquet on disk compresses them).
+
+    Attributes
+    ----------
+    rows : int
+        Rows of all tables together.
+    memory_bytes : int
+        Held while the tables are gathered and summarised (about two copies).
+    disk_bytes : int
+        Written to the run folder.
+    """
+
+    rows: int
+    memory_bytes: int
+    disk_bytes: int
+
+
+def results_estimate(scenario: Scenario, points: int, partners: list[int], segments: int) -> ResultsFootprint:
+    """The size of the tables a run will write.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    points : int
+        Sweep points (1 without a sweep).
+    partners : list of int
+        Partners of every strategy (campaigns; empty for classic models), summed over points.
+    segments : int
+        Audience segments (campaigns).
+    """
+    trials = scenario.trials
+    strategies = len(scenario.strategy_list)
+    if not scenario.is_campaign:
+        rows = points * strategies * trials
+        size = rows * _ROW_BYTES["classic"]
+    else:
+        runs = points * strategies * trials
+        series = runs * scenario.days
+        by_partner = trials * sum(partners)
+        by_segment = runs * segments
+        rows = runs + series + by_partner + by_segment
+        size = (runs * _ROW_BYTES["runs"] + series * _ROW_BYTES["timeseries"]
+                + by_partner * _ROW_BYTES["partners"] + by_segment * _ROW_BYTES["segments"])
+    return ResultsFootprint(int(rows), int(2 * size), int(size))
+
+
+def check_results(need: ResultsFootprint, memory_limit: int, disk_free: int) -> None:
+    """Refuse result tables that would not fit in memory or on disk, with the estimates and limits.
+
+    Raises
+    ------
+    WorldTooLarge
+        Naming the estimate, the limit and what to lower.
+    """
+    if need.memory_bytes > memory_limit:
+        raise WorldTooLarge(f"the result tables ({need.rows:,} rows) need about {_gib(need.memory_bytes)} of memory "
+                            f"while they are gathered, but the limit is {_gib(memory_limit)}; run fewer trials, "
+                            "strategies or sweep points, or raise --max-memory")
+    if need.disk_bytes > disk_free:
+        raise WorldTooLarge(f"the result tables ({need.rows:,} rows) need up to {_gib(need.disk_bytes)} on disk, but "
+                            f"the output folder's disk has {_gib(disk_free)} free; free space, choose another --out, "
+                            "or run fewer trials")
+
+
+def memory_limit(max_memory: int | None = None) -> int:
+    """Bytes a run may use: 90% of the memory available now, and at most ``max_memory``."""
+    limit = int(0.9 * available_bytes())
+    return limit if max_memory is None else min(limit, int(max_memory))
+
+
+def parse_bytes(text: str) -> int:
+    """``"4G"``, ``"512MiB"``, ``"1.5GB"``, ``"2000000"`` -> bytes (binary multiples).
+
+    Raises
+    ------
+    ValueError
+        If the text is not a positive size.
+    """
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", text, re.IGNORECASE)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text!r})")
+    return int(float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_"))

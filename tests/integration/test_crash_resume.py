@@ -84,3 +84,35 @@ def test_resume_of_another_scenario_is_refused(tmp_path):
     proc = start(other, out, "--resume")
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "--resume" in err and "another scenario's results" in err
+
+
+def test_kills_at_random_moments_then_resume_give_the_same_table(tmp_path):
+    """SIGKILL at four seeded-random moments (during start-up, world building, chunks or the
+    reports), resuming each time; then the table and summary equal an uninterrupted run's."""
+    import numpy as np
+
+    path = write(tmp_path, sweep={"uncertainties": [
+        {"path": "model.trust_growth", "name": "trust_growth", "levels": [0.0, 0.1, 0.2, 0.3]}]})
+    scenario = load_scenario(path)
+    reference = run(scenario)
+    out = tmp_path / "runs"
+    store = RunStore(out / scenario.name)
+    delays = np.random.default_rng(2026).uniform(0.5, 6.0, size=4)
+    for delay in delays:
+        proc = start(path, out)
+        try:
+            proc.wait(timeout=float(delay))
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        parts = store.finished()
+        assert len(parts) == len(set(parts)) <= 4 * 12 * 2
+        assert not any((store.folder / "runs.parquet").glob("*.tmp"))
+    done = start(path, out, "--resume")
+    _, err = done.communicate(timeout=300)
+    assert done.returncode == 0, err
+    table = pd.read_parquet(out / scenario.name / "runs.parquet")
+    assert not table.duplicated(["point", "strategy", "trial"]).any()
+    pd.testing.assert_frame_equal(table, reference.table.astype(table.dtypes.to_dict()), check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_csv(out / scenario.name / "summary.csv"), reference.summary(),
+                                  check_dtype=False)
