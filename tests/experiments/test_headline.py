@@ -1,0 +1,54 @@
+"""E9's statistics: the paired ratio of costs per adopter and its interval, against known truths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.headline import headline_table, ratio_of_costs
+
+
+def test_ratio_interval_covers_the_true_ratio_at_its_level():
+    """Paired trials with a shared factor (common random numbers): the 95% delta-method interval of
+    (cost_a / mean a) / (cost_b / mean b) covers the true ratio in 95% of replications, within
+    4 binomial standard errors."""
+    rng = np.random.default_rng(20261203)
+    cost_a, cost_b, mu_a, mu_b = 1000.0, 5000.0, 40.0, 25.0
+    truth = (cost_a / mu_a) / (cost_b / mu_b)
+    reps, n, covered = 2000, 40, 0
+    for _ in range(reps):
+        shared = rng.gamma(4.0, 0.25, n)          # mean 1: a trial's luck, common to both strategies
+        a = rng.poisson(mu_a * shared)
+        b = rng.poisson(mu_b * shared)
+        est = ratio_of_costs(cost_a, a, cost_b, b)
+        covered += est.low <= truth <= est.high
+    se = np.sqrt(0.95 * 0.05 / reps)
+    assert abs(covered / reps - 0.95) < 4 * se, covered / reps
+
+
+def test_pairing_tightens_the_interval():
+    """The same draws, the trial order of one strategy shuffled: independent trials give a wider interval."""
+    rng = np.random.default_rng(7)
+    shared = rng.gamma(2.0, 0.5, 200)
+    a, b = rng.poisson(30 * shared), rng.poisson(20 * shared)
+    paired = ratio_of_costs(1.0, a, 1.0, b)
+    unpaired = ratio_of_costs(1.0, a, 1.0, rng.permutation(b))
+    assert paired.value == pytest.approx(unpaired.value)
+    assert (paired.high - paired.low) < 0.5 * (unpaired.high - unpaired.low)
+
+
+def test_headline_table_costs_per_adopter_are_ratios_of_means():
+    trials = pd.DataFrame({
+        "rate_card": "industry_midpoint", "budget": 1000.0,
+        "strategy": ["celebrity.burst.1k"] * 3 + ["micro.burst.1k"] * 3,
+        "trial": [0, 1, 2] * 2, "cost": [1000.0] * 3 + [900.0] * 3,
+        "adopted": [10, 20, 30, 40, 50, 60], "engagements": [100, 100, 100, 300, 300, 300],
+        "reach": [1000] * 6})
+    t = headline_table(trials).set_index("mix")
+    assert t.loc["celebrity", "cost_per_adopter"] == pytest.approx(1000 / 20)
+    assert t.loc["micro", "cost_per_adopter"] == pytest.approx(900 / 50)
+    assert t.loc["micro", "ratio_to_celebrity"] == pytest.approx((900 / 50) / (1000 / 20))
+    assert t.loc["celebrity", "ratio_to_celebrity"] == pytest.approx(1.0)
+    assert t.loc["micro", "cost_per_engagement"] == pytest.approx(3.0)
+    assert t.loc["micro", "cost_per_adopter_low"] < 18 < t.loc["micro", "cost_per_adopter_high"]
