@@ -88,12 +88,15 @@ def _summary_table(results) -> Table:
     if results.scenario.is_campaign:
         title += f" (x{world['scale']:g} = {world['real_accounts']:,.0f} real)"
         columns = [("cost", "cost (USD)", "{:,.0f}"), ("reach", "reach", "{:,.0f}"),
-                   ("engagements", "engagements", "{:,.0f}"), ("adopted", "adopters ± 95% CI", None),
+                   ("engagements", "engagements", "{:,.0f}"), ("engagers", "engagers", "{:,.0f}"),
+                   ("adopted", "adopters ± 95% CI", None), ("adopters_engaged", "of whom engaged", "{:,.0f}"),
                    ("cost_per_adopter", "USD/adopter", "{:,.2f}"),
                    ("depth", "depth", "{:.2f}")]
     else:
         columns = [("adopted", "adopted ± 95% CI", None),
                    ("adopted_fraction", "fraction", "{:.4f}"), ("steps", "steps (mean)", "{:.2f}")]
+    present = set(summary["outcome"])
+    columns = [c for c in columns if c[0] in present]  # a folder from before the funnel columns
     paired = len(results.strategies) > 1
     labels = results.design.labels if results.is_sweep else []
     table = Table(title=title)

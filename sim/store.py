@@ -53,7 +53,10 @@ Job = tuple[int, int, int]
 #: (its parts would cover other trials, or come from other draws). 2: chunks aligned on
 #: 64-trial blocks and IC lane draws (2026-11-26). 3: campaign posts' draws keyed by creator,
 #: day and rank instead of schedule position, and parts named by sweep point (2026-12-03).
-RESULTS_LAYOUT = 3
+#: 4: campaign action funnel, new columns ``engagers``, ``adopters_engaged``,
+#: ``adopters_unengaged``, ``action_rate_engaged``, ``action_rate_reached`` (trial table) and
+#: ``new_engagers`` (time series); a layout-3 folder lacks them, so resuming it would mix tables.
+RESULTS_LAYOUT = 4
 
 
 class StoreError(RuntimeError):

@@ -163,7 +163,8 @@ def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) ->
     """The planner's table: one row per (point,) strategy, from a campaign run's summary.
 
     Columns: cost; adopters (mean and 95% CI); adopters' paired difference to the baseline
-    (mean and 95% CI); reach and engagements (means); cost per engagement and per adopter (with
+    (mean and 95% CI); reach and engagements (means); when the summary has them, engagers and
+    adopters that had / had not engaged (means); cost per engagement and per adopter (with
     the adopters-based 95% CI); ``on_frontier`` (not dominated in cost vs adopters at its
     point). With ``points`` (the sweep's point values), those columns come first.
     """
@@ -173,6 +174,9 @@ def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) ->
     def col(outcome: str, field: str) -> pd.Series:
         return s.xs(outcome, level="outcome")[field]
 
+    outcomes = set(s.index.get_level_values("outcome"))
+    # The action funnel (results layout 4 on): who engaged, and adopters split by whether they had.
+    funnel = {c: col(c, "mean") for c in ("engagers", "adopters_engaged", "adopters_unengaged") if c in outcomes}
     out = pd.DataFrame({
         "cost": col("cost", "mean"),
         "adopted": col("adopted", "mean"),
@@ -184,6 +188,7 @@ def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) ->
         "adopted_vs_baseline_ci95_high": col("adopted", "diff_ci95_high"),
         "reach": col("reach", "mean"),
         "engagements": col("engagements", "mean"),
+        **funnel,
         "cost_per_engagement": col("cost_per_engagement", "mean"),
         "cost_per_adopter": col("cost_per_adopter", "mean"),
         "cost_per_adopter_ci95_low": col("cost_per_adopter", "ci95_low"),

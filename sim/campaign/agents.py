@@ -71,12 +71,13 @@ __all__ = [
     "CampaignAgentModel",
     "EdgeState",
     "adoption_days",
+    "funnel_days",
     "simulate",
 ]
 
 # Column indices of the outcome arrays (same names as the kernel's).
-(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS) = range(
-    len(ck.TOTALS))
+(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
+ _ENGAGERS, _AENGAGED, _AUNENGAGED) = range(len(ck.TOTALS))
 _FOLLOW, _DISCOVERY = 0, 1  # kinds of inbox entries
 
 # --------------------------------------------------------------------------- scalar keyed draws
@@ -178,6 +179,11 @@ class CampaignAccount(mesa.Agent):
         Accumulated dose in fixed point (``dose_unit`` per unit dose), as of :attr:`conviction_day`.
     conviction_day : int
         Day of the last conviction update (-1: never); decay is applied lazily.
+    engaged_day : int
+        Day of the account's first engagement in the trial (-1: never engaged). Engagement
+        feeds no dose; an adopter counts as engaged before adopting iff
+        ``0 <= engaged_day <= adopted_day`` (the day's exposures, engagements included, are
+        booked before the end-of-day adoption decision).
     adopted_day : int
         Day of adoption (-1: not adopted).
     root_partner : int
@@ -236,6 +242,7 @@ class CampaignAccount(mesa.Agent):
         self.reached = False
         self.conviction = 0
         self.conviction_day = -1
+        self.engaged_day = -1
         self.adopted_day = -1
         self.adopted_post = -1
         self.root_partner = -1
@@ -340,6 +347,9 @@ class CampaignAccount(mesa.Agent):
                 self.reached = True
                 m.count_reach(self.segment)
             m.count_exposure(p_root, engaged)
+            if engaged and self.engaged_day < 0:
+                self.engaged_day = d
+                m.count_engager()
             today += int(dose * m.dose_unit)
             converted = converted or conv
             candidate = conv or not independent
@@ -367,7 +377,7 @@ class CampaignAccount(mesa.Agent):
         self.adopted_post = best_pid
         self.root_partner = best_root
         self.generation = best_gen
-        m.count_adoption(self.segment, best_root, best_gen)
+        m.count_adoption(self.segment, best_root, best_gen, engaged=self.engaged_day >= 0)
         if _uniform(m.k_reshare, self.index) < m.reshare_p:
             self.reshare_day = d + 1
             m.resharers_next.append(self)
@@ -596,11 +606,18 @@ class CampaignAgentModel(mesa.Model):
             if p_root >= 0:
                 self._partners[p_root][1] += 1
 
-    def count_adoption(self, segment: int, root: int, gen: int) -> None:
-        """Book one adoption attributed to partner ``root`` at generation ``gen``."""
+    def count_engager(self) -> None:
+        """Book an account engaging for the first time in the trial."""
+        self._totals[_ENGAGERS] += 1
+        self._series[self.day][4] += 1
+
+    def count_adoption(self, segment: int, root: int, gen: int, *, engaged: bool) -> None:
+        """Book one adoption attributed to partner ``root`` at generation ``gen``, by an account
+        that has (``engaged``) or has not engaged in the trial so far, today included."""
         t = self._totals
         t[_ADOPT] += 1
         t[_ADIRECT if gen == 1 else _ARESHARE] += 1
+        t[_AENGAGED if engaged else _AUNENGAGED] += 1
         t[_DEPTH] = max(t[_DEPTH], gen)
         self._series[self.day][3] += 1
         if root >= 0:
@@ -632,6 +649,10 @@ class CampaignAgentModel(mesa.Model):
         """Adoption day of every account (-1 = never), int32[n]."""
         return np.array([a.adopted_day for a in self.accounts], dtype=np.int32)
 
+    def engagement_days(self) -> np.ndarray:
+        """Day of every account's first engagement in the trial (-1 = never), int32[n]."""
+        return np.array([a.engaged_day for a in self.accounts], dtype=np.int32)
+
 
 # --------------------------------------------------------------------------- engine front
 
@@ -646,6 +667,15 @@ def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedu
     m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
     m.run()
     return m.adoption_days(), m.totals
+
+
+def funnel_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+                trial: int, *, shuffle_seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One trial as a Mesa model: adoption day and first engagement day of every account (int32,
+    -1 = never) and the totals row; equals :func:`sim.campaign.model.funnel_days`."""
+    m = CampaignAgentModel(pop, arrays, schedule, root, trial, shuffle_seed=shuffle_seed)
+    m.run()
+    return m.adoption_days(), m.engagement_days(), m.totals
 
 
 def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,

@@ -17,6 +17,10 @@ One trial runs day by day. On day ``d``:
 3. **Engagement**: an exposed account engages iff
    ``U(ENGAGE, p; e) < min(1, engagement[u] * trust_e / trust0[u])`` (``engagement[u]``
    if ``trust0[u] == 0``; discovery: ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
+   Engagement is only counted (it feeds no dose): per exposure (``engagements``), per
+   account at its first engagement of the trial (``engagers``, ``new_engagers``), and per
+   adopter by whether it had engaged by the end of its adoption day (``adopters_engaged``,
+   ``adopters_unengaged``).
 4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, with edge state read as of the
    start of day ``d`` (synchronous update); stored as ``int64(dose * dose_unit)`` so sums
    are exact in any order. Discovery doses use ``stranger_trust`` and no fatigue.
@@ -84,11 +88,17 @@ THRESHOLD_MODE = 0
 INDEPENDENT_MODE = 1
 
 #: Columns of the per-trial totals matrix.
+#: ``engagers``: accounts that engaged at least once in the trial (any post, any account);
+#: ``adopters_engaged``: adopters that had engaged on or before their adoption day (booking
+#: comes before the end-of-day adoption, so an engagement on the adoption day counts);
+#: ``adopters_unengaged``: the other adopters (``adopters`` is the sum of the two).
 TOTALS = ("reach", "impressions", "engagements", "adopters", "adopters_direct", "adopters_reshare",
-          "depth", "reshares", "discovery_impressions", "pairs_examined")
-(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS) = range(len(TOTALS))
-#: Per-day series columns.
-SERIES = ("new_reach", "impressions", "engagements", "adopters")
+          "depth", "reshares", "discovery_impressions", "pairs_examined",
+          "engagers", "adopters_engaged", "adopters_unengaged")
+(_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
+ _ENGAGERS, _AENGAGED, _AUNENGAGED) = range(len(TOTALS))
+#: Per-day series columns (``new_engagers``: accounts engaging for the first time in the trial).
+SERIES = ("new_reach", "impressions", "engagements", "adopters", "new_engagers")
 #: Per-partner columns.
 PARTNER = ("impressions", "engagements", "adopters")
 #: Per-segment columns.
@@ -102,15 +112,22 @@ SEGMENT = ("reach", "adopters")
 #: exposure; ``post_mark``: the last post (ordinal within the trial) that reached the
 #: account, valid when ``seen`` is current; ``conviction`` and ``c_last``: threshold-mode
 #: conviction and the day it was last updated; ``today_mark``/``today``: day stamp and
-#: today's summed doses; ``conv``: some exposure today converted (independent mode;
-#: reset with ``today``); ``best_*``: today's attribution. ``segment`` and ``eligible``
-#: are copies of the inputs, so booking and adoption read them from the same line.
+#: today's summed doses; ``state``: bit :data:`_A_CONV`, some exposure today converted
+#: (independent mode; reset with ``today``), and bit :data:`_A_ENGAGED`, the account has
+#: engaged in this trial (reset with the persuasion state at the trial's first exposure);
+#: ``best_*``: today's attribution. ``segment`` and ``eligible`` are copies of the inputs,
+#: so booking and adoption read them from the same line. The record is full (64 bytes):
+#: new per-account facts go into spare bits, not new fields.
 _ACCT = np.dtype([
     ("today", np.int64), ("best_dose", np.float64), ("best_pid", np.int64), ("conviction", np.int64),
     ("seen", np.int32), ("adopted", np.int32), ("today_mark", np.int32), ("c_last", np.int32),
     ("best_root", np.int32), ("best_gen", np.int32), ("post_mark", np.int32),
-    ("segment", np.int16), ("conv", np.bool_), ("eligible", np.bool_),
+    ("segment", np.int16), ("state", np.uint8), ("eligible", np.bool_),
 ], align=True)
+#: Bits of an account record's ``state``.
+_A_CONV = np.uint8(1)
+_A_ENGAGED = np.uint8(2)
+_A_NOT_CONV = np.uint8(0xFF ^ 1)
 #: Bits of an exposure's flags (``x_flag``) from the draws to booking.
 _ENGAGED = np.uint8(1)
 _CONVERTS = np.uint8(2)
@@ -132,9 +149,12 @@ def _campaign_trial(
     plat_ptr, plat_members,
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trial, gen, slot_base, s,
-    totals, series, partner_out, segment_out, adopted, adopted_day, adopted_post,
+    totals, series, partner_out, segment_out, adopted, adopted_day, adopted_post, engager, engaged_day,
 ):
     """One trial; fills the output rows and the adopter list, returns the number of adopters.
+
+    ``engager[:totals[_ENGAGERS]]`` and ``engaged_day`` receive the accounts that engaged, in
+    the order of their first engagement, and its day.
 
     ``channel``, ``reach``, ``trust0`` and ``engagement`` are per *posting account* (all
     out-edges of an account share them). Edge state (trust, fatigue, exposure count) is
@@ -374,6 +394,7 @@ def _campaign_trial(
                     a.c_last = -1
                     a.today_mark = -1
                     a.post_mark = 0  # post ordinals start at 1
+                    a.state = 0  # not engaged yet in this trial (and not converted today)
                     totals[_REACH] += 1
                     series[d, 0] += 1
                     segment_out[a.segment, 0] += 1
@@ -384,17 +405,23 @@ def _campaign_trial(
                     series[d, 2] += 1
                     if b_root >= 0:
                         partner_out[b_root, 1] += 1
+                    if not (a.state & _A_ENGAGED):  # the account's first engagement in the trial
+                        a.state |= _A_ENGAGED
+                        engager[totals[_ENGAGERS]] = v
+                        engaged_day[totals[_ENGAGERS]] = d
+                        totals[_ENGAGERS] += 1
+                        series[d, 4] += 1
                 if a.today_mark != d:  # first exposure today
                     a.today_mark = d
                     a.today = 0
                     a.best_dose = -1.0
                     a.best_pid = -1
-                    a.conv = False
+                    a.state &= _A_NOT_CONV
                     touched[n_touched] = v
                     n_touched += 1
                 a.today += np.int64(dose * dose_unit)
                 if conv:
-                    a.conv = True
+                    a.state |= _A_CONV
                 # Attribution: the largest candidate dose of the day, ties to the lower post id
                 # (independent mode: only exposures that converted are candidates). A post
                 # reaches an account at most once, so the order of booking cannot matter.
@@ -419,7 +446,7 @@ def _campaign_trial(
             if not a.eligible or a.adopted == gen:
                 continue
             if mode == INDEPENDENT_MODE:
-                adopt = a.conv
+                adopt = (a.state & _A_CONV) != 0
             else:
                 c = np.int64(0)
                 if a.c_last >= 0:
@@ -439,6 +466,9 @@ def _campaign_trial(
             n_adopted += 1
             totals[_ADOPT] += 1
             totals[_ADIRECT if a.best_gen == 1 else _ARESHARE] += 1
+            # Today's engagements were booked above, before this end-of-day decision: an
+            # engagement on the adoption day counts as engaged before adopting.
+            totals[_AENGAGED if a.state & _A_ENGAGED else _AUNENGAGED] += 1
             totals[_DEPTH] = max(totals[_DEPTH], a.best_gen)
             series[d, 3] += 1
             if a.best_root >= 0:
@@ -499,7 +529,7 @@ def _run_trials(
     shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days,
     root, trials, n_partners, n_segments, batch,
 ):
-    """Trials in a row on one set of scratch arrays; the adopter lists are the last trial's.
+    """Trials in a row on one set of scratch arrays; the adopter and engager lists are the last trial's.
 
     ``batch``: exposures buffered between draws and booking (:data:`_BATCH`; any value
     >= 1 gives the same results, which the tests check).
@@ -515,14 +545,18 @@ def _run_trials(
     adopted = np.empty(n, np.int32)
     adopted_day = np.empty(n, np.int32)
     adopted_post = np.empty(n, np.int64)
+    engaged = np.empty(n, np.int32)
+    engaged_day = np.empty(n, np.int32)
     k = 0
     for i in range(nt):
         k = _campaign_trial(indptr, indices, channel, reach, trust0, engagement, threshold_scale, post_day, post_account, post_channel, post_partner, post_factor, post_ndisc,
                             post_deng, post_dtrust, post_draw, plat_ptr, plat_members, shock, decay, growth, wear, recovery,
                             ceiling, reshare_p, reshare_factor, mode, rate, dose_unit, days, root, trials[i],
                             np.int32(i + 1), slot_base, s, totals[i], series[i], partners[i], segments[i],
-                            adopted, adopted_day, adopted_post)
-    return totals, series, partners, segments, adopted[:k], adopted_day[:k], adopted_post[:k]
+                            adopted, adopted_day, adopted_post, engaged, engaged_day)
+    n_eng = totals[nt - 1, _ENGAGERS] if nt > 0 else 0
+    return (totals, series, partners, segments, adopted[:k], adopted_day[:k], adopted_post[:k],
+            engaged[:n_eng], engaged_day[:n_eng])
 
 
 @nb.njit(cache=True, nogil=True)
@@ -573,9 +607,12 @@ def campaign_adoption_days(
     adopted_post : int64[k]
         Post each adopter is attributed to (largest dose on its adoption day): a scheduled
         post's id, or ``RESHARE_ID_BASE + u`` for a re-share by account ``u``.
+    engaged_days : int32[n]
+        Day of every account's first engagement in the trial (-1: never engaged). An adopter
+        counts in ``adopters_engaged`` iff ``0 <= engaged_days[v] <= days[v]``.
     """
     trials = np.full(1, trial, np.int64)
-    totals, _, _, _, adopters, adopted_day, adopted_post = _run_trials(
+    totals, _, _, _, adopters, adopted_day, adopted_post, engagers, engaged_day = _run_trials(
         indptr, indices, channel, reach, trust0, engagement, eligible, threshold_scale, segment, post_day,
         post_account, post_channel, post_partner, post_factor, post_ndisc, post_deng, post_dtrust, post_draw, plat_ptr,
         plat_members, shock, decay, growth, wear, recovery, ceiling, reshare_p, reshare_factor, mode, rate,
@@ -583,4 +620,7 @@ def campaign_adoption_days(
     out = np.full(indptr.shape[0] - 1, -1, np.int32)
     for i in range(adopters.shape[0]):
         out[adopters[i]] = adopted_day[i]
-    return out, totals[0], adopters.copy(), adopted_day.copy(), adopted_post.copy()
+    first = np.full(indptr.shape[0] - 1, -1, np.int32)
+    for i in range(engagers.shape[0]):
+        first[engagers[i]] = engaged_day[i]
+    return out, totals[0], adopters.copy(), adopted_day.copy(), adopted_post.copy(), first

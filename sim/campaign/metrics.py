@@ -3,7 +3,11 @@
 Kernel counts are in simulated accounts; every count reported here is multiplied by
 the world's ``scale`` (one simulated account stands for ``scale`` real ones), while
 fractions and rates are not. Engagement rate is per exposure (engagements /
-impressions), the definition the model calibrates against (docs/model.md).
+impressions), the definition the model calibrates against (docs/model.md). The action
+funnel (docs/model.md §7.7): ``engagers`` are accounts that engaged at least once,
+``adopters_engaged`` / ``adopters_unengaged`` split the adopters by whether they had engaged
+by the end of their adoption day; ``action_rate_engaged`` = adopters_engaged / engagers and
+``action_rate_reached`` = adopted / reach are per-trial ratios of simulated counts.
 """
 
 from __future__ import annotations
@@ -42,15 +46,20 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
         "reach": tot["reach"] * scale,
         "impressions": tot["impressions"] * scale,
         "engagements": eng,
+        "engagers": tot["engagers"] * scale,
         "adopted": adopted,
         "adopters_direct": tot["adopters_direct"] * scale,
         "adopters_reshare": tot["adopters_reshare"] * scale,
+        "adopters_engaged": tot["adopters_engaged"] * scale,
+        "adopters_unengaged": tot["adopters_unengaged"] * scale,
         "reshares": tot["reshares"] * scale,
         "discovery_impressions": tot["discovery_impressions"] * scale,
         "depth": tot["depth"].astype(np.int64),
         "reach_fraction": tot["reach"] / pop.n_audience,
         "adopted_fraction": tot["adopters"] / pop.n_audience,
         "engagement_rate": _ratio(tot["engagements"], tot["impressions"]),
+        "action_rate_engaged": _ratio(tot["adopters_engaged"], tot["engagers"]),
+        "action_rate_reached": _ratio(tot["adopters"], tot["reach"]),
         "cost": cost,
         "cost_per_engagement": _ratio(cost, eng),
         "cost_per_adopter": _ratio(cost, adopted),

@@ -483,6 +483,16 @@ def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedu
     return days, totals
 
 
+def funnel_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
+                trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One trial's funnel per account: adoption day, first engagement day (both int32[n], -1 = never)
+    and the totals row. An adopter engaged before adopting iff ``0 <= engaged <= adopted``."""
+    days, totals, _, _, _, engaged = ck.campaign_adoption_days(
+        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
+        len(schedule.partner_creator), len(pop.segments))
+    return days, engaged, totals
+
+
 @dataclass(frozen=True, eq=False)
 class CascadeTree:
     """Who activated whom in one trial, one row per adopter, in adoption order.
@@ -536,7 +546,7 @@ def tree_from_posts(schedule: Schedule, adopters: np.ndarray, days: np.ndarray, 
 def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                  trial: int) -> CascadeTree:
     """Who activated whom, when and through which post, in one trial (numba kernel)."""
-    _, _, adopters, days, posts = ck.campaign_adoption_days(
+    _, _, adopters, days, posts, _ = ck.campaign_adoption_days(
         *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
         len(schedule.partner_creator), len(pop.segments))
     return tree_from_posts(schedule, adopters, days, posts)

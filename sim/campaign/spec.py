@@ -13,11 +13,12 @@ from pydantic import Field, model_validator
 from sim.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.spec import TierName
 
-#: Per-trial outcome columns of a campaign run, in order.
+#: Per-trial outcome columns of a campaign run, in order (docs/model.md §9.1).
 CAMPAIGN_OUTCOMES = (
-    "reach", "impressions", "engagements", "adopted", "adopters_direct", "adopters_reshare",
-    "reshares", "discovery_impressions", "depth", "reach_fraction", "adopted_fraction",
-    "engagement_rate", "cost", "cost_per_engagement", "cost_per_adopter",
+    "reach", "impressions", "engagements", "engagers", "adopted", "adopters_direct", "adopters_reshare",
+    "adopters_engaged", "adopters_unengaged", "reshares", "discovery_impressions", "depth", "reach_fraction",
+    "adopted_fraction", "engagement_rate", "action_rate_engaged", "action_rate_reached", "cost",
+    "cost_per_engagement", "cost_per_adopter",
 )
 
 

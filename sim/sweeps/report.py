@@ -146,7 +146,9 @@ _PLANNER_COLUMNS = {
     "strategy": "strategy", "cost": "cost (USD)", "adopted": "adopters", "adopted_ci95_low": "95% CI low",
     "adopted_ci95_high": "95% CI high", "adopted_vs_baseline": "vs baseline",
     "adopted_vs_baseline_ci95_low": "diff CI low", "adopted_vs_baseline_ci95_high": "diff CI high",
-    "reach": "reach", "engagements": "engagements", "cost_per_engagement": "USD/engagement",
+    "reach": "reach", "engagements": "engagements", "engagers": "engagers",
+    "adopters_engaged": "adopters who engaged", "adopters_unengaged": "adopters who never engaged",
+    "cost_per_engagement": "USD/engagement",
     "cost_per_adopter": "USD/adopter",
 }
 
@@ -163,7 +165,7 @@ def _strategy_section(results: Results, point: int | None) -> str:
     parts = []
     groups = table.groupby("point", sort=True) if "point" in table.columns else [(None, table)]
     for p, g in groups:
-        shown = g[list(_PLANNER_COLUMNS)].rename(columns=_PLANNER_COLUMNS)
+        shown = g[[c for c in _PLANNER_COLUMNS if c in g.columns]].rename(columns=_PLANNER_COLUMNS)
         body = _table(shown, g["on_frontier"].reset_index(drop=True))
         if p is None:
             parts.append(body)

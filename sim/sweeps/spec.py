@@ -44,6 +44,7 @@ RESERVED_LABELS = frozenset({
     "diff_mean", "diff_sem", "diff_ci95_low", "diff_ci95_high", "cost", "reach", "impressions", "engagements",
     "adopted", "adopters_direct", "adopters_reshare", "reshares", "discovery_impressions", "depth",
     "reach_fraction", "adopted_fraction", "engagement_rate", "cost_per_engagement", "cost_per_adopter", "steps",
+    "engagers", "adopters_engaged", "adopters_unengaged", "action_rate_engaged", "action_rate_reached",
     "on_frontier", "day", "partner", "segment", "key", "split"})
 
 

@@ -168,7 +168,7 @@ def check(footprint: Footprint, limit: int | None = None) -> None:
 
 #: Bytes per row of each results table while it is held (Arrow while gathering, then pandas):
 #: eight bytes per column, columns as in sim.campaign.metrics / sim.classic.metrics.
-_ROW_BYTES = {"classic": 5 * 8, "runs": 26 * 8, "timeseries": 7 * 8, "partners": 6 * 8, "segments": 5 * 8}
+_ROW_BYTES = {"classic": 5 * 8, "runs": 31 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}
 
 
 @dataclass(frozen=True)

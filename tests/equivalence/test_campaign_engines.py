@@ -3,7 +3,8 @@
 Every random number is keyed by what it is for (sim.rng), so for the same population,
 compiled arrays, schedule, root key and trial the two engines must give the same
 adoption day for every account and the same totals, daily series, per-partner and
-per-segment arrays: ``np.array_equal``, not a statistical match. The Mesa engine
+per-segment arrays, and the same day of every account's first engagement (the action
+funnel: who engaged, and whether before adopting): ``np.array_equal``, not a statistical match. The Mesa engine
 visits agents in a shuffled order; its results must not depend on that shuffle's seed.
 
 Worlds are drawn from a seeded generator and built through the scenario schema, with
@@ -206,22 +207,36 @@ def _assert_same_outcome(kernel, mesa, where: str) -> None:
         assert np.array_equal(m, k), f"{where}: {field} differs at {np.argwhere(m != k)[:5]}"
 
 
+def _funnel_counts(adopted: np.ndarray, engaged: np.ndarray) -> dict:
+    """Funnel totals recounted from per-account adoption and first-engagement days."""
+    adopters = adopted >= 0
+    before = adopters & (engaged >= 0) & (engaged <= adopted)  # engaged by the end of the adoption day
+    return {"engagers": int((engaged >= 0).sum()), "adopters_engaged": int(before.sum()),
+            "adopters_unengaged": int((adopters & ~before).sum())}
+
+
 @pytest.mark.parametrize("ci", range(N_WORLDS), ids=[f"world-{i}" for i in range(N_WORLDS)])
 def test_adoption_days_and_outcomes_identical(ci):
-    """Per-account adoption days and every outcome array agree, for any shuffle seed."""
+    """Per-account adoption days, first engagement days and every outcome array agree, for any
+    shuffle seed; the funnel totals are the per-account facts counted."""
     c = CASES[ci]
     for si, sched in enumerate(c.schedules):
         where = f"world-{ci} strategy {si}"
         for ti, trial in enumerate(TRIALS):
-            k_days, k_tot = campaign.adoption_days(c.pop, c.arrays, sched, c.root, trial)
+            k_days, k_eng, k_tot = campaign.funnel_days(c.pop, c.arrays, sched, c.root, trial)
+            assert np.array_equal(campaign.adoption_days(c.pop, c.arrays, sched, c.root, trial)[0], k_days)
             seed = SHUFFLE_SEEDS[(ci + ti) % len(SHUFFLE_SEEDS)]
-            m_days, m_tot = campaign_agents.adoption_days(c.pop, c.arrays, sched, c.root, trial,
-                                                          shuffle_seed=seed)
-            assert m_days.dtype == np.int32 and m_tot.dtype == np.int64
+            m_days, m_eng, m_tot = campaign_agents.funnel_days(c.pop, c.arrays, sched, c.root, trial,
+                                                               shuffle_seed=seed)
+            assert m_days.dtype == m_eng.dtype == np.int32 and m_tot.dtype == np.int64
             differ = np.flatnonzero(m_days != k_days).tolist()
             assert not differ, f"{where} trial {trial}: accounts {differ} differ"
+            differ = np.flatnonzero(m_eng != k_eng).tolist()
+            assert not differ, f"{where} trial {trial}: first engagement of accounts {differ} differs"
             assert np.array_equal(m_tot, k_tot), f"{where} trial {trial}: totals {m_tot} vs {k_tot}"
             assert np.array_equal(k_tot, KERNEL[ci][si].totals[ti])
+            tot = dict(zip(ck.TOTALS, k_tot.tolist(), strict=True))
+            assert {k: tot[k] for k in _funnel_counts(k_days, k_eng)} == _funnel_counts(k_days, k_eng), where
         for seed in SHUFFLE_SEEDS:
             mesa = campaign_agents.simulate(c.pop, c.arrays, sched, c.root, np.array(TRIALS),
                                             shuffle_seed=seed)
@@ -238,12 +253,17 @@ def test_kernel_batching_never_changes_a_result(batch):
     for ci, c in enumerate(CASES):
         for si, sched in enumerate(c.schedules):
             args = campaign.kernel_args(c.pop, c.arrays, sched)
-            totals, series, partners, segments, *_ = ck._run_trials(
+            totals, series, partners, segments, *lists = ck._run_trials(
                 *args, np.uint64(c.root), np.array(TRIALS, np.int64), len(sched.partner_creator),
                 len(c.pop.segments), batch)
             ref = KERNEL[ci][si]
             for name, got in zip(OUTPUTS, (totals, series, partners, segments), strict=True):
                 assert np.array_equal(got, getattr(ref, name)), f"world-{ci} strategy {si} batch {batch}: {name}"
+            # Adopter and engager lists (last trial), in booking order: the same order at any batch size.
+            want = ck._run_trials(*args, np.uint64(c.root), np.array(TRIALS, np.int64), len(sched.partner_creator),
+                                  len(c.pop.segments), ck._BATCH)[4:]
+            for got, w in zip(lists, want, strict=True):
+                assert np.array_equal(got, w), f"world-{ci} strategy {si} batch {batch}: adopter/engager lists"
             deg = np.diff(c.pop.graph.indptr)
             n_flushing += bool(np.any(deg[sched.account] + sched.n_discovery > max(deg.max(), batch)))
     if batch == 1:
@@ -309,12 +329,24 @@ def test_worlds_cover_every_behaviour():
     assert (col["discovery_impressions"] > 0).sum() >= 0.5 * n
     assert (col["reshares"] > 0).sum() >= 0.5 * n
     assert (col["engagements"] > 0).sum() >= 0.8 * n
+    # The funnel's paths are all exercised: adopters who engaged and who never did, and (per
+    # account) engagement on the adoption day itself and only after adopting.
+    assert (col["adopters_engaged"] > 0).sum() >= 0.5 * n
+    assert (col["adopters_unengaged"] > 0).sum() >= 0.5 * n
+    assert np.array_equal(col["adopters_engaged"] + col["adopters_unengaged"], col["adopters"])
+    same_day = after = 0
+    for c in CASES:
+        for sched in c.schedules:
+            days, engaged, _ = campaign.funnel_days(c.pop, c.arrays, sched, c.root, TRIALS[0])
+            same_day += int(((days >= 0) & (engaged == days)).sum())
+            after += int(((days >= 0) & (engaged > days)).sum())
+    assert same_day >= 20 and after >= 20
 
 
 # --------------------------------------------------------------------------- readable state
 
 def _snapshot(model: campaign_agents.CampaignAgentModel) -> list[tuple]:
-    return [(a.reached, a.conviction, a.conviction_day, a.adopted_day, a.root_partner,
+    return [(a.reached, a.conviction, a.conviction_day, a.engaged_day, a.adopted_day, a.root_partner,
              a.generation, a.reshare_day, a.threshold,
              sorted((e, s.trust, s.fatigue, s.exposures, s.last_day) for e, s in a.edges.items()))
             for a in model.accounts]
@@ -358,6 +390,9 @@ def test_agent_state_is_readable_and_order_free(ci):
     tot = dict(zip(ck.TOTALS, m.totals.tolist(), strict=True))
     assert exposures == tot["impressions"] - tot["discovery_impressions"]
     assert tot["reach"] == sum(a.reached for a in m.accounts)
+    assert tot["engagers"] == sum(a.engaged_day >= 0 for a in m.accounts) <= tot["reach"]
+    assert tot["adopters_engaged"] == sum(0 <= a.engaged_day <= a.adopted_day for a in m.accounts)
+    assert all(a.reached for a in m.accounts if a.engaged_day >= 0)
     assert m.series.sum(axis=0)[3] == tot["adopters"] == (k_days >= 0).sum()
 
 
@@ -406,7 +441,7 @@ UNIT = campaign.DOSE_UNIT
 
 
 def _micro(*, n=3, peers=None, days=8, post=None, model=None, followers=(3, 4), platform=None,
-           trust=0.5) -> _Case:
+           trust=0.5, engagement=1.0) -> _Case:
     """One creator followed by ``followers`` of ``n`` audience accounts, all on its platform.
 
     Defaults: reach 1, no peer edges, trust 0.5 and message strength 1 (dose 0.5), every
@@ -419,7 +454,7 @@ def _micro(*, n=3, peers=None, days=8, post=None, model=None, followers=(3, 4), 
                      "interest": {"mean": 0.5}},
         "platforms": {"ig": platform or {"organic_reach": 1.0}},
         "tiers": {"micro": {"followers": list(followers), "count": 1, "platforms": {"ig": 1.0},
-                            "engagement": 1.0, "trust": trust}},
+                            "engagement": engagement, "trust": trust}},
     }
     group = {"tier": "micro", "platform": "ig", "creators": 1, "paid": False,
              **(post or {"days": [2]})}
@@ -461,10 +496,47 @@ def test_micro_threshold_equal_to_dose_adopts_on_first_post():
     for trial in range(4):
         days, m = _both(case, trial)
         assert days == [2, 2, 2, -1]  # three followers, then the creator
-        # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1, 2 x 3 pairs examined
-        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6]
+        # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1, 2 x 3 pairs examined;
+        # 3 engagers, who engaged on their adoption day: all 3 adopters count as engaged
+        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6, 3, 3, 0]
+        assert m.series[:, 4].tolist() == [0, 0, 3, 0, 0, 0, 0, 0]
         assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
         assert all(a.root_partner == 0 and a.generation == 1 for a in m.accounts[:3])
+
+
+def test_micro_engagement_days_from_the_keyed_draws():
+    """Who engages and when, from the keyed draws; engaging on the adoption day counts as engaged.
+
+    Engagement 0.4 per exposure, reach 1, posts on days 2 and 5, dose 0.5 = threshold max: every
+    follower adopts on day 2 whatever it does. Follower on edge e engages on day 2 iff
+    U(ENGAGE, post 0; e) < 0.4 (booked before the end-of-day adoption: an engaged adopter), else
+    on day 5 iff U(ENGAGE, post 1; e) < 0.4 (after adopting: an engager, but an unengaged adopter).
+    """
+    p = 0.4
+    case = _micro(post={"days": [2, 5]}, engagement=p,
+                  model={"threshold": {"max": 0.5, "interest_effect": 0.0}})
+    g, sched = case.pop.graph, case.schedules[0]
+    creator = case.pop.n_audience
+    assert case.arrays.engagement[creator] == p
+    seen = set()
+    for trial in range(12):
+        want = [-1] * 4
+        for e in range(int(g.indptr[creator]), int(g.indptr[creator + 1])):
+            for day, draw in zip((2, 5), sched.draw.tolist(), strict=True):
+                if _u_of(case, Stream.ENGAGE, trial, draw, e) < p:
+                    want[int(g.indices[e])] = day
+                    break
+        days, m = _both(case, trial)
+        assert days == [2, 2, 2, -1]
+        assert m.engagement_days().tolist() == want
+        k_days, k_eng, k_tot = campaign.funnel_days(case.pop, case.arrays, sched, case.root, trial)
+        assert k_eng.tolist() == want and np.array_equal(k_tot, m.totals)
+        t = _totals(m)
+        assert t["engagers"] == 4 - want.count(-1)  # want[3], the creator, is never exposed
+        assert (t["adopters_engaged"], t["adopters_unengaged"]) == (want.count(2), 3 - want.count(2))
+        assert m.series[:, 4].tolist() == [want.count(d) for d in range(8)]
+        seen |= set(want[:3])
+    assert seen == {-1, 2, 5}  # every path occurs: same day, only after adopting, never
 
 
 def test_micro_shock_cuts_reach():

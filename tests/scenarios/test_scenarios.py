@@ -50,6 +50,11 @@ def check_point(scenario, table):
         assert (rows["impressions"] >= rows["reach"]).all() and (rows["reach"] >= rows["adopted"]).all()
         assert (rows["engagements"] <= rows["impressions"]).all() and (rows["reach"] <= real).all()
         assert (rows["adopters_direct"] + rows["adopters_reshare"] == rows["adopted"]).all()
+        # the action funnel: engagers are distinct reached accounts that engaged; every adopter
+        # either had engaged by its adoption day or not
+        assert (rows["engagers"] <= rows["reach"]).all() and (rows["engagers"] <= rows["engagements"]).all()
+        assert (rows["adopters_engaged"] + rows["adopters_unengaged"] == rows["adopted"]).all()
+        assert (rows["adopters_engaged"] <= rows["engagers"]).all()
         # cost is posts x rate card + partnership costs, and a budget is never exceeded nor left
         # with enough for one more partner
         assert np.allclose(rows["cost"], schedule.cost)
