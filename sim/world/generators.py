@@ -188,3 +188,18 @@ def rewired(n: int, indptr: np.ndarray, indices: np.ndarray, swaps_per_edge: flo
     a = np.fromiter((e[0] for e in g.edges()), dtype=np.int64)
     b = np.fromiter((e[1] for e in g.edges()), dtype=np.int64)
     return csr_from_pairs(n, a, b, directed=False)
+
+
+def follower_graph(followers: np.ndarray, rng: np.random.Generator):
+    """Directed follower graph: account u has ``followers[u]`` followers drawn uniformly from the others.
+
+    Edge u -> v means v follows u (what u posts reaches v), so out-degrees are the given
+    (e.g. heavy-tailed) follower counts and in-degrees (accounts followed) are near-Poisson:
+    the directed configuration model with uniform in-stubs (Newman, Strogatz & Watts 2001).
+    Repeated picks are dropped, so a count above ``n - 1`` is capped. Returns CSR arrays.
+    """
+    n = len(followers)
+    f = np.minimum(np.asarray(followers, dtype=np.int64), n - 1)
+    src = np.repeat(np.arange(n, dtype=np.int64), f)
+    dst = (src + rng.integers(1, max(n, 2), size=len(src))) % n  # never the account itself
+    return csr_from_pairs(n, src, dst, directed=True, dedupe=True)
