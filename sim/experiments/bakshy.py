@@ -144,18 +144,20 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     table = pd.DataFrame(rows)
     report = Report(spec, quick=False, tables={"per_bin": table})
     fwd = mean_interval(check_sizes)
-    report.checks.append(Check(
-        "mean_cascade", f"mean cascade size 1.14, median 1 (p tuned: p = {edge_p:.5f})", fwd,
-        f"fresh trials at the tuned p: |ours - {p.mean_cascade:g}| < {p.tolerance:g}, median = 1 "
-        f"(ours {np.median(check_sizes):g})",
-        abs(fwd.value - p.mean_cascade) < p.tolerance and np.median(check_sizes) == 1, "{:.4f}"))
     per_batch_mean = runs.groupby("batch").influence.mean()
     ris = mean_interval(per_batch_mean)
+    # the mean of sigma(v) over accounts from the RR sets: the same quantity as the forward mean, with
+    # far less variance (a random poster rarely hits a hub, so forward trials are heavy-tailed)
+    report.checks.append(Check(
+        "mean_cascade", f"mean cascade size 1.14, median 1 (p tuned: p = {edge_p:.5f})", ris,
+        f"RR-set mean influence at the tuned p: |ours - {p.mean_cascade:g}| < {p.tolerance:g}; median of fresh "
+        f"forward trials = 1 (ours {np.median(check_sizes):g})",
+        abs(ris.value - p.mean_cascade) < p.tolerance and np.median(check_sizes) == 1, "{:.4f}"))
     se = float(np.hypot(per_batch_mean.std(ddof=1) / np.sqrt(len(per_batch_mean)),
                         check_sizes.std(ddof=1) / np.sqrt(len(check_sizes))))
     report.checks.append(Check(
         "ris_equals_forward", "mean influence over accounts = mean cascade from a random poster (same quantity)",
-        ris, f"RR-set estimate within {K_SE:g} SE of forward Monte Carlo ({fwd.value:.4f})",
+        fwd, f"forward Monte Carlo within {K_SE:g} SE of the RR-set estimate ({ris.value:.4f})",
         abs(ris.value - fwd.value) <= K_SE * se, "{:.4f}"))
     bins = sorted(table.bin.unique())
     best = {a: int(table[table.alpha == a].set_index("bin").per_cost.idxmax()) for a in p.alphas}

@@ -40,3 +40,22 @@ def test_rewiring_keeps_degrees_and_removes_clustering():
 def test_torus_sides_refuses_a_strip():
     with pytest.raises(ValueError, match="torus"):
         torus_sides(14)  # 2 x 7 only
+
+
+def test_follower_graph_keeps_heavy_tailed_follower_counts():
+    from sim.rng import Stream, numpy_generator
+    from sim.world.generators import follower_graph
+
+    rng = numpy_generator(3, Stream.WORLD)
+    n = 5000
+    followers = np.minimum(rng.zipf(2.1, n), 1000)
+    indptr, indices = follower_graph(followers, rng)
+    out = np.diff(indptr)
+    src = np.repeat(np.arange(n), out)
+    assert not np.any(src == indices)  # nobody follows themselves
+    # dropped repeats: each of f picks among n - 1 repeats with probability ~ (f - 1) / (2 (n - 1))
+    expected = followers - followers * (followers - 1) / (2 * (n - 1))
+    assert np.all(out <= followers) and abs(out.sum() - expected.sum()) < 0.01 * expected.sum()
+    # followers are uniform: in-degree ~ Poisson(mean out-degree)
+    ind = np.bincount(indices, minlength=n)
+    assert abs(ind.var() / ind.mean() - 1) < 0.1
