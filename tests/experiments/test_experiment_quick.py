@@ -14,6 +14,7 @@ import pytest
 from sim.cli import main
 from sim.experiments import load_experiment, run_experiment
 from sim.experiments.definition import ExperimentError
+from sim.experiments.report import FAIL
 from sim.world.datasets import DatasetUnavailable, dataset_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,9 @@ def test_quick_reproduction_meets_its_criteria(path, tmp_path):
         # with each other is checked (test_methods_agree_on_a_stand_in_graph).
         pytest.skip(f"{missing} is not on this machine (the project does not ship it)")
     report = run_experiment(spec, quick=True, parts=tmp_path / "parts")
-    failed = [(c.name, c.ours, c.criterion) for c in report.checks if not c.passed]
+    # a check may fail only with a deviation the definition documents (docs/experiments.md explains it)
+    failed = [(c.name, c.ours, c.criterion) for c, s in zip(report.checks, report.statuses(), strict=True)
+              if s == FAIL]
     assert report.checks and not failed, failed
     files = report.write(tmp_path / spec.id)
     assert {f.suffix for f in files} == {".png", ".svg"} and all(f.stat().st_size > 1000 for f in files)
