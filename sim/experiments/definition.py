@@ -14,7 +14,17 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from sim.experiments import granovetter, headline, influentials, kempe, seed_size, watts_window
+from sim.experiments import (
+    bakshy,
+    centola,
+    goldenberg,
+    granovetter,
+    headline,
+    influentials,
+    kempe,
+    seed_size,
+    watts_window,
+)
 from sim.experiments.report import Report, Steps, Workspace
 from sim.scenario import validation_problems
 from sim.yaml_source import YamlError, read_yaml
@@ -22,11 +32,12 @@ from sim.yaml_source import YamlError, read_yaml
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction is one more
 #: module here and one more YAML file.
 KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
-                                for m in (kempe, watts_window, seed_size, influentials, granovetter, headline)}
+                                for m in (kempe, watts_window, seed_size, influentials, centola, goldenberg, bakshy,
+                                          granovetter, headline)}
 
 ExperimentDefinition = Annotated[
-    kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | granovetter.Definition
-    | headline.Definition,
+    kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | centola.Definition
+    | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition,
     Field(discriminator="experiment")]
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 

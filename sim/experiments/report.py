@@ -183,3 +183,13 @@ class Steps:
         """Mark ``n`` units done."""
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task, n)
+
+
+def pieces(ws: Workspace, steps: Steps, units: dict[str, Callable[[], pd.DataFrame]]) -> pd.DataFrame:
+    """Compute (or read back) the named pieces of a run in order, advancing ``steps``; one table of them all."""
+    steps.total(len(units))
+    parts = []
+    for name, compute in units.items():
+        parts.append(ws.piece(name, compute))
+        steps.advance()
+    return pd.concat(parts, ignore_index=True)

@@ -132,3 +132,74 @@ def barabasi_albert(n: int, m: int, rng: np.random.Generator):
     draws = rng.random(int((n * m) * 1.2) + 1024)  # rejections of repeated targets are rare
     src, dst = _ba_edges(n, m, draws)
     return csr_from_pairs(n, src, dst, directed=False)
+
+
+def triangular_torus(rows: int, cols: int):
+    """Triangular lattice on a torus, every account with Z = 6 neighbours (Centola 2010's clustered networks).
+
+    Account ``r * cols + c`` is tied to ``(r, c +- 1)``, ``(r +- 1, c)`` and ``(r + 1, c - 1)``,
+    ``(r - 1, c + 1)`` (indices mod the sides): the six nearest neighbours of a triangular
+    lattice, each pair of adjacent neighbours tied too, so the clustering coefficient is
+    6 / 15 = 0.4. Needs ``rows, cols >= 3`` for the six to be distinct. Undirected, as CSR
+    arrays ``(indptr, indices)``.
+    """
+    if rows < 3 or cols < 3:
+        raise ValueError(f"a triangular torus needs at least 3 rows and 3 columns (got {rows} x {cols})")
+    r, c = np.divmod(np.arange(rows * cols, dtype=np.int64), cols)
+    # three of the six directions; the other three are the same ties seen from the far end
+    src, dst = [], []
+    for dr, dc in ((0, 1), (1, 0), (1, -1)):
+        src.append(r * cols + c)
+        dst.append(((r + dr) % rows) * cols + (c + dc) % cols)
+    return csr_from_pairs(rows * cols, np.concatenate(src), np.concatenate(dst), directed=False)
+
+
+def torus_sides(n: int) -> tuple[int, int]:
+    """The most nearly square ``rows x cols = n`` with both sides >= 3 (98 -> 7 x 14, 144 -> 12 x 12)."""
+    rows = max((d for d in range(3, int(np.sqrt(n)) + 1) if n % d == 0), default=0)
+    if not rows or n // rows < 3:
+        raise ValueError(f"{n} accounts do not make a torus with both sides >= 3")
+    return rows, n // rows
+
+
+def rewired(n: int, indptr: np.ndarray, indices: np.ndarray, swaps_per_edge: float, nx_seed: int):
+    """Degree-preserving rewiring of an undirected simple graph, kept connected (Centola 2010's random networks).
+
+    NetworkX's ``double_edge_swap`` (Maslov & Sneppen 2002 swaps ``a-b, c-d -> a-d, c-b``,
+    refused when they would make a loop or a parallel tie; a disconnected result is redrawn):
+    every account keeps its degree, the ties are randomised. ``swaps_per_edge`` x the number
+    of ties swaps are made. Returns CSR arrays.
+    """
+    import networkx as nx
+
+    src = np.repeat(np.arange(n), np.diff(indptr))
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((int(a), int(b)) for a, b in zip(src, indices) if a < b)
+    nswap = int(round(swaps_per_edge * g.number_of_edges()))
+    for attempt in range(100):  # a swap sequence that disconnects the graph is redrawn (rare at Z = 6)
+        h = g.copy()
+        nx.double_edge_swap(h, nswap, max_tries=100 * nswap, seed=nx_seed + attempt)
+        if nx.is_connected(h):
+            break
+    else:  # pragma: no cover - needs a graph too sparse to stay connected
+        raise ValueError("rewiring kept disconnecting the graph")
+    g = h
+    a = np.fromiter((e[0] for e in g.edges()), dtype=np.int64)
+    b = np.fromiter((e[1] for e in g.edges()), dtype=np.int64)
+    return csr_from_pairs(n, a, b, directed=False)
+
+
+def follower_graph(followers: np.ndarray, rng: np.random.Generator):
+    """Directed follower graph: account u has ``followers[u]`` followers drawn uniformly from the others.
+
+    Edge u -> v means v follows u (what u posts reaches v), so out-degrees are the given
+    (e.g. heavy-tailed) follower counts and in-degrees (accounts followed) are near-Poisson:
+    the directed configuration model with uniform in-stubs (Newman, Strogatz & Watts 2001).
+    Repeated picks are dropped, so a count above ``n - 1`` is capped. Returns CSR arrays.
+    """
+    n = len(followers)
+    f = np.minimum(np.asarray(followers, dtype=np.int64), n - 1)
+    src = np.repeat(np.arange(n, dtype=np.int64), f)
+    dst = (src + rng.integers(1, max(n, 2), size=len(src))) % n  # never the account itself
+    return csr_from_pairs(n, src, dst, directed=True, dedupe=True)
