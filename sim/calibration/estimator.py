@@ -49,6 +49,8 @@ from sim.tasks import compute_chunk
 PENALTY = 1e6
 #: |correlation| of two parameters' bootstrap estimates above which they are called confounded.
 CONFOUNDED = 0.7
+#: Bootstrap replicates below which no pair is called confounded.
+MIN_REPLICATES = 5
 
 
 @dataclass(frozen=True)
@@ -244,6 +246,8 @@ class Fit:
 
     def confounded(self) -> list[tuple[str, str, float]]:
         """Pairs whose replicate estimates correlate beyond :data:`CONFOUNDED` in absolute value."""
+        if len(self.replicates) < MIN_REPLICATES:
+            return []  # a correlation of two or three points says nothing
         r = np.atleast_2d(self.correlation)
         out = []
         for i in range(len(self.parameters)):
