@@ -92,7 +92,13 @@ class Evaluator:
 
     def __init__(self, base: Scenario, free: Sequence[FreeParameter], strategies: Sequence[str], trials: int,
                  seed: int) -> None:
-        self.base = base.with_overrides(trials=trials, seed=seed)
+        # Only the strategies the moments read are kept: each evaluation then selects no other
+        # partners, and a replicate's world (a new seed) need only staff these.
+        data = base.model_dump(mode="python")
+        data.update(trials=trials, seed=seed, strategy_grid=None, sweep=None, baseline=None,
+                    strategies=[s.model_dump(mode="python") for s in base.strategy_list if s.name in strategies])
+        self.base = Scenario.model_validate(data)
+        self.base._source = base._source
         self.free = tuple(free)
         self.trials = trials
         self.seed = seed
@@ -308,6 +314,8 @@ def calibrate(calibration: Calibration, *, quick: bool = False, workers: int | N
                 progress(len(items))
             return out
 
+        # The comparison's world is built first, so that a panel the seed cannot staff fails at once.
+        Evaluator(calibration.base, free, strategies_needed(compared), b.trials, spec.seed).runs(start)
         main = Evaluator(calibration.base, free, fit_strategies, b.trials, spec.seed)
         pilot = main.runs(start)  # also builds the world once, before threads share the cache
         cov = trial_covariance(pilot, fit_t, b.trial_replicates, numpy_generator(spec.seed, Stream.CALIBRATION, 0, 0))
