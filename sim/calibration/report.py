@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.calibration.estimator import Comparison, Fit
@@ -117,7 +116,8 @@ def figure(fit: Fit, fitted_set: str, path: str | Path) -> Path:
     ax.set_yticklabels([f"{c.target.name} [{c.target.set.value}]" for c in reversed(comps)], fontsize=8)
     ax.set_xscale("log")
     ax.axvline(1.0, color="0.8", lw=0.8, zorder=0)
-    ax.set_xlabel("relative to the published value (grey bar: published range; marker: simulated, 95% interval)")
+    ax.set_xlabel("relative to the published value (grey: published range; marker: simulated, 95% interval)",
+                  fontsize=8)
     from matplotlib.lines import Line2D
 
     ax.legend(handles=[Line2D([], [], marker="o", color="C0", ls="", label=f"fitted here ({fitted_set}, fit)"),
@@ -142,5 +142,3 @@ def write_tables(fit: Fit, name: str, fitted_set: str, folder: str | Path) -> tu
     md.write_text(markdown(fit, name, fitted_set), encoding="utf-8")
     return csv, md
 
-
-__all__ = ["comparison_rows", "comparison_table", "figure", "markdown", "parameter_table", "write_tables", "np"]
