@@ -104,9 +104,13 @@ def write_fitted(fitted: FittedSet, comparisons: list[FittedComparison], path: s
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = _plain(fitted.model_dump(mode="json"))
+    try:  # shown relative to the working directory (the checkout), never as a machine's absolute path
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = path.name
     head = (f"# Fitted parameters of calibration '{fitted.name}' (written by `python run_experiment.py calibrate "
-            f"{fitted.calibration}`).\n# Scenarios apply them with `parameters: {path.as_posix()}`; "
-            "see docs/calibration.md.\n")
+            f"{fitted.calibration}`).\n# Scenarios apply them with `parameters: {shown}` (relative to the "
+            "scenario's folder or the checkout); see docs/calibration.md.\n")
     text = head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
     text += "# Every target beside its simulated value at the estimate (not read back).\n"
     text += yaml.safe_dump({"comparison": _plain([c.model_dump(mode="json") for c in comparisons])},
