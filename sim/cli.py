@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if experiments_cli.handles(argv):
         return experiments_cli.main(argv)
+    from sim.calibration import cli as calibration_cli  # `calibrate calibration/<name>.yaml`
+
+    if calibration_cli.handles(argv):
+        return calibration_cli.main(argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)

@@ -59,7 +59,8 @@ class Stream(IntEnum):
     LIVE_LANES = 12  #: lane draws keyed by trial block: IC edge liveness; campaign's first exposure on an edge
     REVERSE_SETS = 13  #: reverse-influence sampling: root and live edges (IC) or chosen in-edge (LT) of RR set j
     TARGET_ORDER = 14  #: influence maximisation: the random order of the "random" targeting heuristic
-    # 15-16 are left for other layers' streams; a value is never reused for another purpose.
+    CALIBRATION = 15  #: calibration: the optimiser's seed, bootstrap replicates' seeds and redrawn targets
+    # 16 and 19 are left for other layers' streams; a value is never reused for another purpose.
     WEAK_TIES = 17  #: Goldenberg et al. (2001) automaton: the w weak-tie contacts of account v in period t
     INFORM = 18  #: Goldenberg et al. (2001) automaton: does uninformed account v become informed in period t
     DESIGN = 20  #: sweeps: the points of a sampled design (Latin hypercube, Sobol, Morris; once per run)

@@ -80,7 +80,7 @@ class Strategy(Spec):
 
 #: Top-level keys a sweep may not vary: what the run is, not what the world is.
 _NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "sweep", "baseline",
-                            "cascade_trees", "strategies", "strategy_grid", "recruits"})
+                            "cascade_trees", "strategies", "strategy_grid", "recruits", "parameters"})
 
 
 #: Blocks a sweep may replace whole by name (factorial levels that are names).
@@ -155,6 +155,10 @@ class Scenario(Spec):
     sweep : SweepSpec or None
         Uncertainties and the design of the points every strategy is run at
         (:class:`sim.sweeps.spec.SweepSpec`).
+    parameters : str or None
+        A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
+        folder or the repository) whose estimates :func:`load_scenario` writes at their key
+        paths before the scenario is validated; kept here as a record of where they came from.
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
@@ -175,6 +179,7 @@ class Scenario(Spec):
     strategy_grid: StrategyGrid | None = None
     baseline: Annotated[str, Field(max_length=80)] | None = None
     sweep: SweepSpec | None = None
+    parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
 
@@ -329,7 +334,10 @@ class Scenario(Spec):
         (creators are numbered tier by tier), so two scenarios that differ only in it are
         different scenarios, with different digests.
         """
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"))
+        data = self.model_dump(mode="json")
+        if data.get("parameters") is None:  # scenarios that name no fitted set keep their digests
+            data.pop("parameters", None)
+        return json.dumps(data, separators=(",", ":"))
 
     def digest(self) -> str:
         """SHA-256 of :meth:`canonical_json`: identifies the scenario in manifests and resumes."""
@@ -413,8 +421,46 @@ def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
         scenario = Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, doc)) from None
+    if scenario.parameters is not None:
+        scenario = _with_fitted(scenario, doc, base_dir)
     scenario._source = doc
     return scenario
+
+
+def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scenario:
+    """The scenario with the estimates of its ``parameters`` file written at their paths, validated again.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be found or read, or one of its paths no longer names a value of the
+        scenario, or a value is not valid there.
+    """
+    from sim.calibration.fitted import FittedError, check_targets_hash, find_fitted, read_fitted, write_values
+
+    where = f"{doc.source}:{doc.line_of(('parameters',))}: parameters"
+    path = find_fitted(scenario.parameters, base_dir)
+    if path is None:
+        raise ScenarioError([f"{where}: no fitted parameter set '{scenario.parameters}' (looked relative to "
+                             f"{base_dir} and to the repository)"])
+    try:
+        fitted = read_fitted(path)
+    except FittedError as exc:
+        raise ScenarioError([f"{where}: {path} is not a fitted parameter set: {exc}"]) from None
+    check_targets_hash(fitted, path)
+    data = scenario.model_dump(mode="python")
+    values = fitted.values()
+    problems = [f"{where}: {path.name} sets a value the scenario does not have: {problem}"
+                for keys in values if (problem := _path_problem(data, keys))]
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        out = Scenario.model_validate(write_values(data, values), context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ScenarioError([f"{where}: with the values of {path.name}, "
+                             f"{'.'.join(map(str, data_path(data, e['loc'])))}: {e['msg']}"
+                             for e in exc.errors()]) from None
+    return out
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -1,0 +1,241 @@
+"""Moments: the simulated counterpart of each target, computed from a run's tables.
+
+A calibration evaluates the panel scenario (``calibration/panel.yaml``) at one parameter
+vector and keeps, per strategy, the trial totals and the per-partner tables as arrays
+(:class:`StrategyRun`). Each moment is a small named function of those arrays and of trial
+weights (all 1 for the estimate; multinomial counts for the bootstrap over trials that gives
+the simulated moments' covariance), so a new moment is one function and one entry in
+:data:`MOMENTS`.
+
+Strategy conventions (checked when a calibration is loaded): engagement moments read the
+*panel* strategy named after the target's platform (creators of several tiers posting once);
+action, cascade and cost moments read the single-message strategy ``<tier>_campaign``.
+
+Definitions (docs/calibration.md has the mapping of each published figure):
+
+* ``er_follower_median``: per partner of the tier, the trial-mean of engagements over its
+  followers (simulated followers x scale: what the creator has in the model), then the median
+  across partners. Engagements attributed to a partner include its discovery exposures and its
+  re-share descendants, as the scenario produces them.
+* ``er_slope``: least-squares slope of log per-partner ER on log followers, across every
+  partner of the panel with ER > 0.
+* ``er_ratio``: ratio of two tiers' ``er_follower_median`` on the same panel.
+* ``cascade_size``: mean(adopted) / mean(adopters_direct), posters per seed poster of an
+  organic cascade (targets.yaml, ``cascade_size``: the re-share probability cancels).
+* ``action_rate_reached``: mean(adopted) / mean(reach).
+* ``engagements_per_reached``: mean(engagements) / mean(reach).
+* ``cost_per_action``: cost / mean(adopted) (USD).
+* ``action_ratio``: ``action_rate_reached`` of ``<tier>_campaign`` over that of ``<versus>_campaign``.
+* ``adopters_per_follower_ratio``: mean(adopted) / sum of partners' followers, tier over versus.
+
+Means are ratios of means over trials (what a planner's totals are), never means of ratios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.calibration.targets import PANEL_MOMENTS, MomentName, Target
+
+#: Trial totals a moment may read.
+TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares")
+#: Per-partner columns a moment may read.
+PARTNER = ("impressions", "engagements", "adopters")
+
+
+@dataclass(frozen=True, eq=False)
+class StrategyRun:
+    """One strategy's trials at one parameter vector, as arrays.
+
+    Attributes
+    ----------
+    name : str
+    totals : dict of str -> float64[T]
+        Trial totals (real accounts), columns :data:`TOTALS`.
+    partners : dict of str -> float64[T, P]
+        Per trial and partner (real accounts), columns :data:`PARTNER`.
+    tier, platform : tuple of str, length P
+    followers : float64[P]
+        Followers each partner has in the model (simulated followers x scale).
+    cost : float
+        USD per trial (the same in every trial).
+    """
+
+    name: str
+    totals: Mapping[str, np.ndarray]
+    partners: Mapping[str, np.ndarray]
+    tier: tuple[str, ...]
+    platform: tuple[str, ...]
+    followers: np.ndarray
+    cost: float
+
+    @property
+    def trials(self) -> int:
+        """Number of trials."""
+        return len(next(iter(self.totals.values())))
+
+    def mean(self, column: str, w: np.ndarray) -> float:
+        """Weighted trial mean of a total."""
+        return float(np.dot(w, self.totals[column]) / w.sum())
+
+    def partner_mean(self, column: str, w: np.ndarray) -> np.ndarray:
+        """Weighted trial mean per partner, float64[P]."""
+        return (w @ self.partners[column]) / w.sum()
+
+    def of_tier(self, tier: str) -> np.ndarray:
+        """Positions of the partners of a tier."""
+        return np.flatnonzero(np.asarray(self.tier) == tier)
+
+
+#: A run of every strategy a calibration needs, by strategy name.
+PanelRun = Mapping[str, StrategyRun]
+
+Moment = Callable[[PanelRun, Target, np.ndarray], float]
+
+
+def strategy_of(target: Target, tier: str | None = None) -> str:
+    """The strategy a target's moment reads (``tier`` overrides the target's, for ``versus``)."""
+    if target.moment in PANEL_MOMENTS:
+        return target.platform
+    return f"{tier or target.tier}_campaign"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else float("nan")
+
+
+def _partner_er(run: StrategyRun, w: np.ndarray) -> np.ndarray:
+    return run.partner_mean("engagements", w) / run.followers
+
+
+def _median_er(run: StrategyRun, tier: str, w: np.ndarray) -> float:
+    idx = run.of_tier(tier)
+    if len(idx) == 0:
+        return float("nan")
+    return float(np.median(_partner_er(run, w)[idx]))
+
+
+def er_follower_median(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Median across a tier's panel partners of engagements per follower per post."""
+    return _median_er(runs[strategy_of(t)], t.tier, w)
+
+
+def er_slope(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Least-squares slope of log ER on log followers across the panel's partners with ER > 0."""
+    run = runs[strategy_of(t)]
+    er = _partner_er(run, w)
+    keep = er > 0
+    if keep.sum() < 3:
+        return float("nan")
+    return float(np.polyfit(np.log(run.followers[keep]), np.log(er[keep]), 1)[0])
+
+
+def er_ratio(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Ratio of two tiers' median ER per follower on one panel."""
+    run = runs[strategy_of(t)]
+    return _ratio(_median_er(run, t.tier, w), _median_er(run, t.versus, w))
+
+
+def cascade_size(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Posters per seed poster of organic cascades: mean(adopted) / mean(adopters_direct)."""
+    run = runs[strategy_of(t)]
+    return _ratio(run.mean("adopted", w), run.mean("adopters_direct", w))
+
+
+def _action_rate(run: StrategyRun, w: np.ndarray) -> float:
+    return _ratio(run.mean("adopted", w), run.mean("reach", w))
+
+
+def action_rate_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Share of reached accounts that act: mean(adopted) / mean(reach)."""
+    return _action_rate(runs[strategy_of(t)], w)
+
+
+def engagements_per_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Engagements per reached account: mean(engagements) / mean(reach)."""
+    run = runs[strategy_of(t)]
+    return _ratio(run.mean("engagements", w), run.mean("reach", w))
+
+
+def cost_per_action(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """USD per action: cost / mean(adopted)."""
+    run = runs[strategy_of(t)]
+    return _ratio(run.cost, run.mean("adopted", w))
+
+
+def action_ratio(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Action rate of reached accounts, one-post campaign of ``tier`` over that of ``versus``."""
+    return _ratio(_action_rate(runs[strategy_of(t)], w), _action_rate(runs[strategy_of(t, t.versus)], w))
+
+
+def _per_follower(run: StrategyRun, w: np.ndarray) -> float:
+    return _ratio(run.mean("adopted", w), float(run.followers.sum()))
+
+
+def adopters_per_follower_ratio(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Actions per follower, one-post campaign of ``tier`` over that of ``versus``."""
+    return _ratio(_per_follower(runs[strategy_of(t)], w), _per_follower(runs[strategy_of(t, t.versus)], w))
+
+
+#: Every moment, by the name targets use.
+MOMENTS: Mapping[MomentName, Moment] = {
+    MomentName.ER_FOLLOWER_MEDIAN: er_follower_median,
+    MomentName.ER_SLOPE: er_slope,
+    MomentName.ER_RATIO: er_ratio,
+    MomentName.CASCADE_SIZE: cascade_size,
+    MomentName.ACTION_RATE_REACHED: action_rate_reached,
+    MomentName.ENGAGEMENTS_PER_REACHED: engagements_per_reached,
+    MomentName.COST_PER_ACTION: cost_per_action,
+    MomentName.ACTION_RATIO: action_ratio,
+    MomentName.ADOPTERS_PER_FOLLOWER_RATIO: adopters_per_follower_ratio,
+}
+
+
+def strategies_needed(targets: tuple[Target, ...]) -> tuple[str, ...]:
+    """Names of the strategies the targets' moments read, in first-use order."""
+    out: list[str] = []
+    for t in targets:
+        names = [strategy_of(t)] + ([strategy_of(t, t.versus)] if t.moment in (
+            MomentName.ACTION_RATIO, MomentName.ADOPTERS_PER_FOLLOWER_RATIO) else [])
+        out.extend(n for n in names if n not in out)
+    return tuple(out)
+
+
+def moment_vector(runs: PanelRun, targets: tuple[Target, ...], weights: np.ndarray | None = None) -> np.ndarray:
+    """Every target's simulated moment, float64[len(targets)] (natural units).
+
+    Parameters
+    ----------
+    runs : PanelRun
+    targets : tuple of Target
+    weights : float64[T], optional
+        Trial weights (default: all 1).
+    """
+    trials = next(iter(runs.values())).trials
+    w = np.ones(trials) if weights is None else np.asarray(weights, dtype=np.float64)
+    return np.array([MOMENTS[t.moment](runs, t, w) for t in targets])
+
+
+def on_scale(targets: tuple[Target, ...], values: np.ndarray) -> np.ndarray:
+    """Values moved onto each target's scale (log for log targets)."""
+    return np.array([t.h(float(v)) if np.isfinite(v) else np.nan for t, v in zip(targets, values, strict=True)])
+
+
+def trial_covariance(runs: PanelRun, targets: tuple[Target, ...], replicates: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """Covariance of the moments (on the targets' scales) by a bootstrap over trials.
+
+    Every strategy's trial ``t`` shares its random numbers with the others' trial ``t`` (common
+    random numbers), so trials are resampled jointly across strategies.
+    """
+    trials = next(iter(runs.values())).trials
+    draws = []
+    for _ in range(replicates):
+        w = rng.multinomial(trials, np.full(trials, 1.0 / trials)).astype(np.float64)
+        draws.append(on_scale(targets, moment_vector(runs, targets, w)))
+    draws = np.array(draws)
+    draws = draws[np.isfinite(draws).all(axis=1)]
+    return np.atleast_2d(np.cov(draws, rowvar=False))

@@ -1,0 +1,213 @@
+"""Calibration: targets and definitions are validated strictly, fitted sets apply to scenarios,
+known parameters are recovered, and the committed benchmarks fit hits its fit targets."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.calibration.estimator import Evaluator, calibrate
+from sim.calibration.fitted import FittedSet, read_fitted
+from sim.calibration.moments import moment_vector, on_scale, strategies_needed, trial_covariance
+from sim.calibration.spec import Calibration, CalibrationError, CalibrationSpec, load_calibration
+from sim.calibration.targets import Z95, Role, Target, Targets, TargetsError, load_targets
+from sim.rng import Stream, numpy_generator
+from sim.scenario import ScenarioError, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+CAL = ROOT / "calibration"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------- bad input
+
+def test_targets_file_is_valid():
+    targets = load_targets(CAL / "targets.yaml")
+    fit = [t for t in targets.items if t.role is Role.FIT]
+    assert {t.set.value for t in fit} == {"benchmarks", "source"}
+    assert all(t.moment is not None and t.value is not None for t in fit)
+
+
+@pytest.mark.parametrize("old, new, key, words", [
+    ("moment: er_follower_median", "moment: null", "targets.0", "needs a moment"),
+    ("role: fit", "role: fitted", "targets.0.role", "allowed: fit, held_out"),
+    ("role: fit", "colour: red\n    role: fit", "targets.0.colour", "unknown key 'colour'"),
+])
+def test_bad_targets_name_file_line_and_key(tmp_path, old, new, key, words):
+    text = (CAL / "targets.yaml").read_text(encoding="utf-8").replace(old, new, 1)
+    path = _write(tmp_path / "targets.yaml", text)
+    with pytest.raises(TargetsError) as exc:
+        load_targets(path)
+    line = exc.value.problems[0]
+    assert line.startswith(f"{path}:") and f": {key}" in line and words in line, line
+
+
+def test_value_outside_range_is_refused(tmp_path):
+    text = (CAL / "targets.yaml").read_text(encoding="utf-8").replace("value: 0.040", "value: 0.09", 1)
+    with pytest.raises(TargetsError, match="outside its range"):
+        load_targets(_write(tmp_path / "targets.yaml", text))
+
+
+def _definition(tmp_path: Path, text: str) -> Path:
+    for name in ("panel.yaml", "targets.yaml"):
+        (tmp_path / name).write_text((CAL / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return _write(tmp_path / "cal.yaml", text)
+
+
+GOOD = """name: t
+base: panel.yaml
+set: benchmarks
+free:
+  - {path: world.tiers.micro.engagement, low: 0.02, high: 0.4}
+seed: 1
+"""
+
+
+@pytest.mark.parametrize("old, new, key, words", [
+    ("seed: 1", "seed: 1\nworkerz: 2", "workerz", "did you mean 'workers'"),
+    ("world.tiers.micro.engagement", "world.tiers.micro.engagment", "free.0.path", "did you mean 'engagement'"),
+    ("low: 0.02, high: 0.4", "low: 0.5, high: 0.4", "free.0", "must be below"),
+    ("high: 0.4", "high: 1.4", "free.0.high", "not a valid scenario value"),
+    ("set: benchmarks", "set: blogs", "set", "allowed: source, benchmarks"),
+])
+def test_bad_definition_names_file_line_and_key(tmp_path, old, new, key, words):
+    path = _definition(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(CalibrationError) as exc:
+        load_calibration(path)
+    text = "\n".join(exc.value.problems)
+    assert f"{path}:" in text and f": {key}" in text and words in text, text
+
+
+def test_bad_definition_exits_2_and_writes_nothing(tmp_path):
+    from sim.cli import main
+
+    path = _definition(tmp_path, GOOD.replace("seed: 1", "seed: -1"))
+    assert main(["calibrate", str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- parameters: in scenarios
+
+def _fitted(tmp_path: Path, paths: dict[str, float], targets: Path | None = None) -> Path:
+    targets = targets or CAL / "targets.yaml"
+    data = {"name": "t", "calibration": "c.yaml", "targets": str(targets),
+            "targets_sha256": hashlib.sha256(targets.read_bytes()).hexdigest(), "set": "benchmarks", "seed": 1,
+            "trials": 2, "quick": True, "git_commit": None, "date": "2026-12-03", "elapsed_seconds": 1.0,
+            "evaluations": 1, "objective": 0.0,
+            "parameters": [{"path": p, "value": v, "interval": [v, v], "bounds": [0.0, 1.0], "start": v,
+                            "prior_sd": 0.3, "posterior_sd": 0.1, "contraction": 0.9} for p, v in paths.items()]}
+    return _write(tmp_path / "fitted.yaml", yaml.safe_dump(data))
+
+
+def _scenario_with(tmp_path: Path, fitted: Path) -> Path:
+    text = (ROOT / "scenarios" / "celebrity_vs_micro.yaml").read_text(encoding="utf-8")
+    return _write(tmp_path / "s.yaml", text.replace("days: 28", f"days: 28\nparameters: {fitted}", 1))
+
+
+def test_parameters_are_applied_at_their_paths(tmp_path):
+    fitted = _fitted(tmp_path, {"world.tiers.micro.engagement": 0.123, "model.threshold.max": 17.5})
+    s = load_scenario(_scenario_with(tmp_path, fitted))
+    assert s.world.tiers["micro"].engagement == 0.123 and s.model.threshold.max == 17.5
+    assert s.world.tiers["nano"].engagement == 0.27  # untouched
+    assert s.parameters == str(fitted)
+
+
+def test_parameters_refused_when_a_path_is_missing(tmp_path):
+    fitted = _fitted(tmp_path, {"world.tiers.giga.engagement": 0.1})
+    path = _scenario_with(tmp_path, fitted)
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    line = exc.value.problems[0]
+    assert line.startswith(f"{path}:") and "parameters" in line and "giga" in line, line
+
+
+def test_parameters_missing_file_and_changed_targets(tmp_path):
+    with pytest.raises(ScenarioError, match="no fitted parameter set"):
+        load_scenario(_scenario_with(tmp_path, tmp_path / "nowhere.yaml"))
+    targets = _write(tmp_path / "targets.yaml", (CAL / "targets.yaml").read_text(encoding="utf-8"))
+    fitted = _fitted(tmp_path, {"model.reshare": 0.2}, targets)
+    targets.write_text(targets.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="has changed since"):
+        load_scenario(_scenario_with(tmp_path, fitted))
+
+
+# ----------------------------------------------------------------------------- recovery
+
+def _target(name: str, moment: str, value: float, sd: float, **where) -> Target:
+    spread = math.exp(Z95 * sd)
+    return Target(name=name, set="benchmarks", role="fit", moment=moment, value=value,
+                  range=(value / spread, value * spread), scale="log", definition="simulated", source="test",
+                  year=2026, mapping="test", **where)
+
+
+def test_known_parameters_are_recovered(tmp_path):
+    """Moments simulated at known (micro engagement, threshold scale) on one seed are fitted back on
+    another; the error is compared with the simulated moments' standard errors (log scale: ER is
+    proportional to engagement, the action rate close to inversely proportional to the threshold)."""
+    cal = load_calibration(CAL / "benchmarks.yaml")
+    spec = CalibrationSpec(name="recovery", base="panel.yaml", set="benchmarks", seed=11, trials=24,
+                           free=[{"path": "world.tiers.micro.engagement", "low": 0.03, "high": 0.4},
+                                 {"path": "model.threshold.max", "low": 5.0, "high": 60.0}],
+                           quick={"trials": 24, "popsize": 6, "maxiter": 6, "replicates": 2,
+                                  "bootstrap_maxiter": 1})
+    truth = np.array([0.12, 20.0])
+    shell = [_target("er", "er_follower_median", 1.0, 0.1, platform="instagram", tier="micro"),
+             _target("act", "action_rate_reached", 1.0, 0.1, tier="micro")]
+    data = Evaluator(cal.base, spec.free, strategies_needed(tuple(shell)), 48, 99)
+    runs = data.runs(truth)
+    m = moment_vector(runs, tuple(shell))
+    se = np.sqrt(np.diag(trial_covariance(runs, tuple(shell), 200, numpy_generator(5, Stream.CALIBRATION, 9))))
+    targets = tuple(_target(t.name, t.moment.value, float(v), float(s), platform=t.platform, tier=t.tier)
+                    for t, v, s in zip(shell, m, se, strict=True))
+    fit = calibrate(Calibration(spec, tmp_path / "c.yaml", cal.base, Targets(targets, tmp_path / "t.yaml", "0" * 64)),
+                    quick=True)
+    # SE of the estimate on the log scale: the data's SE (48 trials) and the fit's own (24 trials, so
+    # sqrt(2) larger), through slopes of about +1 and -1 in logs.
+    tol = 4 * se * math.sqrt(1 + 2)
+    err = np.abs(np.log(fit.estimate) - np.log(truth))
+    assert np.all(err < tol + 0.02), (fit.estimate, truth, err, tol)
+    hit = {c.target.name: c.hit for c in fit.comparisons}
+    assert hit["er"] and hit["act"]
+
+
+# ----------------------------------------------------------------------------- the committed fit
+
+def test_committed_benchmarks_fit_hits_its_fit_targets():
+    """The committed fitted set, rerun on the panel with fewer trials and another seed, puts every
+    benchmarks fit target in its range (up to three simulation standard errors)."""
+    path = CAL / "fitted" / "benchmarks.yaml"
+    fitted: FittedSet = read_fitted(path)
+    assert not fitted.quick
+    cal = load_calibration(CAL / "benchmarks.yaml")
+    fit_t = cal.fit_targets
+    assert {p.path for p in fitted.parameters} == {p.path for p in cal.spec.free}
+    ev = Evaluator(cal.base, cal.spec.free, strategies_needed(fit_t), 24, fitted.seed + 1)
+    runs = ev.runs([fitted.values()[p.keys] for p in cal.spec.free])
+    h = on_scale(fit_t, moment_vector(runs, fit_t))
+    se = np.sqrt(np.diag(trial_covariance(runs, fit_t, 200, numpy_generator(3, Stream.CALIBRATION, 8))))
+    for t, value, s in zip(fit_t, h, se, strict=True):
+        lo, hi = t.h(t.range[0]), t.h(t.range[1])
+        assert lo - 3 * s <= value <= hi + 3 * s, (t.name, value, (lo, hi), s)
+
+
+def test_calibrate_command_quick(tmp_path):
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["calibrate", str(CAL / "source.yaml"), "--quick", "--quiet", "--out", str(out)]) == 0
+    fitted = read_fitted(out / "source.yaml")
+    assert fitted.quick and fitted.set == "source"
+    (p,) = fitted.parameters
+    assert p.path == "world.tiers.mega.trust" and 0.05 <= p.value <= 0.9
+    assert (out / "source.png").stat().st_size > 0
+    table = (out / "source.csv").read_text(encoding="utf-8")
+    assert "source_micro_more_genuine" in table and "er_ratio_youtube_micro_mega" in table
