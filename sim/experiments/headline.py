@@ -30,7 +30,7 @@ from scipy import stats
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.experiments.comparison import Check, Estimate
 from sim.experiments.report import Report, Steps, Workspace
-from sim.experiments.schema import ExperimentSpec
+from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
 from sim.schema import PositiveInt, Spec
 from sim.sweeps.spec import budget_label
@@ -42,14 +42,34 @@ SCHEDULE = "burst"
 
 
 class Case(Spec):
-    """One rate card and the budgets (USD) compared under it."""
+    """One comparison: a rate card, the budgets (USD) compared under it, and parameter changes.
 
+    Attributes
+    ----------
+    name : str
+        Labels the case's panel, checks and tables (default: the rate card's name).
+    rate_card : str
+        A named card of :data:`sim.campaign.rate_cards.RATE_CARDS`.
+    budgets : list of float
+        USD per strategy; each must buy at least one partner of every mix.
+    set : dict
+        Scenario key path (dotted) -> value, written over the scenario for this case, e.g.
+        ``world.tiers.mega.trust: 0.40`` for the source fit's celebrity trust.
+    """
+
+    name: Name | None = None
     rate_card: str
     budgets: Annotated[list[Annotated[float, Field(gt=0.0)]], Field(min_length=1)]
+    set: dict[str, float | str] = {}
 
     def model_post_init(self, _context) -> None:
         if self.rate_card not in RATE_CARDS:
             raise ValueError(f"unknown rate card {self.rate_card!r}; allowed: {', '.join(sorted(RATE_CARDS))}")
+
+    @property
+    def label(self) -> str:
+        """The case's name, or its rate card's."""
+        return self.name or self.rate_card
 
 
 class Parameters(Spec):
@@ -107,10 +127,11 @@ def _case_scenario(spec: Definition, sizes: Sizes, case: Case, budget: float, in
               ("baseline",): f"{CELEBRITY}.{SCHEDULE}.{budget_label(budget)}"}
     if sizes.audience is not None:
         values[("world", "audience", "peers", "n")] = sizes.audience
+    values.update({tuple(key.split(".")): value for key, value in case.set.items()})
     try:
         scenario, _ = apply(base, values)
     except ValueError as exc:
-        raise ValueError(f"{spec.parameters.scenario} with rate card {case.rate_card} at "
+        raise ValueError(f"{spec.parameters.scenario}, case {case.label} at "
                          f"${budget:,.0f}: {exc}") from None
     return scenario
 
@@ -124,6 +145,7 @@ def _trials(spec: Definition, sizes: Sizes, case: Case, budget: float, index: in
     table["strategy"] = table["strategy"].astype(str)
     table.insert(0, "budget", float(budget))
     table.insert(0, "rate_card", case.rate_card)
+    table.insert(0, "case", case.label)
     return table
 
 
@@ -164,7 +186,7 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
     """Per (rate card, budget, strategy): spend, adopters and cost per adopter with 95% intervals,
     cost per engagement, and the paired ratio of cost per adopter to the celebrity's."""
     rows = []
-    for (card, budget), frame in trials.groupby(["rate_card", "budget"], sort=False):
+    for (case, card, budget), frame in trials.groupby(["case", "rate_card", "budget"], sort=False):
         by = {name: g.sort_values("trial") for name, g in frame.groupby("strategy", sort=False)}
         celeb = by[f"{CELEBRITY}.{SCHEDULE}.{budget_label(budget)}"]
         for name, g in by.items():
@@ -176,7 +198,7 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
                 raise ValueError(f"{name}: trials are not paired with the celebrity strategy")
             ratio = ratio_of_costs(cost, adopted, float(celeb["cost"].iloc[0]), celeb["adopted"].to_numpy(np.float64))
             sem = float(adopted.std(ddof=1) / math.sqrt(len(adopted)))
-            rows.append({"rate_card": card, "budget": budget, "strategy": name, "mix": name.split(".")[0],
+            rows.append({"case": case, "rate_card": card, "budget": budget, "strategy": name, "mix": name.split(".")[0],
                          "trials": len(g), "cost": cost, "adopted_mean": float(adopted.mean()),
                          "adopted_sem": sem, "reach_mean": float(g["reach"].mean()), "engagements_mean": eng,
                          "cost_per_engagement": cost / eng if eng > 0 else math.nan,
@@ -198,14 +220,14 @@ def _largest_unit(scenario, mix: str) -> float:
 
 
 def _figure(table: pd.DataFrame) -> Figure:
-    cards = list(dict.fromkeys(table["rate_card"]))
+    cards = list(dict.fromkeys(table["case"]))
     fig = Figure(figsize=(5.2 * len(cards), 4.2), layout="constrained")
     axes = fig.subplots(1, len(cards), squeeze=False)[0]
     mixes = list(dict.fromkeys(table["mix"]))
     colours = {m: c for m, c in zip(mixes, ("#444444", "#8c6bb1", "#2b8cbe", "#41ab5d", "#e6550d", "#bbbbbb"),
                                       strict=False)}
     for ax, card in zip(axes, cards, strict=True):
-        sub = table[table["rate_card"] == card]
+        sub = table[table["case"] == card]
         budgets = list(dict.fromkeys(sub["budget"]))
         width = 0.8 / max(len(mixes), 1)
         for mi, mix in enumerate(mixes):
@@ -218,7 +240,7 @@ def _figure(table: pd.DataFrame) -> Figure:
         ax.set_xticks(np.arange(len(budgets)), [f"${budget_label(b)}" for b in budgets])
         ax.set_xlabel("budget per strategy")
         ax.set_ylabel("cost per adopter (USD, 95% CI)")
-        ax.set_title(f"rate card: {card}", fontsize=10)
+        ax.set_title(card, fontsize=10)
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[0].legend(fontsize=8, frameon=False)
     fig.suptitle("E9: cost per adopter at equal budgets (one post per partner, common random numbers)",
@@ -234,21 +256,21 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     frames = []
     report = Report(spec, quick=False)
     for index, (case, budget) in enumerate(jobs):
-        tag = f"{case.rate_card}_{budget_label(budget)}"
+        tag = f"{case.label}_{budget_label(budget)}"
         frames.append(ws.piece(f"trials_{tag}", lambda c=case, b=budget, i=index: _trials(spec, sizes, c, b, i)))
         scenario = _case_scenario(spec, sizes, case, budget, index)
         spent = frames[-1].groupby("strategy", sort=False)["cost"].first()
         worst = min(budget - _largest_unit(scenario, name.split(".")[0]) - cost for name, cost in spent.items())
         over = max(cost - budget for cost in spent)
         report.checks.append(Check(
-            f"equal_budgets_{tag}", f"every strategy spends the same budget (${budget:,.0f}, {case.rate_card})",
+            f"equal_budgets_{tag}", f"every strategy spends the same budget (${budget:,.0f}, {case.label})",
             Estimate.exact(float(spent.min())),
             "each spends <= budget and more than budget - its dearest partner (least spend shown)",
             over <= 1e-6 and worst < 0, "{:,.0f}"))
         steps.advance()
     trials = pd.concat(frames, ignore_index=True)
     table = headline_table(trials)
-    for (card, budget), sub in table.groupby(["rate_card", "budget"], sort=False):
+    for (card, budget), sub in table.groupby(["case", "budget"], sort=False):
         for swarm in SWARMS:
             row = sub[sub["mix"] == swarm].iloc[0]
             est = Estimate(row["ratio_to_celebrity"], row["ratio_low"], row["ratio_high"])

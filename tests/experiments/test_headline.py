@@ -40,7 +40,7 @@ def test_pairing_tightens_the_interval():
 
 def test_headline_table_costs_per_adopter_are_ratios_of_means():
     trials = pd.DataFrame({
-        "rate_card": "industry_midpoint", "budget": 1000.0,
+        "case": "industry", "rate_card": "industry_midpoint", "budget": 1000.0,
         "strategy": ["celebrity.burst.1k"] * 3 + ["micro.burst.1k"] * 3,
         "trial": [0, 1, 2] * 2, "cost": [1000.0] * 3 + [900.0] * 3,
         "adopted": [10, 20, 30, 40, 50, 60], "engagements": [100, 100, 100, 300, 300, 300],
