@@ -14,8 +14,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -45,6 +46,8 @@ from sim.sweeps.spec import StrategyGrid, SweepSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
 
+#: The type a strictly read document validates to (:func:`read_strict`).
+T = TypeVar("T")
 
 class ScenarioError(ValueError):
     """An invalid scenario. ``problems`` holds one line per problem, each naming file, line and key."""
@@ -413,6 +416,43 @@ def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     return _problems(exc, doc)
 
 
+def read_strict(path: str | Path, validate: Callable[[dict], T], error: Callable[[list[str]], Exception],
+                top_level: str) -> tuple[T, YamlDocument]:
+    """Read a YAML file and validate it strictly, reporting problems the way scenarios do.
+
+    Parameters
+    ----------
+    path : path
+        The file (the project's YAML limits apply: :func:`sim.yaml_source.read_yaml`).
+    validate : callable
+        Builds the typed document from the parsed mapping (e.g. ``Model.model_validate``).
+    error : callable
+        The exception to raise, built from the list of problems.
+    top_level : str
+        What the file must be, for a file that is not a mapping (e.g. "a definition is a mapping
+        of keys to values").
+
+    Returns
+    -------
+    (validated document, YamlDocument)
+
+    Raises
+    ------
+    error
+        With one ``file:line: key.path: message`` line per problem; nothing is returned.
+    """
+    try:
+        doc = read_yaml(path)
+    except YamlError as exc:
+        raise error([str(exc)]) from None
+    if not isinstance(doc.data, dict):
+        raise error([f"{doc.source}:1: (top level): {top_level}"])
+    try:
+        return validate(doc.data), doc
+    except ValidationError as exc:
+        raise error(_problems(exc, doc)) from None
+
+
 def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     """Validate a parsed document; relative paths in it are resolved against ``base_dir``."""
     if not isinstance(doc.data, dict):
@@ -436,7 +476,13 @@ def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scena
         If the file cannot be found or read, or one of its paths no longer names a value of the
         scenario, or a value is not valid there.
     """
-    from sim.calibration.fitted import FittedError, check_targets_hash, find_fitted, read_fitted, write_values
+    from sim.calibration.fitted import (
+        FittedError,
+        check_targets_hash,
+        find_fitted,
+        read_fitted,
+        write_values,
+    )
 
     where = f"{doc.source}:{doc.line_of(('parameters',))}: parameters"
     path = find_fitted(scenario.parameters, base_dir)

@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.calibration.moments import strategies_needed
-from sim.calibration.targets import Role, Targets, TargetSet, TargetsError, load_targets
-from sim.scenario import Scenario, ScenarioError, _path_problem, load_scenario, validation_problems
+from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load_targets
+from sim.scenario import Scenario, ScenarioError, _path_problem, load_scenario, read_strict
 from sim.schema import PositiveInt, Spec
-from sim.yaml_source import YamlDocument, YamlError, read_yaml
+from sim.yaml_source import YamlDocument
 
 
 class FreeParameter(Spec):
@@ -196,16 +196,8 @@ def load_calibration(path: str | Path) -> Calibration:
     from sim.sweeps.design import apply
 
     path = Path(path)
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise CalibrationError([str(exc)]) from None
-    if not isinstance(doc.data, dict):
-        raise CalibrationError([f"{doc.source}:1: (top level): a calibration is a mapping of keys to values"])
-    try:
-        spec = CalibrationSpec.model_validate(doc.data)
-    except ValidationError as exc:
-        raise CalibrationError(validation_problems(exc, doc)) from None
+    spec, doc = read_strict(path, CalibrationSpec.model_validate, CalibrationError,
+                            "a calibration is a mapping of keys to values")
     here = path.resolve().parent
     try:
         base = load_scenario(_resolve(here, spec.base))
@@ -219,7 +211,7 @@ def load_calibration(path: str | Path) -> Calibration:
         raise CalibrationError([_located(doc, ("targets",), "the targets file is not valid:"), *exc.problems]) from None
     problems = []
     data = base.model_dump(mode="python")
-    for key, value in spec.fixed.items():
+    for key in spec.fixed:
         keys = tuple(key.split("."))
         if keys[0] not in ("rate_card",) and (problem := _path_problem(data, keys)):
             problems.append(_located(doc, ("fixed", key), problem))

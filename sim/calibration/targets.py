@@ -20,12 +20,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.schema import Spec
 from sim.world.spec import TierName
-from sim.yaml_source import YamlError, read_yaml
 
 #: A 95% interval spans this many standard deviations.
 Z95 = 1.959963984540054
@@ -225,17 +224,9 @@ def load_targets(path: str | Path) -> Targets:
     TargetsError
         With one ``file:line: key.path: message`` line per problem.
     """
-    from sim.scenario import validation_problems
+    from sim.scenario import read_strict  # here: sim.scenario imports the calibration package
 
     path = Path(path)
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise TargetsError([str(exc)]) from None
-    if not isinstance(doc.data, dict):
-        raise TargetsError([f"{doc.source}:1: (top level): a targets file is a mapping with a 'targets' list"])
-    try:
-        spec = TargetsFile.model_validate(doc.data)
-    except ValidationError as exc:
-        raise TargetsError(validation_problems(exc, doc)) from None
+    spec, _ = read_strict(path, TargetsFile.model_validate, TargetsError,
+                          "a targets file is a mapping with a 'targets' list")
     return Targets(tuple(spec.targets), path, hashlib.sha256(path.read_bytes()).hexdigest())

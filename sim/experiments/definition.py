@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 
 from sim.experiments import (
     bakshy,
@@ -26,7 +26,7 @@ from sim.experiments import (
     watts_window,
 )
 from sim.experiments.report import Report, Steps, Workspace
-from sim.scenario import validation_problems
+from sim.scenario import read_strict
 from sim.yaml_source import YamlError, read_yaml
 
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction is one more
@@ -58,16 +58,8 @@ def load_experiment(path: str | Path):
     ExperimentError
         With one line per problem (file, line, key path, what is allowed).
     """
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise ExperimentError([str(exc)]) from None
-    if not isinstance(doc.data, dict):
-        raise ExperimentError([f"{doc.source}:1: (top level): a definition is a mapping of keys to values"])
-    try:
-        return _ADAPTER.validate_python(doc.data)
-    except ValidationError as exc:
-        raise ExperimentError(validation_problems(exc, doc)) from None
+    spec, _ = read_strict(path, _ADAPTER.validate_python, ExperimentError, "a definition is a mapping of keys to values")
+    return spec
 
 
 def is_definition(path: str | Path) -> bool:
