@@ -107,6 +107,38 @@ def _tie_below(key, e, lane, t):
     return lane_tie_below(key, np.uint64(e), lane, t)
 
 
+@nb.njit(cache=True, inline="always")
+def _popcount(x):
+    count = 0
+    while x != _NONE:
+        count += 1
+        x &= x - _ONE
+    return count
+
+
+@nb.njit(cache=True, inline="always")
+def _group_lanes(key, cbase, top, span, clt, ceq):
+    """Every lane's first digits of edge group ``cbase >> 6`` against the tops, in one straight loop.
+
+    Fills ``clt[L]`` / ``ceq[L]`` with lane ``L``'s :func:`_digits_below` masks restricted to
+    ``span`` and returns the lanes with any candidate (bit ``L`` set). The same words as one
+    ``bits(key, cbase + L)`` per lane: a speed choice only.
+    """
+    hit = _NONE
+    for lane in range(LANES):
+        lt, eq = _digits_below(bits(key, cbase + np.uint64(lane)), top)
+        lt &= span
+        eq &= span
+        clt[lane] = lt
+        ceq[lane] = eq
+        hit |= np.uint64((lt | eq) != _NONE) << np.uint64(lane)
+    return hit
+
+
+#: Lanes an account must spread in for the shared round to compute all 64 lanes' words of
+#: each of its edge groups at once (:func:`_group_lanes`) instead of lane by lane.
+GROUP_LANES_MIN = 16
+
 _LGEN_MAX = 2**31 - 1
 #: Rounds are run for all lanes of a block together while the accounts spreading carry at
 #: least this many lanes each on average (the fixed recruits' round when most of a block's
@@ -181,6 +213,8 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
     key = trial_key(root, _LIVE, np.uint64(block))
     sflat = state.reshape(-1)
     emask = np.zeros(64, dtype=np.uint64)  # live lanes of each out-edge of the account at hand
+    clt = np.empty(LANES, dtype=np.uint64)  # per lane: digits below / equal to the tops (_group_lanes)
+    ceq = np.empty(LANES, dtype=np.uint64)
     recorded = 0
     step = 0
     width = 0
@@ -229,6 +263,7 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                 prefetch(sflat, front[i + _AHEAD] * 4)
             u = front[i]
             pend = state[u, _PEND]
+            many = _popcount(pend) >= GROUP_LANES_MIN
             lo = indptr[u]
             hi = indptr[u + 1]
             if hi - lo > emask.shape[0]:
@@ -239,12 +274,21 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                 top = tops[c * stride]
                 span = _group_range(c, lo, hi)
                 cbase = np.uint64(c) << _S6
-                rest = pend
+                if many:
+                    # All 64 lanes' words at once (a loop the compiler vectorises), then only the
+                    # lanes with a candidate (about 1 group in 9 at p = 0.01) go on.
+                    rest = _group_lanes(key, cbase, top, span, clt, ceq) & pend
+                else:
+                    rest = pend
                 while rest != _NONE:
                     lane = np.uint64(trailing_zeros(rest))
                     rest &= rest - _ONE
-                    lt, eq = _digits_below(bits(key, cbase + lane), top)
-                    cand = (lt | eq) & span
+                    if many:
+                        lt = clt[lane]
+                        cand = lt | ceq[lane]
+                    else:
+                        lt, eq = _digits_below(bits(key, cbase + lane), top)
+                        cand = (lt | eq) & span
                     while cand != _NONE:
                         b = trailing_zeros(cand)
                         cand &= cand - _ONE
