@@ -69,6 +69,11 @@ from sim.campaign.kernel import TOTALS as CAMPAIGN_TOTALS
 Z_LIMIT = 4.0
 #: Required run(workers=2) / run(workers=1) speedup on 2 cores.
 PARALLEL_FLOOR = 1.7
+#: The case whose ratio to cynetdiff every run prints last (issue 13): added to ``--cases``
+#: unless ``--no-headline``.
+HEADLINE = "ic_p01_10k"
+#: The performance issue's goal for it (its floor is the case's ``floor``).
+HEADLINE_GOAL = 8.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ class Settings:
 
     target: float = 1.0  # seconds per measurement
     repeats: int = 7  # measurements per engine (kernel, cynetdiff), interleaved
-    run_repeats: int = 3  # measurements of run() (each rebuilds the world)
+    run_repeats: int = 5  # measurements of run() (each rebuilds the world)
     parallel_target: float = 3.0  # seconds of the single-worker trial phase in the 2-worker test
     ndlib_budget: float = 3.0  # seconds of NDlib trials per case
     ndlib_cap: float = 10.0  # abandon an NDlib trial still running after this many seconds
@@ -85,13 +90,13 @@ class Settings:
     mesa: bool = True  # the campaign model's Mesa engine (same budget and cap as NDlib)
     quiet_threshold: float = 0.3  # cores used by other processes above which a case is rerun
     max_retries: int = 2
-    max_wait: float = 300.0  # seconds to wait for a quiet machine before each case
+    max_wait: float = 300.0  # seconds to wait for a quiet machine before each case (0: do not wait)
 
 
 QUICK = Settings(
     target=0.4,
     repeats=3,
-    run_repeats=2,
+    run_repeats=3,
     parallel_target=1.0,
     ndlib_budget=1.5,
     ndlib_cap=5.0,
@@ -251,13 +256,21 @@ class Suite:
         #    machine load hits all three alike; each repeat also gives a paired ratio
         timing, b_timing, l_timing = M.Timing(batch), M.Timing(b_batch), M.Timing(l_batch)
         paired = []
-        for _ in range(s.repeats):
+        for rep in range(s.repeats):
+            # alternating order (ours first, then cynetdiff first), so a drift of machine speed
+            # within a repeat does not favour one side
+            if rep % 2:
+                dt, l_sizes = M.timed(lambda: cyn.run_loop(l_batch))
+                l_timing.seconds.append(dt)
+                dt, b_mean = M.timed(lambda: cyn.run_bulk(b_batch))
+                b_timing.seconds.append(dt)
             dt, sizes = M.timed(lambda: ours.run_batch(batch))
             timing.seconds.append(dt)
-            dt, b_mean = M.timed(lambda: cyn.run_bulk(b_batch))
-            b_timing.seconds.append(dt)
-            dt, l_sizes = M.timed(lambda: cyn.run_loop(l_batch))
-            l_timing.seconds.append(dt)
+            if not rep % 2:
+                dt, b_mean = M.timed(lambda: cyn.run_bulk(b_batch))
+                b_timing.seconds.append(dt)
+                dt, l_sizes = M.timed(lambda: cyn.run_loop(l_batch))
+                l_timing.seconds.append(dt)
             paired.append(timing.rates[-1] / max(b_timing.rates[-1], l_timing.rates[-1]))
         ref = _mean_sd(sizes)
         loop_stats = _mean_sd(l_sizes)
@@ -305,10 +318,14 @@ class Suite:
         runner = OursRun(case, recruits, self.workdir, kgraph if prob is not None else None)
         runs, run_paired = [], []
         with M.PeakRSS() as mem_run:
-            for _ in range(s.run_repeats):
+            for rep in range(s.run_repeats):
+                if rep % 2:  # alternating order, as for the kernel
+                    dt_l, _ = M.timed(lambda: cyn.run_loop(l_batch))
+                    dt_b, _ = M.timed(lambda: cyn.run_bulk(b_batch))
                 runs.append(runner.run(batch))
-                dt_b, _ = M.timed(lambda: cyn.run_bulk(b_batch))
-                dt_l, _ = M.timed(lambda: cyn.run_loop(l_batch))
+                if not rep % 2:
+                    dt_b, _ = M.timed(lambda: cyn.run_bulk(b_batch))
+                    dt_l, _ = M.timed(lambda: cyn.run_loop(l_batch))
                 total, prep = runs[-1][0], runs[-1][1]
                 run_paired.append((batch / (total - prep)) / max(b_batch / dt_b, l_batch / dt_l))
         cyn = None  # free cynetdiff's model before NDlib is measured
@@ -412,6 +429,7 @@ class Suite:
             / max(eng["cynetdiff_bulk"]["best"], eng["cynetdiff_loop"]["best"]),
             "run_trial_phase_vs_cynetdiff": _median(run_paired),
             "run_trial_phase_vs_cynetdiff_paired": run_paired,
+            "run_trial_phase_vs_cynetdiff_range": [min(run_paired), max(run_paired)],
             "run_end_to_end_vs_cynetdiff": r["trials_per_s"] / cyn_best,
             "kernel_vs_ndlib": (k_rate / nd["trials_per_s"]) if nd.get("trials_per_s") else None,
         }
@@ -778,6 +796,33 @@ def _yes(b: bool | None) -> str:
     return "–" if b is None else ("**met**" if b else "not met")
 
 
+def headline(report: dict) -> list[str]:
+    """The ratio of the headline case (:data:`HEADLINE`), printed last in every run and atop the tables."""
+    rec = next((c for c in report["cases"] if c.get("name") == HEADLINE), None)
+    if rec is None or rec.get("status") != "ok":
+        return [f"{HEADLINE}: not measured in this run"]
+    r, s = rec["ratios"], report["settings"]
+    floor = rec.get("spec", {}).get("floor")
+    k, klo, khi = r["kernel_vs_cynetdiff"], *r["kernel_vs_cynetdiff_range"]
+    q = r["run_trial_phase_vs_cynetdiff"]
+    qlo, qhi = r.get("run_trial_phase_vs_cynetdiff_range", [q, q])
+
+    def verdict(x: float) -> str:
+        if floor is None:
+            return ""
+        return f"; floor {floor:g}× {'met' if x >= floor else 'NOT met'}, goal {HEADLINE_GOAL:g}× " + (
+            "met" if x >= HEADLINE_GOAL else "not met"
+        )
+
+    return [
+        f"HEADLINE {HEADLINE} ({rec['label']}, 50 recruits) — ours ÷ cynetdiff (faster of its C and Python "
+        f"loops), median of paired repeats in alternating order, commit {str(report['machine']['git_commit'])[:10]}:",
+        f"  kernel:             {k:.2f}× (range {klo:.2f}–{khi:.2f}, {s['repeats']} repeats){verdict(k)}",
+        f"  run(), trials only: {q:.2f}× (range {qlo:.2f}–{qhi:.2f}, {s['run_repeats']} repeats){verdict(q)}",
+        f"  other processes used {rec['load']['foreign_cores']:.2f} cores during the case",
+    ]
+
+
 def markdown(report: dict) -> str:
     """Markdown tables of a report (quoted by docs/performance.md)."""
     measured = [c for c in report["cases"] if c.get("status") == "ok"]
@@ -791,6 +836,8 @@ def markdown(report: dict) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
         + f"; git {str(m['git_commit'])[:10]}{' (dirty)' if m['git_dirty'] else ''}; "
         f"run {report['started']} – {report.get('finished', '(unfinished)')} by `{report['command'].strip()}`.",
+        "",
+        *(f"    {line}" for line in headline(report)),
         "",
     ]
     if cases:
@@ -1028,6 +1075,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--max-retries", type=int, default=None, help="reruns of a case measured on a busy machine"
     )
+    ap.add_argument(
+        "--max-wait",
+        type=float,
+        default=None,
+        help="seconds to wait for a quiet machine before each case (default 300, --quick 10; "
+        "0: start at once). The wait ends early once other processes use < --quiet cores",
+    )
+    ap.add_argument(
+        "--quiet",
+        type=float,
+        default=None,
+        help="cores used by other processes below which the machine counts as quiet (default 0.3)",
+    )
+    ap.add_argument(
+        "--no-headline",
+        action="store_true",
+        help=f"do not add the headline case {HEADLINE} when --cases leaves it out",
+    )
     args = ap.parse_args(argv)
 
     s = QUICK if args.quick else Settings()
@@ -1037,6 +1102,8 @@ def main(argv: list[str] | None = None) -> int:
             ("target", args.target),
             ("repeats", args.repeats),
             ("max_retries", args.max_retries),
+            ("max_wait", args.max_wait),
+            ("quiet_threshold", args.quiet),
         )
         if v is not None
     }
@@ -1056,6 +1123,8 @@ def main(argv: list[str] | None = None) -> int:
     if wanted and len(cases) != len(wanted):
         known = ", ".join(c.name for c in CASES)
         ap.error(f"unknown case in --cases (known: {known})")
+    if not args.no_headline and all(c.name != HEADLINE for c in cases):
+        cases.insert(0, next(c for c in CASES if c.name == HEADLINE))
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1161,6 +1230,8 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".md").write_text(md)
     _log("\n" + md)
     _log(f"wrote {out} and {out.with_suffix('.md')}")
+    for line in headline(report):
+        _log(line)
     return 0
 
 
