@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from sim.experiments import bakshy, centola, goldenberg, granovetter, influentials, kempe, seed_size, watts_window
+from sim.experiments import bakshy, centola, claims, goldenberg, granovetter, influentials, kempe, seed_size, watts_window
 from sim.experiments.report import Report, Steps, Workspace
 from sim.scenario import validation_problems
 from sim.yaml_source import YamlError, read_yaml
@@ -22,11 +22,12 @@ from sim.yaml_source import YamlError, read_yaml
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction (e.g. the
 #: campaign-tier headline, E9) is one more module here and one more YAML file.
 KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
-                                for m in (kempe, watts_window, seed_size, influentials, granovetter, centola, goldenberg, bakshy)}
+                                for m in (kempe, watts_window, seed_size, influentials, granovetter, centola, goldenberg, bakshy,
+                                          claims)}
 
 ExperimentDefinition = Annotated[
     kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | granovetter.Definition
-    | centola.Definition | goldenberg.Definition | bakshy.Definition,
+    | centola.Definition | goldenberg.Definition | bakshy.Definition | claims.Definition,
     Field(discriminator="experiment")]
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 
