@@ -474,7 +474,7 @@ def figure(results: list[tuple[Claim, pd.Series, Verdict]], params: pd.DataFrame
     with its verdict. Right: ambassadors / burst against trust growth."""
     fig = Figure(figsize=(11.5, 4.8))
     ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.1, 1]})
-    for i, (claim, ratio, v) in enumerate(results):
+    for i, (_claim, ratio, v) in enumerate(results):
         y = i + np.linspace(-0.25, 0.25, len(ratio))
         colour = "0.5"
         if v.parameter is not None:

@@ -9,7 +9,15 @@ import pytest
 
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.experiments import load_experiment
-from sim.experiments.claims import DEPENDS, NOT_SUPPORTED, SUPPORTED, UNDETERMINED, median_interval, scenario_for, verdict
+from sim.experiments.claims import (
+    DEPENDS,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    UNDETERMINED,
+    median_interval,
+    scenario_for,
+    verdict,
+)
 from sim.rng import Stream, numpy_generator
 from sim.runner import prepare
 
