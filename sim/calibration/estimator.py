@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import differential_evolution
 
+from sim.calibration.moments import TOTALS as MOMENT_TOTALS
 from sim.calibration.moments import (
     PanelRun,
     StrategyRun,
@@ -130,8 +131,7 @@ class Evaluator:
             c = plan.partner_creator
             out[name] = StrategyRun(
                 name=name,
-                totals={k: runs.column(k).to_numpy().astype(np.float64) for k in
-                        ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares")},
+                totals={k: runs.column(k).to_numpy().astype(np.float64) for k in MOMENT_TOTALS},
                 partners={k: partners.column(k).to_numpy().astype(np.float64).reshape(self.trials, n_part)
                           for k in ck.PARTNER},
                 tier=tuple(pop.tiers[t] for t in pop.creator_tier[c]),

@@ -23,6 +23,8 @@ Definitions (docs/calibration.md has the mapping of each published figure):
 * ``cascade_size``: mean(adopted) / mean(adopters_direct), posters per seed poster of an
   organic cascade (targets.yaml, ``cascade_size``: the re-share probability cancels).
 * ``action_rate_reached``: mean(adopted) / mean(reach).
+* ``action_rate_engaged``: mean(adopters_engaged) / mean(engagers), the share of accounts that
+  engaged at least once which also acted (the action funnel, docs/model.md §7.7).
 * ``engagements_per_reached``: mean(engagements) / mean(reach).
 * ``cost_per_action``: cost / mean(adopted) (USD).
 * ``action_ratio``: ``action_rate_reached`` of ``<tier>_campaign`` over that of ``<versus>_campaign``.
@@ -41,7 +43,8 @@ import numpy as np
 from sim.calibration.targets import PANEL_MOMENTS, MomentName, Target
 
 #: Trial totals a moment may read.
-TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares")
+TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares", "engagers",
+          "adopters_engaged")
 #: Per-partner columns a moment may read.
 PARTNER = ("impressions", "engagements", "adopters")
 
@@ -154,6 +157,17 @@ def action_rate_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     return _action_rate(runs[strategy_of(t)], w)
 
 
+def action_rate_engaged(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Share of engaged accounts that act: mean(adopters_engaged) / mean(engagers).
+
+    ``adopters_engaged`` counts adopters that had engaged by the end of their adoption day, and
+    ``engagers`` every account that engaged at least once (docs/model.md §7.7), so this is the
+    middle-to-bottom step of the funnel, not adopted / engagements.
+    """
+    run = runs[strategy_of(t)]
+    return _ratio(run.mean("adopters_engaged", w), run.mean("engagers", w))
+
+
 def engagements_per_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     """Engagements per reached account: mean(engagements) / mean(reach)."""
     run = runs[strategy_of(t)]
@@ -187,6 +201,7 @@ MOMENTS: Mapping[MomentName, Moment] = {
     MomentName.ER_RATIO: er_ratio,
     MomentName.CASCADE_SIZE: cascade_size,
     MomentName.ACTION_RATE_REACHED: action_rate_reached,
+    MomentName.ACTION_RATE_ENGAGED: action_rate_engaged,
     MomentName.ENGAGEMENTS_PER_REACHED: engagements_per_reached,
     MomentName.COST_PER_ACTION: cost_per_action,
     MomentName.ACTION_RATIO: action_ratio,

@@ -52,6 +52,7 @@ class MomentName(StrEnum):
     ER_RATIO = "er_ratio"
     CASCADE_SIZE = "cascade_size"
     ACTION_RATE_REACHED = "action_rate_reached"
+    ACTION_RATE_ENGAGED = "action_rate_engaged"
     ENGAGEMENTS_PER_REACHED = "engagements_per_reached"
     COST_PER_ACTION = "cost_per_action"
     ACTION_RATIO = "action_ratio"

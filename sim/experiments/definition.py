@@ -17,6 +17,7 @@ from pydantic import Field, TypeAdapter
 from sim.experiments import (
     bakshy,
     centola,
+    claims,
     goldenberg,
     granovetter,
     headline,
@@ -33,11 +34,11 @@ from sim.yaml_source import YamlError, read_yaml
 #: module here and one more YAML file.
 KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
                                 for m in (kempe, watts_window, seed_size, influentials, centola, goldenberg, bakshy,
-                                          granovetter, headline)}
+                                          granovetter, headline, claims)}
 
 ExperimentDefinition = Annotated[
     kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | centola.Definition
-    | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition,
+    | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition | claims.Definition,
     Field(discriminator="experiment")]
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 

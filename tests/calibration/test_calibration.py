@@ -179,6 +179,27 @@ def test_known_parameters_are_recovered(tmp_path):
     assert hit["er"] and hit["act"]
 
 
+def test_action_rate_engaged_is_a_ratio_of_trial_means():
+    """The funnel moment is mean(adopters_engaged) / mean(engagers) under the trial weights, not a
+    mean of per-trial ratios nor adopted / engagements; on a real run it is a share in (0, 1]."""
+    from sim.calibration.moments import StrategyRun
+
+    eng = np.array([10.0, 100.0, 40.0])
+    ae = np.array([5.0, 10.0, 2.0])
+    tot = {"reach": np.full(3, 500.0), "engagements": 3 * eng, "adopted": 4 * ae, "adopters_direct": ae,
+           "adopters_reshare": 3 * ae, "reshares": ae, "engagers": eng, "adopters_engaged": ae}
+    run = StrategyRun("micro_campaign", tot, {}, (), (), np.zeros(0), 1.0)
+    t = (_target("ae", "action_rate_engaged", 0.5, 0.1, tier="micro"),)
+    w = np.array([2.0, 1.0, 0.0])
+    assert moment_vector({"micro_campaign": run}, t)[0] == pytest.approx(17 / 150)
+    assert moment_vector({"micro_campaign": run}, t, w)[0] == pytest.approx(20 / 120)
+    cal = load_calibration(CAL / "benchmarks.yaml")
+    runs = Evaluator(cal.base, cal.spec.free[:1], strategies_needed(t), 4, 5).runs([0.27])
+    value = moment_vector(runs, t)[0]
+    r = runs["micro_campaign"]
+    assert 0 < value <= 1 and np.all(r.totals["adopters_engaged"] <= r.totals["adopted"])
+
+
 # ----------------------------------------------------------------------------- the committed fit
 
 def test_committed_benchmarks_fit_hits_its_fit_targets():
