@@ -48,7 +48,9 @@ def _mean_row(x: np.ndarray) -> tuple[int, float, float, float, float]:
     return k, mean, sem, mean - half, mean + half
 
 
-def _ratio_row(cost: float, x: np.ndarray) -> tuple[int, float, float, float, float]:
+def ratio_row(cost: float, x: np.ndarray) -> tuple[int, float, float, float, float]:
+    """``cost / mean(x)`` (e.g. USD per adopter): values used, the ratio, its delta-method standard
+    error, and the mean's Student-t 95% interval mapped through cost / x (NaN when mean <= 0)."""
     k, mean, sem, lo, hi = _mean_row(x)
     if not mean > 0:
         return k, math.nan, math.nan, math.nan, math.nan
@@ -119,7 +121,7 @@ def summarize(table: pd.DataFrame, strategies: Sequence[str], outcomes: Sequence
                 if col in RATIO_OUTCOMES:
                     x = columns[RATIO_OUTCOMES[col]][sub]
                     cost = float(columns["cost"][sub[0]]) if len(sub) else math.nan
-                    stat = _ratio_row(cost, x)
+                    stat = ratio_row(cost, x)
                     diff = (_ratio_diff(cost, x, float(columns["cost"][base[0]]), columns[RATIO_OUTCOMES[col]][base])
                             if paired else (math.nan,) * 4)
                 else:

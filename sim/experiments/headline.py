@@ -33,6 +33,7 @@ from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
 from sim.schema import PositiveInt, Spec
+from sim.summary import ratio_row
 from sim.sweeps.spec import budget_label
 
 #: The mix every ratio is taken against, and the swarms whose claim is checked.
@@ -116,12 +117,10 @@ def _scenario_path(name: str) -> Path:
     raise FileNotFoundError(f"parameters.scenario: {name} not found (relative to {Path.cwd()} or the repository)")
 
 
-def _case_scenario(spec: Definition, sizes: Sizes, case: Case, budget: float, index: int):
-    """The headline scenario at one rate card and budget, validated again."""
-    from sim.scenario import load_scenario
+def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: float, index: int):
+    """The headline scenario ``base`` at one case and budget, validated again."""
     from sim.sweeps.design import apply
 
-    base = load_scenario(_scenario_path(spec.parameters.scenario))
     values = {("rate_card",): case.rate_card, ("strategy_grid", "budgets"): [budget],
               ("trials",): sizes.trials, ("seed",): replicate_seed(spec.seed, 9, index),
               ("baseline",): f"{CELEBRITY}.{SCHEDULE}.{budget_label(budget)}"}
@@ -136,11 +135,11 @@ def _case_scenario(spec: Definition, sizes: Sizes, case: Case, budget: float, in
     return scenario
 
 
-def _trials(spec: Definition, sizes: Sizes, case: Case, budget: float, index: int) -> pd.DataFrame:
+def _trials(scenario, case: Case, budget: float) -> pd.DataFrame:
     """Per strategy and trial: cost, adopters, engagements (the headline scenario at one case)."""
     from sim.runner import run
 
-    results = run(_case_scenario(spec, sizes, case, budget, index), workers=1)
+    results = run(scenario, workers=1)
     table = results.table[["strategy", "trial", "cost", "adopted", "engagements", "reach"]].copy()
     table["strategy"] = table["strategy"].astype(str)
     table.insert(0, "budget", float(budget))
@@ -170,18 +169,6 @@ def ratio_of_costs(cost_a: float, adopted_a: np.ndarray, cost_b: float, adopted_
     return Estimate(value, value * math.exp(-half), value * math.exp(half))
 
 
-def _cost_per_adopter(cost: float, adopted: np.ndarray, level: float = 0.95) -> Estimate:
-    """cost / mean(adopted), the mean's Student-t interval mapped through cost / x."""
-    x = np.asarray(adopted, dtype=np.float64)
-    m = float(x.mean())
-    se = float(x.std(ddof=1) / math.sqrt(len(x)))
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * se
-    lo, hi = m - half, m + half
-    if m <= 0:
-        return Estimate(math.nan, math.nan, math.nan)
-    return Estimate(cost / m, cost / hi if hi > 0 else math.inf, cost / lo if lo > 0 else math.inf)
-
-
 def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
     """Per (rate card, budget, strategy): spend, adopters and cost per adopter with 95% intervals,
     cost per engagement, and the paired ratio of cost per adopter to the celebrity's."""
@@ -192,7 +179,7 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
         for name, g in by.items():
             cost = float(g["cost"].iloc[0])
             adopted = g["adopted"].to_numpy(np.float64)
-            cpa = _cost_per_adopter(cost, adopted)
+            _, cpa, _, cpa_low, cpa_high = ratio_row(cost, adopted)
             eng = float(g["engagements"].mean())
             if not np.array_equal(g["trial"].to_numpy(), celeb["trial"].to_numpy()):
                 raise ValueError(f"{name}: trials are not paired with the celebrity strategy")
@@ -202,8 +189,8 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
                          "trials": len(g), "cost": cost, "adopted_mean": float(adopted.mean()),
                          "adopted_sem": sem, "reach_mean": float(g["reach"].mean()), "engagements_mean": eng,
                          "cost_per_engagement": cost / eng if eng > 0 else math.nan,
-                         "cost_per_adopter": cpa.value, "cost_per_adopter_low": cpa.low,
-                         "cost_per_adopter_high": cpa.high, "ratio_to_celebrity": ratio.value,
+                         "cost_per_adopter": cpa, "cost_per_adopter_low": cpa_low,
+                         "cost_per_adopter_high": cpa_high, "ratio_to_celebrity": ratio.value,
                          "ratio_low": ratio.low, "ratio_high": ratio.high})
     return pd.DataFrame(rows)
 
@@ -250,15 +237,18 @@ def _figure(table: pd.DataFrame) -> Figure:
 
 def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
     """Run E9: every case's strategies at each budget, cost per adopter, the swarms against the celebrity."""
+    from sim.scenario import load_scenario
+
     p = spec.parameters
+    base = load_scenario(_scenario_path(p.scenario))
     jobs = [(case, budget) for case in p.cases for budget in case.budgets]
     steps.total(len(jobs))
     frames = []
     report = Report(spec, quick=False)
     for index, (case, budget) in enumerate(jobs):
         tag = f"{case.label}_{budget_label(budget)}"
-        frames.append(ws.piece(f"trials_{tag}", lambda c=case, b=budget, i=index: _trials(spec, sizes, c, b, i)))
-        scenario = _case_scenario(spec, sizes, case, budget, index)
+        scenario = _case_scenario(spec, sizes, base, case, budget, index)
+        frames.append(ws.piece(f"trials_{tag}", lambda s=scenario, c=case, b=budget: _trials(s, c, b)))
         spent = frames[-1].groupby("strategy", sort=False)["cost"].first()
         worst = min(budget - _largest_unit(scenario, name.split(".")[0]) - cost for name, cost in spent.items())
         over = max(cost - budget for cost in spent)
