@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.scenario import ScenarioError, parse_scenario
+from sim.scenario import Scenario, ScenarioError, parse_scenario
 from sim.sweeps.design import design
 
 BASE = yaml.safe_load("""
@@ -73,24 +73,43 @@ def mutate(doc, path, value, delete):
     return doc
 
 
-def check(text: str) -> None:
+def outcome(text: str):
+    """``(scenario, its design, None)`` if the text is accepted, ``(None, None, problems)`` if it is
+    refused; any other exception escapes (and fails the test)."""
     try:
         scenario = parse_scenario(text, source="prop.yaml")
-        design(scenario)
+        return scenario, design(scenario), None
     except ScenarioError as exc:
-        assert exc.problems and all(LINE.match(p) for p in exc.problems), exc.problems
+        return None, None, exc.problems
+
+
+def faults(scenario, points, problems) -> list[str]:
+    """What is wrong with an outcome. Refused: every problem must name file and line. Accepted: the
+    scenario must have at least one point to run and validate again, unchanged, from its own
+    resolved form (nothing accepted half-parsed)."""
+    if (scenario is None) == (problems is None):
+        return ["neither accepted nor refused"]
+    if scenario is None:
+        return [p for p in problems if not LINE.match(p)] or ([] if problems else ["refused without a problem"])
+    out = [] if len(points.points) >= 1 else ["accepted with no point to run"]
+    again = Scenario.model_validate(scenario.model_dump(mode="python"))
+    if again.model_dump(mode="json") != scenario.model_dump(mode="json"):
+        out.append("the accepted scenario does not validate again to itself")
+    return out
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(PATHS), VALUES, st.booleans())
 def test_any_one_value_changed_or_removed_is_accepted_or_refused_with_its_line(path, value, delete):
-    check(yaml.safe_dump(mutate(BASE, path, value, delete), sort_keys=False))
+    found = faults(*outcome(yaml.safe_dump(mutate(BASE, path, value, delete), sort_keys=False)))
+    assert not found, found
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_is_accepted_or_refused_with_a_line(text):
-    check(text)
+    found = faults(*outcome(text))
+    assert not found, found
 
 
 @settings(max_examples=100, deadline=None)
