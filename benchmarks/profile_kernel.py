@@ -74,8 +74,8 @@ def _campaign_call(scenario: Path, strategy: str):
     from sim import load_scenario
     from sim.campaign import kernel as ck
     from sim.campaign.model import kernel_args
-    from sim.rng import root_key
-    from sim.runner import prepare
+    from sim.base.rng import root_key
+    from sim.execution.runner import prepare
 
     prepared = prepare(load_scenario(scenario))
     names = [s.name for s in prepared.scenario.strategy_list]
@@ -203,7 +203,7 @@ def _line_histogram(workdir: Path, ips: list[int], top: int) -> list[tuple[float
                 continue
             where = re.match(r"^(\S+\.py):(\d+)", text.strip())
             if where:
-                # Helpers inlined from other modules (sim.rng's hashes) keep this file's name in the
+                # Helpers inlined from other modules (sim.base.rng's hashes) keep this file's name in the
                 # line table with their own line numbers; lines before the module's first function
                 # cannot be its code, so they are pooled as "inlined helpers".
                 line = int(where.group(2))
@@ -222,7 +222,7 @@ def _line_histogram(workdir: Path, ips: list[int], top: int) -> list[tuple[float
         elif ln is None:
             label = "(no line information)"
         else:
-            label = source[ln - 1].strip() if ln and ln <= len(source) else "(inlined helpers, e.g. sim.rng hashes)"
+            label = source[ln - 1].strip() if ln and ln <= len(source) else "(inlined helpers, e.g. sim.base.rng hashes)"
         rows.append((100.0 * count / total, ln if ln and ln > 0 else 0, label))
     return rows
 

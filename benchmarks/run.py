@@ -1144,7 +1144,7 @@ def main(argv: list[str] | None = None) -> int:
             "edges_examined": "out-edges visited per trial = sum of out-degrees of activated accounts, exact on a sample of "
             "trials; edges/s = trials/s x that mean (the same definition holds for cynetdiff, which also "
             "scans every out-edge of every activated node)",
-            "campaign": "campaign case: the scenario file as it is; sim.runner.prepare once, then "
+            "campaign": "campaign case: the scenario file as it is; sim.execution.runner.prepare once, then "
             "per strategy sim.campaign.model.simulate (the kernel call of run()'s chunks) on trials "
             "0..batch-1, "
             "single thread, strategies interleaved in each repeat; exposures = the kernel's "

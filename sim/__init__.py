@@ -10,13 +10,13 @@ Typical use::
     results.save("results/quickstart")
 """
 
-from sim.kernel_cache import ensure_fresh
+from sim.base.kernel_cache import ensure_fresh
 
-ensure_fresh()  # before any kernel is loaded from numba's cache (see sim/kernel_cache.py)
+ensure_fresh()  # before any kernel is loaded from numba's cache (see sim/base/kernel_cache.py)
 
 from sim.results import Results  # noqa: E402
-from sim.runner import prepare, run  # noqa: E402
-from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
+from sim.execution.runner import prepare, run  # noqa: E402
+from sim.input.scenario import Scenario, ScenarioError, load_scenario, parse_scenario  # noqa: E402
 
 __all__ = ["Results", "Scenario", "ScenarioError", "load_scenario", "parse_scenario", "prepare", "run"]
 __version__ = "0.1.0"

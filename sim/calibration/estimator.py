@@ -15,7 +15,7 @@ replicates give each parameter's interval; their spread against the prior's (the
 is the identifiability check, and their correlations name the confounded pairs.
 
 Randomness: the optimiser's seed, the replicates' seeds and target draws all come from keyed
-generators on stream ``CALIBRATION`` (:mod:`sim.rng`); nothing is unseeded.
+generators on stream ``CALIBRATION`` (:mod:`sim.base.rng`); nothing is unseeded.
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ from sim.calibration.moments import (
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
 from sim.campaign import kernel as ck
-from sim.rng import Stream, numpy_generator
-from sim.runner import WorldCache, prepare
-from sim.scenario import Scenario
-from sim.sweeps.design import apply
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec
-from sim.tasks import compute_chunk
+from sim.base.rng import Stream, numpy_generator
+from sim.execution.runner import WorldCache, prepare
+from sim.input.scenario import Scenario
+from sim.input.design import apply
+from sim.execution.executor import ExecutorKind, ExecutorSpec
+from sim.execution.tasks import compute_chunk
 
 #: Objective value of a parameter vector whose moments are undefined (no adopters, no partners).
 PENALTY = 1e6
@@ -287,7 +287,7 @@ def calibrate(calibration: Calibration, *, quick: bool = False, workers: int | N
     quick : bool
         The definition's reduced budget (tests).
     workers : int, optional
-        Evaluations at once on a local thread pool (:mod:`sim.sweeps.executor`); default the
+        Evaluations at once on a local thread pool (:mod:`sim.execution.executor`); default the
         definition's ``workers`` (1: serial). The estimate does not depend on it.
     progress : callable, optional
         Called with the number of evaluations just finished.

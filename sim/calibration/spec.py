@@ -5,7 +5,7 @@ file and which set of it to fit, values to fix before fitting (e.g. the source a
 card), the free parameters as scenario key paths with bounds, the Monte Carlo trials of every
 evaluation, the optimiser's and the bootstrap's budgets, a reduced ``quick`` budget (what the
 test suite runs) and the root seed. Values are written at their paths and the scenario is
-validated again as a whole, with the sweep machinery (:func:`sim.sweeps.design.apply`), so a
+validated again as a whole, with the sweep machinery (:func:`sim.input.design.apply`), so a
 bound the schema refuses is an error of the definition, before anything runs.
 
 Example::
@@ -32,9 +32,9 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.calibration.moments import strategies_needed
 from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load_targets
-from sim.scenario import Scenario, ScenarioError, _path_problem, load_scenario, read_strict
-from sim.schema import PositiveInt, Spec
-from sim.yaml_source import YamlDocument
+from sim.input.scenario import Scenario, ScenarioError, _path_problem, load_scenario, read_strict
+from sim.input.schema import PositiveInt, Spec
+from sim.input.yaml_source import YamlDocument
 
 
 class FreeParameter(Spec):
@@ -193,7 +193,7 @@ def load_calibration(path: str | Path) -> Calibration:
         With one ``file:line: key.path: message`` line per problem (the definition's, the base
         scenario's or the targets file's); nothing runs.
     """
-    from sim.sweeps.design import apply
+    from sim.input.design import apply
 
     path = Path(path)
     spec, doc = read_strict(path, CalibrationSpec.model_validate, CalibrationError,

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import Spec
+from sim.input.schema import Spec
 from sim.world.spec import TierName
 
 #: A 95% interval spans this many standard deviations.
@@ -225,7 +225,7 @@ def load_targets(path: str | Path) -> Targets:
     TargetsError
         With one ``file:line: key.path: message`` line per problem.
     """
-    from sim.scenario import read_strict  # here: sim.scenario imports the calibration package
+    from sim.input.scenario import read_strict  # here: sim.input.scenario imports the calibration package
 
     path = Path(path)
     spec, _ = read_strict(path, TargetsFile.model_validate, TargetsError,

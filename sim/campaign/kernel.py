@@ -31,7 +31,7 @@ One trial runs day by day. On day ``d``:
    edge ``e`` (counted over the trial, in post-id order within a day) converting iff
    ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` for ``n >= 1``; the first (``n = 0``) uses
    the core IC kernel's lane draw of edge ``e`` (``LIVE_LANES`` key of the trial's block,
-   :func:`sim.rng.lane_below` against ``ceil(q * 2**56)``), so the model reduces to IC draw
+   :func:`sim.base.rng.lane_below` against ``ceil(q * 2**56)``), so the model reduces to IC draw
    for draw; a discovery exposure converts iff
    ``U(DISCOVER_CONVERT, p; j) < 1 - exp(-rate * dose)``.
    The adopter is attributed to the exposure with the largest dose that day (in
@@ -44,9 +44,9 @@ One trial runs day by day. On day ``d``:
    kernel applies a day's growth and wear-out at the edge's next hit, before that day's
    recovery: the same operations in the same order as an end-of-day pass.)
 
-Keep all jitted helpers of this kernel in this module, :mod:`sim.rng` or :mod:`sim.intrinsics`
+Keep all jitted helpers of this kernel in this module, :mod:`sim.base.rng` or :mod:`sim.base.intrinsics`
 (``prefetch``): numba's cache does not see edits to helpers elsewhere, and
-:mod:`sim.kernel_cache` watches only those files.
+:mod:`sim.base.kernel_cache` watches only those files.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ import math
 import numba as nb
 import numpy as np
 
-from sim.intrinsics import prefetch
-from sim.rng import LANE_SCALE, LANES, Stream, below, bits, derive, lane_below, trial_key, uniform
+from sim.base.intrinsics import prefetch
+from sim.base.rng import LANE_SCALE, LANES, Stream, below, bits, derive, lane_below, trial_key, uniform
 
 _EXPOSE = np.uint64(int(Stream.EXPOSE))
 _ENGAGE = np.uint64(int(Stream.ENGAGE))

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from sim.campaign import kernel as ck
 from sim.campaign.model import CampaignOutcome, Schedule
-from sim.chunks import ChunkTables, strategy_column
+from sim.families.chunks import ChunkTables, strategy_column
 from sim.world.population import Population
 
 

@@ -24,8 +24,8 @@ from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.rng import Stream, derive, numpy_generator, root_key
-from sim.scenario import Scenario
+from sim.base.rng import Stream, derive, numpy_generator, root_key
+from sim.input.scenario import Scenario
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 

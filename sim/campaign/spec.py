@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.spec import TierName
 
 #: Per-trial outcome columns of a campaign run, in order (docs/model.md §9.1).

@@ -1,11 +1,11 @@
 """numba kernels for the classic cascade models: Independent Cascade and (fractional) Linear Threshold.
 
 Kernels take arrays and return arrays; they hold no state and draw every random
-number from :mod:`sim.rng` keyed by meaning:
+number from :mod:`sim.base.rng` keyed by meaning:
 
 * IC (Kempe, Kleinberg & Tardos 2003): edge ``e`` is *live* in trial ``t`` iff the
   lane draw of lane ``t % 64`` for edge ``e`` under ``key(root, LIVE_LANES, t // 64)``
-  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.rng.lane_below`: a uniform 56-bit
+  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.base.rng.lane_below`: a uniform 56-bit
   number per trial and edge, so live with probability exactly ``prob[e]``). Each
   newly active node tries each out-edge once, so the activated set is the set
   reachable from the recruits over live edges and the activation step is the
@@ -28,9 +28,9 @@ replacement by Floyd's algorithm keyed by ``(root, RECRUITS, trial)``.
 Per-trial cost is proportional to what the cascade touches: visited marks are
 generation stamps, never cleared arrays (no O(n) work per trial).
 
-Keep every jitted helper a kernel calls in this module or in :mod:`sim.rng`: numba's
+Keep every jitted helper a kernel calls in this module or in :mod:`sim.base.rng`: numba's
 on-disk cache does not notice edits to helpers in other modules, and
-:mod:`sim.kernel_cache` watches only the kernel modules and ``rng.py``.
+:mod:`sim.base.kernel_cache` watches only the kernel modules and ``rng.py``.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from sim.intrinsics import prefetch
-from sim.rng import (
+from sim.base.intrinsics import prefetch
+from sim.base.rng import (
     LANES,
     Stream,
     below,
@@ -154,7 +154,7 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
 
     ``state[v]`` holds bit masks over the block's lanes. Edge ``e`` is live in lane ``L``
     iff ``L``'s draw for ``e`` under the block's ``LIVE_LANES`` key is below the edge's
-    threshold (:func:`sim.rng.lane_below`). Rounds in which accounts spread
+    threshold (:func:`sim.base.rng.lane_below`). Rounds in which accounts spread
     in many lanes at once (the fixed recruits, in every lane) are run for all lanes
     together, each out-edge's draws computed once for all of them; the rest of each
     trial then runs lane by lane, one hash per eight edges examined. Both give the same result.
@@ -694,7 +694,7 @@ def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, tria
     n_random : int
         Extra recruits drawn uniformly without replacement in each trial.
     root : uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trials : int64[T]
         Trial numbers to simulate (any subset, any order; whole blocks of 64 consecutive
         trials starting at a multiple of 64 run fastest).
@@ -797,7 +797,7 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     model : sim.classic.model.IndependentCascadeArrays or sim.classic.model.ThresholdArrays
     plan : sim.classic.recruits.RecruitPlan
     root : numpy.uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trials : array of int
         Trial numbers.
     max_steps : int, optional

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from sim.chunks import ChunkTables, strategy_column
+from sim.families.chunks import ChunkTables, strategy_column
 
 
 def classic_tables(names: Sequence[str], strategy: int, trials: np.ndarray, adopted: np.ndarray,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.schema import PositiveInt, Probability, Spec, number_or
+from sim.input.schema import PositiveInt, Probability, Spec, number_or
 
 #: Per-trial outcome columns of a classic (IC/LT) run.
 CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")

@@ -30,8 +30,8 @@ from sim.experiments.comparison import Check, Estimate, mean_interval, proportio
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.generators import rewired, torus_sides, triangular_torus
 from sim.world.graph import FlatGraph
 

@@ -65,13 +65,13 @@ from sim.experiments.comparison import Check, Estimate, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream
-from sim.runner import run
-from sim.scenario import Scenario, load_scenario
-from sim.schema import PositiveInt, Spec
-from sim.sweeps.design import apply
-from sim.sweeps.executor import machine_cores
-from sim.sweeps.spec import SweepSpec
+from sim.base.rng import Stream
+from sim.execution.runner import run
+from sim.input.scenario import Scenario, load_scenario
+from sim.input.schema import PositiveInt, Spec
+from sim.input.design import apply
+from sim.execution.executor import machine_cores
+from sim.input.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=40)]
@@ -249,7 +249,7 @@ def _base(path: str) -> Scenario:
 
 def fitted_intervals(spec: Definition) -> list[Varied]:
     """The fitted ranges as :class:`Varied`, from the base scenario's fitted set."""
-    from sim.calibration.fitted import find_fitted, read_fitted
+    from sim.input.fitted import find_fitted, read_fitted
 
     base = _base(spec.parameters.scenario)
     where = Path(spec.parameters.scenario)

@@ -27,8 +27,8 @@ from sim.experiments import (
     watts_window,
 )
 from sim.experiments.report import Report, Steps, Workspace
-from sim.scenario import read_strict
-from sim.yaml_source import YamlError, read_yaml
+from sim.input.scenario import read_strict
+from sim.input.yaml_source import YamlError, read_yaml
 
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction is one more
 #: module here and one more YAML file.

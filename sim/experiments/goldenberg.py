@@ -26,8 +26,8 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.experiments.talk import informed_periods, penetration_times
-from sim.rng import root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Probability, Spec
 
 FACTORS = ("alpha", "beta_w", "beta_s", "s", "w")
 LEVELS = (0.16, 0.5, 0.95)

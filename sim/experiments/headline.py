@@ -32,9 +32,9 @@ from sim.experiments.comparison import Check, Estimate
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
-from sim.schema import PositiveInt, Spec
-from sim.summary import ratio_row
-from sim.sweeps.spec import budget_label
+from sim.input.schema import PositiveInt, Spec
+from sim.results.summary import ratio_row
+from sim.input.sweep import budget_label
 
 #: The mix every ratio is taken against, and the swarms whose claim is checked.
 CELEBRITY = "celebrity"
@@ -119,7 +119,7 @@ def _scenario_path(name: str) -> Path:
 
 def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: float, index: int):
     """The headline scenario ``base`` at one case and budget, validated again."""
-    from sim.sweeps.design import apply
+    from sim.input.design import apply
 
     values = {("rate_card",): case.rate_card, ("strategy_grid", "budgets"): [budget],
               ("trials",): sizes.trials, ("seed",): replicate_seed(spec.seed, 9, index),
@@ -137,7 +137,7 @@ def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: flo
 
 def _trials(scenario, case: Case, budget: float) -> pd.DataFrame:
     """Per strategy and trial: cost, adopters, engagements (the headline scenario at one case)."""
-    from sim.runner import run
+    from sim.execution.runner import run
 
     results = run(scenario, workers=1)
     table = results.table[["strategy", "trial", "cost", "adopted", "engagements", "reach"]].copy()
@@ -237,7 +237,7 @@ def _figure(table: pd.DataFrame) -> Figure:
 
 def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
     """Run E9: every case's strategies at each budget, cost per adopter, the swarms against the celebrity."""
-    from sim.scenario import load_scenario
+    from sim.input.scenario import load_scenario
 
     p = spec.parameters
     base = load_scenario(_scenario_path(p.scenario))

@@ -28,8 +28,8 @@ from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
 from sim.influence import heuristics, ris
 from sim.influence.greedy import lazy_greedy
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import GraphSpec
 

@@ -93,7 +93,7 @@ class Report:
 
     def write(self, folder: Path, publish: Path | None = None, command: list[str] | None = None) -> list[Path]:
         """Write the report into ``folder`` (and figures into ``publish``); returns the figure files."""
-        from sim.results import provenance
+        from sim.results.data import provenance
 
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(exist_ok=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.rng import Stream, numpy_generator
+from sim.base.rng import Stream, numpy_generator
 from sim.world import generators
 from sim.world.datasets import DATASETS, dataset_path
 from sim.world.edgelist import read_graph

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import psutil
 
-from sim.scenario import Scenario
+from sim.input.scenario import Scenario
 from sim.world.spec import (
     BarabasiAlbertGraph,
     CommunitiesGraph,

@@ -1,6 +1,6 @@
 """Scenario blocks that describe a world: follow graphs, and creator-audience worlds.
 
-Validated strictly (see :mod:`sim.schema`); built by :mod:`sim.world.build`.
+Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.datasets import DATASETS
 from sim.world.edgelist import EdgeListFormat
 

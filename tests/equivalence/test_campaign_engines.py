@@ -1,6 +1,6 @@
 """The Mesa engine of the campaign model (sim.campaign.agents) reproduces the numba kernel exactly.
 
-Every random number is keyed by what it is for (sim.rng), so for the same population,
+Every random number is keyed by what it is for (sim.base.rng), so for the same population,
 compiled arrays, schedule, root key and trial the two engines must give the same
 adoption day for every account and the same totals, daily series, per-partner and
 per-segment arrays, and the same day of every account's first engagement (the action
@@ -29,8 +29,8 @@ from sim.campaign import agents as campaign_agents
 from sim.campaign import kernel as ck
 from sim.campaign import model as campaign
 from sim.campaign.model import compile_campaign
-from sim.rng import Stream, derive, lane_below, root_key, trial_key, uniform
-from sim.scenario import Scenario
+from sim.base.rng import Stream, derive, lane_below, root_key, trial_key, uniform
+from sim.input.scenario import Scenario
 from sim.world.build import build_world
 from sim.world.spec import CreatorAudienceWorld
 
@@ -397,7 +397,7 @@ def test_agent_state_is_readable_and_order_free(ci):
 
 
 def test_scalar_draws_match_sim_rng():
-    """The engine's Python-integer draws are bit for bit those of the jitted sim.rng."""
+    """The engine's Python-integer draws are bit for bit those of the jitted sim.base.rng."""
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 2**64, 50, dtype=np.uint64).tolist()
     for key, part in zip(keys, rng.integers(0, 10**6, 50).tolist(), strict=True):

@@ -18,8 +18,8 @@ from sim.experiments.claims import (
     scenario_for,
     verdict,
 )
-from sim.rng import Stream, numpy_generator
-from sim.runner import prepare
+from sim.base.rng import Stream, numpy_generator
+from sim.execution.runner import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["a", "b", "c"]

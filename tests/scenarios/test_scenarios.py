@@ -9,7 +9,7 @@ import pytest
 
 from sim import load_scenario, prepare, run
 from sim.campaign.model import partner_price
-from sim.sweeps.design import design
+from sim.input.design import design
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

@@ -27,8 +27,8 @@ from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import ExplicitRecruits, IndependentCascade, LinearThreshold
-from sim.rng import root_key
-from sim.scenario import Scenario
+from sim.base.rng import root_key
+from sim.input.scenario import Scenario
 from sim.world.build import build_world
 from sim.world.graph import FlatGraph
 from sim.world.population import Population

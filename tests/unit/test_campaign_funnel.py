@@ -18,8 +18,8 @@ import pytest
 from sim.campaign import kernel as ck
 from sim.campaign.metrics import campaign_tables
 from sim.campaign.model import compile_campaign, simulate
-from sim.rng import root_key
-from sim.scenario import Scenario
+from sim.base.rng import root_key
+from sim.input.scenario import Scenario
 from sim.world.build import build_world
 
 

@@ -8,11 +8,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import sim.runner
-import sim.tasks
+import sim.execution.runner
+import sim.execution.tasks
 from sim import parse_scenario, run
-from sim.runner import chunk_bounds
-from sim.store import RESULTS_LAYOUT, RunStore, StoreError
+from sim.execution.runner import chunk_bounds
+from sim.execution.store import RESULTS_LAYOUT, RunStore, StoreError
 
 TEXT = textwrap.dedent("""\
     name: crn
@@ -72,7 +72,7 @@ def test_table_shape_and_bounds(reference):
 
 
 def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path, monkeypatch):
-    real = sim.tasks.compute_chunk
+    real = sim.execution.tasks.compute_chunk
     calls = {"n": 0}
 
     def crashing(*args):
@@ -81,17 +81,17 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
             raise KeyboardInterrupt("simulated kill")
         return real(*args)
 
-    monkeypatch.setattr(sim.tasks, "compute_chunk", crashing)
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", crashing)
     with pytest.raises(KeyboardInterrupt):
         run(scenario, out=tmp_path / "run", workers=1)
     store = RunStore(tmp_path / "run")
     finished = store.finished()
     assert len(finished) == 20
     assert store.read_manifest()["status"] == "running"
-    monkeypatch.setattr(sim.tasks, "compute_chunk", real)
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", real)
 
     recomputed = []
-    monkeypatch.setattr(sim.tasks, "compute_chunk", lambda *a: recomputed.append(a[5]) or real(*a))
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", lambda *a: recomputed.append(a[5]) or real(*a))
     resumed = run(scenario, out=tmp_path / "run", workers=2)
     total = 3 * len(chunk_bounds(900))
     assert len(recomputed) == total - 20
@@ -153,7 +153,7 @@ def test_rows_ordered_by_strategy_then_trial_whatever_the_input(reference, as_di
     if as_dictionary:
         strategy = strategy.dictionary_encode()  # categories in order of appearance, not scenario order
     table = table.set_column(0, "strategy", strategy)
-    out = sim.runner._in_order(table, names)
+    out = sim.execution.runner._in_order(table, names)
     pd.testing.assert_frame_equal(out, reference.table)
     assert out["strategy"].dtype == "string"
 

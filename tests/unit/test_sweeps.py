@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sim import parse_scenario, run
-from sim.scenario import Scenario, ScenarioError
-from sim.sweeps.design import design
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec
+from sim.input.scenario import Scenario, ScenarioError
+from sim.input.design import design
+from sim.execution.executor import ExecutorKind, ExecutorSpec
 
 WORLD = {
     "kind": "creator_audience", "scale": 20.0,
@@ -226,7 +226,7 @@ def test_latin_hypercube_sweep_over_a_count_runs_the_rounded_values(tmp_path):
 def test_points_that_share_a_built_world_build_it_once():
     """Trust and reach are laid onto a built world; sweeping them builds one world, sweeping a count
     builds one per value, and the shared world is the one each point would build alone."""
-    import sim.runner as runner
+    import sim.execution.runner as runner
     from sim.world.build import build_world
 
     trust = design(scenario())  # micro trust x rate card: the world is the same at all 4 points
@@ -246,7 +246,7 @@ def test_points_that_share_a_built_world_build_it_once():
 def test_parts_beyond_four_digit_points_and_three_digit_strategies_are_found(tmp_path):
     import pyarrow as pa
 
-    from sim.store import RunStore
+    from sim.execution.store import RunStore
 
     store = RunStore(tmp_path / "r")
     store.open("x")
@@ -259,7 +259,7 @@ def test_parts_beyond_four_digit_points_and_three_digit_strategies_are_found(tmp
 
 
 def test_a_worker_without_the_data_file_says_so(tmp_path):
-    import sim.tasks as tasks
+    import sim.execution.tasks as tasks
 
     edges = tmp_path / "g.txt"
     edges.write_text("0 1\n1 2\n2 0\n")

@@ -34,7 +34,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.campaign.spec import PostGroup, ScheduleSpec
-from sim.schema import PositiveInt, Spec
+from sim.input.schema import PositiveInt, Spec
 
 _PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
 

@@ -111,7 +111,7 @@ def frontier_figure(table: pd.DataFrame, labels: list[str], most_panels: int = 6
     most_panels : int
         With more points than this, one panel of the means over points (frontier recomputed).
     """
-    from sim.summary import pareto_frontier
+    from sim.results.summary import pareto_frontier
 
     if "point" not in table.columns:
         panels = [("", table)]

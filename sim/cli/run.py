@@ -151,7 +151,7 @@ def _sweep_table(results) -> Table:
 
 
 def _executor(args):
-    from sim.sweeps.executor import ExecutorKind, ExecutorSpec
+    from sim.execution.executor import ExecutorKind, ExecutorSpec
 
     kind = args.executor or ("dask" if args.scheduler else "local")
     if args.scheduler and kind != "dask":
@@ -164,13 +164,11 @@ def _executor(args):
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    from sim.experiments import (
-        cli as experiments_cli,  # reproductions: `reproduce` or a definition file
-    )
+    from sim.cli import reproduce as experiments_cli  # reproductions: `reproduce` or a definition file
 
     if experiments_cli.handles(argv):
         return experiments_cli.main(argv)
-    from sim.calibration import cli as calibration_cli  # `calibrate calibration/<name>.yaml`
+    from sim.cli import calibrate as calibration_cli  # `calibrate calibration/<name>.yaml`
 
     if calibration_cli.handles(argv):
         return calibration_cli.main(argv)
@@ -180,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     if not out.is_terminal:  # logs and pipes: do not squeeze the summary into 80 columns
         out.width = 140
 
-    from sim.scenario import ScenarioError, load_scenario
-    from sim.store import StoreError
-    from sim.sweeps.design import design
+    from sim.input.scenario import ScenarioError, load_scenario
+    from sim.execution.store import StoreError
+    from sim.input.design import design
 
     try:
         executor = _executor(args)
@@ -197,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"run_experiment.py: error: {exc}", markup=False)
         return EXIT_BAD_INPUT
     if args.check:
-        from sim.tasks import data_files
+        from sim.execution.tasks import data_files
 
         at = f" x {points} sweep points" if scenario.sweep is not None else ""
         out.print(f"{args.scenario}: valid ({len(scenario.strategy_list)} strategies{at}, "
@@ -207,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         out.print(f"  writes {(args.out / scenario.name).resolve()}/", markup=False)
         return 0
 
-    from sim.runner import run
-    from sim.store import RunStore
+    from sim.execution.runner import run
+    from sim.execution.store import RunStore
 
     folder = args.out / scenario.name
     if args.resume:
@@ -219,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             err.print(f"--resume: {folder} holds another scenario's results (or the same file edited since); "
                       "nothing to resume. Choose another --out, or pass --overwrite to replace them", markup=False)
             return EXIT_BAD_INPUT
-    from sim.tasks import TaskError
+    from sim.execution.tasks import TaskError
 
     try:
         results = run(scenario, executor=executor, out=folder, overwrite=args.overwrite, progress=not args.quiet,

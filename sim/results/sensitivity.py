@@ -1,9 +1,9 @@
 """Global sensitivity of outcomes to the uncertainties: SALib's Sobol' and Morris analyses.
 
-SALib's split is kept (Herman & Usher 2017): :func:`sim.sweeps.design.sample` makes the
+SALib's split is kept (Herman & Usher 2017): :func:`sim.input.design.sample` makes the
 points, the runner runs them, :func:`analyze` turns one output per point into indices. The
 output of a point is an outcome's mean over the point's trials; every point runs on the same
-random numbers (:mod:`sim.sweeps.design`), so it is a deterministic function of the uncertain
+random numbers (:mod:`sim.input.design`), so it is a deterministic function of the uncertain
 values and the indices apportion its variance across them, not Monte Carlo noise.
 
 * Sobol' (first-order ``S1`` and total ``ST``; Saltelli 2002, Saltelli et al. 2010 estimators;
@@ -20,9 +20,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sim.summary import RATIO_OUTCOMES
-from sim.sweeps.design import Design, design_seed, salib_problem
-from sim.sweeps.spec import DesignKind, SweepSpec
+from sim.results.summary import RATIO_OUTCOMES
+from sim.input.design import Design, design_seed, salib_problem
+from sim.input.sweep import DesignKind, SweepSpec
 
 #: Columns of an indices table.
 INDEX_COLUMNS = ("method", "parameter", "index", "value", "ci95_low", "ci95_high")
@@ -38,7 +38,7 @@ def analyze(spec: SweepSpec, matrix: np.ndarray, output: np.ndarray, seed: int) 
     spec : SweepSpec
         A ``sobol`` or ``morris`` sweep.
     matrix : float64[points, D]
-        The sample (:func:`sim.sweeps.design.sample`), rows in point order.
+        The sample (:func:`sim.input.design.sample`), rows in point order.
     output : float64[points]
         The model's output at each point.
     seed : int

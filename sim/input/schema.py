@@ -1,7 +1,7 @@
 """Conventions shared by every block of a scenario: strict, frozen pydantic models.
 
 Each model family keeps its own blocks next to its kernel (``sim/world/spec.py``,
-``sim/classic/spec.py``, ``sim/campaign/spec.py``); :mod:`sim.scenario` composes them.
+``sim/classic/spec.py``, ``sim/campaign/spec.py``); :mod:`sim.input.scenario` composes them.
 Every block derives from :class:`Spec`, which forbids unknown keys (naming the allowed
 ones and the closest match), refuses type coercion, and is immutable.
 """

@@ -34,14 +34,14 @@ import pyarrow as pa
 
 from sim.campaign.metrics import partner_report, split_report
 from sim.campaign.spec import CAMPAIGN_OUTCOMES
-from sim.chunks import ChunkTables
+from sim.families.chunks import ChunkTables
 from sim.classic.spec import CLASSIC_OUTCOMES
-from sim.scenario import Scenario
-from sim.store import RESULTS_LAYOUT, RunStore
-from sim.summary import strategy_table as planner_table
-from sim.summary import summarize
-from sim.sweeps.design import Design
-from sim.sweeps.spec import DesignKind
+from sim.input.scenario import Scenario
+from sim.execution.store import RESULTS_LAYOUT, RunStore
+from sim.results.summary import strategy_table as planner_table
+from sim.results.summary import summarize
+from sim.input.design import Design
+from sim.input.sweep import DesignKind
 
 
 def _git_commit() -> str | None:
@@ -143,7 +143,7 @@ class Results:
 
     def summary(self) -> pd.DataFrame:
         """Per (point,) strategy and outcome: mean, standard error, 95% CI, and the paired difference
-        to the baseline strategy (see :func:`sim.summary.summarize`); sweeps add the points' values."""
+        to the baseline strategy (see :func:`sim.results.summary.summarize`); sweeps add the points' values."""
         out = self._summary
         return out if not self.is_sweep else self.points.merge(out, on="point", how="right")
 
@@ -161,14 +161,14 @@ class Results:
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs
-        (see :func:`sim.sweeps.sensitivity.indices`); None for other runs."""
+        (see :func:`sim.results.sensitivity.indices`); None for other runs."""
         if not self.is_sweep or self.design.spec.design not in (DesignKind.SOBOL, DesignKind.MORRIS):
             return None
         return self._sensitivity
 
     @functools.cached_property
     def _sensitivity(self) -> pd.DataFrame:
-        from sim.sweeps.sensitivity import indices  # SALib, imported only when analysed
+        from sim.results.sensitivity import indices  # SALib, imported only when analysed
 
         return indices(self.design, self.table, self.strategies)
 
@@ -206,7 +206,7 @@ class Results:
         """Write the results folder (trial table, summary, figures, manifest) and return its path.
 
         The trial table is written as one part per (point,) strategy. Raises
-        :class:`sim.store.StoreError` if ``folder`` holds another scenario's results
+        :class:`sim.execution.store.StoreError` if ``folder`` holds another scenario's results
         and ``overwrite`` is False.
         """
         store = RunStore(folder)
@@ -244,7 +244,7 @@ class Results:
 
     def write_reports(self, store: RunStore) -> None:
         """Write summary, reports, figures, the HTML report and the final manifest into an open store."""
-        from sim import plotting
+        from sim.report import figures as plotting
 
         store.write_csv("summary.csv", self.summary())
         if self.is_sweep:
@@ -279,7 +279,7 @@ class Results:
             store.write_csv("sensitivity.csv", sensitivity)
             store.write_figure("sensitivity.png", plotting.sensitivity_figure(sensitivity))
         manifest = self.manifest()
-        from sim.sweeps.report import write_report
+        from sim.report.html import write_report
 
         write_report(store, self, manifest, point, shown)
         store.write_manifest(manifest)

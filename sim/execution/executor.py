@@ -1,7 +1,7 @@
 """Where chunks of work run: in this process, on a local pool, or on a Dask cluster.
 
 Every executor runs the same task functions on the same task descriptions, and a task's
-result depends only on its description (all randomness is keyed, :mod:`sim.rng`), so tables
+result depends only on its description (all randomness is keyed, :mod:`sim.base.rng`), so tables
 are bit-identical whichever executor runs them and with any number of workers.
 
 * ``serial``: one task after another in this process (debugging, tests, tiny runs).

@@ -3,9 +3,9 @@
 A run is every strategy at every point of the scenario's sweep (one point without a sweep).
 Trials are split into chunks whose boundaries depend only on the number of trials, never on
 the number of workers or the executor. Each (point, strategy, chunk) is one task
-(:mod:`sim.tasks`) computed from keyed randomness, so it gives the same rows on any worker,
+(:mod:`sim.execution.tasks`) computed from keyed randomness, so it gives the same rows on any worker,
 in any order, in an interrupted and resumed run, or in one go. With an output folder, each
-finished chunk is written at once (see :mod:`sim.store`).
+finished chunk is written at once (see :mod:`sim.execution.store`).
 """
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ from sim.campaign.model import (
     compile_world,
     max_daily_posts,
 )
-from sim.chunks import ChunkTables
+from sim.families.chunks import ChunkTables
 from sim.classic.model import CompiledModel, ModelInputError, compile_model
 from sim.classic.recruits import RecruitError, RecruitPlan, plan_recruits
-from sim.results import Results, provenance
-from sim.rng import LANES, root_key
-from sim.scenario import Scenario, ScenarioError
-from sim.store import RunStore
-from sim.sweeps.design import Design, design
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec, machine_cores
-from sim.tasks import (
+from sim.results.data import Results, provenance
+from sim.base.rng import LANES, root_key
+from sim.input.scenario import Scenario, ScenarioError
+from sim.execution.store import RunStore
+from sim.input.design import Design, design
+from sim.execution.executor import ExecutorKind, ExecutorSpec, machine_cores
+from sim.execution.tasks import (
     ChunkTask,
     data_files,
     engine_module,
@@ -66,7 +66,7 @@ MIN_CHUNK = 64
 def chunk_bounds(trials: int) -> list[tuple[int, int]]:
     """Half-open trial ranges ``[a, b)`` covering ``0..trials-1``; a function of ``trials`` only.
 
-    Chunks of 64 trials or more are whole multiples of ``sim.rng.LANES`` (64): the IC
+    Chunks of 64 trials or more are whole multiples of ``sim.base.rng.LANES`` (64): the IC
     kernel runs trials in blocks of 64 aligned on multiples of 64, and a block split between
     two chunks would repeat the work the block's trials share.
     """
@@ -314,7 +314,7 @@ def run(
         Without ``executor``: 1 runs chunks in this thread, more on a local pool of that many
         threads (the kernel releases the GIL).
     executor : ExecutorSpec, optional
-        Where chunks run (:mod:`sim.sweeps.executor`: serial, a local pool, a Dask cluster).
+        Where chunks run (:mod:`sim.execution.executor`: serial, a local pool, a Dask cluster).
         The table does not depend on it, nor on the number of workers.
     out : path, optional
         Run folder to checkpoint into (``<out>`` itself, e.g. ``results/<name>``). A

@@ -20,8 +20,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError
 
-from sim.schema import Spec
-from sim.yaml_source import YamlError, read_yaml
+from sim.input.schema import Spec
+from sim.input.yaml_source import YamlError, read_yaml
 
 #: The repository's root (where relative paths in scenarios may also start).
 REPO = Path(__file__).resolve().parents[2]
@@ -127,7 +127,7 @@ class FittedError(ValueError):
 
 def read_fitted(path: str | Path) -> FittedSet:
     """Read a fitted set strictly (its ``comparison`` list is for readers and is skipped)."""
-    from sim.scenario import validation_problems
+    from sim.input.scenario import validation_problems
 
     try:
         doc = read_yaml(path)

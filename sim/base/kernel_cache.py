@@ -2,7 +2,7 @@
 
 numba keys a cached kernel on its own source file only. The kernels in
 :mod:`sim.classic.kernel` and :mod:`sim.campaign.kernel` (and the world builders' jitted
-loops) inline the draws of :mod:`sim.rng` and the intrinsics of :mod:`sim.intrinsics`, so
+loops) inline the draws of :mod:`sim.base.rng` and the intrinsics of :mod:`sim.base.intrinsics`, so
 after a change to ``rng.py`` alone (an edit, or an upgrade of this package) numba would load
 kernels compiled against the old draws: silently different random numbers, and engines that
 no longer agree. :func:`ensure_fresh`, run once when :mod:`sim` is imported, stores a digest
@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-#: Files whose jitted code is compiled into the cached kernels.
-KERNEL_SOURCES = ("rng.py", "intrinsics.py", "classic/kernel.py", "campaign/kernel.py", "world/population.py",
+#: The ``sim`` package folder.
+PACKAGE = Path(__file__).resolve().parents[1]
+#: Files whose jitted code is compiled into the cached kernels, relative to :data:`PACKAGE`.
+KERNEL_SOURCES = ("base/rng.py", "base/intrinsics.py", "classic/kernel.py", "campaign/kernel.py", "world/population.py",
                   "world/generators.py")
 _STAMP = "kernels.sha256"
 
@@ -36,7 +38,7 @@ def ensure_fresh(package: Path | None = None) -> bool:
     Parameters
     ----------
     package : Path, optional
-        The ``sim`` package folder (default: this module's folder).
+        The ``sim`` package folder (default: :data:`PACKAGE`).
 
     Returns
     -------
@@ -45,7 +47,7 @@ def ensure_fresh(package: Path | None = None) -> bool:
         elsewhere) is left alone, and so is a cache moved with ``NUMBA_CACHE_DIR``: after
         changing the kernel sources, empty that folder by hand.
     """
-    package = Path(__file__).parent if package is None else package
+    package = PACKAGE if package is None else package
     cache = package / "__pycache__"
     try:
         digest = source_digest(package)

@@ -22,12 +22,12 @@ import pyarrow as pa
 
 from sim.campaign.metrics import campaign_tables
 from sim.campaign.model import CampaignWorldArrays, Schedule
-from sim.chunks import ChunkTables
+from sim.families.chunks import ChunkTables
 from sim.classic.metrics import classic_tables
 from sim.classic.model import CompiledModel
 from sim.classic.recruits import RecruitPlan
-from sim.rng import root_key
-from sim.scenario import Scenario
+from sim.base.rng import root_key
+from sim.input.scenario import Scenario
 from sim.world.build import World
 from sim.world.spec import CreatorAudienceWorld, EdgeListGraph
 
@@ -129,7 +129,7 @@ def _model_of(task: ChunkTask) -> tuple[Scenario, World, CompiledModel | Campaig
                 _built.move_to_end(task.digest)
             return found
     # The runner owns building; imported late (it imports this module).
-    from sim.runner import build_model
+    from sim.execution.runner import build_model
     from sim.world.build import build_world
 
     _check_data(task)

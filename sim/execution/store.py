@@ -48,7 +48,7 @@ _PART = re.compile(r"^part-p(\d{4,})-s(\d{3,})-c(\d{5,})\.parquet$")
 Job = tuple[int, int, int]
 
 #: Version of what a run folder's parts mean: which trials chunk ``c`` holds
-#: (:func:`sim.runner.chunk_bounds`) and which random draws produced them (:mod:`sim.rng`).
+#: (:func:`sim.execution.runner.chunk_bounds`) and which random draws produced them (:mod:`sim.base.rng`).
 #: Bump it when either changes; a folder written under another layout is never resumed
 #: (its parts would cover other trials, or come from other draws). 2: chunks aligned on
 #: 64-trial blocks and IC lane draws (2026-11-26). 3: campaign posts' draws keyed by creator,

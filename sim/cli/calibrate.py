@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
                   f"{len(calibration.fit_targets)} fit targets)", markup=False)
         return 0
     from sim.calibration.estimator import calibrate
-    from sim.calibration.fitted import FittedParameter, FittedSet, git_commit, today, write_fitted
+    from sim.input.fitted import FittedParameter, FittedSet, git_commit, today, write_fitted
     from sim.calibration.report import comparison_rows, figure, markdown, write_tables
 
     folder = args.out or (Path("results/calibration") if args.quick else

@@ -20,7 +20,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from sim.results import Results
-    from sim.store import RunStore
+    from sim.execution.store import RunStore
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;

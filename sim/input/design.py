@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import ValidationError
 
-from sim.rng import Stream, numpy_generator
-from sim.scenario import Scenario, ScenarioError, data_path
-from sim.sweeps.spec import DesignKind, SweepSpec, Uncertainty
+from sim.base.rng import Stream, numpy_generator
+from sim.input.scenario import Scenario, ScenarioError, data_path
+from sim.input.sweep import DesignKind, SweepSpec, Uncertainty
 
 Value = float | str
 
@@ -58,7 +58,7 @@ class Design:
         The sweep (None: a run of one point, the scenario itself).
     matrix : float64[points, D] or None
         Sampled designs: SALib's sample, one row per point, in the uncertainties' units
-        (what :mod:`sim.sweeps.sensitivity` analyses).
+        (what :mod:`sim.results.sensitivity` analyses).
     points : tuple of Point
     """
 

@@ -41,10 +41,10 @@ from sim.classic.spec import (
     LinearThreshold,
     RecruitSpec,
 )
-from sim.schema import NonNegative, PositiveInt, Spec
-from sim.sweeps.spec import StrategyGrid, SweepSpec
+from sim.input.schema import NonNegative, PositiveInt, Spec
+from sim.input.sweep import StrategyGrid, SweepSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
-from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
+from sim.input.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
 
 #: The type a strictly read document validates to (:func:`read_strict`).
 T = TypeVar("T")
@@ -141,7 +141,7 @@ class Scenario(Spec):
         Either one recruit rule, or a list of named strategies to compare.
     strategy_grid : StrategyGrid or None
         Campaign model: strategies spanned by budgets x tier mixes x schedules, run after the
-        listed ``strategies`` (:class:`sim.sweeps.spec.StrategyGrid`).
+        listed ``strategies`` (:class:`sim.input.sweep.StrategyGrid`).
     baseline : str or None
         The strategy every other one is compared with, trial by trial (paired differences);
         default: the first.
@@ -157,7 +157,7 @@ class Scenario(Spec):
         which post) is written to ``trees.parquet``.
     sweep : SweepSpec or None
         Uncertainties and the design of the points every strategy is run at
-        (:class:`sim.sweeps.spec.SweepSpec`).
+        (:class:`sim.input.sweep.SweepSpec`).
     parameters : str or None
         A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
         folder or the repository) whose estimates :func:`load_scenario` writes at their key
@@ -423,7 +423,7 @@ def read_strict(path: str | Path, validate: Callable[[dict], T], error: Callable
     Parameters
     ----------
     path : path
-        The file (the project's YAML limits apply: :func:`sim.yaml_source.read_yaml`).
+        The file (the project's YAML limits apply: :func:`sim.input.yaml_source.read_yaml`).
     validate : callable
         Builds the typed document from the parsed mapping (e.g. ``Model.model_validate``).
     error : callable
@@ -476,7 +476,7 @@ def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scena
         If the file cannot be found or read, or one of its paths no longer names a value of the
         scenario, or a value is not valid there.
     """
-    from sim.calibration.fitted import (
+    from sim.input.fitted import (
         FittedError,
         check_targets_hash,
         find_fitted,

@@ -1,6 +1,6 @@
 """LLVM intrinsics the numba kernels call (no effect on any result).
 
-Kept in one module, which :mod:`sim.kernel_cache` watches: numba's on-disk cache does not
+Kept in one module, which :mod:`sim.base.kernel_cache` watches: numba's on-disk cache does not
 notice edits to a jitted helper in another module.
 """
 

@@ -1,0 +1,1 @@
+"""Execution: running a scenario's trials in chunks on an executor, checkpointed into a run folder."""

@@ -1,0 +1,1 @@
+"""Model families: the tables a chunk of trials produces (``chunks``)."""

@@ -1,0 +1,1 @@
+"""Report: figures and the HTML page of a run."""
