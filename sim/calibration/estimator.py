@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import differential_evolution
 
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import Z95
 from sim.calibration.moments import TOTALS as MOMENT_TOTALS
 from sim.calibration.moments import (
     PanelRun,
@@ -39,12 +41,11 @@ from sim.calibration.moments import (
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
 from sim.campaign import kernel as ck
-from sim.base.rng import Stream, numpy_generator
-from sim.execution.runner import WorldCache, prepare
-from sim.input.scenario import Scenario
-from sim.input.design import apply
 from sim.execution.executor import ExecutorKind, ExecutorSpec
+from sim.execution.runner import WorldCache, prepare
 from sim.execution.tasks import compute_chunk
+from sim.input.design import apply
+from sim.input.scenario import Scenario
 
 #: Objective value of a parameter vector whose moments are undefined (no adopters, no partners).
 PENALTY = 1e6
@@ -355,7 +356,7 @@ def _compare(calibration: Calibration, free: tuple[FreeParameter, ...], compared
     at_reps = np.array(at_reps)
     var_param = np.nanvar(at_reps, axis=0, ddof=1) if len(at_reps) > 1 else np.zeros(len(compared))
     h_hat = on_scale(compared, m_hat)
-    half = 1.959963984540054 * np.sqrt(np.diag(cov) + var_param)
+    half = Z95 * np.sqrt(np.diag(cov) + var_param)
     out = []
     for t, m, h, w in zip(compared, m_hat, h_hat, half, strict=True):
         lo, hi = h - w, h + w

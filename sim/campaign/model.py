@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.base.rng import Stream, derive, numpy_generator, root_key
+from sim.input.errors import KeyedProblem
 from sim.input.scenario import Scenario
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
@@ -33,12 +34,8 @@ from sim.world.spec import CreatorAudienceWorld
 DOSE_UNIT = float(2**32)
 
 
-class CampaignError(ValueError):
+class CampaignError(KeyedProblem):
     """A strategy that does not fit the world; ``key`` is the scenario key path to blame."""
-
-    def __init__(self, key: tuple, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True, eq=False)

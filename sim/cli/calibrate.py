@@ -66,9 +66,10 @@ def main(argv: list[str]) -> int:
         err.print(f"{args.definition}: valid ({len(calibration.spec.free)} free parameters, "
                   f"{len(calibration.fit_targets)} fit targets)", markup=False)
         return 0
+    from sim.base.provenance import git_commit, today
     from sim.calibration.estimator import calibrate
-    from sim.input.fitted import FittedParameter, FittedSet, git_commit, today, write_fitted
     from sim.calibration.report import comparison_rows, figure, markdown, write_tables
+    from sim.input.fitted import FittedParameter, FittedSet, write_fitted
 
     folder = args.out or (Path("results/calibration") if args.quick else
                           args.definition.resolve().parent / "fitted")

@@ -25,6 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.base.provenance import provenance
+from sim.base.rng import LANES, root_key
 from sim.campaign.metrics import partner_table
 from sim.campaign.model import (
     CampaignError,
@@ -34,15 +36,10 @@ from sim.campaign.model import (
     compile_world,
     max_daily_posts,
 )
-from sim.families.chunks import ChunkTables
 from sim.classic.model import CompiledModel, ModelInputError, compile_model
 from sim.classic.recruits import RecruitError, RecruitPlan, plan_recruits
-from sim.results.data import Results, provenance
-from sim.base.rng import LANES, root_key
-from sim.input.scenario import Scenario, ScenarioError
-from sim.execution.store import RunStore
-from sim.input.design import Design, design
 from sim.execution.executor import ExecutorKind, ExecutorSpec, machine_cores
+from sim.execution.store import RunStore
 from sim.execution.tasks import (
     ChunkTask,
     data_files,
@@ -52,6 +49,10 @@ from sim.execution.tasks import (
     register,
     run_chunks,
 )
+from sim.families.chunks import ChunkTables
+from sim.input.design import Design, design
+from sim.input.scenario import Scenario, ScenarioError
+from sim.results.data import Results
 from sim.world import footprint
 from sim.world.build import World, build_world, structure_key
 from sim.world.datasets import DatasetUnavailable
@@ -349,7 +350,7 @@ def run(
 
     store = RunStore(out) if out is not None else None
     done: set[tuple[int, int, int]] = set()
-    info = {**provenance(), "engine": scenario.engine}
+    info = {**provenance().as_dict(), "engine": scenario.engine}
     facts = prepared[0].world_facts()
     if store is not None:
         store.open(scenario.digest(), overwrite=overwrite)

@@ -32,7 +32,6 @@ missing chunks run, giving the same table as an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -41,6 +40,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from sim.base.files import atomic_write
 
 _PART = re.compile(r"^part-p(\d{4,})-s(\d{3,})-c(\d{5,})\.parquet$")
 
@@ -214,11 +215,4 @@ class RunStore:
         shutil.rmtree(self._incoming, ignore_errors=True)
 
     def _atomic(self, target: Path, write) -> None:
-        self._incoming.mkdir(parents=True, exist_ok=True)
-        tmp = self._incoming / f"{target.parent.name}.{target.name}.tmp"  # unique per target
-        try:
-            write(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)  # a half-written temporary (full disk, kill) is never left behind
-            raise
+        atomic_write(target, write, self._incoming)

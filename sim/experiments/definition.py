@@ -27,7 +27,8 @@ from sim.experiments import (
     watts_window,
 )
 from sim.experiments.report import Report, Steps, Workspace
-from sim.input.scenario import read_strict
+from sim.input.errors import InputError
+from sim.input.strict import read_strict
 from sim.input.yaml_source import YamlError, read_yaml
 
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction is one more
@@ -43,12 +44,8 @@ ExperimentDefinition = Annotated[
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError):
     """An invalid experiment definition; ``problems`` holds one ``file:line: key: message`` per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 def load_experiment(path: str | Path):

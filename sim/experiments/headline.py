@@ -25,16 +25,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats
 
+from sim.base.stats import mean_interval, t_quantile
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.experiments.comparison import Check, Estimate
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
 from sim.input.schema import PositiveInt, Spec
-from sim.results.summary import ratio_row
 from sim.input.sweep import budget_label
+from sim.results.summary import ratio_row
 
 #: The mix every ratio is taken against, and the swarms whose claim is checked.
 CELEBRITY = "celebrity"
@@ -164,8 +164,8 @@ def ratio_of_costs(cost_a: float, adopted_a: np.ndarray, cost_b: float, adopted_
         return Estimate(math.nan, math.nan, math.nan)
     value = (cost_a / ma) / (cost_b / mb)
     d = b / mb - a / ma
-    se = float(d.std(ddof=1) / math.sqrt(len(d)))
-    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1)) * se
+    se = mean_interval(d, level).sem
+    half = t_quantile(len(d) - 1, level) * se
     return Estimate(value, value * math.exp(-half), value * math.exp(half))
 
 
@@ -184,7 +184,7 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
             if not np.array_equal(g["trial"].to_numpy(), celeb["trial"].to_numpy()):
                 raise ValueError(f"{name}: trials are not paired with the celebrity strategy")
             ratio = ratio_of_costs(cost, adopted, float(celeb["cost"].iloc[0]), celeb["adopted"].to_numpy(np.float64))
-            sem = float(adopted.std(ddof=1) / math.sqrt(len(adopted)))
+            sem = mean_interval(adopted).sem
             rows.append({"case": case, "rate_card": card, "budget": budget, "strategy": name, "mix": name.split(".")[0],
                          "trials": len(g), "cost": cost, "adopted_mean": float(adopted.mean()),
                          "adopted_sem": sem, "reach_mean": float(g["reach"].mean()), "engagements_mean": eng,

@@ -15,7 +15,6 @@ values for a fixed set of random numbers, which is what variance-based indices a
 
 from __future__ import annotations
 
-import copy
 import itertools
 from dataclasses import dataclass
 
@@ -23,7 +22,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from sim.base.rng import Stream, numpy_generator
-from sim.input.scenario import Scenario, ScenarioError, data_path
+from sim.input import keypaths
+from sim.input.scenario import Scenario, ScenarioError
 from sim.input.sweep import DesignKind, SweepSpec, Uncertainty
 
 Value = float | str
@@ -120,26 +120,6 @@ def sample(spec: SweepSpec, seed: int) -> np.ndarray:
     raise ValueError("a factorial design is not sampled; see factorial()")
 
 
-def _parent(data: dict, keys: tuple[str, ...]):
-    node = data
-    for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, (list, tuple)) else node[key]
-    return node
-
-
-def _write(data: dict, keys: tuple[str, ...], value: Value) -> None:
-    parent = _parent(data, keys)
-    if isinstance(parent, tuple):  # (low, high) pairs: rebuilt with the one value replaced
-        grand = _parent(data, keys[:-1])
-        items = list(parent)
-        items[int(keys[-1])] = value
-        grand[int(keys[-2]) if isinstance(grand, list) else keys[-2]] = tuple(items)
-    elif isinstance(parent, list):
-        parent[int(keys[-1])] = value
-    else:
-        parent[keys[-1]] = value
-
-
 _INT_ERRORS = frozenset({"int_type", "int_from_float", "int_parsing"})
 
 
@@ -164,19 +144,17 @@ def apply(scenario: Scenario, values: dict[tuple[str, ...], Value]) -> tuple[Sce
     base["sweep"] = None
     written = dict(values)
     for attempt in range(2):
-        data = copy.deepcopy(base)
-        for keys, value in written.items():
-            _write(data, keys, value)
+        data = keypaths.with_values(base, written)
         try:
             out = Scenario.model_validate(data)
             break
         except ValidationError as exc:
-            wants_int = {tuple(map(str, data_path(data, e["loc"]))) for e in exc.errors() if e["type"] in _INT_ERRORS}
+            wants_int = {tuple(map(str, keypaths.existing(data, e["loc"]))) for e in exc.errors() if e["type"] in _INT_ERRORS}
             rounded = {k: int(round(v)) for k, v in written.items() if isinstance(v, float) and k in wants_int}
             if attempt or not rounded:
                 problems = []
                 for e in exc.errors()[:3]:
-                    where = ".".join(map(str, data_path(data, e["loc"])))
+                    where = keypaths.dotted(keypaths.existing(data, e["loc"]))
                     msg = e["msg"].removeprefix("Value error, ")
                     problems.append(f"{where}: {msg}" if where else msg)
                 raise ValueError("; ".join(problems)) from None

@@ -10,21 +10,20 @@ scenario naming it gets the estimates written at their paths before it is valida
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import hashlib
 import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
+from sim.base.files import atomic_text
+from sim.base.provenance import REPO
+from sim.input import keypaths
+from sim.input.errors import InputError
 from sim.input.schema import Spec
-from sim.input.yaml_source import YamlError, read_yaml
-
-#: The repository's root (where relative paths in scenarios may also start).
-REPO = Path(__file__).resolve().parents[2]
+from sim.input.strict import read_document, validate_document
 
 
 class FittedParameter(Spec):
@@ -75,7 +74,7 @@ class FittedSet(Spec):
 
     def values(self) -> dict[tuple[str, ...], float]:
         """Estimates by key path."""
-        return {tuple(p.path.split(".")): p.value for p in self.parameters}
+        return {keypaths.split(p.path): p.value for p in self.parameters}
 
 
 def _plain(x: Any) -> Any:
@@ -86,17 +85,6 @@ def _plain(x: Any) -> Any:
     if isinstance(x, float):
         return float(f"{x:.6g}") if x == x else None
     return x
-
-
-def git_commit(where: Path = REPO) -> str | None:
-    """The checkout's HEAD commit, or None outside git."""
-    import subprocess
-
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
-                              check=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def write_fitted(fitted: FittedSet, comparisons: list[FittedComparison], path: str | Path) -> Path:
@@ -115,36 +103,18 @@ def write_fitted(fitted: FittedSet, comparisons: list[FittedComparison], path: s
     text += "# Every target beside its simulated value at the estimate (not read back).\n"
     text += yaml.safe_dump({"comparison": _plain([c.model_dump(mode="json") for c in comparisons])},
                            sort_keys=False, allow_unicode=True, width=110)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_text(path, text)
 
 
-class FittedError(ValueError):
+class FittedError(InputError):
     """A fitted set that cannot be read."""
 
 
 def read_fitted(path: str | Path) -> FittedSet:
     """Read a fitted set strictly (its ``comparison`` list is for readers and is skipped)."""
-    from sim.input.scenario import validation_problems
-
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise FittedError(str(exc)) from None
-    if not isinstance(doc.data, dict):
-        raise FittedError(f"{path}:1: (top level): a fitted set is a mapping")
-    data = {k: v for k, v in doc.data.items() if k != "comparison"}
-    try:
-        return FittedSet.model_validate(data, strict=False)
-    except ValidationError as exc:
-        raise FittedError("\n".join(validation_problems(exc, doc))) from None
-
-
-def today() -> str:
-    """UTC date, ISO format."""
-    return dt.datetime.now(dt.UTC).date().isoformat()
+    doc = read_document(path, FittedError)
+    return validate_document(doc, lambda data: FittedSet.model_validate(
+        {k: v for k, v in data.items() if k != "comparison"}, strict=False), FittedError, "a fitted set is a mapping")
 
 
 def find_fitted(name: str, base_dir: Path) -> Path | None:
@@ -169,17 +139,3 @@ def check_targets_hash(fitted: FittedSet, fitted_path: Path) -> None:
                               f"fitted (SHA-256 {digest[:12]}... vs {fitted.targets_sha256[:12]}...); rerun the "
                               "calibration", stacklevel=3)
             return
-
-
-def write_values(data: dict, values: dict[tuple[str, ...], float]) -> dict:
-    """A deep copy of scenario data with ``values`` written at their key paths (paths must exist)."""
-    out = copy.deepcopy(data)
-    for keys, value in values.items():
-        node: Any = out
-        for k in keys[:-1]:
-            node = node[int(k)] if isinstance(node, list) else node[k]
-        if isinstance(node, list):
-            node[int(keys[-1])] = value
-        else:
-            node[keys[-1]] = value
-    return out

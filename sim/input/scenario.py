@@ -14,9 +14,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,21 +40,18 @@ from sim.classic.spec import (
     LinearThreshold,
     RecruitSpec,
 )
+from sim.input import keypaths
+from sim.input.errors import InputError
+from sim.input.fitted import FittedError, check_targets_hash, find_fitted, read_fitted
 from sim.input.schema import NonNegative, PositiveInt, Spec
+from sim.input.strict import read_document, validate_document
 from sim.input.sweep import StrategyGrid, SweepSpec
+from sim.input.yaml_source import YamlDocument, YamlError, parse_yaml
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
-from sim.input.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml
 
-#: The type a strictly read document validates to (:func:`read_strict`).
-T = TypeVar("T")
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """An invalid scenario. ``problems`` holds one line per problem, each naming file, line and key."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
-
 
 
 ModelSpec = Annotated[IndependentCascade | LinearThreshold | FractionalThreshold | GeneralThreshold | CampaignModel,
@@ -88,34 +84,6 @@ _NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "
 
 #: Blocks a sweep may replace whole by name (factorial levels that are names).
 _NAMED_BLOCKS = frozenset({("rate_card",)})
-
-
-def _path_problem(data: Any, keys: tuple[str, ...]) -> str | None:
-    """Why ``keys`` does not name a value in ``data`` (a scenario as plain data), or None.
-
-    Every key but the last must exist; the last must exist too, unless its parent is a free
-    mapping (rate cards, partnership costs, tiers' platform shares) that may gain the key.
-    """
-    node = data
-    for depth, key in enumerate(keys):
-        where = ".".join(keys[:depth]) or "the scenario"
-        if isinstance(node, (list, tuple)):
-            if not key.isdigit() or int(key) >= len(node):
-                return f"'{'.'.join(keys)}': {where} is a list of {len(node)}; '{key}' is not an index of it"
-            node = node[int(key)]
-        elif isinstance(node, dict):
-            if key not in node:
-                if depth == len(keys) - 1 and all(not isinstance(v, dict) for v in node.values()):
-                    return None  # a free mapping gaining a key: validated with each point
-                close = difflib.get_close_matches(key, list(map(str, node)), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                return f"'{'.'.join(keys)}': {where} has no key '{key}'{hint}"
-            node = node[key]
-        else:
-            return f"'{'.'.join(keys)}': {where} is a value, not a block"
-    if isinstance(node, (dict, list, tuple)):
-        return f"'{'.'.join(keys)}' is a block; an uncertainty varies one value"
-    return None
 
 
 class Scenario(Spec):
@@ -219,7 +187,7 @@ class Scenario(Spec):
                 continue  # that block failed validation itself: its own message says why
             if u.keys in _NAMED_BLOCKS and u.levels is not None and all(isinstance(v, str) for v in u.levels):
                 continue  # names of whole blocks (rate cards), resolved when each point is validated
-            problem = _path_problem(data, u.keys)
+            problem = keypaths.problem(data, u.keys)
             if problem:
                 raise PydanticCustomError("bad_path", "{problem}", {"at": at, "problem": problem})
         model = info.data.get("model")
@@ -360,107 +328,10 @@ class Scenario(Spec):
 
 # --------------------------------------------------------------------------- loading
 
-def data_path(data: Any, loc: tuple) -> tuple:
-    """The keys of a pydantic error location that exist in ``data`` (the union tags pydantic
-    inserts, such as ``creator_audience``, dropped)."""
-    node, out = data, []
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            out.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            out.append(part)
-        elif not isinstance(node, (dict, list)):
-            break
-    return tuple(out)
-
-
-def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
-    seen, lines = set(), []
-    for err in exc.errors():
-        path = data_path(doc.data, err["loc"])
-        msg = err["msg"]
-        if err["type"] == "unknown_key":
-            path = (*path, err["ctx"]["key"])
-        elif err["type"] == "missing":
-            path = (*path, err["loc"][-1])
-            msg = "required key is missing"
-        elif err["type"] == "union_tag_invalid":
-            ctx = err["ctx"]
-            path = (*path, ctx["discriminator"].strip("'"))
-            msg = f"unknown {ctx['discriminator']} '{ctx['tag']}' (allowed: {ctx['expected_tags']})"
-        elif err["type"] == "union_tag_not_found":
-            msg = f"needs a {err['ctx']['discriminator']} key"
-        elif err["type"] == "bad_path":  # a problem of a block's entry, located at that entry
-            path = (*path, *err["ctx"]["at"])
-        elif err["type"].startswith("value_error"):
-            msg = msg.removeprefix("Value error, ")
-        elif "input" in err and not isinstance(err["input"], (dict, list)) and "(got" not in msg:
-            msg = f"{msg} (got {err['input']!r})"
-        if path in seen:
-            continue
-        seen.add(path)
-        line = doc.line_of(path)
-        key = ".".join(map(str, path)) or "(top level)"
-        lines.append(f"{doc.source}:{line}: {key}: {msg}")
-    return lines
-
-
-def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
-    """One ``file:line: key.path: message`` line per problem of a pydantic error on ``doc``.
-
-    The scenario's own error formatting, for other strictly validated documents (experiment
-    definitions) to report problems the same way.
-    """
-    return _problems(exc, doc)
-
-
-def read_strict(path: str | Path, validate: Callable[[dict], T], error: Callable[[list[str]], Exception],
-                top_level: str) -> tuple[T, YamlDocument]:
-    """Read a YAML file and validate it strictly, reporting problems the way scenarios do.
-
-    Parameters
-    ----------
-    path : path
-        The file (the project's YAML limits apply: :func:`sim.input.yaml_source.read_yaml`).
-    validate : callable
-        Builds the typed document from the parsed mapping (e.g. ``Model.model_validate``).
-    error : callable
-        The exception to raise, built from the list of problems.
-    top_level : str
-        What the file must be, for a file that is not a mapping (e.g. "a definition is a mapping
-        of keys to values").
-
-    Returns
-    -------
-    (validated document, YamlDocument)
-
-    Raises
-    ------
-    error
-        With one ``file:line: key.path: message`` line per problem; nothing is returned.
-    """
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise error([str(exc)]) from None
-    if not isinstance(doc.data, dict):
-        raise error([f"{doc.source}:1: (top level): {top_level}"])
-    try:
-        return validate(doc.data), doc
-    except ValidationError as exc:
-        raise error(_problems(exc, doc)) from None
-
-
 def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     """Validate a parsed document; relative paths in it are resolved against ``base_dir``."""
-    if not isinstance(doc.data, dict):
-        raise ScenarioError([f"{doc.source}:1: (top level): a scenario is a mapping of keys to values"])
-    try:
-        scenario = Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
-    except ValidationError as exc:
-        raise ScenarioError(_problems(exc, doc)) from None
+    scenario = validate_document(doc, lambda data: Scenario.model_validate(data, context={"base_dir": str(base_dir)}),
+                                 ScenarioError, "a scenario is a mapping of keys to values")
     if scenario.parameters is not None:
         scenario = _with_fitted(scenario, doc, base_dir)
     scenario._source = doc
@@ -476,14 +347,6 @@ def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scena
         If the file cannot be found or read, or one of its paths no longer names a value of the
         scenario, or a value is not valid there.
     """
-    from sim.input.fitted import (
-        FittedError,
-        check_targets_hash,
-        find_fitted,
-        read_fitted,
-        write_values,
-    )
-
     where = f"{doc.source}:{doc.line_of(('parameters',))}: parameters"
     path = find_fitted(scenario.parameters, base_dir)
     if path is None:
@@ -497,14 +360,14 @@ def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scena
     data = scenario.model_dump(mode="python")
     values = fitted.values()
     problems = [f"{where}: {path.name} sets a value the scenario does not have: {problem}"
-                for keys in values if (problem := _path_problem(data, keys))]
+                for keys in values if (problem := keypaths.problem(data, keys))]
     if problems:
         raise ScenarioError(problems)
     try:
-        out = Scenario.model_validate(write_values(data, values), context={"base_dir": str(base_dir)})
+        out = Scenario.model_validate(keypaths.with_values(data, values), context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         raise ScenarioError([f"{where}: with the values of {path.name}, "
-                             f"{'.'.join(map(str, data_path(data, e['loc'])))}: {e['msg']}"
+                             f"{keypaths.dotted(keypaths.existing(data, e['loc']))}: {e['msg']}"
                              for e in exc.errors()]) from None
     return out
 
@@ -518,11 +381,7 @@ def load_scenario(path: str | Path) -> Scenario:
         With one ``file:line: key.path: problem`` line per problem.
     """
     path = Path(path)
-    try:
-        doc = read_yaml(path)
-    except YamlError as exc:
-        raise ScenarioError([str(exc)]) from None
-    return scenario_from_document(doc, path.resolve().parent)
+    return scenario_from_document(read_document(path, ScenarioError), path.resolve().parent)
 
 
 def parse_scenario(text: str, base_dir: str | Path = ".", source: str = "<string>") -> Scenario:

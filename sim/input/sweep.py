@@ -34,6 +34,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim.campaign.spec import PostGroup, ScheduleSpec
+from sim.input import keypaths
 from sim.input.schema import PositiveInt, Spec
 
 _PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$"
@@ -115,7 +116,7 @@ class Uncertainty(Spec):
     @property
     def keys(self) -> tuple[str, ...]:
         """The path's keys."""
-        return tuple(self.path.split("."))
+        return keypaths.split(self.path)
 
 
 class SweepSpec(Spec):

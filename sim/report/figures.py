@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from sim.base.stats import Z95
+
 
 def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: float,
                       xlabel: str = "final adopters per trial (recruits included)") -> Figure:
@@ -59,7 +61,7 @@ def adoption_over_time_figure(timeseries: pd.DataFrame, strategies: list[str]) -
         cum = wide.cumsum(axis=1).to_numpy(dtype=float)
         days = wide.columns.to_numpy()
         mean = cum.mean(axis=0)
-        half = 1.96 * cum.std(axis=0, ddof=1) / np.sqrt(len(cum)) if len(cum) > 1 else np.zeros_like(mean)
+        half = Z95 * cum.std(axis=0, ddof=1) / np.sqrt(len(cum)) if len(cum) > 1 else np.zeros_like(mean)
         (line,) = ax.plot(days, mean, label=name, linewidth=1.8)
         ax.fill_between(days, mean - half, mean + half, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_xlabel("day of campaign")
@@ -82,7 +84,7 @@ def funnel_figure(splits: pd.DataFrame, strategies: list[str]) -> Figure:
         for i, name in enumerate(strategies):
             sub = tiers[tiers["strategy"] == name].set_index("key")
             means = [sub[f"{stage}_mean"].get(k, 0.0) for k in keys]
-            errs = [1.96 * np.nan_to_num(sub[f"{stage}_sem"].get(k, 0.0)) for k in keys]
+            errs = [Z95 * np.nan_to_num(sub[f"{stage}_sem"].get(k, 0.0)) for k in keys]
             ax.bar(np.arange(len(keys)) + i * width, means, width, yerr=errs, label=name, capsize=2)
         ax.set_xticks(np.arange(len(keys)) + width * (len(strategies) - 1) / 2, keys)
         ax.set_yscale("symlog")

@@ -20,12 +20,8 @@ trial, whatever the executor, the number of workers or interruptions.
 from __future__ import annotations
 
 import functools
-import platform
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -34,47 +30,14 @@ import pyarrow as pa
 
 from sim.campaign.metrics import partner_report, split_report
 from sim.campaign.spec import CAMPAIGN_OUTCOMES
-from sim.families.chunks import ChunkTables
 from sim.classic.spec import CLASSIC_OUTCOMES
-from sim.input.scenario import Scenario
 from sim.execution.store import RESULTS_LAYOUT, RunStore
+from sim.families.chunks import ChunkTables
+from sim.input.design import Design
+from sim.input.scenario import Scenario
+from sim.input.sweep import DesignKind
 from sim.results.summary import strategy_table as planner_table
 from sim.results.summary import summarize
-from sim.input.design import Design
-from sim.input.sweep import DesignKind
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
-                             capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-@functools.cache
-def _package_versions() -> tuple[tuple[str, str | None], ...]:
-    # Read once per process: parsing the installed packages' metadata takes ~30 ms, which
-    # a sweep of many short runs would pay every time.
-    versions = []
-    for pkg in ("advocacy-sim", "numpy", "numba", "networkx", "scipy", "pandas", "pyarrow", "pydantic", "mesa"):
-        try:
-            versions.append((pkg, metadata.version(pkg)))
-        except metadata.PackageNotFoundError:
-            versions.append((pkg, None))
-    return tuple(versions)
-
-
-def provenance() -> dict[str, Any]:
-    """Where a result came from: git commit, Python and package versions, command line, machine."""
-    return {
-        "git_commit": _git_commit(),
-        "python": sys.version.split()[0],
-        "packages": dict(_package_versions()),
-        "command": sys.argv,
-        "machine": {"platform": platform.platform(), "processor": platform.machine()},
-    }
 
 
 @dataclass(frozen=True, eq=False)

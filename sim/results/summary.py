@@ -16,13 +16,13 @@ paired difference of two ratios is estimated by the delta method with the trials
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from sim.base.stats import mean_interval, paired_ratio_difference, ratio_of_mean
 
 #: Outcomes reported as ratios of means: outcome -> the count in the denominator.
 RATIO_OUTCOMES = {"cost_per_engagement": "engagements", "cost_per_adopter": "adopted"}
@@ -32,45 +32,15 @@ SUMMARY_COLUMNS = ("strategy", "outcome", "trials", "mean", "sem", "ci95_low", "
                    "diff_mean", "diff_sem", "diff_ci95_low", "diff_ci95_high")
 
 
-@functools.lru_cache(maxsize=1024)
-def _t(k: int) -> float:
-    """Student-t 97.5% quantile with k - 1 degrees of freedom (cached: a sweep asks for the same k
-    thousands of times, and each quantile costs ~50 µs)."""
-    return float(stats.t.ppf(0.975, k - 1)) if k > 1 else math.nan
-
-
 def _mean_row(x: np.ndarray) -> tuple[int, float, float, float, float]:
-    x = x[~np.isnan(x)]
-    k = len(x)
-    mean = float(x.mean()) if k else math.nan
-    sem = float(x.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
-    half = _t(k) * sem
-    return k, mean, sem, mean - half, mean + half
+    return mean_interval(x).as_tuple()
 
 
 def ratio_row(cost: float, x: np.ndarray) -> tuple[int, float, float, float, float]:
     """``cost / mean(x)`` (e.g. USD per adopter): values used, the ratio, its delta-method standard
-    error, and the mean's Student-t 95% interval mapped through cost / x (NaN when mean <= 0)."""
-    k, mean, sem, lo, hi = _mean_row(x)
-    if not mean > 0:
-        return k, math.nan, math.nan, math.nan, math.nan
-    return (k, cost / mean, cost * sem / mean**2, cost / hi if hi > 0 else math.nan,
-            cost / lo if lo > 0 else math.inf)
-
-
-def _ratio_diff(cs: float, xs: np.ndarray, cb: float, xb: np.ndarray) -> tuple[float, float, float, float]:
-    """Paired difference of ``cs / mean(xs)`` and ``cb / mean(xb)`` (delta method)."""
-    k = len(xs)
-    ms, mb = xs.mean(), xb.mean()
-    if k < 2 or not (ms > 0 and mb > 0):
-        return math.nan, math.nan, math.nan, math.nan
-    gs, gb = -cs / ms**2, cb / mb**2  # derivatives of cs / ms - cb / mb by ms and by mb
-    cov = np.cov(xs, xb, ddof=1) / k
-    var = gs * gs * cov[0, 0] + gb * gb * cov[1, 1] + 2 * gs * gb * cov[0, 1]
-    se = math.sqrt(max(var, 0.0))
-    d = cs / ms - cb / mb
-    half = _t(k) * se
-    return d, se, d - half, d + half
+    error, and the mean's Student-t 95% interval mapped through cost / x (NaN when mean <= 0;
+    :func:`sim.base.stats.ratio_of_mean`)."""
+    return ratio_of_mean(cost, x).as_tuple()
 
 
 def summarize(table: pd.DataFrame, strategies: Sequence[str], outcomes: Sequence[str],
@@ -122,7 +92,8 @@ def summarize(table: pd.DataFrame, strategies: Sequence[str], outcomes: Sequence
                     x = columns[RATIO_OUTCOMES[col]][sub]
                     cost = float(columns["cost"][sub[0]]) if len(sub) else math.nan
                     stat = ratio_row(cost, x)
-                    diff = (_ratio_diff(cost, x, float(columns["cost"][base[0]]), columns[RATIO_OUTCOMES[col]][base])
+                    diff = (paired_ratio_difference(cost, x, float(columns["cost"][base[0]]),
+                                                    columns[RATIO_OUTCOMES[col]][base])
                             if paired else (math.nan,) * 4)
                 else:
                     x = columns[col][sub]
