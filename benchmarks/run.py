@@ -522,7 +522,7 @@ class Suite:
         scenario = prepared.scenario
         names = [st.name for st in scenario.strategy_list]
         kernels = [OursCampaignKernel(prepared, i) for i in range(len(names))]
-        facts = prepared.world_facts()
+        facts = prepared.world_facts().as_dict()
         rec: dict[str, Any] = {
             "name": case.name,
             "label": case.label,

@@ -41,9 +41,8 @@ from sim.calibration.moments import (
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
 from sim.campaign import kernel as ck
+from sim.execution.evaluate import PointEvaluator
 from sim.execution.executor import ExecutorKind, ExecutorSpec
-from sim.execution.runner import WorldCache, prepare
-from sim.execution.tasks import compute_chunk
 from sim.input.design import apply
 from sim.input.scenario import Scenario
 
@@ -104,30 +103,27 @@ class Evaluator:
         self.free = tuple(free)
         self.trials = trials
         self.seed = seed
-        names = [s.name for s in self.base.strategy_list]
         self.strategies = tuple(strategies)
-        self._index = {n: names.index(n) for n in self.strategies}
-        self._names = tuple(names)
-        self._worlds = WorldCache()
-        self.evaluations = 0
+        self._points = PointEvaluator()
 
     def scenario(self, x: Sequence[float]) -> Scenario:
         """The base scenario with ``x`` written at the free parameters' paths."""
         out, _ = apply(self.base, {p.keys: float(v) for p, v in zip(self.free, x, strict=True)})
         return out
 
+    @property
+    def evaluations(self) -> int:
+        """Model evaluations so far."""
+        return self._points.evaluations
+
     def runs(self, x: Sequence[float]) -> PanelRun:
-        """Every needed strategy's trials at ``x``."""
-        scenario = self.scenario(x)
-        prep = prepare(scenario, 1, self._worlds)  # the world depends on neither x nor trials: built once
-        pop = prep.world.population
+        """Every needed strategy's trials at ``x`` (the world depends on neither x nor trials: built once)."""
+        ev = self._points.evaluate(self.scenario(x), self.strategies)
+        pop = ev.point.world.population
         out = {}
         for name in self.strategies:
-            i = self._index[name]
-            plan = prep.plans[i]
-            tables = compute_chunk(scenario, prep.world, prep.model, plan, self._names, i, (0, self.trials))
-            runs = tables.runs
-            partners = tables.partners
+            plan = ev.plan(name)
+            runs, partners = ev.tables[name].runs, ev.tables[name].partners
             n_part = len(plan.partner_creator)
             c = plan.partner_creator
             out[name] = StrategyRun(
@@ -139,7 +135,6 @@ class Evaluator:
                 platform=tuple(pop.platforms[p] for p in pop.creator_platform[c]),
                 followers=pop.followers_sim[c].astype(np.float64) * pop.scale,
                 cost=float(plan.cost))
-        self.evaluations += 1
         return out
 
 

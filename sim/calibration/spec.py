@@ -32,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.calibration.moments import strategies_needed
 from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load_targets
+from sim.campaign.spec import CampaignModel
 from sim.input import keypaths
 from sim.input.errors import InputError
 from sim.input.scenario import Scenario, ScenarioError, load_scenario
@@ -191,7 +192,7 @@ def load_calibration(path: str | Path) -> Calibration:
         base = load_scenario(_resolve(here, spec.base))
     except ScenarioError as exc:
         raise CalibrationError([located(doc, ("base",), "the base scenario is not valid:"), *exc.problems]) from None
-    if not base.is_campaign:
+    if not isinstance(base.model, CampaignModel):
         raise CalibrationError([located(doc, ("base",), "the base scenario must be a campaign scenario")])
     try:
         targets = load_targets(_resolve(here, spec.targets))

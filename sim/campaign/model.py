@@ -16,6 +16,7 @@ update order.
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,6 @@ from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
 from sim.input.errors import KeyedProblem
-from sim.input.scenario import Scenario
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 
@@ -402,12 +402,37 @@ def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: Campai
     return np.array(pick.chosen, dtype=np.int64)
 
 
-def build_schedule(pop: Population, scenario: Scenario, index: int,
+@dataclass(frozen=True)
+class Prices:
+    """What partners cost: USD per post by platform then tier (None: no card), and USD per partner
+    by tier (finding, vetting, contracting, managing)."""
+
+    rate_card: dict[str, dict[str, float]] | None
+    partnership_cost: dict[str, float]
+
+
+def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, name: str,
+                   posts: Sequence[PostGroup], keys: Sequence[tuple], prices: Prices, seed: int,
                    arrays: CampaignWorldArrays | None = None) -> Schedule:
-    """Partners and posts of strategy number ``index`` of a campaign scenario.
+    """Partners and posts of one strategy.
 
     Groups choose in order, each from the creators the earlier groups left. ``arrays`` (the
     compiled world) is needed by groups that ``select: greedy``.
+
+    Parameters
+    ----------
+    pop : Population
+    world, model
+        The scenario's world and model blocks.
+    name : str
+        The strategy's name (in messages).
+    posts : sequence of PostGroup
+        The strategy's post groups.
+    keys : sequence of tuple
+        Key path of each group in the scenario, where a group that does not fit is reported.
+    prices : Prices
+    seed : int
+        The run's root seed (partners are drawn from it).
 
     Raises
     ------
@@ -415,18 +440,13 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
         If a group asks for, or its budget buys, more creators than the world has, or a
         positive budget buys nobody; the key names the group.
     """
-    strategy = scenario.strategy_list[index]
-    world, model, seed = scenario.world, scenario.model, scenario.seed
     taken: set[int] = set()
     groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
-    for j, group in enumerate(strategy.posts):
-        key = scenario.group_key(index, j)
-        if key[0] == "strategies":
-            key = (*key, "creators" if group.creators is not None else "budget")
-        price = partner_price(group, scenario.rate_card, scenario.partnership_cost)
+    for group, key in zip(posts, keys, strict=True):
+        price = partner_price(group, prices.rate_card, prices.partnership_cost)
         pool = partner_pool(pop, group, seed, taken)
         try:
-            n = partners_wanted(group, price, len(pool), strategy.name)
+            n = partners_wanted(group, price, len(pool), name)
         except ValueError as exc:
             raise CampaignError(key, str(exc)) from None
         if group.select == "greedy" and n > 0:
@@ -440,11 +460,13 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
     return _assemble(pop, world, model, groups)
 
 
-def max_daily_posts(scenario: Scenario) -> int:
-    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables."""
+def max_daily_posts(strategies: Iterable[Sequence[PostGroup]]) -> int:
+    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables.
+
+    ``strategies``: every strategy's post groups."""
     most = 1
-    for s in scenario.strategy_list:
-        for g in s.posts:
+    for posts in strategies:
+        for g in posts:
             most = max(most, max(collections.Counter(g.post_days()).values()))
     return most
 
@@ -547,16 +569,3 @@ def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedul
         *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
         len(schedule.partner_creator), len(pop.segments))
     return tree_from_posts(schedule, adopters, days, posts)
-
-
-def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorldArrays, list[Schedule]]:
-    """World arrays and one schedule per strategy for a campaign scenario.
-
-    Raises
-    ------
-    CampaignError
-        If a strategy asks for partners the world does not have, or its budget buys none.
-    """
-    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(scenario))
-    schedules = [build_schedule(pop, scenario, i, arrays) for i in range(len(scenario.strategy_list))]
-    return arrays, schedules

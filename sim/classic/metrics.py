@@ -10,6 +10,10 @@ import pyarrow as pa
 from sim.families.chunks import ChunkTables, strategy_column
 
 
+#: Bytes per row of the trial table while it is held: eight per column of :func:`classic_tables`.
+ROW_BYTES = 5 * 8
+
+
 def classic_tables(names: Sequence[str], strategy: int, trials: np.ndarray, adopted: np.ndarray,
                    steps: np.ndarray, accounts: int) -> ChunkTables:
     """One chunk's trial table for strategy number ``strategy`` of ``names``.

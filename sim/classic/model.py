@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.classic.spec import (
+    ClassicModel,
     FixedThresholds,
     FractionalThreshold,
     GeneralThreshold,
@@ -22,7 +23,6 @@ from sim.classic.spec import (
     UniformThresholds,
 )
 from sim.base.rng import lane_threshold
-from sim.input.scenario import ModelSpec
 from sim.world.graph import FlatGraph
 
 #: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.
@@ -165,7 +165,7 @@ def _general_threshold(spec: GeneralThreshold, graph: FlatGraph) -> ThresholdArr
     return ThresholdArrays(np.ones(graph.m, np.int64), scale, lo, span, law, table, bool(spec.instigators))
 
 
-def compile_model(spec: ModelSpec, graph: FlatGraph) -> CompiledModel:
+def compile_model(spec: ClassicModel, graph: FlatGraph) -> CompiledModel:
     """Turn a model spec into kernel arrays for ``graph``.
 
     Raises

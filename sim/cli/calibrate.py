@@ -14,19 +14,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+NAME = "calibrate"
+HELP = "fit a calibration definition's free parameters to its targets and write the fitted set"
 EXIT_BAD_INPUT = 2
-CALIBRATE = "calibrate"
 
 
-def handles(argv: list[str]) -> bool:
-    """Whether the arguments ask for a calibration."""
-    return bool(argv) and argv[0] == CALIBRATE
-
-
-def parser() -> argparse.ArgumentParser:
-    """Arguments of the calibration command."""
-    p = argparse.ArgumentParser(prog="run_experiment.py calibrate",
-                                description="Fit a calibration definition's free parameters to its targets.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``calibrate`` command's arguments."""
     p.add_argument("definition", type=Path, help="calibration definition (calibration/<name>.yaml)")
     p.add_argument("--quick", action="store_true", help="the definition's reduced budget (what the tests run)")
     p.add_argument("--out", type=Path, default=None,
@@ -35,7 +29,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="evaluations at once on a local thread pool")
     p.add_argument("--check", action="store_true", help="only validate the definition, run nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
 
 
 def _evaluations(calibration, quick: bool) -> int:
@@ -47,9 +40,8 @@ def _evaluations(calibration, quick: bool) -> int:
     return per_de(b.maxiter) + b.replicates * per_de(b.bootstrap_maxiter) + b.replicates
 
 
-def main(argv: list[str]) -> int:
-    """Entry point; returns the exit status."""
-    args = parser().parse_args(argv[1:])
+def main(args: argparse.Namespace) -> int:
+    """Fit the definition; returns the exit status."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     from sim.calibration.spec import CalibrationError, load_calibration
 

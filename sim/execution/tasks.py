@@ -16,20 +16,17 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from sim.campaign.metrics import campaign_tables
-from sim.campaign.model import CampaignWorldArrays, Schedule
+from sim.execution.prepare import rebuild
 from sim.families.chunks import ChunkTables
-from sim.classic.metrics import classic_tables
-from sim.classic.model import CompiledModel
-from sim.classic.recruits import RecruitPlan
-from sim.base.rng import root_key
+from sim.families.protocol import Prepared
+from sim.families.registry import family_of
 from sim.input.scenario import Scenario
-from sim.world.build import World
-from sim.world.spec import CreatorAudienceWorld, EdgeListGraph
+from sim.world.spec import EdgeListGraph, graph_of
 
 #: Models a worker process keeps (a sweep's tasks are ordered by point, so a few suffice).
 _KEPT = 4
@@ -51,8 +48,8 @@ class ChunkTask:
         Strategy number in the scenario's order.
     names : tuple of str
         All strategy names (the tables' dictionary-encoded ``strategy`` column).
-    plan : Schedule or RecruitPlan
-        The strategy's partners and posts, or its recruits: chosen once by the process that
+    plan
+        The strategy's plan (its recruits, or its partners and posts): chosen once by the process that
         prepared the run (greedy selection included), never again by workers.
     bounds : (int, int)
         Half-open trial range.
@@ -66,7 +63,7 @@ class ChunkTask:
     point: int | None
     strategy: int
     names: tuple[str, ...]
-    plan: Schedule | RecruitPlan
+    plan: Any
     bounds: tuple[int, int]
     data: tuple[tuple[str, str], ...] = ()
 
@@ -87,8 +84,7 @@ def file_digest(path: str | Path) -> str:
 def data_files(scenario: Scenario) -> tuple[str, ...]:
     """Paths of the files a scenario's world is read from (edge lists; named datasets are checked
     against the registry's checksums wherever they are read)."""
-    world = scenario.world
-    graph = world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+    graph = graph_of(scenario.world)
     return (graph.path,) if isinstance(graph, EdgeListGraph) else ()
 
 
@@ -104,14 +100,14 @@ def _check_data(task: ChunkTask) -> None:
 
 
 _lock = threading.Lock()
-_registered: dict[str, tuple[Scenario, World, CompiledModel | CampaignWorldArrays]] = {}
-_built: OrderedDict[str, tuple[Scenario, World, CompiledModel | CampaignWorldArrays]] = OrderedDict()
+_registered: dict[str, Prepared] = {}
+_built: OrderedDict[str, Prepared] = OrderedDict()
 
 
-def register(digest: str, scenario: Scenario, world: World, model: CompiledModel | CampaignWorldArrays) -> None:
+def register(digest: str, point: Prepared) -> None:
     """Make a prepared point available to tasks run in this process (until :func:`forget`)."""
     with _lock:
-        _registered[digest] = (scenario, world, model)
+        _registered[digest] = point
 
 
 def forget(digests) -> None:
@@ -121,55 +117,43 @@ def forget(digests) -> None:
             _registered.pop(d, None)
 
 
-def _model_of(task: ChunkTask) -> tuple[Scenario, World, CompiledModel | CampaignWorldArrays]:
+def _point_of(task: ChunkTask) -> Prepared:
     with _lock:
         found = _registered.get(task.digest) or _built.get(task.digest)
         if found is not None:
             if task.digest in _built:
                 _built.move_to_end(task.digest)
             return found
-    # The runner owns building; imported late (it imports this module).
-    from sim.execution.runner import build_model
-    from sim.world.build import build_world
-
     _check_data(task)
-    scenario = Scenario.model_validate_json(task.scenario)
-    world = build_world(scenario.world, scenario.seed)
-    entry = (scenario, world, build_model(scenario, world))
+    point = rebuild(Scenario.model_validate_json(task.scenario))
     with _lock:
-        _built[task.digest] = entry
+        _built[task.digest] = point
         while len(_built) > _KEPT:
             _built.popitem(last=False)
-    return entry
+    return point
 
 
-def engine_module(name: str, campaign: bool):
-    """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
-    if campaign:
-        if name == "mesa":
-            from sim.campaign import agents as module
-        else:
-            from sim.campaign import model as module
-    elif name == "mesa":
-        from sim.classic import agents as module
-    else:
-        from sim.classic import kernel as module
-    return module
-
-
-def compute_chunk(scenario: Scenario, world: World, model: CompiledModel | CampaignWorldArrays,
-                  plan: Schedule | RecruitPlan, names: tuple[str, ...], strategy: int,
+def compute_chunk(point: Prepared, plan: Any, names: tuple[str, ...], strategy: int,
                   bounds: tuple[int, int]) -> ChunkTables:
-    """Run one chunk of one strategy's trials and tabulate it."""
+    """Run one chunk of one strategy's trials on the scenario's engine and tabulate it.
+
+    Parameters
+    ----------
+    point : Prepared
+        The point (world and compiled model).
+    plan
+        The strategy's plan.
+    names : tuple of str
+        All strategy names (the tables' ``strategy`` column).
+    strategy : int
+        The strategy's number in ``names``.
+    bounds : (int, int)
+        Half-open trial range.
+    """
+    family = family_of(point.scenario)
     trials = np.arange(*bounds, dtype=np.int64)
-    engine = engine_module(scenario.engine, scenario.is_campaign)
-    root = root_key(scenario.seed)
-    if scenario.is_campaign:
-        pop = world.population
-        outcome = engine.simulate(pop, model, plan, root, trials)
-        return campaign_tables(names, strategy, outcome, plan, pop)
-    adopted, steps = engine.final_sizes(world.graph, model, plan, root, trials, scenario.max_steps)
-    return classic_tables(names, strategy, trials, adopted, steps, world.graph.n)
+    outcome = family.engine(point.scenario).simulate(point, plan, trials)
+    return family.tabulate(point, plan, names, strategy, outcome)
 
 
 def _with_point(table: pa.Table, point: int) -> pa.Table:
@@ -178,8 +162,7 @@ def _with_point(table: pa.Table, point: int) -> pa.Table:
 
 def run_chunk(task: ChunkTask) -> ChunkTables:
     """Compute a task's tables (with a ``point`` column for sweeps)."""
-    scenario, world, model = _model_of(task)
-    tables = compute_chunk(scenario, world, model, task.plan, task.names, task.strategy, task.bounds)
+    tables = compute_chunk(_point_of(task), task.plan, task.names, task.strategy, task.bounds)
     if task.point is None:
         return tables
     return ChunkTables(*(None if t is None else _with_point(t, task.point)

@@ -60,17 +60,17 @@ from matplotlib.ticker import FuncFormatter
 from pydantic import Field, field_validator
 from scipy import stats
 
+from sim.api import run
+from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
+from sim.execution.executor import machine_cores
 from sim.experiments.comparison import Check, Estimate, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import Stream
-from sim.execution.runner import run
+from sim.input.design import apply
 from sim.input.scenario import Scenario, load_scenario
 from sim.input.schema import PositiveInt, Spec
-from sim.input.design import apply
-from sim.execution.executor import machine_cores
 from sim.input.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,7 +305,7 @@ def campaigns(spec: Definition, sizes: Sizes, card: Card, world: int) -> pd.Data
     scenario = scenario_for(spec, sizes, card, world)
     res = run(scenario, workers=min(2, machine_cores()))
     means = res.table.groupby(["point", "strategy"], observed=True)[list(MEANS)].mean()
-    roster = res.roster.groupby(["point", "strategy"], observed=True).agg(
+    roster = res.campaign.roster.groupby(["point", "strategy"], observed=True).agg(
         followers=("followers", "sum"), partners=("partner", "size"))
     frame = means.join(roster).reset_index()
     frame["strategy"] = frame.strategy.astype(str)

@@ -137,7 +137,7 @@ def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: flo
 
 def _trials(scenario, case: Case, budget: float) -> pd.DataFrame:
     """Per strategy and trial: cost, adopters, engagements (the headline scenario at one case)."""
-    from sim.execution.runner import run
+    from sim.api import run
 
     results = run(scenario, workers=1)
     table = results.table[["strategy", "trial", "cost", "adopted", "engagements", "reach"]].copy()

@@ -4,8 +4,8 @@ Every document the tool reads (a scenario, a calibration definition, a targets f
 experiment definition, a fitted parameter set) refuses bad input with :class:`InputError`: one
 line per problem, ``file:line: key.path: message``, all of them at once, before anything runs.
 The command line prints the lines and exits with status 2. Problems found later, while a world
-is built or partners are chosen, are :class:`KeyedProblem`\\ s naming the key path to blame; the
-scenario turns them into the same lines (:meth:`sim.input.scenario.Scenario.locate`).
+is built or partners are chosen, are :class:`KeyedProblem` instances naming the key path to
+blame; the scenario turns them into the same lines (:meth:`sim.input.scenario.Scenario.locate`).
 """
 
 from __future__ import annotations

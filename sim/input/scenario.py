@@ -15,7 +15,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -31,9 +31,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.campaign.spec import CAMPAIGN_OUTCOMES, CampaignModel, PostGroup
+from sim.campaign.spec import CampaignModel, PostGroup
 from sim.classic.spec import (
-    CLASSIC_OUTCOMES,
     FractionalThreshold,
     GeneralThreshold,
     IndependentCascade,
@@ -97,8 +96,10 @@ class Scenario(Spec):
         Root random seed in [0, 2**64); every draw of the run derives from it.
     trials : int
         Monte Carlo trials per strategy (>= 1).
-    engine : {"numba", "mesa"}
-        Which engine runs the trials; both give identical results, Mesa is for inspection.
+    engine : str
+        Which engine runs the trials: one of the model family's engines (``numba``, the default;
+        ``mesa``, the agent model for inspection). Every engine gives identical results; a name
+        the family does not have is refused when the run is prepared.
     max_steps : int or None
         Classic models: stop a cascade after this many steps (None: when it stops by itself).
     days : int
@@ -136,7 +137,7 @@ class Scenario(Spec):
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
-    engine: Literal["numba", "mesa"] = "numba"
+    engine: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = "numba"
     max_steps: PositiveInt | None = None
     days: PositiveInt = 28
     world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
@@ -153,11 +154,6 @@ class Scenario(Spec):
     parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
-
-    @property
-    def is_campaign(self) -> bool:
-        """Whether this is a campaign scenario (creator-audience world, campaign model)."""
-        return isinstance(self.model, CampaignModel)
 
     @field_validator("rate_card", mode="before")
     @classmethod
@@ -193,7 +189,7 @@ class Scenario(Spec):
         model = info.data.get("model")
         if model is None:
             return sweep
-        known = CAMPAIGN_OUTCOMES if isinstance(model, CampaignModel) else CLASSIC_OUTCOMES
+        known = model.outcomes
         for j, outcome in enumerate(sweep.outcomes):
             if outcome not in known:
                 raise PydanticCustomError("bad_path", "'{o}' is not an outcome of this model (outcomes: {known})",
@@ -205,23 +201,9 @@ class Scenario(Spec):
         listed = self.strategies is not None or self.strategy_grid is not None
         if (self.recruits is None) == (not listed):
             raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list) / 'strategy_grid'")
-        if self.is_campaign != isinstance(self.world, CreatorAudienceWorld):
-            raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
-                             "world needs the campaign model")
         if self.strategy_grid is not None:
-            if not self.is_campaign:
-                raise ValueError("strategy_grid spans campaign strategies (budgets, mixes, schedules); "
-                                 "classic models take 'strategies' with 'recruits'")
             self._grid = tuple((Strategy(name=g.name, posts=list(g.posts)), g.mix) for g in self.strategy_grid.expand())
-        if self.is_campaign:
-            self._check_campaign()
-        else:
-            if self.strategies and any(s.recruits is None for s in self.strategies):
-                raise ValueError("classic models need 'recruits' in every strategy")
-            if self.cascade_trees:
-                raise ValueError("cascade_trees are written for the campaign model only")
-            if self.partnership_cost:
-                raise ValueError("partnership_cost is for the campaign model only")
+        self.model.check_scenario(self)  # the model's family says whether the other blocks fit it
         late = [t for t in self.cascade_trees if t >= self.trials]
         if late:
             raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
@@ -234,31 +216,6 @@ class Scenario(Spec):
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ValueError(f"baseline '{self.baseline}' is not a strategy of this scenario{hint}")
         return self
-
-    def _check_campaign(self) -> None:
-        if (self.strategies is None and self.strategy_grid is None) or any(
-                s.posts is None for s in self.strategies or ()):
-            raise ValueError("the campaign model needs 'strategies' whose entries have 'posts', or a 'strategy_grid'")
-        world = self.world
-        for s in self.strategy_list:
-            for g in s.posts:
-                if g.tier not in world.tiers:
-                    raise ValueError(f"strategy {s.name}: tier '{g.tier}' is not in world.tiers "
-                                     f"({', '.join(world.tiers)})")
-                if g.platform not in world.platforms:
-                    raise ValueError(f"strategy {s.name}: platform '{g.platform}' is not in world.platforms "
-                                     f"({', '.join(world.platforms)})")
-                if g.post_days()[-1] >= self.days:
-                    raise ValueError(f"strategy {s.name}: a post on day {g.post_days()[-1]} is beyond the "
-                                     f"horizon (days: {self.days})")
-                if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
-                    raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
-                                     f"{g.platform}")
-                price = self.rate_card[g.platform][g.tier] if g.paid else 0.0
-                if g.budget is not None and price == 0 and self.partnership_cost.get(g.tier, 0.0) == 0:
-                    raise ValueError(f"strategy {s.name}: a budget buys partners that cost something; {g.tier} "
-                                     f"partners on {g.platform} cost nothing here (no price, no partnership_cost): "
-                                     "give 'creators' instead")
 
     def locate(self, key: tuple, message: str) -> str:
         """``file:line: key.path: message`` for a problem found after validation (e.g. while building)."""
@@ -274,7 +231,7 @@ class Scenario(Spec):
         listed = len(self.strategies or ())
         if index >= listed:
             return ("strategy_grid", "mixes", self._grid[index - listed][1])
-        return ("strategies", index, "posts" if self.is_campaign else "recruits")
+        return ("strategies", index, self.model.plan_key)
 
     def group_key(self, index: int, group: int) -> tuple:
         """Key path of post group ``group`` of strategy number ``index`` (campaigns)."""

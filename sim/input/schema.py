@@ -9,10 +9,13 @@ ones and the closest match), refuses type coercion, and is immutable.
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from sim.input.scenario import Scenario
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -37,6 +40,36 @@ class Spec(BaseModel):
                         "unknown_key", "unknown key '{key}' (allowed: {allowed}){hint}",
                         {"key": key, "allowed": ", ".join(allowed), "hint": hint})
         return data
+
+
+class ModelBlock(Spec):
+    """Base of a model family's ``model:`` block: what the scenario needs to know of the family.
+
+    The scenario is composed from the families' blocks and asks them, not the model's kind,
+    what fits: which outcomes a sweep may summarise, which key of a strategy holds its plan,
+    and whether the rest of the scenario (world, strategies, prices) fits the model.
+
+    Attributes
+    ----------
+    family : str
+        The family's name in :mod:`sim.families.registry` (``classic``, ``campaign``).
+    outcomes : tuple of str
+        Per-trial outcome columns of a run of this model.
+    plan_key : str
+        The key of a strategy that holds its plan (``recruits``, ``posts``).
+    """
+
+    family: ClassVar[str]
+    outcomes: ClassVar[tuple[str, ...]]
+    plan_key: ClassVar[str]
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """Refuse a scenario whose other blocks do not fit this model.
+
+        Called once the scenario's blocks are valid on their own (and its strategy grid is
+        expanded); raise ``ValueError`` with the message (it is reported at the scenario's top
+        level, with file and line).
+        """
 
 
 def number_or(choices: tuple[str, ...], lo: float, hi: float, lo_open: bool = False):

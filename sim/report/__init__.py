@@ -1,1 +1,1 @@
-"""Report: figures and the HTML page of a run."""
+"""Report: a run's figures, ``report.html``, console tables, and the writer of a results folder."""

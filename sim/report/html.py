@@ -14,13 +14,13 @@ from __future__ import annotations
 import base64
 import html
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from sim.results import Results
-    from sim.execution.store import RunStore
+from sim.execution.store import RunStore
+from sim.families.registry import family_of
+from sim.results.data import Results
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
@@ -64,35 +64,10 @@ def _money(x: float) -> str:
 def describe(results: Results) -> list[str]:
     """The scenario in plain words: a few sentences a non-programmer can check against their plan."""
     s = results.scenario
-    w = results.world
     out = []
     if s.description:
         out.append(s.description.strip())
-    if s.is_campaign:
-        world = s.world
-        plats = ", ".join(f"{name} (a post reaches {p.organic_reach:.0%} of followers"
-                          + (f", and non-followers up to {p.discovery:g}x its followers" if p.discovery else "")
-                          + ")" for name, p in world.platforms.items())
-        tiers = "; ".join(f"{spec.count:,} {name} creators ({spec.followers[0]:,}-{spec.followers[1]:,} followers)"
-                          for name, spec in world.tiers.items())
-        out.append(f"The world: {w['real_accounts']:,.0f} people (simulated as {w['accounts']:,} accounts, each "
-                   f"standing for {w['scale']:g}) on {plats}. Creators: {tiers}.")
-        m = s.model
-        rule = ("adopts when the persuasion they accumulate, decaying by "
-                f"{m.conviction_decay:.0%} a day, crosses a personal threshold" if m.adoption == "threshold"
-                else "may adopt at each exposure, independently")
-        out.append(f"The campaign runs {s.days} days. Someone who sees a post engages with a tier- and "
-                   f"platform-specific probability, and {rule}. Trust in a creator grows by {m.trust_growth:.0%} "
-                   f"of the gap to {m.trust_ceiling:.0%} per exposure; fatigue {m.fatigue:.0%} per exposure. "
-                   f"{m.reshare:.0%} of adopters re-share once to their friends.")
-        card = "; ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items() if t in world.tiers)
-                         for plat, tiers_ in (s.rate_card or {}).items() if plat in world.platforms)
-        fees = ", ".join(f"{t} {_money(v)}" for t, v in s.partnership_cost.items()) or "none"
-        out.append(f"Prices per post: {card}. Fixed cost per partner (finding, vetting, contracting, "
-                   f"managing): {fees}.")
-    else:
-        out.append(f"The world: a network of {w['accounts']:,} accounts and {w['edges']:,} follow edges "
-                   f"({w['graph']}); model: {s.model.kind.replace('_', ' ')}.")
+    out.extend(family_of(s).describe(s, results.world))
     grid = s.strategy_grid
     n = len(results.strategies)
     if grid is not None:
@@ -159,8 +134,7 @@ def _strategy_section(results: Results, point: int | None) -> str:
         summary = results.summary()
         sub = summary[summary["outcome"] == "adopted"]
         keep = [c for c in ("point", *results.design.labels, "strategy", "mean", "ci95_low", "ci95_high",
-                            "diff_mean", "diff_ci95_low", "diff_ci95_high") if c in sub.columns] if results.design \
-            else ["strategy", "mean", "ci95_low", "ci95_high", "diff_mean", "diff_ci95_low", "diff_ci95_high"]
+                            "diff_mean", "diff_ci95_low", "diff_ci95_high") if c in sub.columns]
         return _table(sub[keep])
     parts = []
     groups = table.groupby("point", sort=True) if "point" in table.columns else [(None, table)]
@@ -196,6 +170,7 @@ def write_report(store: RunStore, results: Results, manifest: dict[str, Any], po
                  shown: list[str]) -> None:
     """Write ``report.html`` into the run folder (figures must be written already)."""
     s = results.scenario
+    planner = results.strategy_table() is not None
     where = ""
     if point is not None:
         where = " at point " + ", ".join(f"{k} = {v}" for k, v in results.design.points[point].values)
@@ -206,15 +181,15 @@ def write_report(store: RunStore, results: Results, manifest: dict[str, Any], po
             f"paired difference in adopters to {html.escape(s.baseline_name)}, trial by trial on common random "
             "numbers. Cost per adopter is cost / mean adopters. Rows on the Pareto frontier of adopters vs cost "
             "(no cheaper strategy gets more adopters) are highlighted.</p>"
-            if s.is_campaign else "<p>Final adopters per strategy, 95% CIs, paired differences to the baseline.</p>",
+            if planner else "<p>Final adopters per strategy, 95% CIs, paired differences to the baseline.</p>",
             _strategy_section(results, point)]
-    if s.is_campaign:
+    if planner:
         body.append("<h2>Frontier</h2>" + _img(store, "frontier.png", "Mean adopters (95% CI) against cost; the line "
                                                "joins the strategies nothing cheaper beats."))
     body.append(_sensitivity_section(results, store))
     body.append("<h2>Over time and through the funnel</h2>"
                 f"<p class=note>Strategies shown: {html.escape(', '.join(shown))}{html.escape(where)}.</p>")
-    if s.is_campaign:
+    if results.campaign is not None:
         body.append(_img(store, "adoption_over_time.png", "Cumulative adopters per day (mean, 95% band)."))
         body.append(_img(store, "funnel.png", "Impressions, engagements and adopters attributed to each partner tier."))
     body.append(_img(store, "final_size.png", "Distribution of adopters per trial."))

@@ -1,4 +1,4 @@
-"""Results of a run: the trial table, its summary, and how to write them out.
+"""Results of a run: its tables and facts (:class:`~sim.execution.output.RunData`) and their statistics.
 
 The trial table has one row per (strategy, trial). Classic models give the columns
 
@@ -11,81 +11,41 @@ The trial table has one row per (strategy, trial). Classic models give the colum
 =================  =======  ================================================
 
 Campaign runs give :data:`sim.campaign.spec.CAMPAIGN_OUTCOMES` (counts in real accounts,
-fractions of the audience, USD), plus per-day, per-partner and per-segment tables.
+fractions of the audience, USD), and their per-day, per-partner and per-segment tables, the
+roster of partners and the cascade trees in :attr:`Results.campaign`
+(:class:`sim.campaign.metrics.CampaignTables`).
 
 Rows are ordered by sweep point (sweeps only), then strategy (as listed in the scenario), then
 trial, whatever the executor, the number of workers or interruptions.
+
+Results are data: writing them out is the report stage's (:func:`sim.save`, and :func:`sim.run`
+with ``out``).
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow as pa
 
-from sim.campaign.metrics import partner_report, split_report
-from sim.campaign.spec import CAMPAIGN_OUTCOMES
-from sim.classic.spec import CLASSIC_OUTCOMES
-from sim.execution.store import RESULTS_LAYOUT, RunStore
-from sim.families.chunks import ChunkTables
-from sim.input.design import Design
-from sim.input.scenario import Scenario
+from sim.execution.output import RunData
+from sim.families.registry import family_of
 from sim.input.sweep import DesignKind
+from sim.results.sensitivity import indices
 from sim.results.summary import strategy_table as planner_table
 from sim.results.summary import summarize
 
 
 @dataclass(frozen=True, eq=False)
-class Results:
-    """What :func:`sim.run` returns.
+class Results(RunData):
+    """What :func:`sim.run` returns: the run's data (see :class:`~sim.execution.output.RunData` for
+    the attributes) and its statistics, each computed once."""
 
-    Attributes
-    ----------
-    scenario : Scenario
-        The scenario as run (overrides applied).
-    table : DataFrame
-        The trial table (see module docstring).
-    world : dict
-        Facts about the world: accounts, edges, graph description.
-    info : dict
-        Provenance and timing (see :func:`provenance`).
-    timeseries, partners, segments : DataFrame or None
-        Campaign runs: per (strategy, trial, day), (strategy, trial, partner) and
-        (strategy, trial, segment) rows.
-    roster : DataFrame or None
-        Campaign runs: who each strategy's partners are (creator, tier, platform, cost).
-    trees : DataFrame or None
-        Campaign runs with ``cascade_trees``: one row per adopter of the chosen trials
-        (account, day, parent, post, partner, generation).
-    design : Design or None
-        The points the run covered (a sweep's design; one point without a sweep). With a
-        sweep, every table has a ``point`` column and :attr:`points` gives their values.
-    point_worlds : tuple of dict or None
-        Sweeps: the facts of every point's world (``world`` is point 0's; they differ when the
-        sweep varies the world).
-    """
-
-    scenario: Scenario
-    table: pd.DataFrame
-    world: dict[str, Any]
-    info: dict[str, Any] = field(default_factory=dict)
-    timeseries: pd.DataFrame | None = None
-    partners: pd.DataFrame | None = None
-    segments: pd.DataFrame | None = None
-    roster: pd.DataFrame | None = None
-    trees: pd.DataFrame | None = None
-    design: Design | None = None
-    point_worlds: tuple[dict[str, Any], ...] | None = None
-
-    @property
-    def is_sweep(self) -> bool:
-        """Whether the run swept uncertainties (its tables have a ``point`` column)."""
-        return self.design is not None and self.design.is_sweep
+    @classmethod
+    def of(cls, run: RunData) -> Results:
+        """The results of a run."""
+        return cls(run.scenario, run.design, run.table, run.world, run.info, run.point_worlds, run.campaign)
 
     @property
     def points(self) -> pd.DataFrame | None:
@@ -97,7 +57,7 @@ class Results:
     @property
     def outcomes(self) -> tuple[str, ...]:
         """The outcome columns of the trial table."""
-        return CAMPAIGN_OUTCOMES if self.scenario.is_campaign else CLASSIC_OUTCOMES
+        return family_of(self.scenario).outcomes
 
     @property
     def strategies(self) -> list[str]:
@@ -106,7 +66,8 @@ class Results:
 
     def summary(self) -> pd.DataFrame:
         """Per (point,) strategy and outcome: mean, standard error, 95% CI, and the paired difference
-        to the baseline strategy (see :func:`sim.results.summary.summarize`); sweeps add the points' values."""
+        to the baseline strategy (see :func:`sim.results.summary.summarize`); sweeps add the points'
+        values."""
         out = self._summary
         return out if not self.is_sweep else self.points.merge(out, on="point", how="right")
 
@@ -116,9 +77,10 @@ class Results:
         return summarize(self.table, self.strategies, self.outcomes, self.scenario.baseline_name)
 
     def strategy_table(self) -> pd.DataFrame | None:
-        """Campaign runs: the planner's table, one row per (point,) strategy: cost, adopters with CI,
-        paired difference to the baseline, costs per engagement and adopter, Pareto frontier."""
-        if not self.scenario.is_campaign:
+        """Runs whose strategies cost something: the planner's table, one row per (point,) strategy:
+        cost, adopters with CI, paired difference to the baseline, costs per engagement and adopter,
+        Pareto frontier. None for outcomes without costs."""
+        if "cost" not in self.outcomes:
             return None
         return planner_table(self._summary, self.points)
 
@@ -131,119 +93,4 @@ class Results:
 
     @functools.cached_property
     def _sensitivity(self) -> pd.DataFrame:
-        from sim.results.sensitivity import indices  # SALib, imported only when analysed
-
         return indices(self.design, self.table, self.strategies)
-
-    def partner_report(self) -> pd.DataFrame | None:
-        """Campaign runs: per partner, mean attributed impressions, engagements, adopters, costs."""
-        if self.partners is None:
-            return None
-        return partner_report(self.partners, self.roster)
-
-    def split_report(self) -> pd.DataFrame | None:
-        """Campaign runs: outcomes split by tier, platform, tier x platform and audience segment."""
-        if self.partners is None:
-            return None
-        return split_report(self.partners, self.roster, self.segments)
-
-    def manifest(self, status: str = "complete") -> dict[str, Any]:
-        """The ``manifest.json`` content of this result."""
-        return {
-            "status": status,
-            "scenario_name": self.scenario.name,
-            "scenario_sha256": self.scenario.digest(),
-            "results_layout": RESULTS_LAYOUT,
-            "seed": self.scenario.seed,
-            "trials": self.scenario.trials,
-            "world": self.world,
-            "baseline": self.scenario.baseline_name,
-            **({"sweep": {"design": self.design.spec.design.value, "points": len(self.design.points),
-                          "uncertainties": self.design.labels}} if self.is_sweep else {}),
-            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            **self.info,
-            "scenario": self.scenario.model_dump(mode="json"),
-        }
-
-    def save(self, folder: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the results folder (trial table, summary, figures, manifest) and return its path.
-
-        The trial table is written as one part per (point,) strategy. Raises
-        :class:`sim.execution.store.StoreError` if ``folder`` holds another scenario's results
-        and ``overwrite`` is False.
-        """
-        store = RunStore(folder)
-        store.open(self.scenario.digest(), overwrite=overwrite)
-        store.remove_parts()
-        points = range(len(self.design.points)) if self.is_sweep else [None]
-        for p in points:
-            for i, name in enumerate(self.strategies):
-                def rows(t: pd.DataFrame) -> pd.DataFrame:
-                    keep = t["strategy"] == name
-                    return t[keep & (t["point"] == p)] if p is not None else t[keep]
-
-                tables = ChunkTables(*(None if t is None else pa.Table.from_pandas(rows(t), preserve_index=False)
-                                       for t in (self.table, self.timeseries, self.partners, self.segments)))
-                for table_name, part in tables.named():
-                    store.write_part((p or 0, i, 0), part, table_name)
-        self.write_reports(store)
-        return store.folder
-
-    #: Most strategies drawn in one time-series, funnel or size figure.
-    FEATURED = 8
-
-    def featured(self) -> tuple[int | None, list[str]]:
-        """What the per-strategy figures show: a sweep's middle point, and every strategy, or (with
-        more than :attr:`FEATURED`) the baseline and the Pareto frontier at that point, cheapest first."""
-        point = len(self.design.points) // 2 if self.is_sweep else None
-        if len(self.strategies) <= self.FEATURED or not self.scenario.is_campaign:
-            return point, self.strategies[: self.FEATURED]
-        table = self.strategy_table()
-        if point is not None:
-            table = table[table["point"] == point]
-        front = table[table["on_frontier"]].sort_values("cost")["strategy"].tolist()
-        base = self.scenario.baseline_name
-        return point, [base, *[s for s in front if s != base]][: self.FEATURED]
-
-    def write_reports(self, store: RunStore) -> None:
-        """Write summary, reports, figures, the HTML report and the final manifest into an open store."""
-        from sim.report import figures as plotting
-
-        store.write_csv("summary.csv", self.summary())
-        if self.is_sweep:
-            store.write_csv("points.csv", self.points)
-        if self.trees is not None:
-            store.write_table("trees.parquet", self.trees)
-        point, shown = self.featured()
-
-        def at(frame: pd.DataFrame) -> pd.DataFrame:
-            return frame if point is None else frame[frame["point"] == point]
-
-        world = self.world if point is None else self.point_worlds[point]
-
-        if self.scenario.is_campaign:
-            table = self.strategy_table()
-            store.write_csv("strategies.csv", table)
-            store.write_csv("frontier.csv", table[table["on_frontier"]])
-            store.write_figure("frontier.png", plotting.frontier_figure(table, self.design.labels if self.design
-                                                                        else []))
-            store.write_csv("partners.csv", self.partner_report())
-            splits = self.split_report()
-            store.write_csv("splits.csv", splits)
-            store.write_figure("adoption_over_time.png", plotting.adoption_over_time_figure(at(self.timeseries), shown))
-            store.write_figure("funnel.png", plotting.funnel_figure(at(splits), shown))
-            figure = plotting.final_size_figure(at(self.table), shown, world["real_accounts"],
-                                                "adopters per trial (real accounts; partners not counted)")
-        else:
-            figure = plotting.final_size_figure(at(self.table), shown, world["accounts"])
-        store.write_figure("final_size.png", figure)
-        sensitivity = self.sensitivity()
-        if sensitivity is not None:
-            store.write_csv("sensitivity.csv", sensitivity)
-            store.write_figure("sensitivity.png", plotting.sensitivity_figure(sensitivity))
-        manifest = self.manifest()
-        from sim.report.html import write_report
-
-        write_report(store, self, manifest, point, shown)
-        store.write_manifest(manifest)
-        store.finish()

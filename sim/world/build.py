@@ -16,7 +16,8 @@ import numpy as np
 
 from sim.base.rng import Stream, numpy_generator
 from sim.world import generators
-from sim.world.datasets import DATASETS, dataset_path
+from sim.world.catalog import DATASETS
+from sim.world.datasets import dataset_path
 from sim.world.edgelist import read_graph
 from sim.world.graph import FlatGraph
 from sim.world.population import Population, build_population

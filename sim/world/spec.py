@@ -12,8 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
-from sim.world.datasets import DATASETS
-from sim.world.edgelist import EdgeListFormat
+from sim.world.catalog import DATASETS, EdgeListFormat
 
 # --------------------------------------------------------------------------- graphs
 
@@ -369,3 +368,13 @@ def world_kind(data: Any) -> str:
     if isinstance(data, dict):
         return data.get("kind", "network")
     return getattr(data, "kind", "network")
+
+
+def graph_of(world: WorldSpec | CreatorAudienceWorld) -> GraphSpec:
+    """The follow graph's block: the network's graph, or the audience's peer graph."""
+    return world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+
+
+def graph_key(world: WorldSpec | CreatorAudienceWorld) -> tuple[str, ...]:
+    """The key path of :func:`graph_of`'s block in a scenario (where a problem with it is reported)."""
+    return ("world", "audience", "peers") if isinstance(world, CreatorAudienceWorld) else ("world", "graph")

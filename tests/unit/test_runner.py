@@ -10,7 +10,7 @@ import pytest
 
 import sim.execution.runner
 import sim.execution.tasks
-from sim import parse_scenario, run
+from sim import parse_scenario, run, save
 from sim.execution.runner import chunk_bounds
 from sim.execution.store import RESULTS_LAYOUT, RunStore, StoreError
 
@@ -91,7 +91,7 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
     monkeypatch.setattr(sim.execution.tasks, "compute_chunk", real)
 
     recomputed = []
-    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", lambda *a: recomputed.append(a[5]) or real(*a))
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", lambda *a: recomputed.append(a[3]) or real(*a))
     resumed = run(scenario, out=tmp_path / "run", workers=2)
     total = 3 * len(chunk_bounds(900))
     assert len(recomputed) == total - 20
@@ -102,7 +102,7 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
 
 
 def test_save_round_trip_and_refusal(scenario, reference, tmp_path):
-    folder = reference.save(tmp_path / "saved")
+    folder = save(reference, tmp_path / "saved")
     back = pd.read_parquet(folder / "runs.parquet").astype(reference.table.dtypes.to_dict())
     pd.testing.assert_frame_equal(reference.table, back)
     manifest = RunStore(folder).read_manifest()
@@ -138,7 +138,7 @@ def test_folder_from_another_results_layout_is_not_resumed(scenario, reference, 
     with pytest.raises(StoreError, match="another version"):
         run(small, out=folder)
     again = run(small, out=folder, overwrite=True)
-    assert again.info["chunks"]["resumed"] == 0
+    assert again.info.chunks.resumed == 0
     pd.testing.assert_frame_equal(first.table, again.table)
 
 
@@ -170,5 +170,5 @@ def test_resume_reads_parts_of_either_string_type(scenario, reference, tmp_path)
     assert pq.read_schema(parts[0]).field("strategy").type != pq.read_schema(parts[1]).field("strategy").type
     parts[-1].unlink()  # one chunk to recompute
     resumed = run(scenario, out=folder)
-    assert resumed.info["chunks"]["resumed"] == len(parts) - 1
+    assert resumed.info.chunks.resumed == len(parts) - 1
     pd.testing.assert_frame_equal(resumed.table, reference.table)
