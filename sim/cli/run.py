@@ -27,7 +27,8 @@ from sim.report.console import run_table
 from sim.world.footprint import parse_bytes
 
 NAME = "run"
-HELP = "run a scenario's strategies for its Monte Carlo trials and write a results folder (or run an experiment definition)"
+HELP = ("run a scenario's strategies for its Monte Carlo trials and write a results folder "
+        "(or run an experiment definition)")
 EXIT_BAD_INPUT = 2
 
 #: Options only a scenario takes (their ``argparse`` destinations and flags).
@@ -100,13 +101,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = p.add_argument_group("experiment definitions")
     e.add_argument("--quick", action="store_true", help="reduced sizes (what the test suite runs)")
     e.add_argument("--no-publish", action="store_true", help="full runs: do not copy the figures to docs/figures/")
-
-
-def parser() -> argparse.ArgumentParser:
-    """The ``run`` command's parser on its own (for docs and tests)."""
-    p = argparse.ArgumentParser(prog="run_experiment.py run", description=HELP)
-    add_arguments(p)
-    return p
 
 
 def _given(args: argparse.Namespace, options: dict[str, str]) -> list[str]:

@@ -68,6 +68,7 @@ from sim.experiments.comparison import Check, Estimate, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
+from sim.input import keypaths
 from sim.input.design import apply
 from sim.input.scenario import Scenario, load_scenario
 from sim.input.schema import PositiveInt, Spec
@@ -283,7 +284,7 @@ def scenario_for(spec: Definition, sizes: Sizes, card: Card, world: int) -> Scen
     data.update(trials=sizes.trials, seed=replicate_seed(spec.seed, int(Stream.CLAIMS), world))
     shell = Scenario.model_validate(data)
     shell._source = base._source
-    values: dict[tuple[str, ...], float | str] = {tuple(k.split(".")): v for k, v in sizes.overrides.items()}
+    values: dict[tuple[str, ...], float | str] = {keypaths.split(k): v for k, v in sizes.overrides.items()}
     values[("rate_card",)] = card.name
     for i, s in enumerate(shell.strategy_list):
         if s.name in spec.parameters.budget_strategies:

@@ -32,6 +32,7 @@ from sim.experiments.comparison import Check, Estimate
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
+from sim.input import keypaths
 from sim.input.schema import PositiveInt, Spec
 from sim.input.sweep import budget_label
 from sim.results.summary import ratio_row
@@ -126,7 +127,7 @@ def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: flo
               ("baseline",): f"{CELEBRITY}.{SCHEDULE}.{budget_label(budget)}"}
     if sizes.audience is not None:
         values[("world", "audience", "peers", "n")] = sizes.audience
-    values.update({tuple(key.split(".")): value for key, value in case.set.items()})
+    values.update({keypaths.split(key): value for key, value in case.set.items()})
     try:
         scenario, _ = apply(base, values)
     except ValueError as exc:
