@@ -295,8 +295,7 @@ class OursCampaignKernel:
     """The campaign kernel on one strategy, called as ``sim.runner`` calls it for a chunk.
 
     ``sim.campaign.model.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
-    ``campaign_kernel.campaign_trials(*kernel_args(...), root, trials, partners,
-    segments)``), single thread.
+    ``campaign_kernel.campaign_trials(*kernel_records(...), root, trials)``), single thread.
     """
 
     def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:
