@@ -9,6 +9,7 @@ import pytest
 
 from sim.campaign import kernel as ck
 from sim.campaign.model import kernel_records, params_record, posts_record, world_record
+from sim.classic import kernel as cascade
 from sim.kernel_records import Array, RecordError, Scalar, build, fields
 from sim.world.graph import FlatGraph
 
@@ -114,6 +115,13 @@ def test_campaign_records_refuse_arrays_that_do_not_fit_the_world():
         params_record(dataclasses.replace(arrays, decay=np.ones(3)))
     with pytest.raises(RecordError, match=r"KernelParams.mode: expected a int"):
         params_record(dataclasses.replace(arrays, mode=0.5))
+
+
+def test_classic_records_refuse_mistyped_arrays():
+    with pytest.raises(RecordError, match=r"Graph.indices: expected int32\[m\], got int64"):
+        build(cascade.Graph, indptr=np.array([0, 1], np.int64), indices=np.array([0], np.int64))
+    with pytest.raises(RecordError, match=r"Recruits.fixed: expected int32\[\*\], got int64"):
+        build(cascade.Recruits, fixed=np.zeros(2, np.int64), n_random=0)
 
 
 def test_the_kernel_reads_fields_not_positions():
