@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import functools
 import importlib.util
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -77,11 +77,10 @@ def _pairs(old, new, repeats: int) -> dict:
 
 
 def _campaign(case: CampaignCase, old_ck, args) -> list[dict]:
+    import sim
     from sim.campaign.model import simulate
     from sim.rng import root_key
     from sim.runner import prepare
-
-    import sim
 
     prepared = prepare(sim.load_scenario(case.path))
     pop, arrays = prepared.world.population, prepared.model
@@ -101,7 +100,7 @@ def _campaign(case: CampaignCase, old_ck, args) -> list[dict]:
 
         same = all(np.array_equal(x, y) for x, y in zip(run_old(64), run_new(64), strict=True))
         batch = M.calibrate(run_new, args.target)
-        rec = _pairs(lambda: run_old(batch), lambda: run_new(batch), args.repeats)
+        rec = _pairs(functools.partial(run_old, batch), functools.partial(run_new, batch), args.repeats)
         out.append(_finish(f"campaign {name}", batch, rec, same))
     return out
 
