@@ -19,10 +19,11 @@ trials on both sides:
   and new ``final_sizes(graph, model, plan, root, trials)``.
 
 Method: the batch is sized so one call takes about ``--target`` seconds; then ``--repeats``
-pairs are timed (``time.perf_counter``), the order alternating (old first, then new first),
-so a drift of machine load within a pair does not favour one side. Each pair gives a speed
-ratio new/old (time old / time new); the median over pairs and its range are reported,
-with the median trials/s of each side. The outputs of both sides are compared once per
+pairs are timed (wall time, ``time.perf_counter``, and the thread's CPU time,
+``time.thread_time``, which leaves out time spent waiting for a core on a shared machine),
+the order alternating (old first, then new first), so a drift of machine load within a pair
+does not favour one side. Each pair gives a speed ratio new/old (time old / time new); the
+medians over pairs and their ranges are reported, with the median trials/s of each side. The outputs of both sides are compared once per
 case (``np.array_equal``). On a shared machine, read the paired ratios, not the rates.
 """
 
@@ -35,6 +36,7 @@ import importlib.util
 import json
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +66,26 @@ def _old_campaign_args(pop, a, s) -> tuple:
             a.mode, a.rate, a.dose_unit, a.days)
 
 
+def _timed(fn) -> tuple[float, float]:
+    """Wall and CPU seconds (this thread's) of one call."""
+    w0, c0 = time.perf_counter(), time.thread_time()
+    fn()
+    return time.perf_counter() - w0, time.thread_time() - c0
+
+
 def _pairs(old, new, repeats: int) -> dict:
-    """Alternating paired timings of two no-argument callables."""
+    """Alternating paired timings of two no-argument callables (wall and CPU time)."""
     t_old, t_new = [], []
     for r in range(repeats):
         for side in ("old", "new") if r % 2 == 0 else ("new", "old"):
-            dt, _ = M.timed(old if side == "old" else new)
-            (t_old if side == "old" else t_new).append(dt)
-    ratios = [o / n for o, n in zip(t_old, t_new, strict=True)]
-    return {"ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
-            "ratios": [round(x, 4) for x in ratios], "seconds_old": t_old, "seconds_new": t_new}
+            (t_old if side == "old" else t_new).append(_timed(old if side == "old" else new))
+    wall = [o[0] / n[0] for o, n in zip(t_old, t_new, strict=True)]
+    cpu = [o[1] / n[1] for o, n in zip(t_old, t_new, strict=True)]
+    return {"ratio_median": statistics.median(wall), "ratio_min": min(wall), "ratio_max": max(wall),
+            "ratios": [round(x, 4) for x in wall],
+            "cpu_ratio_median": statistics.median(cpu), "cpu_ratio_min": min(cpu), "cpu_ratio_max": max(cpu),
+            "seconds_old": [o[0] for o in t_old], "seconds_new": [n[0] for n in t_new],
+            "cpu_seconds_old": [o[1] for o in t_old], "cpu_seconds_new": [n[1] for n in t_new]}
 
 
 def _campaign(case: CampaignCase, old_ck, args) -> list[dict]:
@@ -129,7 +141,8 @@ def _finish(label: str, batch: int, rec: dict, same: bool) -> dict:
     rec.update(case=label, batch=batch, identical_outputs=same,
                old_trials_per_s=batch / statistics.median(rec["seconds_old"]),
                new_trials_per_s=batch / statistics.median(rec["seconds_new"]))
-    print(f"  {label:<28} new/old {rec['ratio_median']:.3f} (range {rec['ratio_min']:.3f}-{rec['ratio_max']:.3f}); "
+    print(f"  {label:<28} new/old {rec['ratio_median']:.3f} (range {rec['ratio_min']:.3f}-{rec['ratio_max']:.3f}; "
+          f"CPU time {rec['cpu_ratio_median']:.3f}, {rec['cpu_ratio_min']:.3f}-{rec['cpu_ratio_max']:.3f}); "
           f"{rec['old_trials_per_s']:,.0f} -> {rec['new_trials_per_s']:,.0f} trials/s; identical: {same}", flush=True)
     return rec
 

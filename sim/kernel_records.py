@@ -20,9 +20,10 @@ Scalars are converted to one Python type per field (``float``, ``int``, ``bool``
 ``numpy.uint64`` for keys), so numba compiles one specialisation per kernel, not one per
 caller's choice of ``int`` or ``np.int32``.
 
-Records hold arrays, not copies: building one costs microseconds, independent of sizes
-(arrays that are not C-contiguous are made so, since numba would compile another
-specialisation for them).
+Records hold arrays, not copies (arrays that are not C-contiguous are made so, since numba
+would compile another specialisation for them): building one costs microseconds,
+independent of sizes, and :func:`memo` builds a record once per source object, so a kernel
+called chunk after chunk pays for the checks once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import operator
 import re
 import sys
 import typing
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,13 +62,22 @@ class Array:
 
     dtype: Any
     dims: tuple
+    parsed: tuple  # per dimension: None (any), an int, or (name, offset)
 
     def __init__(self, dtype: Any, *dims: str | int) -> None:
         object.__setattr__(self, "dtype", np.dtype(dtype))
         object.__setattr__(self, "dims", tuple(dims))
+        parsed = []
         for d in dims:
-            if not (isinstance(d, int) or d == "*" or _DIM.match(str(d))):
+            if isinstance(d, int):
+                parsed.append(d)
+            elif d == "*":
+                parsed.append(None)
+            elif m := _DIM.match(str(d)):
+                parsed.append((m.group(1), int(m.group(2) or 0)))
+            else:
                 raise ValueError(f"bad dimension {d!r}")
+        object.__setattr__(self, "parsed", tuple(parsed))
 
     def describe(self) -> str:
         """E.g. ``float64[n]``."""
@@ -134,9 +146,9 @@ def build(cls: type, **values: Any) -> Any:
         number of the field's kind.
     """
     spec = fields(cls)
-    missing = [k for k in spec if k not in values]
-    unknown = [k for k in values if k not in spec]
-    if missing or unknown:
+    if values.keys() != spec.keys():
+        missing = [k for k in spec if k not in values]
+        unknown = [k for k in values if k not in spec]
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
             [f"unknown {', '.join(unknown)}"] if unknown else [])
         raise RecordError(f"{cls.__name__}: {'; '.join(parts)}")
@@ -150,27 +162,54 @@ def build(cls: type, **values: Any) -> Any:
     for name, s in spec.items():
         if isinstance(s, Scalar):
             continue
-        where = f"{cls.__name__}.{name}"
         a = values[name]
         if not isinstance(a, np.ndarray):
-            raise RecordError(f"{where}: expected an array {s.describe()}, got {type(a).__name__}")
-        if a.dtype != s.dtype or a.ndim != len(s.dims):
-            raise RecordError(f"{where}: expected {s.describe()}, got {a.dtype} array of shape {a.shape}")
-        for axis, d in enumerate(s.dims):
-            if d == "*":
+            raise RecordError(f"{cls.__name__}.{name}: expected an array {s.describe()}, got {type(a).__name__}")
+        shape = a.shape
+        if a.dtype != s.dtype or len(shape) != len(s.parsed):
+            raise RecordError(f"{cls.__name__}.{name}: expected {s.describe()}, got {a.dtype} array of shape {shape}")
+        for size, d in zip(shape, s.parsed, strict=True):
+            if d is None:
                 continue
             if isinstance(d, int):
-                if a.shape[axis] != d:
-                    raise RecordError(f"{where}: expected {s.describe()}, got shape {a.shape}")
+                if size != d:
+                    raise RecordError(f"{cls.__name__}.{name}: expected {s.describe()}, got shape {shape}")
                 continue
-            dim, plus = _DIM.match(d).groups()
-            base = a.shape[axis] - int(plus or 0)
-            if dim in sizes and sizes[dim][0] != base:
-                size, source = sizes[dim]
-                raise RecordError(f"{where}: expected {s.describe()} with {dim} = {size} (from {source}), "
-                                  f"got shape {a.shape}")
-            if base < 0:
-                raise RecordError(f"{where}: expected {s.describe()}, got shape {a.shape}")
-            sizes.setdefault(dim, (base, where))
+            dim, plus = d
+            base = size - plus
+            known = sizes.get(dim)
+            if known is None:
+                if base < 0:
+                    raise RecordError(f"{cls.__name__}.{name}: expected {s.describe()}, got shape {shape}")
+                sizes[dim] = (base, f"{cls.__name__}.{name}")
+            elif known[0] != base:
+                raise RecordError(f"{cls.__name__}.{name}: expected {s.describe()} with {dim} = {known[0]} "
+                                  f"(from {known[1]}), got shape {shape}")
         out[name] = a if a.flags.c_contiguous else np.ascontiguousarray(a)
     return cls(**out)
+
+
+_MEMO: dict[Callable, weakref.WeakKeyDictionary] = {}
+
+
+def memo(make: Callable[..., Any], *sources: Any) -> Any:
+    """``make(*sources)``, computed once per combination of source objects and kept while they live.
+
+    For records built from frozen objects (a population, compiled arrays, a schedule, a
+    graph): a kernel called chunk after chunk on the same objects then pays for the checks
+    once. Sources are keyed by identity (they must be weak-referenceable, hashable by
+    identity: ``eq=False`` dataclasses) and held weakly; the record refers to their arrays,
+    not to them, so it goes when they go.
+    """
+    table = _MEMO.get(make)
+    if table is None:
+        table = _MEMO.setdefault(make, weakref.WeakKeyDictionary())
+    for src in sources[:-1]:
+        inner = table.get(src)
+        if inner is None:
+            inner = table.setdefault(src, weakref.WeakKeyDictionary())
+        table = inner
+    value = table.get(sources[-1])
+    if value is None:
+        value = table[sources[-1]] = make(*sources)
+    return value

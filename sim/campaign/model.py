@@ -24,7 +24,7 @@ from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.kernel_records import build
+from sim.kernel_records import build, memo
 from sim.rng import Stream, derive, numpy_generator, root_key
 from sim.scenario import Scenario
 from sim.world.population import Population
@@ -485,8 +485,12 @@ def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
 
 def kernel_records(pop: Population, arrays: CampaignWorldArrays,
                    schedule: Schedule) -> tuple[ck.KernelWorld, ck.KernelPosts, ck.KernelParams]:
-    """The three records every campaign kernel function takes, in its order (world, posts, parameters)."""
-    return world_record(pop, arrays), posts_record(schedule), params_record(arrays)
+    """The three records every campaign kernel function takes, in its order (world, posts, parameters).
+
+    Built once per population, compiled world and schedule (:func:`sim.kernel_records.memo`):
+    the runner calls the kernel chunk after chunk on the same objects.
+    """
+    return memo(world_record, pop, arrays), memo(posts_record, schedule), memo(params_record, arrays)
 
 
 def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,

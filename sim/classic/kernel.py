@@ -49,7 +49,7 @@ import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
 from sim.intrinsics import prefetch
-from sim.kernel_records import Array, Scalar, build
+from sim.kernel_records import Array, Scalar, build, memo
 from sim.rng import (
     LANES,
     Stream,
@@ -845,14 +845,16 @@ def _ic_times(g, ic, rec, root, trial, max_steps):
 
 
 def _records(graph, model, plan):
-    """The kernel records of a compiled model: (graph, Cascade or Threshold, recruits)."""
+    """The kernel records of a compiled model: (graph, Cascade or Threshold, recruits), each built
+    once per source object (:func:`sim.kernel_records.memo`: the runner calls the kernel chunk
+    after chunk on the same graph, model and plan)."""
     from sim.classic.model import IndependentCascadeArrays
 
     if isinstance(model, IndependentCascadeArrays):
-        m = cascade_record(model)
+        m = memo(cascade_record, model)
     else:
-        m = threshold_record(model)
-    return graph_record(graph), m, recruits_record(plan)
+        m = memo(threshold_record, model)
+    return memo(graph_record, graph), m, memo(recruits_record, plan)
 
 
 def final_sizes(graph, model, plan, root, trials, max_steps=None):

@@ -134,3 +134,21 @@ def test_the_kernel_reads_fields_not_positions():
     b = ck.campaign_trials(world, posts, shuffled, np.uint64(5), np.arange(8, dtype=np.int64))
     for x, y in zip(a, b, strict=True):
         assert np.array_equal(x, y)
+
+
+def test_records_are_built_once_per_source_object_and_go_with_it():
+    import dataclasses
+    import gc
+
+    from sim.kernel_records import _MEMO
+
+    pop, arrays, schedule = _toy_world()
+    first = kernel_records(pop, arrays, schedule)
+    again = kernel_records(pop, arrays, schedule)
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    other = dataclasses.replace(schedule, factor=schedule.factor * 2)
+    assert kernel_records(pop, arrays, other)[1].factor is other.factor  # a new object, a new record
+    n = len(_MEMO[posts_record])
+    del other
+    gc.collect()
+    assert len(_MEMO[posts_record]) == n - 1
