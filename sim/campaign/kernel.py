@@ -5,7 +5,7 @@ One trial runs day by day. On day ``d``:
 1. **Posts**: the scheduled posts of day ``d`` (in schedule order), then one re-share
    by every account that adopted on day ``d - 1`` and drew ``U(RESHARE, v) < reshare``.
    Post ids: scheduled post ``i`` has id ``i`` (it orders attribution ties); its draws are
-   keyed by ``post_draw[i]``, which names the post by its creator, day and rank that day
+   keyed by ``posts.draw[i]``, which names the post by its creator, day and rank that day
    (:func:`sim.campaign.model.post_draw_key`), so a creator's post draws the same numbers
    in every strategy that schedules it. A re-share by account ``u`` has id and draw key
    ``RESHARE_ID_BASE + u`` (the same in every strategy: common random numbers). Below,
@@ -183,7 +183,7 @@ _S3 = np.uint64(3)
 _S7 = np.uint64(7)
 _S48 = np.uint64(48)
 _BYTE = np.uint64(0xFF)
-#: Bits of an exposure's flags (``x_flag``) from the draws to booking.
+#: Bits of an exposure's flags (``_Buffer.flag``) from the draws to booking.
 _ENGAGED = np.uint8(1)
 _CONVERTS = np.uint8(2)
 _MARKS = np.uint8(4)  # a follower exposure of a post with discovery: mark the account reached by it
