@@ -147,6 +147,8 @@ def model_spec(case: CascadeCase):
 class OursKernel:
     """``sim.classic.kernel.final_sizes`` on arrays compiled by the public helpers; single thread."""
 
+    label = "numba kernel"
+
     def __init__(self, case: CascadeCase, graph: FlatGraph, recruits: np.ndarray) -> None:
         self.graph = graph
         self.model = compile_model(model_spec(case), graph)
@@ -175,6 +177,15 @@ class OursKernel:
             times = activation_times(self.graph, self.model, self.plan, self.root, int(t))
             out[i] = deg[times >= 0].sum()
         return out
+
+
+#: Our engines of the cascade models, by name. The suite times the numba kernel on every
+#: cascade case (the reference: ratios, edges examined, identical results) and each other
+#: engine named by ``--engine`` interleaved with it and cynetdiff. An engine is a class
+#: taking ``(case, graph, recruits)`` with a ``label``, ``run_batch(k)`` (final sizes of
+#: trials 0..k-1) and ``sizes(trials)``; adding one (say ``"cuda"``) is an adapter like
+#: :class:`OursKernel` and a line here.
+ENGINES: dict[str, type] = {"numba": OursKernel}
 
 
 def scenario_yaml(case: CascadeCase, recruits: np.ndarray, edgelist: str | None) -> str:
@@ -295,8 +306,7 @@ class OursCampaignKernel:
     """The campaign kernel on one strategy, called as ``sim.execution.runner`` calls it for a chunk.
 
     ``sim.campaign.model.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
-    ``campaign_kernel.campaign_trials(*kernel_args(...), root, trials, partners,
-    segments)``), single thread.
+    ``campaign_kernel.campaign_trials(*kernel_records(...), root, trials)``), single thread.
     """
 
     def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:

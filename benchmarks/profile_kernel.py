@@ -40,7 +40,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: Kernel functions whose object code is dumped, per kernel module (path relative to the repository).
 FUNCTIONS = {
-    "sim/campaign/kernel.py": ("campaign_trials", "_run_trials", "_campaign_trial", "_scratch", "_slot_base"),
+    "sim/campaign/kernel.py": ("campaign_trials", "_run_trials", "_campaign_trial", "_scratch", "_buffer",
+                               "_slot_base"),
     "sim/classic/kernel.py": ("_ic_run", "_ic_block", "_ic_visit", "_bucket_by_lane", "_lt_run", "_lt_trial",
                               "_lt_apply"),
 }
@@ -73,9 +74,9 @@ def _campaign_call(scenario: Path, strategy: str):
 
     from sim import load_scenario
     from sim.campaign import kernel as ck
-    from sim.campaign.model import kernel_args
+    from sim.campaign.model import kernel_records
     from sim.base.rng import root_key
-    from sim.execution.runner import prepare
+    from sim.execution.prepare import prepare
 
     prepared = prepare(load_scenario(scenario))
     names = [s.name for s in prepared.scenario.strategy_list]
@@ -83,8 +84,8 @@ def _campaign_call(scenario: Path, strategy: str):
         raise SystemExit(f"strategy {strategy!r} not in {names}")
     schedule = prepared.plans[names.index(strategy)]
     pop = prepared.world.population
-    call_args = (*kernel_args(pop, prepared.model, schedule), np.uint64(root_key(prepared.scenario.seed)),
-                 np.arange(256, dtype=np.int64), len(schedule.partner_creator), len(pop.segments))
+    call_args = (*kernel_records(pop, prepared.model, schedule), np.uint64(root_key(prepared.scenario.seed)),
+                 np.arange(256, dtype=np.int64))
     ck.campaign_trials(*call_args)  # compiles (a fresh cache: the object code is kept for the dump)
     return "sim/campaign/kernel.py", lambda: ck.campaign_trials(*call_args)
 

@@ -28,11 +28,8 @@ def graph() -> FlatGraph:
 
 
 def _run(graph, model, plan, trials, share_min, max_steps=cascade.UNLIMITED):
-    t = model.kernel_threshold
-    stride = 0 if t.shape[0] == 1 else 1
-    return cascade._ic_run(graph.indptr, graph.indices, t, model.top_words, stride, plan.fixed, plan.n_random,
-                           root_key(9),
-                           np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
+    return cascade._ic_run(cascade.graph_record(graph), cascade.cascade_record(model), cascade.recruits_record(plan),
+                           root_key(9), np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
 
 
 def _plans(graph):
