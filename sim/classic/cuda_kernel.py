@@ -84,21 +84,27 @@ def unavailable() -> str | None:
     try:
         cuda = _cuda()
     except Exception as exc:  # noqa: BLE001 - any import failure makes the engine unusable
-        return f"numba.cuda cannot be imported ({type(exc).__name__}: {exc}); install advocacy-sim[gpu]"
+        return f"numba.cuda cannot be imported ({type(exc).__name__}: {_first_line(exc)}); install advocacy-sim[gpu]"
     try:
         if not cuda.is_available():
-            why = cuda.cuda_error()
-            detail = f" ({why})" if why else ""
-            return f"no usable CUDA GPU{detail}: numba.cuda finds no driver or no device"
+            why = _first_line(cuda.cuda_error())
+            return f"no usable CUDA GPU: {why or 'numba.cuda finds no driver or no device'}"
         dev = _device()
         out = cuda.device_array(4, dtype=np.int64)
         dev.fill_zero[1, 4](out)
         if out.copy_to_host().any():
-            return "a test kernel ran but gave wrong results"
+            return "a test kernel ran on the GPU but gave wrong results"
     except Exception as exc:  # noqa: BLE001 - driver, NVVM and launch errors alike
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return f"the CUDA GPU cannot run numba kernels ({type(exc).__name__}: {first})"
+        return f"the CUDA GPU cannot run numba kernels ({type(exc).__name__}: {_first_line(exc)})"
     return None
+
+
+def _first_line(message) -> str:
+    """The first non-blank line of an error message (the driver's span several)."""
+    for line in str(message or "").splitlines():
+        if line.strip():
+            return line.strip().rstrip(":")
+    return ""
 
 
 def require() -> None:
@@ -569,6 +575,13 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
     return lt_activation_times(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
                                model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trial, _limit(max_steps),
                                model.law, model.table, model.instigators)
+
+
+def check_fits(graph, model) -> None:
+    """Refuse (:class:`DeviceMemoryError`), before a run, a world whose graph and one CUDA block's scratch
+    do not fit in the GPU's free memory."""
+    with _lock:
+        plan_launch(graph.n, graph.m, 1, "ic" if _is_ic(model) else "lt", 1, 1, _held_bytes())
 
 
 def check_model(model) -> str | None:
