@@ -83,10 +83,13 @@ def _device(fn):
 
 #: Edge groups (of 8 edges) per IC work item: a hub's out-edges are split among threads.
 PIECE = 4
-#: Threads per CUDA block of each kernel on a real device (IC: at least 64, one per lane in the
-#: per-lane steps; tests under the simulator use fewer, which only loops those steps).
-IC_THREADS = 128
-LT_THREADS = 128
+#: Threads per CUDA block of each kernel on a device (IC: at least 64, one per lane in the
+#: per-lane steps; fewer only loop those steps).
+DEVICE_IC_THREADS = 128
+DEVICE_LT_THREADS = 128
+#: The defaults: the device's, or small blocks in the simulator (one Python thread per GPU thread).
+IC_THREADS = 16 if SIMULATOR else DEVICE_IC_THREADS
+LT_THREADS = 8 if SIMULATOR else DEVICE_LT_THREADS
 
 # Slots of the per-block shared counters.
 _NN, _NT, _COM, _UNIT = 0, 1, 2, 3
