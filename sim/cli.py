@@ -56,8 +56,9 @@ def parser() -> argparse.ArgumentParser:
                    help="parent folder of the run folder <out>/<name>/ (default: results)")
     p.add_argument("--trials", type=_positive_int, help="override the number of trials per strategy")
     p.add_argument("--seed", type=_seed, help="override the root random seed")
-    p.add_argument("--engine", choices=["numba", "mesa"],
-                   help="override the scenario's engine (both give identical results; mesa is slower)")
+    p.add_argument("--engine", choices=["numba", "mesa", "cuda"],
+                   help="override the scenario's engine (all give identical results; mesa is slower; cuda runs the "
+                        "classic models on a CUDA GPU: pip install advocacy-sim[gpu])")
     p.add_argument("--executor", choices=["serial", "local", "dask"], default=None,
                    help="where chunks of trials run: serial (this thread), local (a thread pool; the default) "
                         "or dask (an embedded local cluster, or --scheduler's); every one gives the same table")

@@ -308,8 +308,9 @@ def run(
         A validated scenario (:func:`sim.load_scenario`).
     trials, seed : int, optional
         Override the scenario's trial count and root seed.
-    engine : {"numba", "mesa"}, optional
-        Override the scenario's engine; both give the same table.
+    engine : {"numba", "mesa", "cuda"}, optional
+        Override the scenario's engine; all give the same table (cuda: the classic models on a
+        CUDA GPU; refused, as a ScenarioError, where there is none or the world does not fit on it).
     workers : int
         Without ``executor``: 1 runs chunks in this thread, more on a local pool of that many
         threads (the kernel releases the GIL).
@@ -340,8 +341,13 @@ def run(
     scenario = scenario.with_overrides(trials=trials, seed=seed, engine=engine)
     started = time.perf_counter()
     des = design(scenario)
+    if scenario.engine == "cuda":
+        _check_cuda(scenario)
     worlds = WorldCache(footprint.memory_limit(max_memory))
     prepared = _prepare_points(des, executor.workers or machine_cores(), worlds)
+    if scenario.engine == "cuda":
+        for prep in prepared:
+            _check_cuda(prep.scenario, prep)
     _check_results(scenario, prepared, des, worlds, out)
     names = tuple(s.name for s in scenario.strategy_list)
     chunks = chunk_bounds(scenario.trials)
@@ -405,6 +411,20 @@ def run(
     if store is not None:
         results.write_reports(store)
     return results
+
+
+def _check_cuda(scenario: Scenario, prep: Prepared | None = None) -> None:
+    """Refuse ``engine: cuda`` where no GPU can run it, or (given a prepared point) where its world does not fit."""
+    from sim.classic import cuda_kernel
+
+    why = cuda_kernel.unavailable()
+    if why is not None:
+        raise ScenarioError([scenario.locate(("engine",), f"the cuda engine cannot run here: {why}")])
+    if prep is not None:
+        try:
+            cuda_kernel.check_fits(prep.world.graph, prep.model)
+        except cuda_kernel.DeviceMemoryError as exc:
+            raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
 
 
 def _roster(prepared: list[Prepared], des: Design) -> pd.DataFrame | None:

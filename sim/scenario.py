@@ -129,8 +129,9 @@ class Scenario(Spec):
         Root random seed in [0, 2**64); every draw of the run derives from it.
     trials : int
         Monte Carlo trials per strategy (>= 1).
-    engine : {"numba", "mesa"}
-        Which engine runs the trials; both give identical results, Mesa is for inspection.
+    engine : {"numba", "mesa", "cuda"}
+        Which engine runs the trials; all give identical results, Mesa is for inspection, cuda
+        runs the classic models on a CUDA GPU (``pip install advocacy-sim[gpu]``).
     max_steps : int or None
         Classic models: stop a cascade after this many steps (None: when it stops by itself).
     days : int
@@ -168,7 +169,7 @@ class Scenario(Spec):
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
-    engine: Literal["numba", "mesa"] = "numba"
+    engine: Literal["numba", "mesa", "cuda"] = "numba"
     max_steps: PositiveInt | None = None
     days: PositiveInt = 28
     world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
@@ -267,6 +268,21 @@ class Scenario(Spec):
             raise ValueError(f"baseline '{self.baseline}' is not a strategy of this scenario{hint}")
         return self
 
+    @model_validator(mode="after")
+    def _engine_runs_model(self) -> Scenario:
+        if self.engine == "cuda":
+            from sim.classic.spec import NormalThresholds
+
+            if self.is_campaign:
+                raise PydanticCustomError("bad_path", "the cuda engine runs the classic models (independent cascade, "
+                                          "linear and fractional threshold) only; the campaign model is not "
+                                          "ported to it yet: use engine numba", {"at": ("engine",)})
+            if isinstance(self.model, GeneralThreshold) and isinstance(self.model.thresholds, NormalThresholds):
+                raise PydanticCustomError("bad_path", "the cuda engine does not run normal thresholds (their quantile "
+                                          "calls log(), whose last bit differs between the CPU and the GPU, so "
+                                          "trials would not match): use engine numba", {"at": ("engine",)})
+        return self
+
     def _check_campaign(self) -> None:
         if (self.strategies is None and self.strategy_grid is None) or any(
                 s.posts is None for s in self.strategies or ()):
@@ -353,7 +369,8 @@ class Scenario(Spec):
         try:
             out = Scenario.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError([f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+            raise ScenarioError([f"{'.'.join(map(str, e['loc'] or e.get('ctx', {}).get('at', ())))}: {e['msg']}"
+                                 for e in exc.errors()]) from None
         out._source = self._source
         return out
 

@@ -144,7 +144,13 @@ def _model_of(task: ChunkTask) -> tuple[Scenario, World, CompiledModel | Campaig
 
 
 def engine_module(name: str, campaign: bool):
-    """The module running trials: numba kernels, or the Mesa agent models (same numbers)."""
+    """The module running trials: numba kernels, the Mesa agent models or the CUDA kernels (same numbers)."""
+    if name == "cuda":
+        if campaign:  # refused when the scenario is validated
+            raise ValueError("the cuda engine does not run the campaign model yet")
+        from sim.classic import cuda_kernel as module
+
+        return module
     if campaign:
         if name == "mesa":
             from sim.campaign import agents as module

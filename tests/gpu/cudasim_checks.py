@@ -57,9 +57,9 @@ if SIM:
 pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 
-#: Block sizes of the simulated kernels (the device's: cuda_device.IC_THREADS / LT_THREADS).
-IC_T = 16 if SIM else None
-LT_T = 8 if SIM else None
+#: Block sizes of the kernels (the defaults: small in the simulator, the device's on a GPU).
+IC_T = cuda_device.IC_THREADS
+LT_T = cuda_device.LT_THREADS
 ROOT = root_key(20261204)
 
 
@@ -230,9 +230,9 @@ def _times(graph, model, plan, trial, max_steps):
 def test_device_block_sizes(ba):
     """The block sizes a GPU uses (one thread per lane and more), on one block of trials."""
     ic = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=0.15), ba)
-    _same(ba, ic, _plan(ba, "mixed"), np.arange(64), threads=cuda_device.IC_THREADS)
+    _same(ba, ic, _plan(ba, "mixed"), np.arange(64), threads=cuda_device.DEVICE_IC_THREADS)
     lt = compile_model(LinearThreshold(kind="linear_threshold", weights="in_degree"), ba)
-    _same(ba, lt, _plan(ba, "fixed"), np.arange(2), threads=cuda_device.LT_THREADS)
+    _same(ba, lt, _plan(ba, "fixed"), np.arange(2), threads=cuda_device.DEVICE_LT_THREADS)
 
 
 def test_scratch_reused_across_calls(ba):
@@ -243,3 +243,29 @@ def test_scratch_reused_across_calls(ba):
     for _ in range(2):
         _same(ba, ic, plan, np.arange(192, 200), threads=IC_T)
         _same(ba, lt, plan, np.arange(30, 36), threads=LT_T)
+
+
+# --------------------------------------------------------------------------- the engine through run()
+
+def test_run_with_engine_cuda_gives_the_numba_table(tmp_path):
+    """``engine: cuda`` through ``sim.run``: the same table as the numba engine, row for row."""
+    import sim
+
+    path = tmp_path / "s.yaml"
+    path.write_text("""\
+name: cuda_run
+seed: 11
+trials: 130
+max_steps: 6
+world:
+  graph: {kind: barabasi_albert, n: 120, m: 2}
+model: {kind: independent_cascade, edge_prob: 0.2}
+strategies:
+  - {name: hubs, recruits: {rule: top_degree, count: 4}}
+  - {name: anyone, recruits: {rule: random, count: 3}}
+""")
+    scenario = sim.load_scenario(path)
+    numba = sim.run(scenario).table
+    cuda = sim.run(scenario, engine="cuda").table
+    assert len(cuda) == 260
+    assert numba.equals(cuda)

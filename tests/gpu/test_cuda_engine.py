@@ -49,3 +49,67 @@ def test_units_of_trials():
         assert slots.size >= len(set(trials.tolist()))
     with pytest.raises(ValueError):
         _units(np.array([-1], dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- selection and refusals
+
+TINY = """\
+name: tiny_cuda
+seed: 3
+trials: 40
+engine: cuda
+world:
+  graph: {kind: erdos_renyi, n: 300, mean_degree: 3.0}
+model: {kind: independent_cascade, edge_prob: 0.3}
+recruits: {rule: random, count: 2}
+"""
+
+
+def test_campaign_and_normal_thresholds_refused_on_cuda(tmp_path):
+    """Not ported: refused when the scenario is validated, located at its engine key."""
+    import sim
+
+    campaign = sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml")
+    with pytest.raises(sim.ScenarioError, match=r"^engine: the cuda engine runs the classic models"):
+        campaign.with_overrides(engine="cuda")
+    text = TINY.replace("model: {kind: independent_cascade, edge_prob: 0.3}",
+                        "model: {kind: threshold, thresholds: {kind: normal, mean: 0.3, sd: 0.1}}")
+    path = tmp_path / "normal.yaml"
+    path.write_text(text)
+    with pytest.raises(sim.ScenarioError) as info:
+        sim.load_scenario(path)
+    assert info.value.problems == [f"{path}:4: engine: the cuda engine does not run normal thresholds (their quantile "
+                                   "calls log(), whose last bit differs between the CPU and the GPU, so trials "
+                                   "would not match): use engine numba"]
+
+
+def test_cli_campaign_on_cuda_exits_2_one_line(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main([str(ROOT / "scenarios" / "celebrity_vs_micro.yaml"), "--engine", "cuda", "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "campaign model is not ported" in err[0]
+    assert not out.exists()
+
+
+def test_cli_without_a_gpu_exits_2_one_line(tmp_path, capsys):
+    """Where numba.cuda finds no GPU (CI), --engine cuda says why in one line and runs nothing."""
+    from sim.classic import cuda_kernel
+    from sim.cli import main
+
+    why = cuda_kernel.unavailable()
+    if why is None:
+        pytest.skip("this machine has a usable GPU (or runs the simulator)")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("engine: cuda\n", ""))
+    out = tmp_path / "out"
+    assert main([str(path), "--engine", "cuda", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{path}:1: engine: the cuda engine cannot run here: {why}"]
+    assert not out.exists()
+    with pytest.raises(__import__("sim").ScenarioError, match="cuda engine cannot run here"):
+        import sim
+
+        sim.run(sim.load_scenario(path), engine="cuda", trials=64)
