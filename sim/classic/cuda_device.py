@@ -328,7 +328,7 @@ def ic_kernel(threads: int, random: bool = True, record: bool = False):
     fixed int32[>= nfixed] and ``nfixed``, ``n_random`` (recruit plan); ``root`` uint64;
     ublocks int64[U] (trial block of each unit) and masks uint64[U] (its lanes asked), ``nunits``;
     ``max_steps``; scratch act, newm, pend uint64[S * n], lists int32[S * 2n], touched int32[S * n]
-    (act and newm zero); out_size, out_last int32[U * 64]; counter int64[1] (zero);
+    (act and newm zero); out_size int64[U * 64], out_last int32[U * 64]; counter int64[1] (zero);
     ``rec_lane`` (-1, or the lane whose activation steps go to times int32[n]).
     """
     if threads < 1 or threads & (threads - 1):
@@ -488,7 +488,7 @@ def lt_kernel(threads: int, law: int = 0, instigators: bool = False, random: boo
     ``theta_span``, table float64[>= ntable], ``ntable``, as :func:`sim.classic.kernel.lt_final_sizes`;
     fixed/nfixed/n_random/root as for IC; trials int64[ntr]; ``max_steps``; scratch acc int64[S * n]
     (zero), tstamp and astamp int32[S * n] (stamps below ``gens``), lists int32[S * 2n], touched
-    int32[S * n], gens int64[S] (each slot's last stamp, updated); out_size, out_steps int32[ntr];
+    int32[S * n], gens int64[S] (each slot's last stamp, updated); out_size int64[ntr], out_steps int32[ntr];
     counter int64[1] (zero); times int32[n].
     """
     if threads < 1 or threads & (threads - 1):
