@@ -257,6 +257,15 @@ def _zeros(size: int, dtype):
     return out
 
 
+def _drop_scratch(kind: str) -> None:
+    """Free the other kernel's scratch before planning (so the free memory the driver reports is real)."""
+    if _scratch.pop(kind, None) is not None:
+        try:  # numba defers frees; make them now
+            _cuda().current_context().deallocations.clear()
+        except Exception:  # noqa: BLE001 - the simulator, or another numba: the frees happen later
+            pass
+
+
 def _held_bytes() -> int:
     total = 0
     for _, arrays in _scratch.values():
@@ -450,6 +459,7 @@ def _ic_launch(indptr, indices, threshold, tops, fixed, n_random, root, ublocks,
         i64 = cuda.device_array(1, np.int64)
         probe = args(i64, one, 1, (one, one, one, i32, i32), i64, i32, i64)
         launch, resident = _resident_blocks(kernel, probe, threads)
+        _drop_scratch("lt")
         try:
             for a in range(0, nunits, LAUNCH_UNITS):
                 b = min(nunits, a + LAUNCH_UNITS)
@@ -524,6 +534,7 @@ def _lt_launch(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_ra
         i32 = cuda.device_array(1, np.int32)
         dummy = _LtArrays(i64, i32, i32, i32, i32, i64)
         launch, resident = _resident_blocks(kernel, args(i64, 1, dummy, i64, i32, i64), threads)
+        _drop_scratch("ic")
         try:
             for a in range(0, k, LAUNCH_TRIALS):
                 b = min(k, a + LAUNCH_TRIALS)

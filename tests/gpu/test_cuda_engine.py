@@ -113,3 +113,57 @@ def test_cli_without_a_gpu_exits_2_one_line(tmp_path, capsys):
         import sim
 
         sim.run(sim.load_scenario(path), engine="cuda", trials=64)
+
+
+# --------------------------------------------------------------------------- the GPU benchmark (benchmarks/gpu.py)
+
+def test_gpu_benchmark_builds_what_the_schema_builds():
+    """benchmarks.gpu re-makes, without the scenario schema, the worlds and arrays sim builds."""
+    from benchmarks import gpu as bench
+    from sim.classic.model import IndependentCascadeArrays, top_words
+    from sim.world.build import build_graph
+    from sim.world.spec import BarabasiAlbertGraph
+
+    for n, builder in ((3000, "networkx"), (3000, "direct")):
+        want = build_graph(BarabasiAlbertGraph(kind="barabasi_albert", n=n, m=5, builder=builder), 5)
+        got = bench.ba_graph(n, 5, 5, direct=builder == "direct")
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.in_degree, want.in_degree)
+    assert bench.DIRECT_FROM == __import__("sim.world.spec", fromlist=["DIRECT_FROM"]).DIRECT_FROM
+    assert bench.WEIGHT_UNIT == __import__("sim.classic.model", fromlist=["WEIGHT_UNIT"]).WEIGHT_UNIT
+    prob = np.random.default_rng(1).uniform(0, 1, 1001)
+    prob[::7] = 1.0
+    for p in (prob, np.full(50, 0.01)):
+        ours = bench.IC(p)
+        theirs = IndependentCascadeArrays(prob=p)
+        assert np.array_equal(ours.kernel_threshold, theirs.kernel_threshold)
+        assert np.array_equal(ours.top_words, theirs.top_words)
+        assert np.array_equal(bench.top_words(theirs.threshold), top_words(theirs.threshold))
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_runs_under_the_simulator(tmp_path):
+    """The benchmark script end to end on tiny worlds (its numbers mean nothing there), without pydantic."""
+    blocker = tmp_path / "run.py"
+    blocker.write_text(
+        "import importlib.abc, runpy, sys\n"
+        "class B(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in {'pydantic', 'pandas', 'pyarrow', 'yaml', 'scipy', 'mesa', 'dask'}:\n"
+        "            raise ImportError(name)\n"
+        f"sys.meta_path.insert(0, B()); sys.path.insert(0, {str(ROOT)!r})\n"
+        "sys.argv = ['benchmarks.gpu', *sys.argv[1:]]\n"
+        "runpy.run_module('benchmarks.gpu', run_name='__main__')\n")
+    out = tmp_path / "gpu.jsonl"
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, str(blocker), "--tiny", "--quick", "--target", "0.05", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["result"] for r in records if r["event"] == "check"] == ["PASS", "PASS"]
+    cases = [r for r in records if r["event"] == "case"]
+    assert [c["case"] for c in cases] == ["ic_p01_10k", "lt_10k"]
+    assert all(c["equal"] and c["equal_trials"] >= 64 for c in cases)
+    assert records[-1]["event"] == "done"
