@@ -347,7 +347,7 @@ def ic_kernel(threads: int, random: bool = True, record: bool = False):
         cnt = cuda.shared.array(4, nb.int64)
         sizes = cuda.shared.array(64, nb.int32)
         last = cuda.shared.array(64, nb.int32)
-        scan = cuda.shared.array(T, nb.int32)
+        scan = cuda.shared.array(T, nb.int64)
         snode = cuda.shared.array(T, nb.int32)
         smask = cuda.shared.array(T, nb.uint64)
         spcs = cuda.shared.array(T, nb.int32)
@@ -510,7 +510,7 @@ def lt_kernel(threads: int, law: int = 0, instigators: bool = False, random: boo
         n = indptr.shape[0] - 1
         base = np.int64(slot) * n
         cnt = cuda.shared.array(4, nb.int64)
-        scan = cuda.shared.array(T, nb.int32)
+        scan = cuda.shared.array(T, nb.int64)
         snode = cuda.shared.array(T, nb.int32)
         gen = gens[slot]
         index = np.int64(slot)
