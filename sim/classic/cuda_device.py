@@ -42,7 +42,11 @@ import os
 
 import numba as nb
 import numpy as np
-from numba import cuda
+
+if not hasattr(np, "row_stack"):  # numba-cuda on NumPy >= 2.5 (see sim.classic.cuda_kernel._cuda)
+    np.row_stack = np.vstack
+
+from numba import cuda  # noqa: E402
 
 from sim.rng import LANES, Stream
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ def _cuda():
         np.row_stack = np.vstack
     from numba import cuda
 
+    # A launch of fewer blocks than the device holds (a small chunk, one trial's activation steps)
+    # is deliberate here: numba's "likely under-utilization" warning would only be noise.
+    warnings.filterwarnings("ignore", message=r"Grid size .* under-utilization")
     return cuda
 
 
