@@ -167,3 +167,17 @@ def test_gpu_benchmark_runs_under_the_simulator(tmp_path):
     assert [c["case"] for c in cases] == ["ic_p01_10k", "lt_10k"]
     assert all(c["equal"] and c["equal_trials"] >= 64 for c in cases)
     assert records[-1]["event"] == "done"
+
+
+def test_device_memory_planning(monkeypatch):
+    """Slots fill 60% of the free device memory at most; a world whose graph and one slot do not fit is refused."""
+    from sim.classic import cuda_kernel as ck
+
+    monkeypatch.setattr(ck, "_free_bytes", lambda: 10 * 2**30)
+    plan = ck.plan_launch(1_000_000, 10_000_000, 10**6, "ic", 128, resident=924)
+    assert plan.slots == (int(0.6 * 10 * 2**30) - plan.graph_bytes) // (ck.IC_SLOT_BYTES * 1_000_000) < 924
+    assert ck.plan_launch(10_000, 100_000, 5, "lt", 128, resident=924).slots == 5  # no more slots than work
+    monkeypatch.setattr(ck, "_free_bytes", lambda: 2**20)
+    with pytest.raises(ck.DeviceMemoryError, match=r"^this world needs about .* of GPU memory \(1,000,000 accounts, "
+                                                    r"10,000,000 edges: .*--engine numba$"):
+        ck.plan_launch(1_000_000, 10_000_000, 1, "lt", 128, resident=1)
