@@ -23,6 +23,7 @@ from sim.classic.spec import (
     GeneralThreshold,
     IndependentCascade,
     LinearThreshold,
+    NormalThresholds,
 )
 from sim.families.chunks import ChunkTables
 from sim.families.protocol import Column, ModelFamily, ModuleEngine, Prepared
@@ -53,11 +54,33 @@ class ClassicEngine(ModuleEngine):
         return ClassicOutcome(trials, adopted, steps)
 
 
+class CudaEngine(ClassicEngine):
+    """The classic models on a CUDA GPU (:mod:`sim.classic.cuda_kernel`): the numba engine's trials,
+    identical, from the same keyed draws. Needs numba.cuda and a GPU (``pip install
+    advocacy-sim[gpu]``), or numba's CUDA simulator for tests."""
+
+    def check(self, scenario: Scenario, point: Prepared | None = None) -> None:
+        """Refuse normal thresholds (not ported), a machine without a usable GPU, and a world
+        whose graph and scratch do not fit in the GPU's free memory."""
+        model = scenario.model
+        if isinstance(model, GeneralThreshold) and isinstance(model.thresholds, NormalThresholds):
+            raise ScenarioError([scenario.locate(("engine",), self.module.NORMAL_REFUSED + ": use engine numba")])
+        why = self.module.unavailable()
+        if why is not None:
+            raise ScenarioError([scenario.locate(("engine",), f"the cuda engine cannot run here: {why}")])
+        if point is not None:
+            try:
+                self.module.check_fits(point.world.graph, point.model)
+            except self.module.DeviceMemoryError as exc:
+                raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
+
+
 #: The engines of the classic models, by the name a scenario's ``engine`` gives. All give the
 #: same activation times from the same keyed draws; a new engine is one entry here.
 ENGINES: dict[str, ClassicEngine] = {
     "numba": ClassicEngine("sim.classic.kernel"),
     "mesa": ClassicEngine("sim.classic.agents"),
+    "cuda": CudaEngine("sim.classic.cuda_kernel"),
 }
 
 

@@ -848,9 +848,9 @@ def _records(graph, model, plan):
     """The kernel records of a compiled model: (graph, Cascade or Threshold, recruits), each built
     once per source object (:func:`sim.base.kernel_records.memo`: the runner calls the kernel chunk
     after chunk on the same graph, model and plan)."""
-    from sim.classic.model import IndependentCascadeArrays
-
-    if isinstance(model, IndependentCascadeArrays):
+    # Read by attribute, not by class: the GPU benchmark passes light stand-ins for the compiled
+    # arrays so that it runs where the scenario schema (pydantic) is not installed.
+    if hasattr(model, "kernel_threshold"):
         m = memo(cascade_record, model)
     else:
         m = memo(threshold_record, model)

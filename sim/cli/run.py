@@ -151,7 +151,8 @@ def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
         scenario = scenario_from_document(doc, Path(args.file).resolve().parent)
         scenario = scenario.with_overrides(trials=args.trials, seed=args.seed, engine=args.engine)
         points = len(design(scenario).points)
-        family_of(scenario).engine(scenario)  # an engine the model does not have is an input error
+        # An engine the model does not have, or one that cannot run here, is an input error.
+        family_of(scenario).engine(scenario).check(scenario)
     except InputError as exc:
         for line in exc.problems:
             err.print(line, markup=False)

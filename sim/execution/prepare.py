@@ -91,10 +91,13 @@ def prepare(scenario: Scenario, workers: int = 1, worlds: WorldCache | None = No
         memory); each message names the scenario file, line and key.
     """
     family = family_of(scenario)
-    family.engine(scenario)  # an unknown engine is refused before anything is built
+    engine = family.engine(scenario)  # an unknown engine is refused before anything is built
+    engine.check(scenario)  # and one that cannot run here (no GPU, a model it lacks)
     world = (worlds if worlds is not None else WorldCache()).world(scenario, workers)
     compiled = family.compile(scenario, world)
-    return Prepared(scenario, world, compiled, family.plan(scenario, world, compiled))
+    point = Prepared(scenario, world, compiled, family.plan(scenario, world, compiled))
+    engine.check(scenario, point)  # a world too large for the engine's device
+    return point
 
 
 def rebuild(scenario: Scenario) -> Prepared:

@@ -78,6 +78,20 @@ class Engine(ABC):
         """The outcome of trials ``trials`` (int64 array) of the strategy whose plan is ``plan``, at
         ``point``, in the family's outcome type (what :meth:`ModelFamily.tabulate` reads)."""
 
+    def check(self, scenario: Scenario, point: Prepared | None = None) -> None:
+        """Refuse what this engine cannot run here: before anything is built (``point`` None),
+        then once a point is prepared (its world must fit the engine's memory, say).
+
+        The default refuses nothing. An engine that needs hardware (a GPU) or supports only part
+        of its family's models says so here, so that a run is refused with a located input
+        error (exit 2) before any trial runs.
+
+        Raises
+        ------
+        ScenarioError
+            Located at the scenario key to blame (``engine``, ``world``, ``model``).
+        """
+
 
 class ModuleEngine(Engine):
     """An engine whose functions live in a module, imported when first used.
