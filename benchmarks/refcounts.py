@@ -44,7 +44,7 @@ def trial_refcounts() -> tuple[int, int, int]:
 
     prepared = prepare(sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml"))
     world, posts, params = kernel_records(prepared.world.population, prepared.model, prepared.plans[-1])
-    s = ck._scratch(world, posts)
+    s = ck._scratch(world, posts, params)
     buf = ck._buffer(world.indptr, ck._BATCH)
     n = world.indptr.shape[0] - 1
     out = ck._Out(np.zeros(len(ck.TOTALS), np.int64), np.zeros((params.days, len(ck.SERIES)), np.int64),

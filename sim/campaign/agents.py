@@ -11,8 +11,10 @@ says what it is for (:mod:`sim.base.rng`), exactly as the kernel computes it:
 * exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``, where a
   scheduled post's draws are keyed by its schedule's ``draw`` key (creator, day, rank that
   day; :func:`sim.campaign.model.post_draw_key`) and a re-share's by its id;
-  engagement ``U(ENGAGE, p; e)``; discovery draw ``j`` of post ``p``:
-  ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``;
+  engagement ``U(ENGAGE, p; e)`` (the same draw decides whether the engagement is the action
+  itself, ``action_on_engagement``); discovery draw ``j`` of post ``p``:
+  ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``; press
+  draw ``j``: ``U(PRESS, p; j)``, ``U(PRESS_ENGAGE, p; j)``, ``U(PRESS_CONVERT, p; j)``;
 * independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)`` for
   ``n >= 1``; the first is the trial's lane draw of edge ``e`` under the block key
   ``LIVE_LANES`` (:func:`sim.base.rng.lane_below`), as in the IC kernel;
@@ -77,8 +79,8 @@ __all__ = [
 
 # Column indices of the outcome arrays (same names as the kernel's).
 (_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
- _ENGAGERS, _AENGAGED, _AUNENGAGED) = range(len(ck.TOTALS))
-_FOLLOW, _DISCOVERY = 0, 1  # kinds of inbox entries
+ _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR) = range(len(ck.TOTALS))
+_FOLLOW, _DISCOVERY, _PRESS = 0, 1, 2  # kinds of inbox entries (a post's are booked in this order)
 
 # --------------------------------------------------------------------------- scalar keyed draws
 # Python-integer twins of sim.base.rng.derive / uniform (uint64 arithmetic modulo 2**64); tested
@@ -179,13 +181,19 @@ class CampaignAccount(mesa.Agent):
         Accumulated dose in fixed point (``dose_unit`` per unit dose), as of :attr:`conviction_day`.
     conviction_day : int
         Day of the last conviction update (-1: never); decay is applied lazily.
+    sources : set of int
+        The distinct accounts whose posts reached this account in the trial (the multiple-source
+        weight counts at most ``sources_cap`` of them; kept only when that weight is in use).
     engaged_day : int
         Day of the account's first engagement in the trial (-1: never engaged). Engagement
-        feeds no dose; an adopter counts as engaged before adopting iff
+        feeds no dose (an engagement that is the action adopts); an adopter counts as engaged before adopting iff
         ``0 <= engaged_day <= adopted_day`` (the day's exposures, engagements included, are
         booked before the end-of-day adoption decision).
     adopted_day : int
         Day of adoption (-1: not adopted).
+    adopted_by_action : bool
+        Whether the adoption came through an engagement that was the action itself
+        (``action_on_engagement``) on a day its persuasion alone did not adopt.
     root_partner : int
         Partner at the root of the chain the adoption is attributed to (-1: not adopted).
     generation : int
@@ -226,6 +234,14 @@ class CampaignAccount(mesa.Agent):
         return _uniform(m.k_thresh, self.index) * m.threshold_scale[self.index]
 
     @property
+    def effective_conviction(self) -> float:
+        """Conviction (as of :attr:`conviction_day`) weighed by the multiple-source weight of the
+        distinct sources so far: what the threshold is compared with."""
+        m = self.model
+        c = float(self.conviction)
+        return c * m.synergy[min(len(self.sources), m.sources_cap)] if m.sources_on else c
+
+    @property
     def in_edges(self) -> tuple[int, ...]:
         """Ids of the edges ``u -> self``: the creators and peers this account follows."""
         m = self.model
@@ -242,6 +258,8 @@ class CampaignAccount(mesa.Agent):
         self.reached = False
         self.conviction = 0
         self.conviction_day = -1
+        self.sources: set[int] = set()
+        self.adopted_by_action = False
         self.engaged_day = -1
         self.adopted_day = -1
         self.adopted_post = -1
@@ -279,11 +297,9 @@ class CampaignAccount(mesa.Agent):
                 reached.add(v)
                 m.deliver(m.accounts[v], (pid, _FOLLOW, e, factor, p_root, p_gen))
         n_disc = m.post_ndisc[pid] if scheduled else 0
-        if n_disc > 0:
-            members = m.plat_members[m.post_channel[pid]]
+        members = m.plat_members[m.post_channel[pid]] if scheduled else []
+        if n_disc > 0 and len(members) > 0:  # no members: nobody to discover
             size = len(members)
-            if size == 0:
-                return
             kd = np.uint64(_derive(m.k_disc, m.draw_of(pid)))
             # sim.base.rng.below: int64(uniform * bound), elementwise.
             picks = (uniforms(kd, np.arange(n_disc, dtype=np.int64)) * size).astype(np.int64)
@@ -293,6 +309,15 @@ class CampaignAccount(mesa.Agent):
                     continue
                 reached.add(v)
                 m.deliver(m.accounts[v], (pid, _DISCOVERY, j, factor, p_root, p_gen))
+        n_press = m.post_npress[pid] if scheduled and m.n_audience > 0 else 0
+        if n_press > 0:  # earned media: press coverage reaches any audience account
+            kp = np.uint64(_derive(m.k_press, m.draw_of(pid)))
+            picks = (uniforms(kp, np.arange(n_press, dtype=np.int64)) * m.n_audience).astype(np.int64)
+            for j, v in enumerate(picks.tolist()):
+                if v in reached or v == self.index:
+                    continue
+                reached.add(v)
+                m.deliver(m.accounts[v], (pid, _PRESS, j, factor, p_root, p_gen))
 
     # ------------------------------------------------------------------ phase 2: advance
     def advance(self) -> None:
@@ -305,7 +330,8 @@ class CampaignAccount(mesa.Agent):
         hit: dict[int, list] = {}  # edge id -> [state, hits today]
         today = 0
         converted = False
-        best_dose, best_pid, best_root, best_gen = -1.0, -1, -1, -1
+        acted = False
+        best_dose, best_pid, best_root, best_gen = -math.inf, -1, -1, -1
         for pid, kind, idx, factor, p_root, p_gen in inbox:
             if kind == _FOLLOW:
                 e = idx
@@ -324,35 +350,51 @@ class CampaignAccount(mesa.Agent):
                 st.exposures += 1
                 trust = st.trust
                 dose = trust * factor * (1.0 - st.fatigue)
+                if m.repetition_on:  # wear-in / wear-out over the exposures on this edge
+                    dose = dose * m.repetition[nth]
                 u = m.edge_source[e]
                 trust0 = m.trust0[u]
-                p_eng = m.engagement[u] * trust / trust0 if trust0 > 0.0 else m.engagement[u]
-                engaged = _uniform(m.post_key(m.k_engage, pid), e) < min(1.0, p_eng)
+                p_eng = min(1.0, m.engagement[u] * trust / trust0 if trust0 > 0.0 else m.engagement[u])
+                draw = _uniform(m.post_key(m.k_engage, pid), e)
+                engaged, acts = draw < p_eng, draw < p_eng * m.act
                 conv = False
                 if independent:
-                    q = 1.0 - math.exp(-m.rate * dose)
+                    q = 1.0 - math.exp(-m.rate * max(dose, 0.0))
                     if nth == 0:
                         conv = _lane_below(m.k_lanes, e, m.lane, math.ceil(q * float(LANE_SCALE)))
                     else:
                         conv = _uniform(_derive(m.k_live, nth), e) < q
-            else:
+            elif kind == _DISCOVERY:
                 j = idx
                 dose = m.post_dtrust[pid] * factor
-                engaged = _uniform(m.post_key(m.k_deng, pid), j) < m.post_deng[pid]
+                draw = _uniform(m.post_key(m.k_deng, pid), j)
+                engaged, acts = draw < m.post_deng[pid], draw < m.post_deng[pid] * m.act
                 conv = False
                 if independent:
-                    conv = _uniform(m.post_key(m.k_dconv, pid), j) < 1.0 - math.exp(-m.rate * dose)
+                    conv = _uniform(m.post_key(m.k_dconv, pid), j) < 1.0 - math.exp(-m.rate * max(dose, 0.0))
                 m.count_discovery()
+            else:  # press coverage
+                j = idx
+                dose = m.post_ptrust[pid] * factor
+                draw = _uniform(m.post_key(m.k_peng, pid), j)
+                engaged, acts = draw < m.post_peng[pid], draw < m.post_peng[pid] * m.act
+                conv = False
+                if independent:
+                    conv = _uniform(m.post_key(m.k_pconv, pid), j) < 1.0 - math.exp(-m.rate * max(dose, 0.0))
+                m.count_press()
             if not self.reached:
                 self.reached = True
                 m.count_reach(self.segment)
+            if m.sources_on and self.adopted_day < 0:  # the sources an adopter meets later change nothing
+                self.sources.add(m.poster_of(pid))
             m.count_exposure(p_root, engaged)
             if engaged and self.engaged_day < 0:
                 self.engaged_day = d
                 m.count_engager()
             today += int(dose * m.dose_unit)
             converted = converted or conv
-            candidate = conv or not independent
+            acted = acted or acts
+            candidate = conv or acts or not independent
             if candidate and (dose > best_dose or (dose == best_dose and pid < best_pid)):
                 best_dose, best_pid, best_root, best_gen = dose, pid, p_root, p_gen
         # Edge state at the end of the day: trust growth and wear-out for k hits today.
@@ -370,7 +412,13 @@ class CampaignAccount(mesa.Agent):
             c += today
             self.conviction = c
             self.conviction_day = d
-            adopt = float(c) >= self.threshold
+            lhs = float(c)
+            if m.sources_on:  # weighed by the distinct sources so far (at most sources_cap)
+                lhs = lhs * m.synergy[min(len(self.sources), m.sources_cap)]
+            adopt = lhs >= self.threshold
+        if not adopt and acted:
+            adopt = True  # acted on a post's call to action today
+            self.adopted_by_action = True
         if not adopt:
             return
         self.adopted_day = d
@@ -449,6 +497,13 @@ class CampaignAgentModel(mesa.Model):
         self.dose_unit = float(arrays.dose_unit)
         self.threshold_scale = arrays.threshold_scale.tolist()
         self.reach = np.asarray(arrays.reach, dtype=np.float64)
+        self.act = float(arrays.act)
+        self.repetition = arrays.repetition.tolist()
+        self.repetition_on = bool(arrays.repetition_on)
+        self.synergy = arrays.synergy.tolist()
+        self.sources_cap = int(arrays.sources_cap)
+        self.sources_on = bool(arrays.sources_on)
+        self.n_audience = int(arrays.n_audience)
         ptr = arrays.plat_ptr.tolist()
         self.plat_members = [arrays.plat_members[ptr[k]:ptr[k + 1]].tolist()
                              for k in range(len(ptr) - 1)]
@@ -463,6 +518,10 @@ class CampaignAgentModel(mesa.Model):
         self.post_deng = s.discovery_engagement.tolist()
         self.post_dtrust = s.discovery_trust.tolist()
         self.post_draw = s.draw.tolist()
+        self.post_account = s.account.tolist()
+        self.post_npress = s.n_press.tolist()
+        self.post_peng = s.press_engagement.tolist()
+        self.post_ptrust = s.press_trust.tolist()
 
         self.accounts = [CampaignAccount(self, v) for v in range(g.n)]
         self._wire(pop, arrays)
@@ -523,6 +582,9 @@ class CampaignAgentModel(mesa.Model):
         self.k_lanes = _trial_key(r, Stream.LIVE_LANES, t // LANES)
         self.lane = t % LANES
         self.k_thresh = _trial_key(r, Stream.THRESHOLD, t)
+        self.k_press = _trial_key(r, Stream.PRESS, t)
+        self.k_peng = _trial_key(r, Stream.PRESS_ENGAGE, t)
+        self.k_pconv = _trial_key(r, Stream.PRESS_CONVERT, t)
         self._post_keys: dict[tuple[int, int], int] = {}
         for a in self._dirty:
             a.reset()
@@ -539,6 +601,10 @@ class CampaignAgentModel(mesa.Model):
         """Draw key of post ``pid``: the schedule's key of a scheduled post (who, which day, which
         rank that day), the post id itself for a re-share (as in the kernel)."""
         return self.post_draw[pid] if pid < self.n_scheduled else pid
+
+    def poster_of(self, pid: int) -> int:
+        """The account that made post ``pid`` (a partner, or the re-sharer)."""
+        return self.post_account[pid] if pid < self.n_scheduled else pid - int(ck.RESHARE_ID_BASE)
 
     def post_key(self, trial_stream_key: int, pid: int) -> int:
         """Key of post ``pid`` under a trial's stream key (cached; a pure function of both)."""
@@ -586,6 +652,10 @@ class CampaignAgentModel(mesa.Model):
     def count_discovery(self) -> None:
         """Book one discovery impression."""
         self._totals[_DIMPR] += 1
+
+    def count_press(self) -> None:
+        """Book one press impression (earned media)."""
+        self._totals[_PIMPR] += 1
 
     def count_reach(self, segment: int) -> None:
         """Book an account reached for the first time in the trial."""

@@ -113,6 +113,9 @@ _ENGAGE = np.uint64(int(Stream.ENGAGE))
 _DISCOVER = np.uint64(int(Stream.DISCOVER))
 _DCONVERT = np.uint64(int(Stream.DISCOVER_CONVERT))
 _DENGAGE = np.uint64(int(Stream.DISCOVER_ENGAGE))
+_PRESS_S = np.uint64(int(Stream.PRESS))
+_PENGAGE = np.uint64(int(Stream.PRESS_ENGAGE))
+_PCONVERT = np.uint64(int(Stream.PRESS_CONVERT))
 _RESHARE = np.uint64(int(Stream.RESHARE))
 _EDGE = np.uint64(int(Stream.EDGE_LIVE))
 _LIVE = np.uint64(int(Stream.LIVE_LANES))
@@ -141,11 +144,12 @@ INDEPENDENT_MODE = 1
 #: ``adopters_engaged``: adopters that had engaged on or before their adoption day (booking
 #: comes before the end-of-day adoption, so an engagement on the adoption day counts);
 #: ``adopters_unengaged``: the other adopters (``adopters`` is the sum of the two).
+#: ``press_impressions``: exposures through press coverage (earned media; included in ``impressions``).
 TOTALS = ("reach", "impressions", "engagements", "adopters", "adopters_direct", "adopters_reshare",
           "depth", "reshares", "discovery_impressions", "pairs_examined",
-          "engagers", "adopters_engaged", "adopters_unengaged")
+          "engagers", "adopters_engaged", "adopters_unengaged", "press_impressions")
 (_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
- _ENGAGERS, _AENGAGED, _AUNENGAGED) = range(len(TOTALS))
+ _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR) = range(len(TOTALS))
 #: Per-day series columns (``new_engagers``: accounts engaging for the first time in the trial).
 SERIES = ("new_reach", "impressions", "engagements", "adopters", "new_engagers")
 #: Per-partner columns.
@@ -162,8 +166,11 @@ SEGMENT = ("reach", "adopters")
 #: account, valid when ``seen`` is current; ``conviction`` and ``c_last``: threshold-mode
 #: conviction and the day it was last updated; ``today_mark``/``today``: day stamp and
 #: today's summed doses; ``state``: bit :data:`_A_CONV`, some exposure today converted
-#: (independent mode; reset with ``today``), and bit :data:`_A_ENGAGED`, the account has
-#: engaged in this trial (reset with the persuasion state at the trial's first exposure);
+#: (independent mode; reset with ``today``), bit :data:`_A_ACT`, some exposure today was the
+#: action itself (``action_on_engagement``; reset with ``today``), bit :data:`_A_ENGAGED`, the
+#: account has engaged in this trial, and bits 3-6, the distinct sources that reached it in this
+#: trial, up to ``sources_cap`` (the last three reset with the persuasion state at the trial's
+#: first exposure; the sources themselves are in ``_Scratch.src``);
 #: ``best_*``: today's attribution. ``segment`` and ``eligible`` are copies of the inputs,
 #: so booking and adoption read them from the same line. The record is full (64 bytes):
 #: new per-account facts go into spare bits, not new fields.
@@ -176,7 +183,10 @@ _ACCT = np.dtype([
 #: Bits of an account record's ``state``.
 _A_CONV = np.uint8(1)
 _A_ENGAGED = np.uint8(2)
-_A_NOT_CONV = np.uint8(0xFF ^ 1)
+_A_ACT = np.uint8(4)
+_A_NOT_TODAY = np.uint8(0xFF ^ 5)  # clears the day's bits (_A_CONV, _A_ACT)
+_A_SRC_SHIFT = 3  # distinct sources so far, in bits 3-6 (at most 8)
+_A_NOT_SRC = 0xFF ^ (15 << 3)
 #: Outcomes of :func:`_edge_converts`.
 _NO, _YES, _TIE = 0, 1, 2
 _S3 = np.uint64(3)
@@ -186,8 +196,10 @@ _BYTE = np.uint64(0xFF)
 #: Bits of an exposure's flags (``_Buffer.flag``) from the draws to booking.
 _ENGAGED = np.uint8(1)
 _CONVERTS = np.uint8(2)
-_MARKS = np.uint8(4)  # a follower exposure of a post with discovery: mark the account reached by it
-_DISCOVERY = np.uint8(8)  # a discovery draw: an exposure unless the post reached the account already
+_MARKS = np.uint8(4)  # a follower exposure of a post with discovery or press: mark the account reached by it
+_DISCOVERY = np.uint8(8)  # a discovery or press draw: an exposure unless the post reached the account already
+_PRESS = np.uint8(16)  # a press draw (with _DISCOVERY)
+_ACTS = np.uint8(32)  # the exposure is the action itself (action_on_engagement)
 #: State of one edge-state slot (a scheduled poster's out-edge), one 40-byte record so a post
 #: touches one or two cache lines per exposed follower instead of one per field (nano partners have
 #: a few dozen followers each: the fields of separate arrays were a miss apiece).
@@ -219,6 +231,7 @@ class KernelWorld(NamedTuple):
     plat_ptr: Annotated[np.ndarray, Array(np.int64, "platforms+1")]  #: CSR of each platform's audience
     plat_members: Annotated[np.ndarray, Array(np.int32, "*")]  #: members, for discovery picks
     n_segments: Annotated[int, Scalar(int)]  #: rows of the per-segment outputs
+    n_audience: Annotated[int, Scalar(int)]  #: audience accounts (0 .. n_audience - 1): press picks
 
 
 class KernelPosts(NamedTuple):
@@ -237,6 +250,9 @@ class KernelPosts(NamedTuple):
     discovery_engagement: Annotated[np.ndarray, Array(np.float64, "posts")]
     discovery_trust: Annotated[np.ndarray, Array(np.float64, "posts")]
     draw: Annotated[np.ndarray, Array(np.uint64, "posts")]  #: key of the post's random numbers
+    n_press: Annotated[np.ndarray, Array(np.int64, "posts")]  #: press picks (earned media)
+    press_engagement: Annotated[np.ndarray, Array(np.float64, "posts")]
+    press_trust: Annotated[np.ndarray, Array(np.float64, "posts")]
     n_partners: Annotated[int, Scalar(int)]  #: rows of the per-partner outputs
 
 
@@ -258,6 +274,12 @@ class KernelParams(NamedTuple):
     rate: Annotated[float, Scalar(float)]  #: independent mode: P(convert) = 1 - exp(-rate * dose)
     dose_unit: Annotated[float, Scalar(float)]  #: fixed-point unit of doses
     days: Annotated[int, Scalar(int)]  #: days of a trial
+    act: Annotated[float, Scalar(float)]  #: share of engagements that are the action (action_on_engagement)
+    repetition: Annotated[np.ndarray, Array(np.float64, "reps")]  #: weight of the n-th exposure on an edge
+    synergy: Annotated[np.ndarray, Array(np.float64, "caps")]  #: min(k, cap) ** synergy for k distinct sources
+    sources_cap: Annotated[int, Scalar(int)]  #: distinct sources counted at most
+    sources_on: Annotated[bool, Scalar(bool)]  #: weigh conviction by distinct sources
+    repetition_on: Annotated[bool, Scalar(bool)]  #: weigh repeated exposures on an edge
 
 
 # --------------------------------------------------------------------------- records (working state)
@@ -274,6 +296,7 @@ class _Scratch(NamedTuple):
     touched: np.ndarray  # int32[n]: accounts exposed today
     resharers: np.ndarray  # int32[n]: accounts re-sharing today
     next_resharers: np.ndarray  # int32[n]: ... tomorrow
+    src: np.ndarray  # int32[n * (sources_cap - 1)] (or empty): the distinct sources of each account so far
 
 
 class _Buffer(NamedTuple):
@@ -318,6 +341,9 @@ class _Keys(NamedTuple):
     lanes: np.uint64  # the trial's block key of LIVE_LANES (first exposures: IC's lane draws)
     lane: np.uint64
     threshold: np.uint64
+    press: np.uint64
+    press_engage: np.uint64
+    press_convert: np.uint64
 
 
 class _Post(NamedTuple):
@@ -332,6 +358,7 @@ class _Post(NamedTuple):
     gen: np.int64  # generation of an adoption through this post
     base: np.int64  # edge-state slot of out-edge e is base + e (scheduled posts)
     n_disc: np.int64  # discovery picks (0 when the platform has no members)
+    n_press: np.int64  # press picks, after the discovery picks (0: no press coverage)
 
 
 # --------------------------------------------------------------------------- per-exposure rules
@@ -353,17 +380,27 @@ def _discovery_dose(trust, factor):
 
 
 @nb.njit(cache=True, inline="always")
-def _engages(key, e, eng0, trust, t0):
-    """Does the exposure on edge ``e`` engage (§7.4; ``key``: the post's ENGAGE key)? P = eng0 *
-    trust / t0, proportional to trust, at most 1."""
-    p_eng = eng0 * trust / t0 if t0 > 0.0 else eng0
-    return uniform(key, np.uint64(e)) < min(1.0, p_eng)
+def _engages(key, e, eng0, trust, t0, act):
+    """Does the exposure on edge ``e`` engage (§7.4; ``key``: the post's ENGAGE key), and is it the
+    action itself (§7.7c)? P(engage) = p = min(1, eng0 * trust / t0), proportional to trust; it
+    acts iff its engagement draw is below ``act * p`` (so an action is an engagement, and
+    P(act | engaged) = act). Returns ``(engaged, acts)``."""
+    p_eng = min(1.0, eng0 * trust / t0 if t0 > 0.0 else eng0)
+    u = uniform(key, np.uint64(e))
+    return u < p_eng, u < p_eng * act
+
+
+@nb.njit(cache=True, inline="always")
+def _engages_drawn(u, p_eng, act):
+    """:func:`_engages` for an exposure without an edge (discovery, press): draw ``u``, probability ``p_eng``."""
+    return u < p_eng, u < p_eng * act
 
 
 @nb.njit(cache=True, inline="always")
 def _conversion_probability(rate, dose):
-    """Independent mode (§7.7b): P(an exposure of this dose converts)."""
-    return 1.0 - math.exp(-rate * dose)
+    """Independent mode (§7.7b): P(an exposure of this dose converts); 0 for a dose <= 0 (an
+    exposure past the repetition peak cannot convert)."""
+    return 1.0 - math.exp(-rate * max(dose, 0.0))
 
 
 @nb.njit(cache=True, inline="always")
@@ -457,7 +494,8 @@ def _trial_keys(root, trial):
     return _Keys(trial_key(root, _EXPOSE, t), trial_key(root, _ENGAGE, t), trial_key(root, _DISCOVER, t),
                  trial_key(root, _DCONVERT, t), trial_key(root, _DENGAGE, t), trial_key(root, _RESHARE, t),
                  trial_key(root, _EDGE, t), trial_key(root, _LIVE, t // _LANES), t % _LANES,
-                 trial_key(root, _THRESH, t))
+                 trial_key(root, _THRESH, t), trial_key(root, _PRESS_S, t), trial_key(root, _PENGAGE, t),
+                 trial_key(root, _PCONVERT, t))
 
 
 @nb.njit(cache=True, inline="always")
@@ -480,8 +518,9 @@ def _scheduled_post(world, posts, s, pid):
     c = posts.channel[pid]
     has_members = world.plat_ptr[c + 1] > world.plat_ptr[c]
     n_disc = posts.n_discovery[pid] if has_members else np.int64(0)  # nobody to discover
+    n_press = posts.n_press[pid] if world.n_audience > 0 else np.int64(0)
     return _Post(pid, posts.draw[pid], u, True, posts.factor[pid], p_root, np.int64(1),
-                 s.slot_base[p_root] - world.indptr[u], n_disc)
+                 s.slot_base[p_root] - world.indptr[u], n_disc, n_press)
 
 
 @nb.njit(cache=True, inline="always")
@@ -489,7 +528,7 @@ def _reshare_post(params, s, u):
     """Account ``u``'s re-share: its root partner and generation from its own adoption; no slots, no discovery."""
     pid = RESHARE_ID_BASE + u
     return _Post(pid, np.uint64(pid), u, False, params.reshare_factor, s.root_of[u], np.int64(s.gen_of[u] + 1),
-                 np.int64(0), np.int64(0))
+                 np.int64(0), np.int64(0), np.int64(0))
 
 
 @nb.njit(cache=True, inline="always")
@@ -549,6 +588,9 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
     ceiling = params.ceiling
     independent = params.mode == INDEPENDENT_MODE
     rate = params.rate
+    act = params.act
+    repetition = params.repetition
+    repetition_on = params.repetition_on
     x_e = buf.edges
     b_v = buf.v
     b_dose = buf.dose
@@ -564,8 +606,8 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
     t0 = world.trust0[u]
     eng0 = world.engagement[u]
     kp_eng = derive(keys.engage, p.draw)
-    # Followers reached are marked (at booking) only for the post's discovery to skip them.
-    f_mark = _MARKS if p.n_disc > 0 else np.uint8(0)
+    # Followers reached are marked (at booking) only for the post's discovery and press to skip them.
+    f_mark = _MARKS if p.n_disc + p.n_press > 0 else np.uint8(0)
     for r in range(n_r):
         e = x_e[r]
         v = indices[e]
@@ -583,7 +625,9 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
             trust = t0
             fatigue = 0.0
         dose = _dose(trust, p.factor, fatigue)
-        engaged = _engages(kp_eng, e, eng0, trust, t0)
+        if repetition_on:  # wear-in / wear-out over the exposures on this edge (§7.5)
+            dose = dose * repetition[nth]
+        engaged, acts = _engages(kp_eng, e, eng0, trust, t0, act)
         conv = False
         if independent:
             cq = _conversion_probability(rate, dose)
@@ -595,7 +639,7 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
                 n_ties += 1
         b_v[n_x] = v
         b_dose[n_x] = dose
-        b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | f_mark
+        b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0) | f_mark
         b_pid[n_x] = p.pid
         b_post[n_x] = ordinal
         b_root[n_x] = p.root
@@ -638,6 +682,7 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
     b_gen = buf.gen
     independent = params.mode == INDEPENDENT_MODE
     rate = params.rate
+    act = params.act
     c = posts.channel[p.pid]
     lo = world.plat_ptr[c]
     size = world.plat_ptr[c + 1] - lo
@@ -650,13 +695,13 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
     while j < p.n_disc and n_x < cap:
         v = members[lo + below(kd, np.uint64(j), size)]
         if v != p.u:
-            engaged = uniform(kde, np.uint64(j)) < p_engage
+            engaged, acts = _engages_drawn(uniform(kde, np.uint64(j)), p_engage, act)
             conv = False
             if independent:
                 conv = uniform(kdc, np.uint64(j)) < _conversion_probability(rate, dose)
             b_v[n_x] = v
             b_dose[n_x] = dose
-            b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | _DISCOVERY
+            b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0) | _DISCOVERY
             b_pid[n_x] = p.pid
             b_post[n_x] = ordinal
             b_root[n_x] = p.root
@@ -667,15 +712,73 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
 
 
 @nb.njit(cache=True, inline="always")
-def _book(params, s, buf, out, d, gen, n_x, n_touched):
+def _expose_press(world, posts, params, p, keys, buf, ordinal, j, n_x):
+    """Press coverage of scheduled post ``p`` (§7.12, earned media): audience accounts drawn
+    uniformly with replacement, whatever platforms they are on. Picks are numbered after the
+    post's discovery picks: ``j`` runs from ``p.n_disc`` to ``p.n_disc + p.n_press``, and pick
+    ``j`` is account ``below(PRESS, p; j - n_disc, n_audience)``. As :func:`_expose_discovery`
+    (booking skips accounts the post reached already), with the press trust and engagement and
+    its own streams. Returns ``(next pick, new end of the buffer)``.
+    """
+    b_v = buf.v
+    b_dose = buf.dose
+    b_flag = buf.flag
+    b_pid = buf.pid
+    b_post = buf.post
+    b_root = buf.root
+    b_gen = buf.gen
+    independent = params.mode == INDEPENDENT_MODE
+    rate = params.rate
+    act = params.act
+    n_aud = world.n_audience
+    dose = _discovery_dose(posts.press_trust[p.pid], p.factor)
+    p_engage = posts.press_engagement[p.pid]
+    kp = derive(keys.press, p.draw)
+    kpc = derive(keys.press_convert, p.draw)
+    kpe = derive(keys.press_engage, p.draw)
+    cap = b_v.shape[0]
+    first = p.n_disc
+    end = p.n_disc + p.n_press
+    while j < end and n_x < cap:
+        i = np.uint64(j - first)
+        v = below(kp, i, n_aud)
+        if v != p.u:
+            engaged, acts = _engages_drawn(uniform(kpe, i), p_engage, act)
+            conv = False
+            if independent:
+                conv = uniform(kpc, i) < _conversion_probability(rate, dose)
+            b_v[n_x] = v
+            b_dose[n_x] = dose
+            b_flag[n_x] = ((_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0)
+                           | _DISCOVERY | _PRESS)
+            b_pid[n_x] = p.pid
+            b_post[n_x] = ordinal
+            b_root[n_x] = p.root
+            b_gen[n_x] = p.gen
+            n_x += 1
+        j += 1
+    return j, n_x
+
+
+@nb.njit(cache=True, inline="always")
+def _book(params, posts, s, buf, out, d, gen, n_x, n_touched):
     """Book the buffered exposures, in draw order, into their accounts' records: reach,
     impressions (discovery), engagements and engagers, today's summed dose and conversion,
     the attribution candidate (§7.4, §7.5, §7.8). Returns the number of accounts exposed today.
+
+    With ``sources_on``, each exposure's poster is counted among the account's distinct sources
+    (§7.7a), up to ``sources_cap``: the count is in bits 3-6 of ``state``, the first ``cap - 1``
+    sources in ``s.src[v * (cap - 1) ..]`` (the cap-th need not be remembered: nothing is
+    counted after it).
 
     Exposures arrive in random account order: the records are prefetched a few ahead.
     """
     acct = s.acct
     touched = s.touched
+    src = s.src
+    post_account = posts.account
+    sources_on = params.sources_on
+    cap = params.sources_cap
     totals = out.totals
     series = out.series
     partners = out.partners
@@ -704,7 +807,7 @@ def _book(params, s, buf, out, d, gen, n_x, n_touched):
         if flags & _DISCOVERY:
             if a.seen == gen and a.post_mark == b_post[x]:
                 continue  # reached by this post already: as a follower, or by an earlier pick
-            totals[_DIMPR] += 1
+            totals[_PIMPR if flags & _PRESS else _DIMPR] += 1
             totals[_IMPR] += 1
             series[d, 1] += 1
             if p_root >= 0:
@@ -715,12 +818,24 @@ def _book(params, s, buf, out, d, gen, n_x, n_touched):
             a.c_last = -1
             a.today_mark = -1
             a.post_mark = 0  # post ordinals start at 1
-            a.state = 0  # not engaged yet in this trial (and not converted today)
+            a.state = 0  # not engaged yet in this trial, no source yet (and not converted today)
             totals[_REACH] += 1
             series[d, 0] += 1
             segments[a.segment, 0] += 1
         if flags & (_MARKS | _DISCOVERY):
             a.post_mark = b_post[x]
+        if sources_on and a.adopted != gen:  # the sources an adopter meets later change nothing
+            k = (np.int64(a.state) >> _A_SRC_SHIFT) & 15
+            if k < cap:
+                poster = np.int32(pid - RESHARE_ID_BASE) if pid >= RESHARE_ID_BASE else post_account[pid]
+                base = np.int64(v) * (cap - 1)
+                i = 0
+                while i < k and src[base + i] != poster:
+                    i += 1
+                if i == k:  # a source not seen before in this trial
+                    if k < cap - 1:
+                        src[base + k] = poster
+                    a.state = np.uint8((np.int64(a.state) & _A_NOT_SRC) | ((k + 1) << _A_SRC_SHIFT))
         if flags & _ENGAGED:
             totals[_ENG] += 1
             series[d, 2] += 1
@@ -735,17 +850,20 @@ def _book(params, s, buf, out, d, gen, n_x, n_touched):
         if a.today_mark != d:  # first exposure today
             a.today_mark = d
             a.today = 0
-            a.best_dose = -1.0
+            a.best_dose = -np.inf  # doses past the repetition peak are negative: any candidate beats this
             a.best_pid = -1
-            a.state &= _A_NOT_CONV
+            a.state &= _A_NOT_TODAY
             touched[n_touched] = v
             n_touched += 1
         a.today += np.int64(dose * dose_unit)
         if conv:
             a.state |= _A_CONV
-        # Attribution candidates: every exposure (threshold mode), or those that converted. A
-        # post reaches an account at most once, so the order of booking cannot matter.
-        if (conv or not independent) and _better(dose, pid, a.best_dose, a.best_pid):
+        acts = (flags & _ACTS) != 0
+        if acts:
+            a.state |= _A_ACT
+        # Attribution candidates: every exposure (threshold mode), or those that converted or
+        # acted. A post reaches an account at most once, so the order of booking cannot matter.
+        if (conv or acts or not independent) and _better(dose, pid, a.best_dose, a.best_pid):
             a.best_dose = dose
             a.best_pid = pid
             a.best_root = p_root
@@ -759,8 +877,10 @@ def _adopt(world, params, keys, s, out, d, gen, n_touched):
     today, each adopter attributed to today's best exposure (§7.8) and drawing whether it
     re-shares tomorrow (§7.9). Returns the number of re-sharers of day ``d + 1`` (in ``s.next_resharers``).
 
-    Threshold mode: conviction (:func:`_conviction`) against ``U(THRESHOLD; v) * threshold_scale[v]``;
-    independent mode: some exposure today converted.
+    Threshold mode: conviction (:func:`_conviction`), weighed by ``synergy[k]`` for ``k``
+    distinct sources when ``sources_on``, against ``U(THRESHOLD; v) * threshold_scale[v]``;
+    independent mode: some exposure today converted. In both, an exposure today that was the
+    action itself (§7.7c) adopts.
     """
     acct = s.acct
     touched = s.touched
@@ -769,6 +889,8 @@ def _adopt(world, params, keys, s, out, d, gen, n_touched):
     next_resharers = s.next_resharers
     threshold_scale = world.threshold_scale
     decay = params.decay
+    synergy = params.synergy
+    sources_on = params.sources_on
     independent = params.mode == INDEPENDENT_MODE
     reshare = params.reshare
     totals = out.totals
@@ -792,7 +914,12 @@ def _adopt(world, params, keys, s, out, d, gen, n_touched):
             adopt = (a.state & _A_CONV) != 0
         else:
             c = _conviction(a, d, decay[d - a.c_last] if a.c_last >= 0 else 1.0)
-            adopt = float(c) >= uniform(keys.threshold, np.uint64(v)) * threshold_scale[v]
+            lhs = float(c)
+            if sources_on:  # the multiple-source weight of the distinct sources so far
+                lhs = lhs * synergy[(np.int64(a.state) >> _A_SRC_SHIFT) & 15]
+            adopt = lhs >= uniform(keys.threshold, np.uint64(v)) * threshold_scale[v]
+        if not adopt and (a.state & _A_ACT) != 0:
+            adopt = True  # acted on a post's call to action today
         if not adopt:
             continue
         a.adopted = gen
@@ -894,9 +1021,13 @@ def _campaign_trial(world, posts, params, root, trial, gen, s, buf, out):
                     j, n_x = _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x)
                     if j < p.n_disc:
                         break  # buffer full: book, then go on with this post's discovery
+                if j < p.n_disc + p.n_press:
+                    j, n_x = _expose_press(world, posts, params, p, keys, buf, ordinal, j, n_x)
+                    if j < p.n_disc + p.n_press:
+                        break  # buffer full: book, then go on with this post's press coverage
                 q += 1
                 j = -1
-            n_touched = _book(params, s, buf, out, d, gen, n_x, n_touched)
+            n_touched = _book(params, posts, s, buf, out, d, gen, n_x, n_touched)
             if q == n_posts:
                 break
         n_resharers = _adopt(world, params, keys, s, out, d, gen, n_touched)
@@ -920,7 +1051,7 @@ def _slot_base(indptr, post_account, post_partner, n_partners):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scratch(world, posts):
+def _scratch(world, posts, params):
     """Per-call working arrays (stamps, never cleared per trial)."""
     slot_base, m = _slot_base(world.indptr, posts.account, posts.partner, posts.n_partners)
     n = world.indptr.shape[0] - 1
@@ -928,8 +1059,9 @@ def _scratch(world, posts):
     for v in range(n):
         acct[v].segment = world.segment[v]
         acct[v].eligible = world.eligible[v]
+    n_src = n * (params.sources_cap - 1) if params.sources_on else 0
     return _Scratch(acct, np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(m, _SLOT), slot_base,
-                    np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32))
+                    np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n_src, np.int32))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -953,7 +1085,7 @@ def _run_trials(world, posts, params, root, trials, batch):
     >= 1 gives the same results, which the tests check).
     """
     n = world.indptr.shape[0] - 1
-    s = _scratch(world, posts)
+    s = _scratch(world, posts, params)
     buf = _buffer(world.indptr, batch)
     nt = trials.shape[0]
     totals = np.zeros((nt, len(TOTALS)), np.int64)

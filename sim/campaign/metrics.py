@@ -27,7 +27,7 @@ from sim.world.population import Population
 
 #: Bytes per row of each table while it is held (Arrow while gathering, then pandas): eight
 #: bytes per column of :func:`campaign_tables` (the memory check's estimate).
-ROW_BYTES = {"runs": 31 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}
+ROW_BYTES = {"runs": 32 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -60,6 +60,7 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
         "adopters_unengaged": tot["adopters_unengaged"] * scale,
         "reshares": tot["reshares"] * scale,
         "discovery_impressions": tot["discovery_impressions"] * scale,
+        "press_impressions": tot["press_impressions"] * scale,
         "depth": tot["depth"].astype(np.int64),
         "reach_fraction": tot["reach"] / pop.n_audience,
         "adopted_fraction": tot["adopters"] / pop.n_audience,

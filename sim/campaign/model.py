@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
 from sim.base.kernel_records import build, memo
 from sim.input.errors import KeyedProblem
+from sim.world.levels import CreatorLevels, creator_levels
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 
@@ -68,6 +69,21 @@ class CampaignWorldArrays:
         ``(1 - trust_growth)**k`` and ``(1 - fatigue)**k`` for k exposures in one day.
     plat_ptr, plat_members : int64[P + 1], int32[...]
         Audience members of each platform (CSR), for discovery.
+    act : float
+        Share of engagements that are the advocacy action itself (``action_on_engagement``):
+        an exposure acts iff its engagement draw is below ``act`` times its engagement probability.
+    repetition : float64[k]
+        Weight of the ``n``-th exposure (from 0) on one edge (``repetition_peak``, §7.5); all 1
+        when ``repetition_on`` is False.
+    synergy : float64[cap + 1]
+        ``min(k, cap) ** sources.synergy`` for ``k`` distinct sources (entry 0 unused).
+    sources_cap : int
+        Distinct sources counted at most (``sources.cap``).
+    sources_on, repetition_on : bool
+        Whether the multiple-source weight and the repetition weights are in use (False: the
+        old rules, and the kernel skips them).
+    n_audience : int
+        Audience accounts (indices below it): press coverage draws from them.
     """
 
     channel: np.ndarray
@@ -91,6 +107,17 @@ class CampaignWorldArrays:
     rate: float
     dose_unit: float
     days: int
+    act: float = 0.0
+    repetition: np.ndarray = field(default_factory=lambda: np.ones(1))
+    synergy: np.ndarray = field(default_factory=lambda: np.ones(2))
+    sources_cap: int = 1
+    sources_on: bool = False
+    repetition_on: bool = False
+    n_audience: int = -1
+
+    def __post_init__(self) -> None:
+        if self.n_audience < 0:  # every eligible account is audience (hand-built arrays of the tests)
+            object.__setattr__(self, "n_audience", int(self.eligible.sum()))
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +143,10 @@ class Schedule:
     draw : uint64[posts]
         Key of each post's random numbers (:func:`post_draw_key`): who posts, on which day,
         and the how-manieth that day, never its position in this schedule.
+    n_press : int64[posts]
+        Audience draws of the post's press coverage (0: none).
+    press_engagement, press_trust : float64[posts]
+        Engagement probability and trust of a press exposure.
     """
 
     partner_creator: np.ndarray
@@ -131,6 +162,15 @@ class Schedule:
     discovery_engagement: np.ndarray
     discovery_trust: np.ndarray
     draw: np.ndarray
+    n_press: np.ndarray | None = None
+    press_engagement: np.ndarray | None = None
+    press_trust: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.day)
+        for name, dtype in (("n_press", np.int64), ("press_engagement", np.float64), ("press_trust", np.float64)):
+            if getattr(self, name) is None:  # no press coverage (hand-built schedules of the tests)
+                object.__setattr__(self, name, np.zeros(n, dtype))
 
     @property
     def cost(self) -> float:
@@ -196,6 +236,32 @@ def _powers(base: float, upto: int) -> np.ndarray:
     return base ** np.arange(upto + 1, dtype=np.float64)
 
 
+def tier_platform_engagement(world: CreatorAudienceWorld, tiers: Sequence[str],
+                             platforms: Sequence[str]) -> np.ndarray:
+    """``platforms.<k>.tier_engagement.<t>`` as float64[tiers, platforms] (1 where not given)."""
+    return np.array([[world.platforms[p].tier_engagement.get(t, 1.0) for p in platforms] for t in tiers],
+                    dtype=np.float64).reshape(len(tiers), len(platforms))
+
+
+def alignment_factor(alignment: np.ndarray, weight: float) -> np.ndarray:
+    """Match-up multiplier of a creator's doses (§7.5): ``1 + weight (2 A - 1)``, 1 at average fit A = 1/2."""
+    return 1.0 + weight * (2.0 * np.asarray(alignment, dtype=np.float64) - 1.0)
+
+
+def repetition_weights(peak: float | None, upto: int) -> np.ndarray:
+    """Weight of the ``n``-th exposure (from 0) on one edge, ``n = 0 .. upto - 1`` (§7.5).
+
+    With ``peak`` P, ``(2P - 2n - 1) / (2P - 1)``: the first exposure weighs 1, and the sum over
+    the first N exposures, ``N (2P - N) / (2P - 1)``, is an inverted U in N with its top at N = P
+    (Montoya et al. 2017's linear-plus-negative-quadratic attitude curve, its peak where Schmidt &
+    Eisend 2015 put it, ~10 exposures); later exposures lower the attitude. None: all 1.
+    """
+    n = np.arange(max(upto, 1), dtype=np.float64)
+    if peak is None:
+        return np.ones(len(n))
+    return (2.0 * peak - 2.0 * n - 1.0) / (2.0 * peak - 1.0)
+
+
 def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, days: int,
                   max_daily_posts: int) -> CampaignWorldArrays:
     """Lay the model's parameters onto the population's edges and accounts."""
@@ -205,16 +271,19 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     creator = np.where(is_creator, np.arange(n) - pop.n_audience, 0)
     tier_specs = [world.tiers[t] for t in pop.tiers]
     plat_specs = [world.platforms[p] for p in pop.platforms]
+    levels = creator_levels(pop, world)
     t_reach = np.array([t.reach for t in tier_specs])
-    t_trust = np.array([t.trust for t in tier_specs])
-    t_eng = np.array([t.engagement for t in tier_specs])
     p_reach = np.array([p.organic_reach for p in plat_specs])
     ctier = pop.creator_tier[creator] if pop.n_creators else np.zeros(n, np.int8)
     cplat = pop.creator_platform[creator] if pop.n_creators else np.zeros(n, np.int8)
+    c_trust = levels.trust[creator] if pop.n_creators else np.zeros(n)
+    c_eng = levels.engagement[creator] if pop.n_creators else np.zeros(n)
     reach = np.where(is_creator, np.minimum(1.0, p_reach[cplat] * t_reach[ctier]), model.peer_reach)
-    trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
+    trust0 = np.where(is_creator, c_trust, model.peer_trust)
     p_eng = np.array([p.engagement for p in plat_specs])
-    engagement = np.where(is_creator, t_eng[ctier] * p_eng[cplat], model.peer_engagement)
+    tp_eng = tier_platform_engagement(world, pop.tiers, pop.platforms)
+    engagement = np.where(is_creator, c_eng * p_eng[cplat] * tp_eng[ctier, cplat] if pop.n_creators else 0.0,
+                          model.peer_engagement)
 
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
@@ -233,6 +302,10 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     plat_ptr = np.zeros(len(members) + 1, dtype=np.int64)
     np.cumsum([len(m) for m in members], out=plat_ptr[1:])
     plat_members = np.concatenate(members).astype(np.int32) if members else np.zeros(0, np.int32)
+    src = model.sources
+    cap = int(src.cap)
+    synergy = np.ones(cap + 1)
+    synergy[1:] = np.arange(1, cap + 1, dtype=np.float64) ** src.synergy
     return CampaignWorldArrays(
         channel=pop.account_channel(), reach=reach, trust0=trust0, engagement=engagement, threshold_scale=threshold_scale,
         eligible=eligible, segment=segment, shock=shock,
@@ -240,7 +313,12 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
         growth=_powers(1.0 - model.trust_growth, max_daily_posts), wear=_powers(1.0 - model.fatigue, max_daily_posts),
         plat_ptr=plat_ptr, plat_members=plat_members, ceiling=model.trust_ceiling, reshare=model.reshare,
         reshare_factor=model.message_strength, mode=ck.INDEPENDENT_MODE if model.adoption == "independent"
-        else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days)
+        else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days,
+        act=model.action_on_engagement,
+        # A partner posts at most max_daily_posts a day: no edge has more exposures in a trial.
+        repetition=repetition_weights(model.repetition_peak, days * max_daily_posts),
+        synergy=synergy, sources_cap=cap, sources_on=src.synergy != 0.0 and cap > 1,
+        repetition_on=model.repetition_peak is not None, n_audience=pop.n_audience)
 
 
 def partner_pool(pop: Population, group: PostGroup, seed: int, taken: set[int]) -> np.ndarray:
@@ -330,21 +408,37 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
 
 
 def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel,
-              groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]]) -> Schedule:
-    """The schedule of partners chosen for each group: every post's day, account and factors."""
+              groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]],
+              levels: CreatorLevels | None = None) -> Schedule:
+    """The schedule of partners chosen for each group: every post's day, account and factors.
+
+    ``levels``: the creators' trust, authenticity and engagement (computed when not given).
+    """
+    if levels is None:
+        levels = creator_levels(pop, world)
+    align = alignment_factor(pop.alignment, model.alignment_weight)
     partners, ppost, pcost, pfee = [], [], [], []
-    rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust)
+    rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust, n_press, p_eng, p_trust)
     for group, price, chosen in groups:
         days = group.post_days()
         tier = world.tiers[group.tier]
         plat = world.platforms[group.platform]
         k = pop.platforms.index(group.platform)
-        factor = model.message_strength * (1.0 - model.dilution * group.variant_distance)
-        if group.paid:
-            factor *= tier.authenticity
-        eng = tier.engagement * plat.engagement
-        d_eng = min(1.0, eng * model.stranger_trust / tier.trust) if tier.trust > 0 else eng
+        base = model.message_strength * (1.0 - model.dilution * group.variant_distance)
+        tier_eng = plat.tier_engagement.get(group.tier, 1.0)
+        press = tier.press
+        n_press = int(round(press.reach * pop.n_audience)) if press is not None else 0
+        p_eng = press.engagement if press is not None else 0.0
+        p_trust = press.trust if press is not None else 0.0
         for c in chosen:
+            # The creator's own levels (its tier's, spread by the world's dispersion) and fit.
+            factor = base
+            if group.paid:
+                factor = factor * levels.authenticity[c]
+            factor = factor * align[c]
+            trust0 = levels.trust[c]
+            eng = levels.engagement[c] * plat.engagement * tier_eng
+            d_eng = min(1.0, eng * model.stranger_trust / trust0) if trust0 > 0 else eng
             p = len(partners)
             partners.append(int(c))
             ppost.append(len(days))
@@ -355,9 +449,10 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
             for d in days:
                 shock = plat.shock.reach_factor if plat.shock is not None and d >= plat.shock.day else 1.0
                 n_disc = int(round(plat.discovery * followers * shock))
-                rows.append((d, p, account, k, factor, n_disc, d_eng, model.stranger_trust))
+                rows.append((d, p, account, k, float(factor), n_disc, float(d_eng), model.stranger_trust,
+                             n_press, p_eng, p_trust))
     rows.sort(key=lambda r: (r[0], r[1]))
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
+    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(11)]
     day = np.array(cols[0], dtype=np.int32)
     account = np.array(cols[2], dtype=np.int32)
     return Schedule(
@@ -374,6 +469,9 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
         discovery_engagement=np.array(cols[6], dtype=np.float64),
         discovery_trust=np.array(cols[7], dtype=np.float64),
         draw=post_draw_key(account, day, _day_ranks(day, account)),
+        n_press=np.array(cols[8], dtype=np.int64),
+        press_engagement=np.array(cols[9], dtype=np.float64),
+        press_trust=np.array(cols[10], dtype=np.float64),
     )
 
 
@@ -388,7 +486,7 @@ def selection_root(seed: int) -> np.uint64:
 
 def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: CampaignModel,
                      arrays: CampaignWorldArrays, before: list, group: PostGroup, price: PartnerPrice,
-                     pool: np.ndarray, n: int, seed: int) -> np.ndarray:
+                     pool: np.ndarray, n: int, seed: int, levels: CreatorLevels) -> np.ndarray:
     """The ``n`` creators of ``pool`` that lazy greedy picks for ``group``, given the partners
     the strategy's earlier groups already chose (``before``)."""
     trials = np.arange(group.greedy_trials, dtype=np.int64)
@@ -396,7 +494,8 @@ def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: Campai
     adopters = TOTALS.index("adopters")
 
     def expected_adopters(chosen: tuple[int, ...]) -> float:
-        schedule = _assemble(pop, world, model, [*before, (group, price, np.array(chosen, dtype=np.int64))])
+        schedule = _assemble(pop, world, model, [*before, (group, price, np.array(chosen, dtype=np.int64))],
+                             levels)
         return float(simulate(pop, arrays, schedule, root, trials).totals[:, adopters].mean())
 
     pick = lazy_greedy([int(c) for c in pool], expected_adopters, k=n, cost=np.full(len(pool), price.total))
@@ -443,6 +542,7 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
     """
     taken: set[int] = set()
     groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
+    levels = creator_levels(pop, world)
     for group, key in zip(posts, keys, strict=True):
         price = partner_price(group, prices.rate_card, prices.partnership_cost)
         pool = partner_pool(pop, group, seed, taken)
@@ -453,12 +553,12 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
         if group.select == "greedy" and n > 0:
             if arrays is None:
                 raise ValueError("select: greedy needs the compiled world arrays")
-            chosen = _greedy_partners(pop, world, model, arrays, groups, group, price, pool, n, seed)
+            chosen = _greedy_partners(pop, world, model, arrays, groups, group, price, pool, n, seed, levels)
         else:
             chosen = pool[:n]
         taken.update(int(c) for c in chosen)
         groups.append((group, price, chosen))
-    return _assemble(pop, world, model, groups)
+    return _assemble(pop, world, model, groups, levels)
 
 
 def max_daily_posts(strategies: Iterable[Sequence[PostGroup]]) -> int:
@@ -483,7 +583,8 @@ def world_record(pop: Population, arrays: CampaignWorldArrays) -> ck.KernelWorld
     g, a = pop.graph, arrays
     return build(ck.KernelWorld, indptr=g.indptr, indices=g.indices, channel=a.channel, reach=a.reach,
                  trust0=a.trust0, engagement=a.engagement, eligible=a.eligible, threshold_scale=a.threshold_scale,
-                 segment=a.segment, plat_ptr=a.plat_ptr, plat_members=a.plat_members, n_segments=len(pop.segments))
+                 segment=a.segment, plat_ptr=a.plat_ptr, plat_members=a.plat_members, n_segments=len(pop.segments),
+                 n_audience=a.n_audience)
 
 
 def posts_record(schedule: Schedule) -> ck.KernelPosts:
@@ -491,7 +592,8 @@ def posts_record(schedule: Schedule) -> ck.KernelPosts:
     s = schedule
     return build(ck.KernelPosts, day=s.day, account=s.account, channel=s.channel, partner=s.partner,
                  factor=s.factor, n_discovery=s.n_discovery, discovery_engagement=s.discovery_engagement,
-                 discovery_trust=s.discovery_trust, draw=s.draw, n_partners=len(s.partner_creator))
+                 discovery_trust=s.discovery_trust, draw=s.draw, n_press=s.n_press,
+                 press_engagement=s.press_engagement, press_trust=s.press_trust, n_partners=len(s.partner_creator))
 
 
 def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
@@ -499,7 +601,8 @@ def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
     a = arrays
     return build(ck.KernelParams, shock=a.shock, decay=a.decay, recovery=a.recovery, growth=a.growth, wear=a.wear,
                  ceiling=a.ceiling, reshare=a.reshare, reshare_factor=a.reshare_factor, mode=a.mode, rate=a.rate,
-                 dose_unit=a.dose_unit, days=a.days)
+                 dose_unit=a.dose_unit, days=a.days, act=a.act, repetition=a.repetition, synergy=a.synergy,
+                 sources_cap=a.sources_cap, sources_on=a.sources_on, repetition_on=a.repetition_on)
 
 
 def kernel_records(pop: Population, arrays: CampaignWorldArrays,

@@ -4,9 +4,10 @@ A scenario's ``rate_card`` is a mapping ``platform -> tier -> USD`` or the name 
 cards (the card's prices are then written into the resolved scenario and its manifest). Price is
 a parameter of every result, so the cards make a planner's question explicit: "which prices?".
 
-Tiers here are the model's four (nano 1k-10k, micro 10k-100k, macro 100k-1M, mega/celebrity
-1M+ followers); sources use five bands, so the model's macro tier spans their "mid" and "macro"
-bands and takes the lower end of their macro range.
+Tiers here are the model's (nano 1k-10k, micro 10k-100k, macro 100k-1M, mega 1M-10M followers, and
+celebrity, 10M-500M followers); sources use five bands, so the model's macro tier spans their "mid"
+and "macro" bands and takes the lower end of their macro range. Rate cards stop at "mega $10,000+";
+a real celebrity's fee comes from the source article or from reported celebrity fees (below).
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ _INDUSTRY = {
     "x": {"nano": 11.0, "micro": 110.0, "macro": 2_000.0, "mega": 4_000.0},
 }
 
+#: A real celebrity's fee per Instagram post (10M-500M followers; docs/model.md §7.10): between the
+#: "$10 per 1,000 followers" rule of thumb (inBeat 2024) at the tier's geometric middle (~70M
+#: followers: $707k) and the reported top fees (Dwayne Johnson ~$1.5M per post at ~390M followers,
+#: inBeat 2024: ~$4 per 1,000, i.e. $280k at 70M); literature notes §1.5. No card gives a
+#: celebrity price off Instagram.
+CELEBRITY_INSTAGRAM = 500_000.0
+
 INDUSTRY_MIDPOINT = _card(
     "industry_midpoint",
     "Midpoints of the most-quoted rate card (Influencer Marketing Hub, 'Influencer rates' guide, "
@@ -60,12 +68,17 @@ INDUSTRY_MIDPOINT = _card(
     "$10,000-20,000, $20,000+; X $2-20, $20-200, $200-2,000, $2,000-4,000, $4,000+ (X figures "
     "unverified). Macro (100k-1M) takes the low end of the sources' macro band; mega takes twice "
     "the open-ended floor on Instagram (entry-level mega; true celebrities cost far more, see "
-    "'source_article') and the floor elsewhere. LinkedIn has no public card.",
-    _INDUSTRY)
+    "'source_article') and the floor elsewhere. Celebrity (10M-500M followers, Instagram only): $500,000, "
+    "between the '$10 per 1,000 followers' rule of thumb (inBeat 2024) at the tier's geometric middle "
+    "(~70M followers: $707k) and the reported top fees (Dwayne Johnson ~$1.5M at ~390M followers: ~$4 per "
+    "1,000, $280k at 70M). LinkedIn has no public card.",
+    {**_INDUSTRY, "instagram": {**_INDUSTRY["instagram"], "celebrity": CELEBRITY_INSTAGRAM}})
 
 
 def _source(micro: float, mega: float) -> dict[str, dict[str, float]]:
-    return {p: {**t, "micro": micro, "mega": mega} for p, t in _INDUSTRY.items()}
+    # The article's celebrity fee is for a real celebrity (tier 'celebrity'); it is also kept on
+    # 'mega', which stood in for the celebrity before the model had one.
+    return {p: {**t, "micro": micro, "mega": mega, "celebrity": mega} for p, t in _INDUSTRY.items()}
 
 
 SOURCE_ARTICLE = _card(
@@ -74,7 +87,8 @@ SOURCE_ARTICLE = _card(
     "Micro-Influencer Partnerships in Advocacy Campaigns', 2024): micro-influencers 'typically "
     "charge between $2,000 and $8,000 per post' (here the midpoint, $5,000, on every platform) "
     "and celebrity endorsements 'command hundreds of thousands to millions of dollars' (here "
-    "$500,000 per post, near the geometric middle of $100k-$3M). The article gives no nano or "
+    "$500,000 per post, near the geometric middle of $100k-$3M), on the 'celebrity' tier and, as before the "
+    "model had real celebrities, on 'mega'. The article gives no nano or "
     "macro price: those are the industry midpoints. Its micro price is 4-80x every published "
     "rate card and could not be traced to a primary source.",
     _source(5_000.0, 500_000.0))

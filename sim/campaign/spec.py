@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 #: Per-trial outcome columns of a campaign run, in order (docs/model.md §9.1).
 CAMPAIGN_OUTCOMES = (
     "reach", "impressions", "engagements", "engagers", "adopted", "adopters_direct", "adopters_reshare",
-    "adopters_engaged", "adopters_unengaged", "reshares", "discovery_impressions", "depth", "reach_fraction",
-    "adopted_fraction", "engagement_rate", "action_rate_engaged", "action_rate_reached", "cost",
+    "adopters_engaged", "adopters_unengaged", "reshares", "discovery_impressions", "press_impressions", "depth",
+    "reach_fraction", "adopted_fraction", "engagement_rate", "action_rate_engaged", "action_rate_reached", "cost",
     "cost_per_engagement", "cost_per_adopter",
 )
 
@@ -30,6 +30,20 @@ class ThresholdSpec(Spec):
 
     max: Annotated[float, Field(gt=0.0)] = 1.0
     interest_effect: Probability = 0.5
+
+
+class SourcesSpec(Spec):
+    """How doses from several distinct sources combine (the multiple-source effect; docs/model.md §7.7a).
+
+    An account's conviction is weighed by ``min(k, cap) ** synergy`` at the adoption test, ``k``
+    being the distinct accounts (partners, re-sharing peers) whose posts have reached it in the
+    trial: 0 adds doses (the old rule); above 0 several sources reinforce each other (Harkins &
+    Petty 1981 for strong arguments; Centola 2010's hazard rising to the 3rd source); below 0 they
+    are sub-additive (Harkins & Petty 1981 for weak arguments). Threshold adoption only.
+    """
+
+    synergy: Annotated[float, Field(ge=-1.0, le=3.0)] = 0.0
+    cap: Annotated[int, Field(ge=1, le=8)] = 3
 
 
 class CampaignModel(ModelBlock):
@@ -58,6 +72,21 @@ class CampaignModel(ModelBlock):
     peer_trust: Probability = 0.5
     peer_engagement: Probability = 0.05
     stranger_trust: Probability = 0.1
+    #: Match-up: a creator's doses are multiplied by 1 + alignment_weight * (2 * alignment - 1).
+    alignment_weight: Probability = 0.2
+    #: Share of engagements that are the advocacy action itself (a click through the post's call to action).
+    action_on_engagement: Probability = 0.0
+    sources: SourcesSpec = SourcesSpec()
+    #: Exposures from one creator at which the attitude they build peaks (null: no peak).
+    repetition_peak: Annotated[float, Field(ge=1.0)] | None = 10.0
+
+    @model_validator(mode="after")
+    def _sources_need_thresholds(self) -> CampaignModel:
+        if self.sources.synergy != 0.0 and self.adoption == "independent":
+            raise ValueError("sources.synergy weighs accumulated conviction, which independent adoption does not "
+                             "have (each exposure converts on its own, docs/model.md §8.4): use adoption: threshold, "
+                             "or synergy 0")
+        return self
 
     def check_scenario(self, scenario: Scenario) -> None:
         """A creator-audience world, strategies of posts (listed or a grid) whose tiers, platforms,

@@ -158,8 +158,11 @@ def build_world(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> World:
 #: Fields of a creator–audience world that its builder never reads: they are laid onto the built
 #: world by the campaign model (:func:`sim.campaign.model.compile_world`, the schedules). Sweep
 #: points that differ only in them share one built world.
-_NOT_BUILT = {"tiers": ("reach", "engagement", "trust", "authenticity"),
-              "platforms": ("organic_reach", "discovery", "engagement", "shock")}
+_NOT_BUILT = {"tiers": ("reach", "engagement", "trust", "authenticity", "press"),
+              "platforms": ("organic_reach", "discovery", "engagement", "tier_engagement", "shock")}
+#: Top-level fields of a creator–audience world the builder never reads (the campaign model spreads
+#: the tiers' levels with them: :func:`sim.world.levels.creator_levels`).
+_NOT_BUILT_TOP = ("dispersion",)
 
 
 def structure_key(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> str:
@@ -174,4 +177,6 @@ def structure_key(spec: WorldSpec | CreatorAudienceWorld, seed: int) -> str:
             for entry in data[block].values():
                 for f in fields:
                     entry.pop(f, None)
+        for f in _NOT_BUILT_TOP:
+            data.pop(f, None)
     return json.dumps([data, seed], separators=(",", ":"))

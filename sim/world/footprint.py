@@ -113,9 +113,10 @@ def _log_uniform_mean(lo: int, hi: int) -> float:
 
 def expected_followers(world: CreatorAudienceWorld) -> dict[str, float]:
     """Expected simulated followers of one creator of each tier (followers are log-uniform on the
-    tier's range, divided by ``scale``, and at most the audience)."""
+    tier's range, times the tier's ``audience_share``, divided by ``scale``, and at most the audience)."""
     n = _graph(world.audience.peers)[0]
-    return {name: min(n, _log_uniform_mean(*t.followers) / world.scale) for name, t in world.tiers.items()}
+    return {name: min(n, _log_uniform_mean(*t.followers) * t.audience_share / world.scale)
+            for name, t in world.tiers.items()}
 
 
 def estimate(world: WorldSpec | CreatorAudienceWorld, workers: int = 1, slots: float = 0.0) -> Footprint:

@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from sim.base.intrinsics import prefetch
-from sim.base.rng import Stream, numpy_generator
+from sim.base.rng import Stream, derive, numpy_generator, root_key, uniforms
 from sim.world.graph import FlatGraph
 from sim.world.spec import CreatorAudienceWorld
 
@@ -30,6 +30,10 @@ ALIGNMENT_LEVELS = 32
 
 # Parts of the WORLD stream: each component of the world draws from its own generator.
 _SEGMENTS, _INTEREST, _CREATORS, _FOLLOWERS = 1, 2, 3, 4
+#: Part of the WORLD stream keying each creator's level draws (:func:`creator_quantiles`).
+_LEVELS = 5
+#: Columns of :attr:`Population.creator_quantile`: the creator attributes drawn around the tier level.
+LEVELS = ("trust", "authenticity", "engagement")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +62,11 @@ class Population:
         Names, in index order.
     scale : float
         Real accounts one simulated account stands for.
+    creator_quantile : float64[n_creators, 3] or None
+        Where each creator stands among its tier in trust, authenticity and engagement
+        (columns :data:`LEVELS`): a keyed uniform in [0, 1), turned into a level by the tier's
+        level and the world's dispersion (:func:`sim.world.levels.creator_levels`). None for a
+        population without creators.
     """
 
     graph: FlatGraph
@@ -73,6 +82,7 @@ class Population:
     tiers: tuple[str, ...]
     segments: tuple[str, ...]
     scale: float
+    creator_quantile: np.ndarray | None = None
 
     @property
     def n_creators(self) -> int:
@@ -252,6 +262,27 @@ def _sample_followers(rng, candidates, cdf, coarse, k):
     return candidates[idx]
 
 
+def creator_quantiles(seed: int, creator_tier: np.ndarray) -> np.ndarray:
+    """Keyed uniforms placing each creator within its tier, one column per attribute of :data:`LEVELS`.
+
+    The draw of attribute ``a`` for the ``j``-th creator of tier ``t`` is ``U(K; j)`` with ``K =
+    derive(derive(derive(derive(root, WORLD), 5), a), t)``: a pure function of the seed, the
+    attribute, the tier's position and the creator's rank within its tier, so adding creators to one
+    tier redraws nobody else, and both engines read the same levels.
+    """
+    def key(k, part):
+        return np.uint64(derive(np.uint64(k), np.uint64(part)))
+
+    world = key(key(root_key(seed), int(Stream.WORLD)), _LEVELS)
+    out = np.zeros((len(creator_tier), len(LEVELS)))
+    for t in np.unique(creator_tier).tolist():
+        mine = np.flatnonzero(creator_tier == t)
+        rank = np.arange(len(mine), dtype=np.uint64)
+        for a in range(len(LEVELS)):
+            out[mine, a] = uniforms(key(key(world, a), t), rank)
+    return out
+
+
 def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) -> Population:
     """Build a creator–audience world around an audience peer graph.
 
@@ -315,7 +346,9 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
             cdf /= cdf[-1]
             coarse = coarse_index(cdf)
             for c in mine[level[mine] == lev]:
-                k = max(1, int(round(followers_real[c] / spec.scale)))
+                # Only the followers in the modelled audience are sampled (audience_share = 1: all).
+                share = spec.tiers[tiers[creator_tier[c]]].audience_share
+                k = max(1, int(round(followers_real[c] * share / spec.scale)))
                 followers[c] = _sample_followers(rng, candidates, cdf, coarse, k).astype(np.int32)
             del cdf, coarse
     # Creators come after the audience, so the full CSR is the peers' CSR followed by one
@@ -329,4 +362,5 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     graph = FlatGraph(indptr, indices.astype(np.int32, copy=False), labels, None, True,
                       f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
     return Population(graph, n_a, segment, interest, on_platform, creator_tier, creator_platform,
-                      followers_real, alignment, platforms, tiers, segments, float(spec.scale))
+                      followers_real, alignment, platforms, tiers, segments, float(spec.scale),
+                      creator_quantiles(seed, creator_tier))

@@ -221,7 +221,9 @@ class WorldSpec(Spec):
 
 # --------------------------------------------------------------------------- creator-audience worlds
 
-TierName = Literal["nano", "micro", "macro", "mega"]
+#: Creator tiers. ``celebrity`` is a real celebrity (tens to hundreds of millions of followers, press
+#: coverage); ``mega`` is an influencer with millions (docs/model.md §2, §7.12).
+TierName = Literal["nano", "micro", "macro", "mega", "celebrity"]
 
 
 class BetaSpec(Spec):
@@ -283,12 +285,30 @@ class PlatformSpec(Spec):
     the platform's members; repeats and accounts the post already reached are skipped
     (TikTok's For You feed can exceed 1). ``engagement``: multiplier on the tiers' engagement
     probabilities for posts on this platform (engagement differs by platform as well as tier).
+    ``tier_engagement``: a further multiplier per tier on this platform (default 1), so the
+    engagement gradient across tiers can differ by platform (IMH 2021: micro/mega ER 3.2x on
+    Instagram, 4.4x on YouTube, ~3.6x on TikTok; literature notes §1.4).
     """
 
     organic_reach: Probability
     discovery: NonNegative = 0.0
     engagement: Annotated[float, Field(gt=0.0)] = 1.0
+    tier_engagement: dict[TierName, Annotated[float, Field(gt=0.0)]] = {}
     shock: ShockSpec | None = None
+
+
+class PressSpec(Spec):
+    """Earned media: press coverage of a post, reaching audience accounts whatever platforms they use.
+
+    Each post of a creator of the tier makes ``round(reach x audience)`` draws, uniformly with
+    replacement from the whole simulated audience, on the day of the post (repeats and accounts
+    the post already reached are skipped). ``trust``: trust in the creator of someone who meets the
+    post through the press; ``engagement``: probability that a press exposure engages.
+    """
+
+    reach: Probability
+    trust: Probability = 0.1
+    engagement: Probability = 0.0
 
 
 class TierSpec(Spec):
@@ -310,6 +330,12 @@ class TierSpec(Spec):
         Initial trust of a follower in a creator of this tier, in [0, 1].
     authenticity : float
         Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
+    audience_share : float
+        Share of a creator's real followers who belong to the modelled audience, in (0, 1]
+        (default 1: all of them). A celebrity with 200 M followers worldwide has only some of
+        them in a national audience; the world samples ``followers x audience_share / scale``.
+    press : PressSpec or None
+        Earned media: press coverage of every post of the tier's creators (None: none).
     """
 
     followers: tuple[PositiveInt, PositiveInt]
@@ -319,6 +345,8 @@ class TierSpec(Spec):
     engagement: Probability
     trust: Probability
     authenticity: Probability = 1.0
+    audience_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    press: PressSpec | None = None
 
     @field_validator("followers", mode="before")
     @classmethod
@@ -336,12 +364,31 @@ class TierSpec(Spec):
         return self
 
 
+Dispersion = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class DispersionSpec(Spec):
+    """Spread of creators around their tier's level (docs/model.md §5, item 4b).
+
+    Each creator's trust, authenticity and engagement is drawn once per world from a Beta
+    distribution whose mean is the tier's level and whose standard deviation is ``dispersion x
+    sqrt(level x (1 - level))``, the largest a variable on [0, 1] with that mean can have: 0 puts
+    every creator at its tier's level (the homogeneous tiers of earlier versions), values near 1
+    make creators all-or-nothing.
+    """
+
+    trust: Dispersion = 0.0
+    authenticity: Dispersion = 0.0
+    engagement: Dispersion = 0.0
+
+
 class CreatorAudienceWorld(Spec):
     """Creators of several tiers and platforms, and an audience that follows them and each other.
 
     ``scale``: one simulated account stands for ``scale`` real ones. Follower counts in
-    ``tiers`` are real; a creator gets ``round(followers / scale)`` simulated followers, and
-    totals in the outputs are reported in real accounts (simulated x scale).
+    ``tiers`` are real; a creator gets ``round(followers x audience_share / scale)`` simulated
+    followers, and totals in the outputs are reported in real accounts (simulated x scale).
+    ``dispersion``: how far creators of a tier differ in trust, authenticity and engagement.
     """
 
     kind: Literal["creator_audience"]
@@ -352,6 +399,7 @@ class CreatorAudienceWorld(Spec):
     tiers: Annotated[dict[TierName, TierSpec], Field(min_length=1)]
     alignment: BetaSpec = BetaSpec(mean=0.5, concentration=4.0)
     follower_homophily: NonNegative = 1.0
+    dispersion: DispersionSpec = DispersionSpec()
 
     @model_validator(mode="after")
     def _platforms_known(self) -> CreatorAudienceWorld:
@@ -361,6 +409,11 @@ class CreatorAudienceWorld(Spec):
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
+        for name, plat in self.platforms.items():
+            unknown = sorted(set(plat.tier_engagement) - set(self.tiers))
+            if unknown:
+                raise ValueError(f"platforms.{name}.tier_engagement: tier {unknown[0]!r} is not in world.tiers "
+                                 f"({', '.join(self.tiers)})")
         return self
 
 

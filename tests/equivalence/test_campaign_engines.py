@@ -10,7 +10,12 @@ visits agents in a shuffled order; its results must not depend on that shuffle's
 Worlds are drawn from a seeded generator and built through the scenario schema, with
 (in most worlds) every behaviour on: discovery, shocks, conviction decay, trust growth,
 fatigue and recovery, re-shares, dilution, paid and unpaid posts, authenticity < 1,
-several posts per creator per day and ambassador schedules, in both adoption modes.
+several posts per creator per day and ambassador schedules, in both adoption modes; and the
+mechanisms of issue 19: alignment in the dose, actions on engagement, the multiple-source
+weight (threshold mode), wear-in / wear-out over repeated exposures, creators spread around
+their tier's levels, engagement per tier and platform, celebrities with press coverage and
+part of their followers in the audience. ``scenarios/mechanisms.yaml`` (every mechanism on)
+is run through both engines' tables too.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ SHUFFLE_SEEDS = (0, 987654321)
 N_WORLDS = 36
 OUTPUTS = ("totals", "series", "partners", "segments")
 PLATFORMS = ("instagram", "tiktok", "x")
-TIERS = ("nano", "micro", "macro", "mega")
+TIERS = ("nano", "micro", "macro", "mega", "celebrity")
 
 
 # --------------------------------------------------------------------------- random worlds
@@ -98,11 +103,22 @@ def _world_dict(rng: np.random.Generator, full: bool) -> dict:
             "trust": 0.0 if (not full and rng.random() < 0.3) else _u(rng, 0.2, 0.9),
             "authenticity": _u(rng, 0.3, 0.95) if full or rng.random() < 0.5 else 1.0,
         }
+        # Mechanisms of issue 19: part of the followers in the audience, press coverage.
+        if rng.random() < 0.3:
+            tiers[TIERS[t]]["audience_share"] = _u(rng, 0.3, 1.0)
+        if (full and rng.random() < 0.5) or rng.random() < 0.2:
+            tiers[TIERS[t]]["press"] = {"reach": _u(rng, 0.02, 0.4), "trust": _u(rng, 0.05, 0.6),
+                                        "engagement": _u(rng, 0.0, 0.6)}
+    for p in plats:  # engagement per tier and platform
+        if rng.random() < 0.5:
+            plats[p]["tier_engagement"] = {t: _u(rng, 0.3, 2.0) for t in tiers if rng.random() < 0.6}
+    dispersion = {a: _u(rng, 0.0, 0.8) for a in ("trust", "authenticity", "engagement")
+                  if full or rng.random() < 0.5}
     return {"kind": "creator_audience", "scale": scale,
             "audience": {"peers": _peers(rng, n), "segments": segments,
                          "interest": {"mean": _u(rng, 0.2, 0.7), "concentration": 4.0,
                                       "homophily": _u(rng, 0, 0.8)}},
-            "platforms": plats, "tiers": tiers, "follower_homophily": _u(rng, 0, 2)}
+            "platforms": plats, "tiers": tiers, "follower_homophily": _u(rng, 0, 2), "dispersion": dispersion}
 
 
 def _model_dict(rng: np.random.Generator, full: bool, independent: bool) -> dict:
@@ -111,7 +127,7 @@ def _model_dict(rng: np.random.Generator, full: bool, independent: bool) -> dict
             return (0.0, 1.0)[int(rng.integers(2))]  # switched off, or the extreme
         return _u(rng, lo, hi)
 
-    return {
+    model = {
         "kind": "campaign", "adoption": "independent" if independent else "threshold",
         "threshold": {"max": _u(rng, 0.3, 2.5), "interest_effect": _u(rng, 0, 1)},
         "conversion_rate": _u(rng, 0.3, 3.0), "message_strength": _u(rng, 0.6, 2.0),
@@ -120,7 +136,15 @@ def _model_dict(rng: np.random.Generator, full: bool, independent: bool) -> dict
         "fatigue_recovery": on(0.05, 0.6), "reshare": _u(rng, 0.3, 1.0),
         "peer_reach": _u(rng, 0.3, 1.0), "peer_trust": _u(rng, 0.2, 0.9),
         "peer_engagement": _u(rng, 0.05, 0.5), "stranger_trust": _u(rng, 0.05, 0.5),
+        # Mechanisms of issue 19.
+        "alignment_weight": on(0.1, 1.0), "action_on_engagement": on(0.05, 0.8),
+        # Small peaks, so that repeated exposures pass them (null: no wear-out term).
+        "repetition_peak": None if (not full and rng.random() < 0.3) else _u(rng, 1.0, 4.0),
     }
+    if not independent:  # the multiple-source weight needs accumulated conviction
+        model["sources"] = {"synergy": _u(rng, -1.0, 2.0) if full or rng.random() < 0.5 else 0.0,
+                            "cap": int(rng.integers(1, 6))}
+    return model
 
 
 def _post_days(rng: np.random.Generator, days: int) -> dict:
@@ -278,17 +302,20 @@ def test_kernel_flush_before_a_followerless_posters_discovery():
                   indices=np.array([1], np.int32), channel=np.zeros(n, np.int8), reach=np.ones(n),
                   trust0=np.full(n, 0.5), engagement=np.full(n, 0.5), eligible=np.ones(n, bool),
                   threshold_scale=np.full(n, 1e9), segment=np.zeros(n, np.int16),
-                  plat_ptr=np.array([0, 5], np.int64), plat_members=np.arange(5, dtype=np.int32), n_segments=1)
+                  plat_ptr=np.array([0, 5], np.int64), plat_members=np.arange(5, dtype=np.int32), n_segments=1,
+                  n_audience=5)
     posts = build(ck.KernelPosts, day=np.array([0, 0], np.int32), account=np.array([0, 5], np.int32),
                   channel=np.array([0, 0], np.int8), partner=np.array([0, 1], np.int32), factor=np.ones(2),
                   n_discovery=np.array([0, 3], np.int64),
                   discovery_engagement=np.array([0.0, 1.0]),  # every pick of post 1 engages
                   discovery_trust=np.array([0.1, 0.9]),
                   draw=campaign.post_draw_key(np.array([0, 5]), np.zeros(2), np.zeros(2)),  # each post's own draws
+                  n_press=np.zeros(2, np.int64), press_engagement=np.zeros(2), press_trust=np.zeros(2),
                   n_partners=2)
     params = build(ck.KernelParams, shock=np.ones((2, days)), decay=np.ones(days + 1), recovery=np.ones(days + 1),
                    growth=np.ones(4), wear=np.ones(4), ceiling=1.0, reshare=0.0, reshare_factor=1.0,
-                   mode=ck.THRESHOLD_MODE, rate=1.0, dose_unit=1e6, days=days)
+                   mode=ck.THRESHOLD_MODE, rate=1.0, dose_unit=1e6, days=days, act=0.0, repetition=np.ones(1),
+                   synergy=np.ones(2), sources_cap=1, sources_on=False, repetition_on=False)
     args = (world, posts, params, np.uint64(12345), np.arange(5, dtype=np.int64))
     ref = ck._run_trials(*args, ck._BATCH)  # no flush at this size
     partners = ref[2]
@@ -338,6 +365,20 @@ def test_worlds_cover_every_behaviour():
     assert (col["adopters_engaged"] > 0).sum() >= 0.5 * n
     assert (col["adopters_unengaged"] > 0).sum() >= 0.5 * n
     assert np.array_equal(col["adopters_engaged"] + col["adopters_unengaged"], col["adopters"])
+    # The mechanisms of issue 19 are on in most worlds and show up where they can.
+    assert (col["press_impressions"] > 0).sum() >= 0.1 * n
+    a = [c.arrays for c in CASES]
+    assert sum(x.act > 0 for x in a) >= 0.6 * len(a)
+    assert sum(x.sources_on for x in a) >= 0.3 * len(a)
+    assert sum(x.repetition_on and (x.repetition < 0).any() for x in a) >= 0.6 * len(a)
+    assert sum(c.scenario.model.alignment_weight > 0 for c in CASES) >= 0.6 * len(a)
+    spread = 0
+    for c in CASES:  # creators of one tier with different levels (dispersion)
+        t0 = c.arrays.trust0[c.pop.n_audience:]
+        spread += any(np.unique(t0[c.pop.creator_tier == t]).size > 1 for t in range(len(c.pop.tiers)))
+    assert spread >= 0.5 * len(CASES)
+    assert sum(any(p.tier_engagement for p in c.scenario.world.platforms.values()) for c in CASES) >= 0.3 * len(a)
+    assert sum("celebrity" in c.scenario.world.tiers for c in CASES) >= 5
     same_day = after = 0
     for c in CASES:
         for sched in c.schedules:
@@ -390,9 +431,14 @@ def test_agent_state_is_readable_and_order_free(ci):
             assert 0 <= st.last_day < c.scenario.days
             exposures += st.exposures
         if a.reached and a.eligible and c.arrays.mode == ck.THRESHOLD_MODE:
-            assert a.conviction_day >= 0 and (float(a.conviction) >= a.threshold) == adopted
+            # adopted iff the (source-weighed) conviction crossed the threshold, or an engagement
+            # was the action itself on a day it had not
+            crossed = a.effective_conviction >= a.threshold
+            assert a.conviction_day >= 0 and (crossed or a.adopted_by_action) == adopted
+            assert not (crossed and a.adopted_by_action)
+        assert len(a.sources) <= len({int(sources[e]) for e in a.in_edges}) + len(sched.partner_creator)
     tot = dict(zip(ck.TOTALS, m.totals.tolist(), strict=True))
-    assert exposures == tot["impressions"] - tot["discovery_impressions"]
+    assert exposures == tot["impressions"] - tot["discovery_impressions"] - tot["press_impressions"]
     assert tot["reach"] == sum(a.reached for a in m.accounts)
     assert tot["engagers"] == sum(a.engaged_day >= 0 for a in m.accounts) <= tot["reach"]
     assert tot["adopters_engaged"] == sum(0 <= a.engaged_day <= a.adopted_day for a in m.accounts)
@@ -445,11 +491,13 @@ UNIT = campaign.DOSE_UNIT
 
 
 def _micro(*, n=3, peers=None, days=8, post=None, model=None, followers=(3, 4), platform=None,
-           trust=0.5, engagement=1.0) -> _Case:
+           trust=0.5, engagement=1.0, tier=None, world_extra=None) -> _Case:
     """One creator followed by ``followers`` of ``n`` audience accounts, all on its platform.
 
     Defaults: reach 1, no peer edges, trust 0.5 and message strength 1 (dose 0.5), every
-    exposure engages, one unpaid post on day 2.
+    exposure engages, one unpaid post on day 2; no alignment weight and no repetition peak
+    (so doses are the hand-computed ones unless a test turns them on). ``tier``: more keys of the
+    tier; ``world_extra``: more keys of the world.
     """
     world = {
         "kind": "creator_audience",
@@ -458,12 +506,13 @@ def _micro(*, n=3, peers=None, days=8, post=None, model=None, followers=(3, 4), 
                      "interest": {"mean": 0.5}},
         "platforms": {"ig": platform or {"organic_reach": 1.0}},
         "tiers": {"micro": {"followers": list(followers), "count": 1, "platforms": {"ig": 1.0},
-                            "engagement": engagement, "trust": trust}},
+                            "engagement": engagement, "trust": trust, **(tier or {})}},
+        **(world_extra or {}),
     }
     group = {"tier": "micro", "platform": "ig", "creators": 1, "paid": False,
              **(post or {"days": [2]})}
     data = {"name": "micro", "seed": 11, "trials": 1, "days": days, "world": world,
-            "model": {"kind": "campaign", **(model or {})},
+            "model": {"kind": "campaign", "alignment_weight": 0.0, "repetition_peak": None, **(model or {})},
             "strategies": [{"name": "one", "posts": [group]}]}
     return _Case(Scenario.model_validate(data))
 
@@ -502,7 +551,7 @@ def test_micro_threshold_equal_to_dose_adopts_on_first_post():
         assert days == [2, 2, 2, -1]  # three followers, then the creator
         # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1, 2 x 3 pairs examined;
         # 3 engagers, who engaged on their adoption day: all 3 adopters count as engaged
-        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6, 3, 3, 0]
+        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6, 3, 3, 0, 0]
         assert m.series[:, 4].tolist() == [0, 0, 3, 0, 0, 0, 0, 0]
         assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
         assert all(a.root_partner == 0 and a.generation == 1 for a in m.accounts[:3])
@@ -635,3 +684,109 @@ def test_micro_reshare_chain_on_a_ring():
         assert t["depth"] == n // 2 + 1
         assert t["reshares"] == n  # all adopted by day 5, so all re-share before the horizon
         assert m.partners.tolist() == [[t["impressions"], t["engagements"], n]]
+
+
+# --------------------------------------------------------------------------- the mechanisms of issue 19, by hand
+
+
+def test_micro_alignment_scales_the_dose():
+    """A creator's doses are multiplied by 1 + w (2 A - 1) (A: its alignment): conviction by hand."""
+    w = 0.6
+    case = _micro(post={"days": [2]}, model={"alignment_weight": w, "threshold": {"max": 100.0}})
+    a = float(case.pop.alignment[0])
+    factor = 1.0 + w * (2.0 * a - 1.0)
+    assert case.schedules[0].factor[0] == 1.0 * factor and abs(a - 0.5) > 0.01
+    days, m = _both(case, 0)
+    assert days == [-1] * 4
+    assert [x.conviction for x in m.accounts[:3]] == [int(0.5 * factor * UNIT)] * 3
+
+
+def test_micro_action_on_engagement_by_hand():
+    """An engagement is the action itself iff its engagement draw is below act x P(engage): those
+    followers adopt on the day, whatever their conviction (thresholds out of reach here)."""
+    p, act = 0.6, 0.5
+    case = _micro(post={"days": [2, 5]}, engagement=p,
+                  model={"action_on_engagement": act, "threshold": {"max": 1000.0}})
+    g, sched = case.pop.graph, case.schedules[0]
+    creator = case.pop.n_audience
+    seen = set()
+    for trial in range(16):
+        want = [-1] * 4
+        for e in range(int(g.indptr[creator]), int(g.indptr[creator + 1])):
+            for day, draw in zip((2, 5), sched.draw.tolist(), strict=True):
+                if _u_of(case, Stream.ENGAGE, trial, draw, e) < p * act:
+                    want[int(g.indices[e])] = day
+                    break
+        days, m = _both(case, trial)
+        assert days == want
+        for v in range(3):
+            assert m.accounts[v].adopted_by_action == (want[v] >= 0)
+            assert want[v] < 0 or 0 <= m.accounts[v].engaged_day <= want[v]  # an action is an engagement
+        seen |= set(want[:3])
+    assert seen == {-1, 2, 5}
+
+
+def test_micro_repetition_weights_the_nth_exposure():
+    """Posts on days 0-4, peak P = 2: the n-th exposure on the edge weighs (2P - 2n - 1)/(2P - 1) =
+    1, 1/3, -1/3, -1, -5/3; conviction after each day by hand (no decay), rising then falling."""
+    case = _micro(post={"days": [0, 1, 2, 3, 4]}, model={"repetition_peak": 2.0, "threshold": {"max": 100.0}})
+    w = [(4.0 - 2.0 * n - 1.0) / 3.0 for n in range(5)]
+    assert case.arrays.repetition[:5].tolist() == w
+    c = [0]
+    for n in range(5):
+        c.append(c[-1] + int(0.5 * 1.0 * (1.0 - 0.0) * w[n] * UNIT))
+    days, m = _both(case, 0)
+    assert days == [-1] * 4
+    assert [x.conviction for x in m.accounts[:3]] == [c[-1]] * 3
+    assert max(c) == c[2] and c[-1] < c[1]  # peaks at 2 exposures, then wears out below one exposure's
+
+
+def test_micro_repetition_past_the_peak_cannot_convert():
+    """Independent mode: an exposure with a negative weight never converts (its probability is 0)."""
+    case = _micro(post={"days": [0, 1, 2, 3]}, model={"adoption": "independent", "conversion_rate": 1e6,
+                                                      "repetition_peak": 1.0})
+    for trial in range(4):
+        days, m = _both(case, trial)
+        assert days == [0, 0, 0, -1]  # the first exposure (weight 1) converts surely; the rest weigh -1, -3, ...
+
+
+def test_micro_two_sources_reinforce():
+    """Two creators, each followed by all three accounts, post on day 2: an account adopts iff
+    (x1 + x2) * 2**synergy >= U(THRESHOLD) * max; with synergy 0 the plain sum."""
+    for synergy in (0.0, 1.5, -0.7):
+        case = _micro(followers=(3, 4), tier={"count": 2}, post={"days": [2]},
+                      model={"threshold": {"max": 2.5, "interest_effect": 0.0},
+                             "sources": {"synergy": synergy, "cap": 3}})
+        case = _Case(case.scenario.with_overrides(
+            strategies=[{"name": "two", "posts": [{"tier": "micro", "platform": "ig", "creators": 2,
+                                                   "paid": False, "days": [2]}]}]))
+        assert len(case.schedules[0].partner_creator) == 2
+        assert case.arrays.sources_on == (synergy != 0.0)
+        both = 2 * int(0.5 * UNIT)
+        for trial in range(12):
+            want = []
+            for v in range(3):
+                lhs = float(both) * (2.0 ** synergy if synergy != 0.0 else 1.0)
+                want.append(2 if lhs >= _u_of(case, Stream.THRESHOLD, trial, v) * (UNIT * 2.5) else -1)
+            days, m = _both(case, trial)
+            assert days == [*want, -1, -1]
+            if synergy != 0.0:
+                assert all(len(a.sources) == 2 for a in m.accounts[:3])
+
+
+def test_micro_press_reaches_keyed_accounts():
+    """No organic reach, no discovery; press coverage of reach 1 makes round(1 x 3) = 3 picks of the
+    audience, U(PRESS, post; j) * 3: the distinct picks are exposed once, with the press trust's dose."""
+    case = _micro(platform={"organic_reach": 0.0}, tier={"press": {"reach": 1.0, "trust": 0.8, "engagement": 1.0}},
+                  model={"threshold": {"max": 0.1, "interest_effect": 0.0}})  # dose 0.8 adopts
+    sched = case.schedules[0]
+    assert sched.n_press.tolist() == [3] and sched.press_trust.tolist() == [0.8]
+    for trial in range(8):
+        draw = int(sched.draw[0])
+        picks = {int(_u_of(case, Stream.PRESS, trial, draw, j) * 3) for j in range(3)}
+        days, m = _both(case, trial)
+        assert days == [2 if v in picks else -1 for v in range(3)] + [-1]
+        t = _totals(m)
+        assert t["press_impressions"] == t["impressions"] == t["reach"] == t["engagements"] == len(picks)
+        assert t["discovery_impressions"] == 0
+        assert all(not m.accounts[v].edges for v in range(3))

@@ -1,0 +1,81 @@
+"""Each creator's trust, authenticity and engagement: its tier's level, spread by the world's dispersion.
+
+Creators of one tier differ (industry tables give engagement rates whose spread within a tier is
+as wide as the gap between tiers; literature notes §1.1). A creator's level of attribute ``a``
+is the ``q``-quantile of a Beta distribution with mean ``mu`` (the tier's level) and
+concentration ``kappa = 1 / delta**2 - 1`` (``delta``: ``world.dispersion.<a>``), where ``q`` is
+the creator's keyed uniform (:attr:`sim.world.population.Population.creator_quantile`). Its
+standard deviation is then ``delta * sqrt(mu (1 - mu))``, a fraction ``delta`` of the largest a
+variable on [0, 1] with mean ``mu`` can have, and its mean is ``mu`` whatever ``delta``: a
+dispersion spreads creators around the tier's level without moving the tier's mean. ``delta =
+0`` (the default) gives every creator the tier's level exactly (the homogeneous tiers of earlier
+versions, bit for bit), as does a level of 0 or 1.
+
+The quantiles are drawn once per world; the levels follow from the scenario's tier levels, so a
+sweep or a calibration that moves a tier's trust keeps each creator's rank within its tier
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaincinv
+
+from sim.world.population import LEVELS, Population
+from sim.world.spec import CreatorAudienceWorld
+
+
+@dataclass(frozen=True, eq=False)
+class CreatorLevels:
+    """Per-creator attributes (float64[n_creators], indexed by creator number), each in [0, 1].
+
+    Attributes
+    ----------
+    trust : float64 array
+        A follower's initial trust in the creator (tier: ``tiers.<t>.trust``).
+    authenticity : float64 array
+        Persuasion factor of the creator's paid posts (tier: ``tiers.<t>.authenticity``).
+    engagement : float64 array
+        Engagement probability per exposure at initial trust, before the platform's multipliers
+        (tier: ``tiers.<t>.engagement``).
+    """
+
+    trust: np.ndarray
+    authenticity: np.ndarray
+    engagement: np.ndarray
+
+
+def spread(level: float, dispersion: float, quantile: np.ndarray) -> np.ndarray:
+    """The ``quantile``-quantiles of Beta(mean ``level``, sd ``dispersion * sqrt(level (1 - level))``).
+
+    Parameters
+    ----------
+    level : float
+        The mean, in [0, 1].
+    dispersion : float
+        In [0, 1); 0 (or a level of 0 or 1) returns ``level`` for every quantile, exactly.
+    quantile : float64 array
+        Values in [0, 1).
+    """
+    quantile = np.asarray(quantile, dtype=np.float64)
+    if dispersion == 0.0 or level <= 0.0 or level >= 1.0:
+        return np.full(quantile.shape, float(level))
+    kappa = 1.0 / dispersion**2 - 1.0
+    return betaincinv(level * kappa, (1.0 - level) * kappa, quantile)
+
+
+def creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevels:
+    """Trust, authenticity and engagement of every creator of ``pop`` under the scenario's ``world`` block."""
+    n = pop.n_creators
+    out = {name: np.zeros(n) for name in LEVELS}
+    q = pop.creator_quantile if pop.creator_quantile is not None else np.full((n, len(LEVELS)), 0.5)
+    for t, tier_name in enumerate(pop.tiers):
+        mine = np.flatnonzero(pop.creator_tier == t)
+        if not len(mine):
+            continue
+        tier = world.tiers[tier_name]
+        for a, name in enumerate(LEVELS):
+            out[name][mine] = spread(getattr(tier, name), getattr(world.dispersion, name), q[mine, a])
+    return CreatorLevels(**out)
