@@ -57,7 +57,9 @@ Job = tuple[int, int, int]
 #: 4: campaign action funnel, new columns ``engagers``, ``adopters_engaged``,
 #: ``adopters_unengaged``, ``action_rate_engaged``, ``action_rate_reached`` (trial table) and
 #: ``new_engagers`` (time series); a layout-3 folder lacks them, so resuming it would mix tables.
-RESULTS_LAYOUT = 4
+#: 5: campaign mechanisms of issue 19 (new draws from streams PRESS, PRESS_ENGAGE, PRESS_CONVERT;
+#: new column ``press_impressions``).
+RESULTS_LAYOUT = 5
 
 
 class StoreError(RuntimeError):

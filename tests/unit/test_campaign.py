@@ -128,8 +128,10 @@ WORLD = {
                  "engagement": 0.1, "trust": 0.3, "authenticity": 0.7},
     },
 }
+# The closed forms below are those of the model without the mechanisms of issue 19 (alignment in
+# the dose, the repetition peak), its documented special case (docs/model.md §7.5).
 MODEL = {"kind": "campaign", "adoption": "threshold", "threshold": {"max": 1.0, "interest_effect": 0.5},
-         "reshare": 0.2, "peer_reach": 0.3}
+         "reshare": 0.2, "peer_reach": 0.3, "alignment_weight": 0.0, "repetition_peak": None}
 STRATEGIES = [
     {"name": "micro", "posts": [{"tier": "micro", "platform": "ig", "creators": 5, "days": [0, 3, 6]}]},
     {"name": "mega", "posts": [{"tier": "mega", "platform": "ig", "creators": 1, "days": [0]}]},

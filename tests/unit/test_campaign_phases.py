@@ -16,7 +16,7 @@ from sim.base.rng import LANE_SCALE, lane_below, lane_tie_below, lane_word, root
 def _split_and_settle(key, lane, edges, cqs):
     """The kernel's two-step conversion of a first exposure: verdict, then a tie settled apart."""
     keys = ck._Keys(np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0),
-                    np.uint64(0), key, lane, np.uint64(0))
+                    np.uint64(0), key, lane, np.uint64(0), np.uint64(0), np.uint64(0), np.uint64(0))
     out = np.empty(edges.shape[0], np.bool_)
     ties = 0
     for i in range(edges.shape[0]):
