@@ -8,13 +8,17 @@ Usage::
 The old commit's ``sim/campaign/kernel.py`` and ``sim/classic/kernel.py`` are loaded from
 that tree under other module names, next to this checkout's kernels (both import this
 checkout's :mod:`sim.base.rng` and :mod:`sim.base.intrinsics`, so those must be the same in both
-commits: the script refuses otherwise). Each case is timed on the same inputs, batch and
-trials on both sides:
+commits, new members of the ``Stream`` enum aside: the script refuses otherwise). Each case is
+timed on the same inputs, batch and trials on both sides:
 
-* campaign (``scenarios/celebrity_vs_micro.yaml``, each strategy): old
-  ``campaign_trials(*<old positional arguments>, root, trials, partners, segments)``
-  against new :func:`sim.campaign.model.simulate` (records built per call, as ``run()``'s
-  chunks do);
+* campaign (``scenarios/celebrity_vs_micro.yaml``, each strategy): the old kernel's
+  ``campaign_trials`` on its own records (built from this checkout's compiled arrays, the fields
+  the old records have; or its positional arguments, for a kernel before the records) against
+  new :func:`sim.campaign.model.simulate` (records built per call, as ``run()``'s chunks do).
+  ``--set key.path=value`` changes the scenario of both sides (e.g. the mechanisms of issue 19 at
+  their neutral values, so both compute the same model); ``--new-set`` the new side's only (the
+  cost of a mechanism: outputs then differ, on purpose). Outputs are compared column by column
+  of the old kernel's ``TOTALS``;
 * IC p = 0.01 and p = 0.05, LT (n = 10k, the suite's cases, :mod:`benchmarks.cases`): old
   and new ``final_sizes(graph, model, plan, root, trials)``.
 
@@ -30,16 +34,17 @@ case (``np.array_equal``). On a shared machine, read the paired ratios, not the 
 from __future__ import annotations
 
 import argparse
-import filecmp
 import functools
 import importlib.util
 import json
+import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from benchmarks import measure as M
 from benchmarks.cases import CASES, CampaignCase, CascadeCase
@@ -53,6 +58,49 @@ def _load(path: Path, name: str):
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+#: Members of the ``Stream`` enum (a new stream is a new member: it changes no draw of the old kernels).
+_STREAM_MEMBER = re.compile(r"^    [A-Z_]+ = \d+ +#:.*$|^    # .*$", re.M)
+
+
+def _same_shared(old: Path, new: Path) -> bool:
+    """Whether two copies of a shared module agree, new ``Stream`` members and comments in it aside."""
+    return _STREAM_MEMBER.sub("", old.read_text()) == _STREAM_MEMBER.sub("", new.read_text())
+
+
+def _shared(tree: Path, name: str) -> Path:
+    """``sim/base/<name>`` (the stage-package layout) or ``sim/<name>`` (before it)."""
+    staged = tree / "sim" / "base" / name
+    return staged if staged.is_file() else tree / "sim" / name
+
+
+def _scenario(path: Path, sets: list[str]):
+    """The scenario at ``path`` with ``key.path=value`` changes (values read as YAML)."""
+    import sim
+    from sim.input import keypaths
+
+    scenario = sim.load_scenario(path)
+    if not sets:
+        return scenario
+    data = scenario.model_dump(mode="python")
+    changes = {}
+    for item in sets:
+        key, _, value = item.partition("=")
+        changes[keypaths.split(key)] = yaml.safe_load(value)
+    from sim.input.scenario import Scenario
+
+    return Scenario.model_validate(keypaths.with_values(data, changes))
+
+
+def _old_records(old_ck, pop, arrays, sched):
+    """The old kernel's three records, each with the fields it declares, from this checkout's arrays."""
+    from sim.base.kernel_records import build
+    from sim.campaign import model
+
+    new = model.kernel_records(pop, arrays, sched)
+    return tuple(build(cls, **{f: getattr(rec, f) for f in cls._fields})
+                 for cls, rec in zip((old_ck.KernelWorld, old_ck.KernelPosts, old_ck.KernelParams), new, strict=True))
 
 
 def _old_campaign_args(pop, a, s) -> tuple:
@@ -88,29 +136,45 @@ def _pairs(old, new, repeats: int) -> dict:
             "cpu_seconds_old": [o[1] for o in t_old], "cpu_seconds_new": [n[1] for n in t_new]}
 
 
+def _same_outputs(old_ck, old_out, new_out) -> bool:
+    """Old and new kernel outputs agree: totals on the old ``TOTALS`` columns, the rest whole."""
+    from sim.campaign import kernel as ck
+
+    cols = [ck.TOTALS.index(c) for c in old_ck.TOTALS]
+    return (np.array_equal(old_out[0], new_out[0][:, cols])
+            and all(np.array_equal(x, y) for x, y in zip(old_out[1:], new_out[1:], strict=True)))
+
+
 def _campaign(case: CampaignCase, old_ck, args) -> list[dict]:
-    import sim
-    from sim.campaign.model import simulate
     from sim.base.rng import root_key
+    from sim.campaign.model import simulate
     from sim.execution.prepare import prepare
 
-    prepared = prepare(sim.load_scenario(case.path))
-    pop, arrays = prepared.world.population, prepared.model
-    root = root_key(prepared.scenario.seed)
+    base = prepare(_scenario(case.path, args.set))
+    new = prepare(_scenario(case.path, args.set + args.new_set)) if args.new_set else base
+    root = root_key(base.scenario.seed)
+    records = hasattr(old_ck, "KernelWorld")
     out = []
-    for si, sched in enumerate(prepared.plans):
-        name = prepared.scenario.strategy_list[si].name
-        old_args = _old_campaign_args(pop, arrays, sched)
-        n_p, n_s = len(sched.partner_creator), len(pop.segments)
+    for si, (sched, new_sched) in enumerate(zip(base.plans, new.plans, strict=True)):
+        name = base.scenario.strategy_list[si].name
+        pop, arrays = base.world.population, base.model
+        if records:
+            old_rec = _old_records(old_ck, pop, arrays, sched)
 
-        def run_old(k, old_args=old_args, n_p=n_p, n_s=n_s):
-            return old_ck.campaign_trials(*old_args, np.uint64(root), np.arange(k, dtype=np.int64), n_p, n_s)
+            def run_old(k, old_rec=old_rec):
+                return old_ck.campaign_trials(*old_rec, np.uint64(root), np.arange(k, dtype=np.int64))
+        else:
+            old_args = _old_campaign_args(pop, arrays, sched)
+            n_p, n_s = len(sched.partner_creator), len(pop.segments)
 
-        def run_new(k, sched=sched):
+            def run_old(k, old_args=old_args, n_p=n_p, n_s=n_s):
+                return old_ck.campaign_trials(*old_args, np.uint64(root), np.arange(k, dtype=np.int64), n_p, n_s)
+
+        def run_new(k, sched=new_sched, pop=new.world.population, arrays=new.model):
             o = simulate(pop, arrays, sched, root, np.arange(k, dtype=np.int64))
             return o.totals, o.series, o.partners, o.segments
 
-        same = all(np.array_equal(x, y) for x, y in zip(run_old(64), run_new(64), strict=True))
+        same = _same_outputs(old_ck, run_old(64), run_new(64))
         batch = M.calibrate(run_new, args.target)
         rec = _pairs(functools.partial(run_old, batch), functools.partial(run_new, batch), args.repeats)
         out.append(_finish(f"campaign {name}", batch, rec, same))
@@ -154,10 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", type=float, default=0.5, help="seconds per timed call (default 0.5)")
     ap.add_argument("--cases", default="campaign_exposures,ic_p01_10k,ic_p05_10k,lt_10k")
     ap.add_argument("--out", type=Path, default=None, help="write the raw timings as JSON")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change the campaign scenario on both sides (repeatable)")
+    ap.add_argument("--new-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change the campaign scenario on the new side only (repeatable)")
     args = ap.parse_args(argv)
     for shared in ("rng.py", "intrinsics.py"):
-        if not filecmp.cmp(args.old / "sim" / shared, HERE / "sim" / shared, shallow=False):
-            ap.error(f"sim/{shared} differs between the commits: the old kernels would run this checkout's {shared}")
+        if not _same_shared(_shared(args.old, shared), _shared(HERE, shared)):
+            ap.error(f"{shared} differs between the commits: the old kernels would run this checkout's {shared}")
     old_ck = _load(args.old / "sim" / "campaign" / "kernel.py", "_old_campaign_kernel")
     old_classic = _load(args.old / "sim" / "classic" / "kernel.py", "_old_classic_kernel")
     wanted = args.cases.split(",")

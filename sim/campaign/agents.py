@@ -182,8 +182,9 @@ class CampaignAccount(mesa.Agent):
     conviction_day : int
         Day of the last conviction update (-1: never); decay is applied lazily.
     sources : set of int
-        The distinct accounts whose posts reached this account in the trial (the multiple-source
-        weight counts at most ``sources_cap`` of them; kept only when that weight is in use).
+        The distinct accounts whose posts reached this account in the trial until it adopted
+        (the multiple-source weight counts at most ``sources_cap`` of them; kept only when that
+        weight is in use).
     engaged_day : int
         Day of the account's first engagement in the trial (-1: never engaged). Engagement
         feeds no dose (an engagement that is the action adopts); an adopter counts as engaged before adopting iff

@@ -33,6 +33,7 @@ from sim.input.scenario import Scenario, ScenarioError
 from sim.world import footprint
 from sim.world.build import World
 from sim.world.facts import WorldFacts
+from sim.world.levels import creator_levels
 from sim.world.population import Population
 
 
@@ -106,6 +107,33 @@ def _money(x: float) -> str:
     return f"${x:,.0f}"
 
 
+def _mechanisms(scenario: Scenario) -> list[str]:
+    """The mechanisms of docs/model.md §5 and §7 (issue 19) in plain words, each as the scenario sets it."""
+    m, w = scenario.model, scenario.world
+    out = []
+    if m.alignment_weight > 0:
+        out.append(f"A creator's persuasion rises with its fit with the cause: x{1 + m.alignment_weight:.2f} for a "
+                   f"perfect fit, x{1 - m.alignment_weight:.2f} for none.")
+    else:
+        out.append("A creator's fit with the cause does not change its persuasion.")
+    if m.action_on_engagement > 0:
+        out.append(f"{m.action_on_engagement:.0%} of engagements are the action itself (a click through to act).")
+    s = m.sources.synergy
+    if s != 0:
+        kind = "reinforce each other" if s > 0 else "persuade less than their sum"
+        out.append(f"Posts from several distinct accounts {kind} (up to {m.sources.cap} sources).")
+    if m.repetition_peak is not None:
+        out.append(f"The attitude built by one creator peaks at {m.repetition_peak:g} exposures, then wears out.")
+    spread = {k: v for k, v in w.dispersion.model_dump().items() if v > 0}
+    if spread:
+        out.append("Creators of a tier differ in " + ", ".join(spread) + ".")
+    press = [f"{name} posts reach {t.press.reach:.0%} of the audience through the press"
+             for name, t in w.tiers.items() if t.press is not None]
+    if press:
+        out.append("; ".join(press).capitalize() + ".")
+    return out
+
+
 class CampaignFamily(ModelFamily):
     """The campaign model on a creator-audience world; posts of chosen partners are the plans."""
 
@@ -154,6 +182,7 @@ class CampaignFamily(ModelFamily):
                    f"platform-specific probability, and {rule}. Trust in a creator grows by {m.trust_growth:.0%} "
                    f"of the gap to {m.trust_ceiling:.0%} per exposure; fatigue {m.fatigue:.0%} per exposure. "
                    f"{m.reshare:.0%} of adopters re-share once to their friends.")
+        out.append(" ".join(_mechanisms(scenario)))
         card = "; ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items() if t in world.tiers)
                          for plat, tiers_ in (scenario.rate_card or {}).items() if plat in world.platforms)
         fees = ", ".join(f"{t} {_money(v)}" for t, v in scenario.partnership_cost.items()) or "none"
@@ -204,7 +233,8 @@ def _with_point(frame: pd.DataFrame, index: int, sweep: bool) -> pd.DataFrame:
 
 def _roster(points: Sequence[Prepared], sweep: bool) -> pd.DataFrame:
     """Every strategy's partners (at every point of a sweep)."""
-    frames = [_with_point(pd.concat([partner_table(s.name, plan, p.world.population)
+    frames = [_with_point(pd.concat([partner_table(s.name, plan, p.world.population,
+                                                   creator_levels(p.world.population, p.scenario.world))
                                      for s, plan in zip(p.scenario.strategy_list, p.plans, strict=True)],
                                     ignore_index=True), i, sweep)
               for i, p in enumerate(points)]

@@ -12,21 +12,29 @@ One trial runs day by day. On day ``d``:
    ``U(S, p; i)`` for a post ``p`` means the draw under ``p``'s draw key.
 2. **Exposure**: the target of out-edge ``e`` of poster ``u`` sees post ``p`` iff
    ``U(EXPOSE, p; e) < reach[u] * shock[channel[u], d]``; a scheduled post also reaches
-   ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` (an account
+   ``n_discovery[p]`` platform members drawn with ``U(DISCOVER, p; j)`` and ``n_press[p]``
+   audience accounts drawn with ``U(PRESS, p; j)`` (press coverage, earned media; an account
    already reached by the post, or the poster, is skipped).
 3. **Engagement**: an exposed account engages iff
-   ``U(ENGAGE, p; e) < min(1, engagement[u] * trust_e / trust0[u])`` (``engagement[u]``
-   if ``trust0[u] == 0``; discovery: ``U(DISCOVER_ENGAGE, p; j) < discovery_engagement[p]``).
-   Engagement is only counted (it feeds no dose): per exposure (``engagements``), per
-   account at its first engagement of the trial (``engagers``, ``new_engagers``), and per
-   adopter by whether it had engaged by the end of its adoption day (``adopters_engaged``,
-   ``adopters_unengaged``).
-4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, with edge state read as of the
-   start of day ``d`` (synchronous update); stored as ``int64(dose * dose_unit)`` so sums
-   are exact in any order. Discovery doses use ``stranger_trust`` and no fatigue.
+   ``U(ENGAGE, p; e) < p_eng = min(1, engagement[u] * trust_e / trust0[u])`` (``engagement[u]``
+   if ``trust0[u] == 0``; discovery and press: ``U(DISCOVER_ENGAGE, p; j) <
+   discovery_engagement[p]``, ``U(PRESS_ENGAGE, p; j) < press_engagement[p]``), and the exposure
+   *acts* (the engagement is the advocacy action itself) iff that draw is ``< act * p_eng``.
+   Engagement feeds no dose: it is counted per exposure (``engagements``), per account at its
+   first engagement of the trial (``engagers``, ``new_engagers``), and per adopter by whether
+   it had engaged by the end of its adoption day (``adopters_engaged``, ``adopters_unengaged``).
+4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, times ``repetition[n]`` for the
+   ``n``-th exposure on the edge when ``repetition_on`` (wear-in / wear-out: negative past the
+   peak), with edge state read as of the start of day ``d`` (synchronous update); stored as
+   ``int64(dose * dose_unit)`` so sums are exact in any order. Discovery and press doses use
+   their post's trust and no fatigue. ``factor[p]`` holds the creator's authenticity and
+   alignment (:mod:`sim.campaign.model`). With ``sources_on``, booking counts each account's
+   distinct posters (up to ``sources_cap``).
 5. **Adoption** (eligible accounts only), at the end of the day:
    threshold mode: ``conviction = int64(conviction * decay[d - last]) + doses today``;
-   adopt iff ``conviction >= U(THRESHOLD; v) * threshold_scale[v]``.
+   adopt iff ``conviction * synergy[k] >= U(THRESHOLD; v) * threshold_scale[v]`` (``k``: distinct
+   sources so far; the weight only when ``sources_on``); in both modes an account that
+   acted today adopts.
    Independent mode: adopt iff some exposure today converted, the n-th exposure on
    edge ``e`` (counted over the trial, in post-id order within a day) converting iff
    ``U(EDGE_LIVE, n; e) < 1 - exp(-rate * dose)`` for ``n >= 1``; the first (``n = 0``) uses
@@ -66,15 +74,19 @@ mechanism changes one phase:
 * re-share: the draw (:func:`_reshares`) in :func:`_adopt`; the re-sharers post the next day
   (:func:`_reshare_post`).
 
-Where the mechanisms of the next model round go: alignment in the dose, :func:`_dose` (with
-the aligned quantity a field of :class:`KernelWorld` or :class:`KernelPosts`);
-engagement leading to action, :func:`_book` and :func:`_adopt` (the engaged bit is in the
-account record already); multiple-source reinforcement and wear-in/wear-out,
-:func:`_edge_new_day` / :func:`_edge_exposure` per edge and :func:`_conviction` per account
-(new per-account facts in spare bits of :data:`_ACCT`, which is full at 64 bytes); per-creator
-heterogeneity, the per-posting-account arrays of :class:`KernelWorld` (compiled in
-:mod:`sim.campaign.model`); a tier's press reach, one more exposure phase like
-:func:`_expose_discovery` with its own stream.
+Where the mechanisms of issue 19 are (docs/model.md §5, §7): alignment and per-creator
+authenticity in each post's ``factor`` and per-creator trust and engagement (engagement per tier
+and platform included) in the per-posting-account arrays of :class:`KernelWorld`, all compiled
+in :mod:`sim.campaign.model` (no kernel code); the action on engagement in :func:`_engages`
+(the engagement draw decides it), :func:`_book` (bit :data:`_A_ACT`) and :func:`_adopt`;
+wear-in / wear-out in :func:`_expose_followers` (``params.repetition``, by the edge's exposure
+count); the multiple-source weight in :func:`_book` (distinct posters counted in bits 3-6 of the
+account record's ``state`` and the first ``cap - 1`` of them in ``_Scratch.src``) and
+:func:`_adopt`; press coverage in :func:`_expose_press`, one more exposure phase after
+discovery with its own streams (``PRESS``, ``PRESS_ENGAGE``, ``PRESS_CONVERT``). With every
+mechanism at its neutral value the kernel computes the earlier model bit for bit, and the new
+work is behind flags (``repetition_on``, ``sources_on``) or never triggered (``act = 0``,
+``n_press = 0``).
 
 **Rules that keep the phases free** (numba counts references to arrays with an atomic
 increment and decrement, a call each; in a loop over posts or exposures that made trials

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sim.campaign import kernel as ck
 from sim.campaign.model import CampaignOutcome, Schedule
 from sim.families.chunks import ChunkTables, strategy_column
+from sim.world.levels import CreatorLevels
 from sim.world.population import Population
 
 
@@ -93,9 +94,13 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
     return ChunkTables(runs, timeseries, partners, segments)
 
 
-def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.DataFrame:
-    """Who the partners of a strategy are: creator, tier, platform, followers, posts, cost (of which partnership)."""
+def partner_table(strategy: str, schedule: Schedule, pop: Population,
+                  levels: CreatorLevels | None = None) -> pd.DataFrame:
+    """Who the partners of a strategy are: creator, tier, platform, followers, alignment, (with
+    ``levels``) its own trust, authenticity and engagement, posts, cost (of which partnership)."""
     c = schedule.partner_creator
+    own = {} if levels is None else {"trust": levels.trust[c], "authenticity": levels.authenticity[c],
+                                     "engagement": levels.engagement[c]}
     return pd.DataFrame({
         "strategy": strategy,
         "partner": np.arange(len(c)),
@@ -105,6 +110,7 @@ def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.Data
         "platform": [pop.platforms[p] for p in pop.creator_platform[c]],
         "followers": pop.followers_real[c],
         "alignment": pop.alignment[c],
+        **own,
         "posts": schedule.partner_posts,
         "cost": schedule.partner_cost,
         "partnership_cost": schedule.partner_fee,
