@@ -713,7 +713,8 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
                 conv = uniform(kdc, np.uint64(j)) < _conversion_probability(rate, dose)
             b_v[n_x] = v
             b_dose[n_x] = dose
-            b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0) | _DISCOVERY
+            b_flag[n_x] = ((_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0)
+                           | _DISCOVERY)
             b_pid[n_x] = p.pid
             b_post[n_x] = ordinal
             b_root[n_x] = p.root

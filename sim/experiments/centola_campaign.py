@@ -34,7 +34,6 @@ Run ``python -m sim.experiments.centola_campaign [--networks 20 --trials 100]``.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass
 
@@ -217,7 +216,8 @@ def validate(networks: int = 20, trials: int = 100, fit_networks: int = 10, fit_
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.experiments.centola_campaign", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sim.experiments.centola_campaign",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", type=int, default=20, help="rewired networks per size (default 20)")
     ap.add_argument("--trials", type=int, default=100, help="trials per network pair (default 100)")
     ap.add_argument("--fit-networks", type=int, default=10, help="lattices per size the dose scale is fitted on")

@@ -34,8 +34,9 @@ from sim.world.spec import (
 # endpoint arrays it came from (direct builders); NetworkX holds dict-of-dict objects.
 _DIRECT_BUILD_PER_EDGE = 20
 _NETWORKX_BUILD_PER_EDGE = 450
-# Bytes per account: population attributes, campaign arrays and one kernel scratch set.
-_PER_ACCOUNT = 260
+# Bytes per account: population attributes, campaign arrays and one kernel scratch set (its
+# remembered sources for the multiple-source weight included: up to 7 x 4 bytes).
+_PER_ACCOUNT = 288
 # Bytes per partner edge of kernel scratch (trust, fatigue, counters, marks).
 _PER_SLOT = 45
 
