@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 EXIT_BAD_INPUT = 2
@@ -131,23 +132,19 @@ def _summary_table(results) -> Table:
     return table
 
 
-def _sweep_table(results) -> Table:
-    """Sweeps: per strategy, averages over the points, and how often it is on the frontier."""
-    table = results.strategy_table()
-    n_points = len(results.design.points)
-    title = (f"{results.scenario.name}: {len(results.strategies)} strategies x {n_points} points "
-             f"({results.scenario.sweep.design.value}), {results.scenario.trials:,} trials each; means over points")
-    out = Table(title=title)
-    for head in ("strategy", "cost (USD)", "adopters", "USD/adopter", "vs baseline", "on frontier"):
-        out.add_column(head, justify="left" if head == "strategy" else "right")
-    g = table.groupby("strategy", sort=False)
-    for name in results.strategies:
-        rows = g.get_group(name)
-        diff = rows["adopted_vs_baseline"].mean()
-        out.add_row(name, f"{rows['cost'].mean():,.0f}", f"{rows['adopted'].mean():,.1f}",
-                    f"{rows['cost_per_adopter'].mean():,.2f}", "–" if diff != diff else f"{diff:+,.1f}",
-                    f"{int(rows['on_frontier'].sum())}/{n_points}")
-    return out
+def print_answer(out: Console, results) -> None:
+    """Campaign runs: the answer first (recommendation, ranges, chance of being best, what would change
+    it), then every strategy, best first."""
+    from sim.decision import render
+
+    decision = results.decision()
+    s = results.scenario
+    for line in render.terminal_lines(decision, s, results.roster):
+        head, _, text = line.partition(": ")
+        out.print(f"[bold]{head}:[/bold] {escape(text)}")
+    points = f" x {decision.points.n} assumption points" if decision.points.n > 1 else ""
+    out.print(render.terminal_table(decision, f"{s.name}: {len(results.strategies)} strategies{points}, "
+                                              f"{decision.trials:,} trials each; best first"))
 
 
 def _executor(args):
@@ -243,7 +240,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"scenario; ran the other {chunks['total'] - chunks['resumed']} (delete the folder to start "
                   "afresh)", markup=False)
     if not args.quiet:
-        out.print(_sweep_table(results) if results.is_sweep and scenario.is_campaign else _summary_table(results))
+        if scenario.is_campaign:
+            print_answer(out, results)
+        else:
+            out.print(_summary_table(results))
         report = " (open report.html)" if (folder / "report.html").exists() else ""
         out.print(f"results written to {folder}/{report}", markup=False)
     return 0

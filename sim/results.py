@@ -66,6 +66,16 @@ def _package_versions() -> tuple[tuple[str, str | None], ...]:
     return tuple(versions)
 
 
+def with_decision(table: pd.DataFrame, decision) -> pd.DataFrame:
+    """The planner's table with the decision columns of each strategy (across assumption points), rows
+    best strategy first (then by point)."""
+    cols = ["strategy", "rank", "within_budget", "budget", "unspent", "p_best", "regret_mean", "regret_max",
+            "adopters_p10", "adopters_p50", "adopters_p90"]
+    out = table.merge(decision.table[cols], on="strategy", how="left")
+    keys = ["rank", "point"] if "point" in out.columns else ["rank"]
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def provenance() -> dict[str, Any]:
     """Where a result came from: git commit, Python and package versions, command line, machine."""
     return {
@@ -118,6 +128,10 @@ class Results:
     trees: pd.DataFrame | None = None
     design: Design | None = None
     point_worlds: tuple[dict[str, Any], ...] | None = None
+    #: The optimizer's plan among the strategies (``run_experiment.py optimize``), and HTML the report
+    #: shows after its table (the optimizer's comparison with the grid).
+    optimized: str | None = None
+    extra_html: str = ""
 
     @property
     def is_sweep(self) -> bool:
@@ -158,6 +172,36 @@ class Results:
         if not self.scenario.is_campaign:
             return None
         return planner_table(self._summary, self.points)
+
+    def decision(self, points=None, *, objective: str | None = None, budget: float | None = None):
+        """Campaign runs: the planner's answer (:class:`sim.decision.Decision`): the recommended strategy for
+        the scenario's ``objective`` within its ``budget``, its range across assumption points, chance of
+        being best, regret, the robust choice and the assumption that most changes the answer.
+
+        Parameters
+        ----------
+        points : AssumptionPoints, optional
+            The points and their weights (default: the run's sweep points, equally weighted).
+        objective, budget : optional
+            Override the scenario's ``objective`` and ``budget``.
+        """
+        if not self.scenario.is_campaign:
+            return None
+        if points is None and objective is None and budget is None:
+            return self._decision
+        return self._decide(points, objective, budget)
+
+    @functools.cached_property
+    def _decision(self):
+        return self._decide(None, None, None)
+
+    def _decide(self, points, objective, budget):
+        from sim.decision import AssumptionPoints, decide, strategy_budgets
+
+        s = self.scenario
+        return decide(self.table, self.strategies, points or AssumptionPoints.from_design(self.design),
+                      objective=objective or s.objective, budget=budget if budget is not None else s.budget,
+                      budgets=strategy_budgets(s), seed=s.seed)
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs
@@ -235,12 +279,11 @@ class Results:
         point = len(self.design.points) // 2 if self.is_sweep else None
         if len(self.strategies) <= self.FEATURED or not self.scenario.is_campaign:
             return point, self.strategies[: self.FEATURED]
-        table = self.strategy_table()
-        if point is not None:
-            table = table[table["point"] == point]
-        front = table[table["on_frontier"]].sort_values("cost")["strategy"].tolist()
+        # The best strategies for the planner's objective, then the baseline they are compared with.
+        ranked = self.decision().table["strategy"].tolist()
         base = self.scenario.baseline_name
-        return point, [base, *[s for s in front if s != base]][: self.FEATURED]
+        best = [s for s in ranked if s != base][: self.FEATURED - 1]
+        return point, [*best, base]
 
     def write_reports(self, store: RunStore) -> None:
         """Write summary, reports, figures, the HTML report and the final manifest into an open store."""
@@ -260,17 +303,19 @@ class Results:
 
         if self.scenario.is_campaign:
             table = self.strategy_table()
-            store.write_csv("strategies.csv", table)
+            store.write_csv("strategies.csv", with_decision(table, self.decision()))
             store.write_csv("frontier.csv", table[table["on_frontier"]])
-            store.write_figure("frontier.png", plotting.frontier_figure(table, self.design.labels if self.design
-                                                                        else []))
+            colors = plotting.family_colors(self.strategies)
+            store.write_figure("frontier.png", plotting.frontier_figure(
+                table, self.design.labels if self.design else [], self.decision(), colors, self.optimized))
             store.write_csv("partners.csv", self.partner_report())
             splits = self.split_report()
             store.write_csv("splits.csv", splits)
-            store.write_figure("adoption_over_time.png", plotting.adoption_over_time_figure(at(self.timeseries), shown))
-            store.write_figure("funnel.png", plotting.funnel_figure(at(splits), shown))
+            store.write_figure("adoption_over_time.png",
+                               plotting.adoption_over_time_figure(at(self.timeseries), shown, colors))
+            store.write_figure("funnel.png", plotting.funnel_figure(at(splits), shown, colors))
             figure = plotting.final_size_figure(at(self.table), shown, world["real_accounts"],
-                                                "adopters per trial (real accounts; partners not counted)")
+                                                "sign-ups per trial (people; partners not counted)", colors)
         else:
             figure = plotting.final_size_figure(at(self.table), shown, world["accounts"])
         store.write_figure("final_size.png", figure)
@@ -281,6 +326,6 @@ class Results:
         manifest = self.manifest()
         from sim.sweeps.report import write_report
 
-        write_report(store, self, manifest, point, shown)
+        write_report(store, self, manifest, point, shown, self.optimized, self.extra_html)
         store.write_manifest(manifest)
         store.finish()
