@@ -143,7 +143,8 @@ def print_answer(out: Console, results) -> None:
         head, _, text = line.partition(": ")
         out.print(f"[bold]{head}:[/bold] {escape(text)}")
     points = f" x {decision.points.n} assumption points" if decision.points.n > 1 else ""
-    out.print(render.terminal_table(decision, f"{s.name}: {len(results.strategies)} strategies{points}, "
+    n = len(results.strategies)
+    out.print(render.terminal_table(decision, f"{s.name}: {n} strateg{'y' if n == 1 else 'ies'}{points}, "
                                               f"{decision.trials:,} trials each; best first"))
 
 
@@ -171,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if calibration_cli.handles(argv):
         return calibration_cli.main(argv)
+    from sim.optimize import cli as optimize_cli  # `optimize SCENARIO`
+
+    if optimize_cli.handles(argv):
+        return optimize_cli.main(argv)
     args = parser().parse_args(argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
@@ -186,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         scenario = load_scenario(args.scenario)
         scenario = scenario.with_overrides(trials=args.trials, seed=args.seed, engine=args.engine)
         points = len(design(scenario).points)
+        from sim.campaign.feasibility import design_problems
+
+        problems = design_problems(scenario)  # budgets that buy nobody: refused before any world is built
+        if problems:
+            raise ScenarioError(problems)
     except ScenarioError as exc:
         for line in exc.problems:
             err.print(line, markup=False)

@@ -199,9 +199,12 @@ class Results:
         from sim.decision import AssumptionPoints, decide, strategy_budgets
 
         s = self.scenario
+        budgets = strategy_budgets(s)
+        if self.optimized is not None and s.optimize is not None:  # the plan was given the optimizer's budget
+            budgets[self.optimized] = float(s.optimize.budget or s.budget)
         return decide(self.table, self.strategies, points or AssumptionPoints.from_design(self.design),
                       objective=objective or s.objective, budget=budget if budget is not None else s.budget,
-                      budgets=strategy_budgets(s), seed=s.seed)
+                      budgets=budgets, seed=s.seed)
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs

@@ -110,7 +110,7 @@ class Prepared:
                 "scale": pop.scale,
                 "real_accounts": pop.n_audience * pop.scale,
                 "audience_per_platform": dict(zip(pop.platforms, audience.tolist(), strict=True)),
-                "creators_per_tier": {t: int(spec.tiers[t].count) for t in pop.tiers},
+                "creators_per_tier": spec.tier_counts(),
                 # Creators who got fewer simulated followers than followers/scale (usually because
                 # every member of their platform already follows them); raise `scale` or the
                 # audience size if this is not 0.

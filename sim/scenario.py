@@ -311,6 +311,8 @@ class Scenario(Spec):
                 if g.post_days()[-1] >= self.days:
                     raise ValueError(f"strategy {s.name}: a post on day {g.post_days()[-1]} is beyond the "
                                      f"horizon (days: {self.days})")
+                if world.creators is not None:
+                    continue  # a roster: every creator has its own price
                 if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
                     raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
                                      f"{g.platform}")

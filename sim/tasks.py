@@ -89,7 +89,8 @@ def data_files(scenario: Scenario) -> tuple[str, ...]:
     against the registry's checksums wherever they are read)."""
     world = scenario.world
     graph = world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
-    return (graph.path,) if isinstance(graph, EdgeListGraph) else ()
+    roster = (world.creators.roster,) if isinstance(world, CreatorAudienceWorld) and world.creators else ()
+    return ((graph.path,) if isinstance(graph, EdgeListGraph) else ()) + roster
 
 
 def _check_data(task: ChunkTask) -> None:

@@ -16,6 +16,7 @@ update order.
 from __future__ import annotations
 
 import collections
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from sim.influence.greedy import lazy_greedy
 from sim.rng import Stream, derive, numpy_generator, root_key
 from sim.scenario import Scenario
 from sim.world.population import Population
+from sim.world.roster import per_exposure_engagement
 from sim.world.spec import CreatorAudienceWorld
 
 #: Fixed-point unit of persuasion doses: integer sums are exact whatever the order.
@@ -217,6 +219,12 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
     p_eng = np.array([p.engagement for p in plat_specs])
     engagement = np.where(is_creator, t_eng[ctier] * p_eng[cplat], model.peer_engagement)
+    if pop.engagement_rate is not None:  # a roster's published rates (per follower), made per exposure
+        rate = np.full(n, np.nan)
+        rate[pop.n_audience:] = pop.engagement_rate
+        own = is_creator & ~np.isnan(rate)
+        per_exposure = np.minimum(1.0, np.divide(np.nan_to_num(rate), reach, out=np.zeros(n), where=reach > 0))
+        engagement = np.where(own, per_exposure, engagement)
 
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
@@ -301,8 +309,10 @@ def partner_price(group: PostGroup, rate_card: dict | None, partnership_cost: di
     return PartnerPrice(per_post, len(group.post_days()), float(partnership_cost.get(group.tier, 0.0)))
 
 
-def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str) -> int:
-    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys.
+def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str,
+                    cap: int | None = None) -> int:
+    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys, at most ``cap``
+    (what the strategy's ``max_partners`` leaves for this group).
 
     Raises
     ------
@@ -313,6 +323,9 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     where = f"{group.tier} creators on {group.platform}"
     if group.creators is not None:
         n = group.creators
+        if cap is not None and n > cap:
+            raise ValueError(f"strategy {strategy}: {n} {where} asked for, but max_partners leaves room for {cap} "
+                             "after the strategy's earlier groups")
         if n > available:
             raise ValueError(f"strategy {strategy}: {n} {where} asked for, but the world has {available} "
                              "(not already partners of this strategy)")
@@ -324,6 +337,8 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     if n == 0:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys no partner: one of the "
                          f"{where} costs {price.describe()}")
+    if cap is not None:
+        n = min(n, cap)
     if n > available:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys {n} partners among the "
                          f"{where} at {price.describe()} each, but the world has {available} (not already "
@@ -336,7 +351,8 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
     """The schedule of partners chosen for each group: every post's day, account and factors."""
     partners, ppost, pcost, pfee = [], [], [], []
     rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust)
-    for group, price, chosen in groups:
+    for group, price, chosen, *own in groups:
+        costs = own[0] if own else None  # a roster's per-creator costs
         days = group.post_days()
         tier = world.tiers[group.tier]
         plat = world.platforms[group.platform]
@@ -346,18 +362,22 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
             factor *= tier.authenticity
         eng = tier.engagement * plat.engagement
         d_eng = min(1.0, eng * model.stranger_trust / tier.trust) if tier.trust > 0 else eng
-        for c in chosen:
+        for i, c in enumerate(chosen):
             p = len(partners)
             partners.append(int(c))
             ppost.append(len(days))
-            pcost.append(price.total)
+            pcost.append(price.total if costs is None else float(costs[i]))
             pfee.append(price.partnership)
+            d_eng_c = d_eng
+            if pop.engagement_rate is not None and not np.isnan(pop.engagement_rate[c]):
+                e = per_exposure_engagement(float(pop.engagement_rate[c]), min(1.0, plat.organic_reach * tier.reach))
+                d_eng_c = min(1.0, e * model.stranger_trust / tier.trust) if tier.trust > 0 else e
             account = pop.creator_account(int(c))
             followers = int(pop.followers_sim[c])
             for d in days:
                 shock = plat.shock.reach_factor if plat.shock is not None and d >= plat.shock.day else 1.0
                 n_disc = int(round(plat.discovery * followers * shock))
-                rows.append((d, p, account, k, factor, n_disc, d_eng, model.stranger_trust))
+                rows.append((d, p, account, k, factor, n_disc, d_eng_c, model.stranger_trust))
     rows.sort(key=lambda r: (r[0], r[1]))
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
     day = np.array(cols[0], dtype=np.int32)
@@ -426,10 +446,23 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
         key = scenario.group_key(index, j)
         if key[0] == "strategies":
             key = (*key, "creators" if group.creators is not None else "budget")
-        price = partner_price(group, scenario.rate_card, scenario.partnership_cost)
+        price = partner_price(group, scenario.rate_card, scenario.partnership_cost) if pop.price_per_post is None \
+            else PartnerPrice(math.nan, len(group.post_days()), float(scenario.partnership_cost.get(group.tier, 0.0)))
         pool = partner_pool(pop, group, seed, taken)
+        cap = None if strategy.max_partners is None else strategy.max_partners - len(taken)
+        if pop.price_per_post is not None:  # a roster: every creator has its own price
+            costs = roster_costs(pop, group, scenario.partnership_cost, pool)
+            try:
+                chosen = roster_hire(pop, world, model, arrays, groups, group, price, pool, costs, cap, seed,
+                                     strategy.name)
+            except ValueError as exc:
+                raise CampaignError(key, str(exc)) from None
+            taken.update(int(c) for c in chosen)
+            position = {int(c): i for i, c in enumerate(pool)}
+            groups.append((group, price, chosen, costs[[position[int(c)] for c in chosen]]))
+            continue
         try:
-            n = partners_wanted(group, price, len(pool), strategy.name)
+            n = partners_wanted(group, price, len(pool), strategy.name, cap)
         except ValueError as exc:
             raise CampaignError(key, str(exc)) from None
         if group.select == "greedy" and n > 0:
@@ -441,6 +474,72 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
         taken.update(int(c) for c in chosen)
         groups.append((group, price, chosen))
     return _assemble(pop, world, model, groups)
+
+
+def roster_costs(pop: Population, group: PostGroup, partnership_cost: dict, pool: np.ndarray) -> np.ndarray:
+    """A roster's cost of each creator of ``pool`` as a partner of ``group``: its own price per post x
+    posts (0 for unpaid posts) + the tier's partnership cost (USD)."""
+    posts = len(group.post_days()) if group.paid else 0
+    return pop.price_per_post[pool] * posts + float(partnership_cost.get(group.tier, 0.0))
+
+
+def roster_hire(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, arrays, before: list,
+                group: PostGroup, price: PartnerPrice, pool: np.ndarray, costs: np.ndarray, cap: int | None,
+                seed: int, strategy: str) -> np.ndarray:
+    """Roster creators a group hires: ``creators`` in ``select`` order, or, with a ``budget``, every
+    creator in ``select`` order whose cost still fits what is left (``greedy``: lazy greedy on expected
+    adopters per dollar within the budget), at most ``cap`` in all.
+
+    Raises
+    ------
+    ValueError
+        If the group asks for more creators than the roster has left, or a positive budget buys nobody.
+    """
+    where = f"{group.tier} creators on {group.platform}"
+    if group.creators is not None:
+        if cap is not None and group.creators > cap:
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but max_partners leaves "
+                             f"room for {cap} after the strategy's earlier groups")
+        if group.creators > len(pool):
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but the roster has "
+                             f"{len(pool)} (not already partners of this strategy)")
+        n, budget = group.creators, None
+    else:
+        n, budget = len(pool) if cap is None else min(cap, len(pool)), group.budget
+        if budget == 0 or n == 0:
+            return np.zeros(0, dtype=np.int64)
+    if group.select == "greedy":
+        trials = np.arange(group.greedy_trials, dtype=np.int64)
+        root = selection_root(seed)
+        adopters = TOTALS.index("adopters")
+        position = {int(c): i for i, c in enumerate(pool)}
+
+        def expected_adopters(chosen: tuple[int, ...]) -> float:
+            picked = np.array(chosen, dtype=np.int64)
+            schedule = _assemble(pop, world, model, [*before, (group, price, picked,
+                                                               costs[[position[c] for c in chosen]])])
+            return float(simulate(pop, arrays, schedule, root, trials).totals[:, adopters].mean())
+
+        pick = lazy_greedy([int(c) for c in pool], expected_adopters, k=n,
+                           budget=None if budget is None else budget * (1 + 1e-12),
+                           cost=np.maximum(costs, 1e-9) if budget is not None else None)
+        chosen = np.array(pick.chosen, dtype=np.int64)
+    elif budget is None:
+        chosen = pool[:n]
+    else:
+        keep, spent = [], 0.0
+        for c, cost in zip(pool, costs, strict=True):
+            if len(keep) == n:
+                break
+            if spent + cost <= budget * (1 + 1e-12):
+                keep.append(int(c))
+                spent += cost
+        chosen = np.array(keep, dtype=np.int64)
+    if budget is not None and budget > 0 and len(chosen) == 0:
+        cheapest = f"${costs.min():,.0f}" if len(costs) else "nothing: there is none left"
+        raise ValueError(f"strategy {strategy}: a budget of ${budget:,.0f} buys no partner: the cheapest of the "
+                         f"{where} in the roster costs {cheapest}")
+    return chosen
 
 
 def max_daily_posts(scenario: Scenario) -> int:

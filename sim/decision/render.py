@@ -69,10 +69,9 @@ def describe_strategy(scenario: Scenario, name: str, roster: pd.DataFrame | None
     for g in strategy.posts:
         who = f"{TIER_WORDS.get(g.tier, g.tier)} creators on {g.platform}"
         n = hired.get((g.tier, g.platform))
+        n = n if n is not None else g.creators
         if n is not None:
-            who = f"{n:,} {who}"
-        elif g.creators is not None:
-            who = f"{g.creators:,} {who}"
+            who = f"{n:,} {who}" if n != 1 else f"1 {TIER_WORDS.get(g.tier, g.tier)} creator on {g.platform}"
         money = f" for {fmt.money(g.budget)}" if g.budget is not None else ""
         parts.append(f"{who}{money}, {_days(g.post_days())}")
     return "; ".join(parts)
@@ -132,8 +131,9 @@ def answer_sentences(d: Decision, scenario: Scenario, roster: pd.DataFrame | Non
         names = ", ".join(f"{s} ({fmt.money(u)})" for s, u in zip(unspent["strategy"][:4], unspent["unspent"][:4],
                                                                   strict=True))
         more = f" and {len(unspent) - 4} more" if len(unspent) > 4 else ""
-        out.append(("Money left unspent", f"{len(unspent)} strategies leave more than 5% of their budget unspent "
-                    f"(partners come in whole units): {names}{more}."))
+        out.append(("Money left unspent", f"{len(unspent)} strateg{'y leaves' if len(unspent) == 1 else 'ies leave'} "
+                    "more than 5% of the budget unspent "
+                    f"(partners come whole, the partner cap binds, or the creators run out): {names}{more}."))
     dr = d.driver
     if dr is not None:
         if dr.winner is not None:
@@ -226,7 +226,7 @@ def uncertainty_html(d: Decision) -> str:
                        "calibration's posterior draws, to see how much the answer depends on them.")
     else:
         assumptions = (f"{fmt.compact_count(r['adopters_p10'])} to {fmt.compact_count(r['adopters_p90'])} sign-ups "
-                       f"(80% of {html.escape(d.points.source)}), a spread of {fmt.count(spread)}.")
+                       f"(the middle 80% over {html.escape(d.points.source)}), a spread of {fmt.count(spread)}.")
     return ("<h2>Two kinds of uncertainty</h2><ul class=unc>"
             f"<li><b>What we do not know about the world</b> (assumptions): {assumptions}</li>"
             f"<li><b>Chance in the simulation</b> (Monte Carlo error, {d.trials:,} trials per point): "

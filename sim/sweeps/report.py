@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -91,8 +92,11 @@ def describe(results: Results) -> list[str]:
         plats = ", ".join(f"{name} (a post reaches {p.organic_reach:.0%} of followers"
                           + (f", and non-followers up to {p.discovery:g}x its followers" if p.discovery else "")
                           + ")" for name, p in world.platforms.items())
-        tiers = "; ".join(f"{spec.count:,} {name} creators ({spec.followers[0]:,}-{spec.followers[1]:,} followers)"
+        counts = world.tier_counts()
+        tiers = "; ".join(f"{counts[name]:,} {name} creators ({spec.followers[0]:,}-{spec.followers[1]:,} followers)"
                           for name, spec in world.tiers.items())
+        if world.creators is not None:
+            tiers += f" (the planner's roster, {os.path.basename(world.creators.roster)})"
         out.append(f"The world: {fmt.count(w['real_accounts'])} people (simulated as {w['accounts']:,} accounts, "
                    f"each standing for {fmt.param(w['scale'])}) on {plats}. Creators: {tiers}.")
         m = s.model

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import psutil
 
 from sim.scenario import Scenario
@@ -116,8 +117,13 @@ def estimate(scenario: Scenario, workers: int = 1) -> Footprint:
     if isinstance(world, CreatorAudienceWorld):
         n, peer_edges, build = _graph(world.audience.peers)
         followers = {name: min(n, _log_uniform_mean(*t.followers) / world.scale) for name, t in world.tiers.items()}
-        edges = peer_edges + int(sum(t.count * followers[name] for name, t in world.tiers.items()))
-        accounts = n + sum(t.count for t in world.tiers.values())
+        counts = world.tier_counts()
+        roster = world.roster()
+        if roster is not None:  # the roster's own follower counts
+            edges = peer_edges + int(np.minimum(n, roster.followers / world.scale).sum())
+        else:
+            edges = peer_edges + int(sum(counts[name] * followers[name] for name in world.tiers))
+        accounts = n + sum(counts.values())
         # Concatenating peers' CSR with creators' rows holds two copies of the indices.
         build = max(build, 8 * edges + _PER_ACCOUNT * accounts)
         # Kernel edge state: one slot per follower of each partner of the largest strategy.
@@ -126,11 +132,13 @@ def estimate(scenario: Scenario, workers: int = 1) -> Footprint:
             total = 0.0
             for g in strategy.posts or []:
                 count = g.creators
-                if count is None:  # a budget: as many partners as it buys (posts at the card + partnership)
+                if count is None and roster is not None:  # prices per creator: bounded by the tier's count
+                    count = counts[g.tier]
+                elif count is None:  # a budget: as many partners as it buys (posts at the card + partnership)
                     price = scenario.rate_card[g.platform][g.tier] if g.paid else 0.0
                     each = price * len(g.post_days()) + scenario.partnership_cost.get(g.tier, 0.0)
                     count = g.budget / each if each > 0 else 0
-                total += min(count, world.tiers[g.tier].count) * followers[g.tier]
+                total += min(count, counts[g.tier]) * followers[g.tier]
             slots = max(slots, total)
         run = 4 * edges + 8 * accounts + workers * (_PER_ACCOUNT * accounts + _PER_SLOT * slots)
         return Footprint(accounts, edges, int(build), int(run))
