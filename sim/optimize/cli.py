@@ -77,7 +77,9 @@ def plan_yaml(scenario, plan, grid_best: str | None, source: Path) -> str:
 
 def ours(manifest: dict, scenario) -> bool:
     """Whether a run folder's manifest is this optimization's (finished, or stopped while running the plan)."""
-    if manifest.get("optimized_from") == scenario.digest():
+    from sim.optimize.search import search_key
+
+    if manifest.get("optimized_from") == search_key(scenario):
         return True
     held = manifest.get("scenario") or {}
     mine = scenario.model_dump(mode="json")
@@ -93,7 +95,7 @@ def main(argv: list[str]) -> int:
     from sim.campaign.feasibility import design_problems
     from sim.cli import print_answer
     from sim.optimize.compare import comparison
-    from sim.optimize.search import search
+    from sim.optimize.search import search, search_key
     from sim.runner import run
     from sim.scenario import ScenarioError, load_scenario
     from sim.store import RunStore, StoreError
@@ -128,7 +130,8 @@ def main(argv: list[str]) -> int:
                   markup=False)
         return EXIT_BAD_INPUT
     workers = args.workers or machine_cores()
-    checkpoint = args.out / ".optimize" / f"{scenario.name}-{scenario.digest()[:16]}.journal"
+    key = search_key(scenario)
+    checkpoint = args.out / ".optimize" / f"{scenario.name}-{key[:16]}.journal"
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("plans"),
                TimeRemainingColumn())
     with Progress(*columns, disable=args.quiet, transient=False, console=err) as bar:
@@ -152,7 +155,7 @@ def main(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     section, lines, numbers = comparison(results, found, name)
     results = dataclasses.replace(results, optimized=name, extra_html=section,
-                                  info={**results.info, "optimized_from": scenario.digest(),
+                                  info={**results.info, "optimized_from": key,
                                         "optimizer": {"evaluations": numbers["evaluations"], "checkpoint":
                                                       str(checkpoint), "grid_best_in_space": numbers["grid_best"],
                                                       "gain": numbers["gain"], "gain_sem": numbers["gain_sem"]}})

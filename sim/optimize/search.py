@@ -72,6 +72,17 @@ def contexts(scenario: Scenario, workers: int = 1) -> tuple[list[PointContext], 
     return out, points
 
 
+def search_key(scenario: Scenario) -> str:
+    """What identifies a search: the scenario without the number of evaluations (a search asked for
+    more evaluations continues the one that stopped at fewer)."""
+    import hashlib
+    import json
+
+    data = json.loads(scenario.canonical_json())
+    data.get("optimize", {}).pop("evaluations", None)
+    return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
+
+
 def search_root(seed: int) -> np.uint64:
     """Root key of the trials plans are searched on (stream ``OPTIMIZE``), apart from the reported trials."""
     return derive(root_key(seed), np.uint64(int(Stream.OPTIMIZE)))
@@ -317,7 +328,7 @@ def search(scenario: Scenario, checkpoint: str | Path | None = None, *, workers:
 
         Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
         storage = JournalStorage(JournalFileBackend(str(checkpoint)))
-    study = optuna.create_study(study_name=f"{scenario.name}-{scenario.digest()[:16]}", storage=storage,
+    study = optuna.create_study(study_name=f"{scenario.name}-{search_key(scenario)[:16]}", storage=storage,
                                 direction="maximize", sampler=sampler, load_if_exists=True)
     done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
     resumed = len(done)
