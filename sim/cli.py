@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sim import fmt
+
 EXIT_BAD_INPUT = 2
 
 
@@ -87,7 +89,7 @@ def _summary_table(results) -> Table:
     world = results.world
     title = f"{results.scenario.name}: {results.scenario.trials:,} trials per strategy, {world['accounts']:,} accounts"
     if results.scenario.is_campaign:
-        title += f" (x{world['scale']:g} = {world['real_accounts']:,.0f} real)"
+        title += f" (x{fmt.param(world['scale'])} = {fmt.count(world['real_accounts'])} real)"
         columns = [("cost", "cost (USD)", "{:,.0f}"), ("reach", "reach", "{:,.0f}"),
                    ("engagements", "engagements", "{:,.0f}"), ("engagers", "engagers", "{:,.0f}"),
                    ("adopted", "adopters ± 95% CI", None), ("adopters_engaged", "of whom engaged", "{:,.0f}"),
@@ -115,19 +117,19 @@ def _summary_table(results) -> Table:
         cells = []
         if results.is_sweep:
             values = dict(results.design.points[int(key[0])].values)
-            cells += [f"{values[k]:.4g}" if isinstance(values[k], float) else str(values[k]) for k in labels]
+            cells += [fmt.param(values[k]) for k in labels]
         cells.append(key[-1])
         for outcome, _, fmt in columns:
             row = by.loc[(*key, outcome)]
             if fmt is None:
-                half = f" ± {row.ci95_high - row['mean']:,.1f}" if row.trials > 1 else ""
-                cells.append(f"{row['mean']:,.1f}{half}")
+                half = f" ± {fmt.count(row.ci95_high - row['mean'])}" if row.trials > 1 else ""
+                cells.append(f"{fmt.count(row['mean'])}{half}")
             else:
                 cells.append(fmt.format(row["mean"]) if row.trials else "–")
         if paired:
             row = by.loc[(*key, "adopted")]
             d = row["diff_mean"]
-            cells.append("baseline" if d != d else f"{d:+,.1f} ± {row['diff_ci95_high'] - d:,.1f}")
+            cells.append("baseline" if d != d else f"{fmt.signed_count(d)} ± {fmt.count(row['diff_ci95_high'] - d)}")
         table.add_row(*cells)
     return table
 

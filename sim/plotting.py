@@ -11,12 +11,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-
 #: Markers for schedules (burst, ambassador, ...), in order of first appearance.
 _MARKERS = "osD^vP*X<>"
 #: Line styles telling strategies of one family apart in line and bar charts.
 _DASHES = ["-", "--", ":", "-."]
 _HATCHES = ["", "//", "..", "xx", "\\\\", "++"]
+
+
+#: Names the optimizer gives its plan among a run's strategies (sim.optimize.cli).
+OPTIMIZER_NAMES = ("optimized", "optimized_plan", "optimizer")
 
 
 def family(name: str) -> str:
@@ -33,8 +36,11 @@ def schedule_of(name: str) -> str | None:
 def family_colors(strategies) -> dict[str, str]:
     """One colour per strategy family, the same in every figure of a run: families take the
     colour cycle in the order they first appear among ``strategies`` (scenario order)."""
-    families = list(dict.fromkeys(family(s) for s in strategies))
-    return {f: f"C{i % 10}" for i, f in enumerate(families)}
+    families = [f for f in dict.fromkeys(family(s) for s in strategies) if f not in OPTIMIZER_NAMES]
+    colors = {f: f"C{i % 10}" for i, f in enumerate(families)}
+    # The optimizer's plan is black, so a run's families keep the colours they have without it.
+    colors.update({f: "black" for f in dict.fromkeys(family(s) for s in strategies) if f in OPTIMIZER_NAMES})
+    return colors
 
 
 def _variant(strategies: list[str], name: str) -> int:
@@ -235,7 +241,6 @@ def frontier_figure(table: pd.DataFrame, labels: list[str], decision=None, color
     ax.set_ylabel("expected sign-ups (people)")
     ax.margins(x=0.08, y=0.1)
     from matplotlib.lines import Line2D
-
     from matplotlib.patches import Patch
 
     mixes = [Patch(color=c, label=f) for f, c in colors.items() if any(family(n) == f for n in names)]

@@ -41,8 +41,8 @@ from sim.classic.spec import (
     LinearThreshold,
     RecruitSpec,
 )
-from sim.schema import NonNegative, PositiveInt, Spec
 from sim.optimize.spec import OptimizeSpec, check_optimize
+from sim.schema import NonNegative, PositiveInt, Spec
 from sim.sweeps.spec import StrategyGrid, SweepSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 from sim.yaml_source import YamlDocument, YamlError, parse_yaml, read_yaml

@@ -60,7 +60,7 @@ def budget_problems(scenario) -> list[str]:
                 problems.append(scenario.locate(key, str(exc)))
     opt = scenario.optimize
     if opt is not None:
-        from sim.optimize.plan import cells_of, cell_price
+        from sim.optimize.plan import cell_price, cells_of
 
         budget = opt.budget or scenario.budget
         cheapest = min((cell_price(scenario, cell, days) for cell in cells_of(scenario)

@@ -6,7 +6,14 @@ choice, the assumption that changes the answer), :mod:`sim.decision.render` (the
 words, for the report and the terminal).
 """
 
-from sim.decision.core import DECISION_COLUMNS, Decision, Driver, Objective, decide, strategy_budgets
+from sim.decision.core import (
+           DECISION_COLUMNS,
+           Decision,
+           Driver,
+           Objective,
+           decide,
+           strategy_budgets,
+)
 from sim.decision.points import AssumptionPoints, weighted_quantiles
 
 __all__ = ["DECISION_COLUMNS", "AssumptionPoints", "Decision", "Driver", "Objective", "decide", "strategy_budgets",

@@ -90,7 +90,13 @@ def ours(manifest: dict, scenario) -> bool:
 def main(argv: list[str]) -> int:
     """Entry point of ``run_experiment.py optimize``; returns the exit status."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from sim.campaign.feasibility import design_problems
     from sim.cli import print_answer
