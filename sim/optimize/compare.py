@@ -100,10 +100,12 @@ def comparison(results, found, name: str) -> tuple[str, list[str], dict]:
     crit = "expected" if problem.criterion == "expected" else "robust (10th percentile over the points)"
     lines = [f"Optimizer: {n_eval} plans evaluated ({len(found.grid)} grid strategies first) by Optuna's TPE "
              f"sampler on {problem.trials} trials per point of their own; criterion {crit} {problem.objective.value}."]
+    capped = problem.max_partners is not None and sum(plan.partners.values()) >= problem.max_partners
+    why = (f"the cap of {problem.max_partners} partners is reached" if capped
+           else "no partner it could still add fits")
     lines.append(f"Optimizer's plan ({picked}, schedule {_schedule_name(found)}): {parts}; spends "
                  f"{fmt.money(plan.cost)} of {fmt.money(problem.budget)}"
-                 + (f", {fmt.money(plan.unspent)} left unspent (no partner it could still add fits)"
-                    if plan.unspent >= 0.5 else "") + ".")
+                 + (f", {fmt.money(plan.unspent)} left unspent ({why})" if plan.unspent >= 0.5 else "") + ".")
     if gain is not None:
         lines.append(f"On the report's trials (not the ones it was chosen on): {fmt.signed_count(gain.mean)} "
                      f"sign-ups against {grid_best}, the best grid strategy inside the search space "
