@@ -9,15 +9,18 @@ when it builds each strategy's partners).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from sim.campaign.model import partner_price, partners_wanted
+from sim.input.design import design
+from sim.input.scenario import Scenario
 
 
-def _cheapest(scenario, group) -> float | None:
+def _cheapest(scenario: Scenario, group) -> float | None:
     """A roster world's cheapest partner of the group's tier and platform (None: no roster)."""
-    roster = getattr(scenario.world, "roster", None)
-    roster = roster() if callable(roster) else None
+    roster = scenario.world.roster()
     if roster is None:
         return None
     mask = (np.asarray(roster.tier) == group.tier) & (np.asarray(roster.platform) == group.platform)
@@ -28,17 +31,44 @@ def _cheapest(scenario, group) -> float | None:
     return float(price.min() + scenario.partnership_cost.get(group.tier, 0.0))
 
 
-def _tier_count(scenario, tier: str) -> int:
-    counts = getattr(scenario.world, "tier_counts", None)
-    return int(counts()[tier]) if callable(counts) else int(scenario.world.tiers[tier].count)
+def _tier_count(scenario: Scenario, tier: str) -> int:
+    return int(scenario.world.tier_counts()[tier])
 
 
-def budget_problems(scenario) -> list[str]:
+def cells_of(scenario: Scenario) -> list[str]:
+    """The ``tier.platform`` cells the optimizer may spend on: the ``optimize`` block's, or every tier on
+    every platform it has creators on."""
+    spec = scenario.optimize
+    if spec is not None and spec.cells is not None:
+        return list(spec.cells)
+    world = scenario.world
+    roster = world.roster()
+    if roster is not None:
+        found = dict.fromkeys(f"{t}.{p}" for t, p in zip(roster.tier, roster.platform, strict=True))
+        return [f"{t}.{p}" for t in world.tiers for p in world.platforms if f"{t}.{p}" in found]
+    return [f"{t}.{p}" for t, spec_ in world.tiers.items() for p, share in spec_.platforms.items() if share > 0]
+
+
+def cell_price(scenario: Scenario, cell: str, days: list[int]) -> float:
+    """The cheapest partner of a cell posting on ``days`` (USD): posts at the rate card or the roster's
+    own prices, plus the tier's partnership cost (inf: no creator there)."""
+    tier, platform = cell.split(".")
+    fee = float(scenario.partnership_cost.get(tier, 0.0))
+    roster = scenario.world.roster()
+    if roster is not None:
+        mask = (np.asarray(roster.tier) == tier) & (np.asarray(roster.platform) == platform)
+        return float(roster.price_per_post[mask].min() * len(days) + fee) if mask.any() else math.inf
+    card = scenario.rate_card or {}
+    if tier not in card.get(platform, {}):
+        return math.inf
+    return float(card[platform][tier]) * len(days) + fee
+
+
+def budget_problems(scenario: Scenario) -> list[str]:
     """``file:line: key: message`` for every budget group of a campaign scenario that buys nobody, or
     more creators than the world's tier holds (all platforms together: an upper bound)."""
-    if not scenario.is_campaign:
-        return []
     problems = []
+    roster = scenario.world.creators is not None
     for i, strategy in enumerate(scenario.strategy_list):
         for j, group in enumerate(strategy.posts):
             if group.budget is None or group.budget == 0:
@@ -46,8 +76,7 @@ def budget_problems(scenario) -> list[str]:
             key = scenario.group_key(i, j)
             if key[0] == "strategies":
                 key = (*key, "budget")
-            price = partner_price(group, scenario.rate_card, scenario.partnership_cost) \
-                if getattr(scenario.world, "creators", None) is None else None
+            price = None if roster else partner_price(group, scenario.rate_card, scenario.partnership_cost)
             cheapest = _cheapest(scenario, group)
             try:
                 if price is not None:
@@ -60,8 +89,6 @@ def budget_problems(scenario) -> list[str]:
                 problems.append(scenario.locate(key, str(exc)))
     opt = scenario.optimize
     if opt is not None:
-        from sim.optimize.plan import cell_price, cells_of
-
         budget = opt.budget or scenario.budget
         cheapest = min((cell_price(scenario, cell, days) for cell in cells_of(scenario)
                         for days in schedules_days(scenario)), default=np.inf)
@@ -71,17 +98,15 @@ def budget_problems(scenario) -> list[str]:
     return problems
 
 
-def schedules_days(scenario) -> list[list[int]]:
+def schedules_days(scenario: Scenario) -> list[list[int]]:
     """Posting days of every schedule the optimizer may choose."""
     schedules = scenario.optimize.schedules or scenario.strategy_grid.schedules
     return [s.days if s.days is not None else s.schedule.days() for s in schedules.values()]
 
 
-def design_problems(scenario, most: int = 20) -> list[str]:
+def design_problems(scenario: Scenario, most: int = 20) -> list[str]:
     """:func:`budget_problems` at every point of the scenario's sweep (prices and fees may be swept): a
     problem found at every point once, others with the point they occur at; at most ``most`` lines."""
-    from sim.sweeps.design import design
-
     des = design(scenario)
     found = [budget_problems(point.scenario) for point in des.points]
     everywhere = [line for line in found[0] if all(line in f for f in found[1:])]

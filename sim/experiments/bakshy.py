@@ -32,8 +32,8 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.influence.ris import ReverseGraph, sample_sets
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import sample_degrees
 from sim.world.generators import follower_graph
 from sim.world.graph import FlatGraph

@@ -60,18 +60,19 @@ from matplotlib.ticker import FuncFormatter
 from pydantic import Field, field_validator
 from scipy import stats
 
+from sim.api import run
+from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
+from sim.execution.executor import machine_cores
 from sim.experiments.comparison import Check, Estimate, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream
-from sim.runner import run
-from sim.scenario import Scenario, load_scenario
-from sim.schema import PositiveInt, Spec
-from sim.sweeps.design import apply
-from sim.sweeps.executor import machine_cores
-from sim.sweeps.spec import SweepSpec
+from sim.input import keypaths
+from sim.input.design import apply
+from sim.input.scenario import Scenario, load_scenario
+from sim.input.schema import PositiveInt, Spec
+from sim.input.sweep import SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=40)]
@@ -249,7 +250,7 @@ def _base(path: str) -> Scenario:
 
 def fitted_intervals(spec: Definition) -> list[Varied]:
     """The fitted ranges as :class:`Varied`, from the base scenario's fitted set."""
-    from sim.calibration.fitted import find_fitted, read_fitted
+    from sim.input.fitted import find_fitted, read_fitted
 
     base = _base(spec.parameters.scenario)
     where = Path(spec.parameters.scenario)
@@ -283,7 +284,7 @@ def scenario_for(spec: Definition, sizes: Sizes, card: Card, world: int) -> Scen
     data.update(trials=sizes.trials, seed=replicate_seed(spec.seed, int(Stream.CLAIMS), world))
     shell = Scenario.model_validate(data)
     shell._source = base._source
-    values: dict[tuple[str, ...], float | str] = {tuple(k.split(".")): v for k, v in sizes.overrides.items()}
+    values: dict[tuple[str, ...], float | str] = {keypaths.split(k): v for k, v in sizes.overrides.items()}
     values[("rate_card",)] = card.name
     for i, s in enumerate(shell.strategy_list):
         if s.name in spec.parameters.budget_strategies:
@@ -305,7 +306,7 @@ def campaigns(spec: Definition, sizes: Sizes, card: Card, world: int) -> pd.Data
     scenario = scenario_for(spec, sizes, card, world)
     res = run(scenario, workers=min(2, machine_cores()))
     means = res.table.groupby(["point", "strategy"], observed=True)[list(MEANS)].mean()
-    roster = res.roster.groupby(["point", "strategy"], observed=True).agg(
+    roster = res.campaign.roster.groupby(["point", "strategy"], observed=True).agg(
         followers=("followers", "sum"), partners=("partner", "size"))
     frame = means.join(roster).reset_index()
     frame["strategy"] = frame.strategy.astype(str)

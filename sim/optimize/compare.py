@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim import fmt
-from sim.decision.points import AssumptionPoints
+from sim.base import fmt
+from sim.base.stats import Z95, mean_interval
+from sim.results.assumptions import AssumptionPoints
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ def paired_gain(table: pd.DataFrame, a: str, b: str, points: AssumptionPoints) -
         sub = table[table["point"] == p] if has_point else table
         x = sub[sub["strategy"] == a].sort_values("trial")["adopted"].to_numpy(np.float64)
         y = sub[sub["strategy"] == b].sort_values("trial")["adopted"].to_numpy(np.float64)
-        d = x - y
-        means.append(d.mean())
-        variances.append(d.var(ddof=1) / len(d) if len(d) > 1 else math.nan)
+        d = mean_interval(x - y)
+        means.append(d.mean)
+        variances.append(d.sem**2)
     w = points.weights
     return PairedGain(float(np.sum(w * np.array(means))), float(math.sqrt(np.sum(w**2 * np.array(variances)))))
 
@@ -87,7 +88,7 @@ def comparison(results, found, name: str) -> tuple[str, list[str], dict]:
                 if s == grid_best else "best strategy of the run (outside the search space)")
         diff = ""
         if gain is not None and s == name:
-            diff = f"{fmt.signed_count(gain.mean)} ± {fmt.count(1.96 * gain.sem)}"
+            diff = f"{fmt.signed_count(gain.mean)} ± {fmt.count(Z95 * gain.sem)}"
         body.append(f"<tr><td>{html.escape(s)}</td><td>{what}</td><td>{fmt.money(r['cost'])}</td>"
                     f"<td>{fmt.money(problem.budget - r['cost'] if s == name else r['unspent'])}</td><td>{fmt.count(r['adopters_mean'])}</td>"
                     f"<td>{fmt.count(r['adopters_p10'])}</td><td>{diff}</td></tr>")
@@ -109,7 +110,7 @@ def comparison(results, found, name: str) -> tuple[str, list[str], dict]:
     if gain is not None:
         lines.append(f"On the report's trials (not the ones it was chosen on): {fmt.signed_count(gain.mean)} "
                      f"sign-ups against {grid_best}, the best grid strategy inside the search space "
-                     f"(± {fmt.count(1.96 * gain.sem)}, 95% Monte Carlo).")
+                     f"(± {fmt.count(Z95 * gain.sem)}, 95% Monte Carlo).")
     section = ("<h2>The optimizer's plan and the grid</h2>"
                + "".join(f"<p>{html.escape(x)}</p>" for x in lines)
                + f'<div class="scroll"><table id="optimizer-table"><thead>{head}</thead><tbody>{"".join(body)}'

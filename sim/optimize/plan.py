@@ -12,15 +12,15 @@ partners cost, so running it hires the same creators.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.campaign.feasibility import cells_of
 from sim.campaign.spec import PostGroup
-from sim.decision.core import Objective
-from sim.scenario import Scenario, Strategy
-from sim.sweeps.spec import GridSchedule
+from sim.input.scenario import Scenario, Strategy
+from sim.input.sweep import GridSchedule
+from sim.results.decision import Objective
 
 #: Weights below this leave a cell out of the plan (so that "not at all" is reachable by a
 #: continuous search).
@@ -39,7 +39,7 @@ class Problem:
     cells : tuple of str
         ``tier.platform`` cells, in order.
     schedules : dict
-        Name -> :class:`sim.sweeps.spec.GridSchedule`.
+        Name -> :class:`sim.input.sweep.GridSchedule`.
     objective : Objective
     criterion : {"expected", "robust"}
     evaluations, trials : int
@@ -57,36 +57,8 @@ class Problem:
     select: str
 
 
-def cells_of(scenario: Scenario) -> list[str]:
-    """The cells a plan may use: the ``optimize`` block's, or every tier on every platform it has creators on."""
-    spec = scenario.optimize
-    if spec is not None and spec.cells is not None:
-        return list(spec.cells)
-    world = scenario.world
-    roster = world.roster()
-    if roster is not None:
-        found = dict.fromkeys(f"{t}.{p}" for t, p in zip(roster.tier, roster.platform, strict=True))
-        return [f"{t}.{p}" for t in world.tiers for p in world.platforms if f"{t}.{p}" in found]
-    return [f"{t}.{p}" for t, spec_ in world.tiers.items() for p, share in spec_.platforms.items() if share > 0]
-
-
 def _days(schedule: GridSchedule) -> list[int]:
     return schedule.days if schedule.days is not None else schedule.schedule.days()
-
-
-def cell_price(scenario: Scenario, cell: str, days: list[int]) -> float:
-    """The cheapest partner of a cell posting on ``days`` (USD): posts at the rate card or the roster's
-    own prices, plus the tier's partnership cost (inf: no creator there)."""
-    tier, platform = cell.split(".")
-    fee = float(scenario.partnership_cost.get(tier, 0.0))
-    roster = scenario.world.roster()
-    if roster is not None:
-        mask = (np.asarray(roster.tier) == tier) & (np.asarray(roster.platform) == platform)
-        return float(roster.price_per_post[mask].min() * len(days) + fee) if mask.any() else math.inf
-    card = scenario.rate_card or {}
-    if tier not in card.get(platform, {}):
-        return math.inf
-    return float(card[platform][tier]) * len(days) + fee
 
 
 def resolve(scenario: Scenario) -> Problem:

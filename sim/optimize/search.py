@@ -29,10 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.base.rng import Stream, derive, numpy_generator, root_key
+from sim.campaign.family import prices
 from sim.campaign.kernel import TOTALS
 from sim.campaign.model import CampaignError, build_schedule, simulate
-from sim.decision.core import Objective
-from sim.decision.points import AssumptionPoints, weighted_quantiles
+from sim.execution.prepare import WorldCache
+from sim.families.registry import family_of
+from sim.input.design import design
+from sim.input.scenario import Scenario, Strategy
 from sim.optimize.plan import (
     OFF,
     Params,
@@ -43,8 +47,8 @@ from sim.optimize.plan import (
     spent_by_cell,
     strategy,
 )
-from sim.rng import Stream, derive, numpy_generator, root_key
-from sim.scenario import Scenario, Strategy
+from sim.results.assumptions import AssumptionPoints, weighted_quantiles
+from sim.results.decision import Objective
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,16 +63,14 @@ class PointContext:
 
 def contexts(scenario: Scenario, workers: int = 1) -> tuple[list[PointContext], AssumptionPoints]:
     """Every assumption point of the scenario's sweep, built (worlds shared where the sweep allows)."""
-    from sim.runner import WorldCache, build_model
-    from sim.sweeps.design import design
-
     des = design(scenario)
     points = AssumptionPoints.from_design(des)
     cache = WorldCache()
     out = []
     for point, w in zip(des.points, points.weights, strict=True):
         world = cache.world(point.scenario, workers)
-        out.append(PointContext(point.scenario, world.population, build_model(point.scenario, world), float(w)))
+        compiled = family_of(point.scenario).compile(point.scenario, world)
+        out.append(PointContext(point.scenario, world.population, compiled, float(w)))
     return out, points
 
 
@@ -117,8 +119,10 @@ class Evaluation:
 
 
 def _schedule(ctx: PointContext, strat: Strategy):
-    scenario = ctx.scenario.model_copy(update={"strategies": [strat]})
-    return build_schedule(ctx.pop, scenario, 0, ctx.arrays)
+    """The plan's partners and posts at one point (problems are reported at the ``optimize`` block)."""
+    s = ctx.scenario
+    return build_schedule(ctx.pop, s.world, s.model, strat.name, strat.posts, [("optimize",)] * len(strat.posts),
+                          prices(s), s.seed, ctx.arrays, strat.max_partners)
 
 
 def build_plan(problem: Problem, ctx: PointContext, params: Params) -> tuple[dict[str, float], object]:

@@ -21,8 +21,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.schema import PositiveInt, Spec
-from sim.sweeps.spec import _MIX_KEY, GridSchedule, Name
+from sim.input.schema import PositiveInt, Spec
+from sim.input.sweep import _MIX_KEY, GridSchedule, Name
 
 
 class OptimizeSpec(Spec):
@@ -73,36 +73,3 @@ class OptimizeSpec(Spec):
         if self.cells is not None and len(set(self.cells)) != len(self.cells):
             raise ValueError("cells: each tier.platform once")
         return self
-
-
-def check_optimize(scenario) -> None:
-    """Checks of an ``optimize`` block that need the rest of the scenario (world, rate card, grid).
-
-    Raises
-    ------
-    ValueError
-        Naming the key and what is allowed.
-    """
-    spec: OptimizeSpec = scenario.optimize
-    world = scenario.world
-    if spec.budget is None and scenario.budget is None:
-        raise ValueError("optimize: give 'budget' (USD a plan may spend) here or at the top level")
-    if spec.schedules is None and scenario.strategy_grid is None:
-        raise ValueError("optimize: give 'schedules' (when partners post), or a strategy_grid whose schedules "
-                         "it takes")
-    for cell in spec.cells or ():
-        tier, platform = cell.split(".")
-        if tier not in world.tiers:
-            raise ValueError(f"optimize.cells: tier '{tier}' is not in world.tiers ({', '.join(world.tiers)})")
-        if platform not in world.platforms:
-            raise ValueError(f"optimize.cells: platform '{platform}' is not in world.platforms "
-                             f"({', '.join(world.platforms)})")
-        if getattr(world, "creators", None) is None and (
-                scenario.rate_card is None or tier not in scenario.rate_card.get(platform, {})):
-            raise ValueError(f"optimize.cells: rate_card has no price for {tier} posts on {platform}")
-    schedules = spec.schedules or scenario.strategy_grid.schedules
-    for name, sched in schedules.items():
-        days = sched.days if sched.days is not None else sched.schedule.days()
-        if max(days) >= scenario.days:
-            raise ValueError(f"optimize.schedules.{name}: a post on day {max(days)} is beyond the horizon "
-                             f"(days: {scenario.days})")

@@ -24,20 +24,12 @@ import gzip
 import json
 import math
 import re
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
+from sim.world.catalog import EdgeListFormat
 from sim.world.graph import FlatGraph
-
-
-class EdgeListFormat(StrEnum):
-    """How the lines of an edge-list file map to edges."""
-
-    EDGELIST = "edgelist"
-    MULTIGRAPH = "multigraph"
-    JSON = "json"
 
 
 class EdgeListError(ValueError):

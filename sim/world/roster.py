@@ -15,7 +15,9 @@ Columns (a header line first; UTF-8, comma-separated, one creator per line):
 ``engagement_rate`` optional   engagements per follower per post, in [0, 1], as creators' media kits
                                and rate guides publish it; the model engages an *exposed* follower with
                                probability ``min(1, engagement_rate / reach)`` (reach = the platform's
-                               organic reach x the tier's reach). Empty: the tier's engagement.
+                               organic reach x the tier's reach;
+                               :func:`sim.campaign.model.per_exposure_engagement`). Empty: the tier's
+                               engagement.
 ``alignment``       optional   alignment with the cause in [0, 1]; empty: drawn as for generated creators
 ``tier``            optional   nano, micro, macro or mega (a tier of the world); empty: the tier whose
                                ``followers`` range [low, high) holds the count (the first, in the
@@ -36,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.input.errors import InputError
+
 REQUIRED = ("handle", "platform", "followers", "price_per_post")
 OPTIONAL = ("engagement_rate", "alignment", "tier")
 TIERS = ("nano", "micro", "macro", "mega")
@@ -47,8 +51,15 @@ MAX_ROWS = 200_000
 _SHOWN = 5
 
 
-class RosterError(ValueError):
-    """A roster file that cannot be used; the message lists ``file:line:column: problem`` entries."""
+class RosterError(InputError):
+    """A roster file that cannot be used: ``problems`` holds one ``file:line:column: column: problem``
+    line per problem."""
+
+    def brief(self) -> str:
+        """The problems on one line (the first few, then how many more), for the scenario's message at
+        ``world.creators.roster``."""
+        more = f" (and {len(self.problems) - _SHOWN} more problems)" if len(self.problems) > _SHOWN else ""
+        return "; ".join(self.problems[:_SHOWN]) + more
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,8 +152,7 @@ def _number(text: str, *, whole: bool, low: float, high: float = math.inf, low_o
 
 
 def _fail(source: str, problems: list[str]) -> RosterError:
-    more = f" (and {len(problems) - _SHOWN} more problems)" if len(problems) > _SHOWN else ""
-    return RosterError("; ".join(problems[:_SHOWN]) + more)
+    return RosterError(problems)
 
 
 def parse_roster(data: bytes, source: str) -> Roster:
@@ -155,19 +165,19 @@ def parse_roster(data: bytes, source: str) -> Roster:
         Listing up to five ``file:line:column: column: problem`` entries.
     """
     if len(data) > MAX_BYTES:
-        raise RosterError(f"{source}: the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+        raise RosterError([f"{source}: the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}"])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise RosterError(f"{source}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
-                          "file as UTF-8") from None
+        raise RosterError([f"{source}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+                           "file as UTF-8"]) from None
     lines = text.splitlines()
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     if not numbered:
-        raise RosterError(f"{source}:1:1: the roster is empty; the first line names the columns "
-                          f"({', '.join(REQUIRED)}[, {', '.join(OPTIONAL)}])")
+        raise RosterError([f"{source}:1:1: the roster is empty; the first line names the columns "
+                           f"({', '.join(REQUIRED)}[, {', '.join(OPTIONAL)}])"])
     head_line, head_text = numbered[0]
     header = [h.strip() for h in next(csv.reader([head_text]))]
     starts = _field_starts(head_text)
@@ -189,9 +199,9 @@ def parse_roster(data: bytes, source: str) -> Roster:
         raise _fail(source, problems)
     rows = numbered[1:]
     if not rows:
-        raise RosterError(f"{source}:{head_line + 1}:1: the roster has a header but no creators")
+        raise RosterError([f"{source}:{head_line + 1}:1: the roster has a header but no creators"])
     if len(rows) > MAX_ROWS:
-        raise RosterError(f"{source}:{rows[MAX_ROWS][0]}:1: more than {MAX_ROWS:,} creators")
+        raise RosterError([f"{source}:{rows[MAX_ROWS][0]}:1: more than {MAX_ROWS:,} creators"])
     col = {name: k for k, name in enumerate(header)}
     out = {name: [] for name in known}
     line_no, positions = [], {name: [] for name in header}
@@ -274,11 +284,11 @@ def read_roster(path: str | Path, source: str | None = None) -> Roster:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise RosterError(f"no such file: {path}") from None
+        raise RosterError([f"no such file: {path}"]) from None
     except IsADirectoryError:
-        raise RosterError(f"no such file: {path} (it is a folder)") from None
+        raise RosterError([f"no such file: {path} (it is a folder)"]) from None
     except OSError as exc:
-        raise RosterError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise RosterError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
     return parse_roster(data, source)
 
 
@@ -331,11 +341,4 @@ def read_text(data: str, source: str = "<roster>") -> Roster:
     return parse_roster(data.encode("utf-8"), source)
 
 
-def per_exposure_engagement(rate: float, reach: float) -> float:
-    """A published engagement rate (per follower per post) as the probability that an exposed follower
-    engages: ``min(1, rate / reach)``, reach being the share of followers a post reaches."""
-    return min(1.0, rate / reach) if reach > 0 else 0.0
-
-
-__all__ = ["Roster", "RosterError", "digest", "parse_roster", "per_exposure_engagement", "read_roster",
-           "read_text", "resolve"]
+__all__ = ["Roster", "RosterError", "digest", "parse_roster", "read_roster", "read_text", "resolve"]

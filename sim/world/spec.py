@@ -1,6 +1,6 @@
 """Scenario blocks that describe a world: follow graphs, and creator-audience worlds.
 
-Validated strictly (see :mod:`sim.schema`); built by :mod:`sim.world.build`.
+Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
-from sim.world.datasets import DATASETS
-from sim.world.edgelist import EdgeListFormat
+from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.world.catalog import DATASETS, EdgeListFormat
+from sim.world.roster import Roster, RosterError, digest, read_roster, resolve
 
 # --------------------------------------------------------------------------- graphs
 
@@ -353,8 +353,6 @@ class CreatorsSpec(Spec):
     def _read(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("roster"), str):
             return data
-        from sim.world.roster import RosterError, digest, read_roster
-
         base = Path((info.context or {}).get("base_dir", "."))
         path = (base / data["roster"]).resolve()
         if not path.is_file():
@@ -369,18 +367,16 @@ class CreatorsSpec(Spec):
         try:
             parsed = read_roster(path, source=data["roster"])
         except RosterError as exc:
-            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": str(exc)}) from None
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
         _ROSTERS[found] = parsed
         return {**data, "roster": str(path), "sha256": found}
 
     def model_post_init(self, context: Any) -> None:
         self._parsed = _ROSTERS.get(self.sha256)
 
-    def parsed(self):
+    def parsed(self) -> Roster:
         """The roster as read (:class:`sim.world.roster.Roster`; tiers not yet resolved)."""
         if self._parsed is None:
-            from sim.world.roster import read_roster
-
             self._parsed = read_roster(self.roster)
         return self._parsed
 
@@ -419,13 +415,11 @@ class CreatorAudienceWorld(Spec):
                 raise ValueError(f"tiers.{t}: with a roster the creators come from the file; remove 'count' and "
                                  "'platforms' from the tier (it keeps followers, engagement, trust, ...)")
         if self.creators is not None:
-            from sim.world.roster import RosterError, resolve
-
             try:
                 self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
             except RosterError as exc:
                 raise PydanticCustomError("bad_path", "{problem}", {"at": ("creators", "roster"),
-                                                                    "problem": str(exc)}) from None
+                                                                    "problem": exc.brief()}) from None
         for where, names in [(f"tiers.{t}.platforms", spec.platforms or {}) for t, spec in self.tiers.items()] + [
                 (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
             unknown = sorted(set(names) - known)
@@ -433,14 +427,11 @@ class CreatorAudienceWorld(Spec):
                 raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
         return self
 
-
-    def roster(self):
+    def roster(self) -> Roster | None:
         """The roster with every creator's tier resolved (:class:`sim.world.roster.Roster`), or None."""
         if self.creators is None:
             return None
         if self._roster is None:
-            from sim.world.roster import resolve
-
             self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
         return self._roster
 
@@ -456,3 +447,13 @@ def world_kind(data: Any) -> str:
     if isinstance(data, dict):
         return data.get("kind", "network")
     return getattr(data, "kind", "network")
+
+
+def graph_of(world: WorldSpec | CreatorAudienceWorld) -> GraphSpec:
+    """The follow graph's block: the network's graph, or the audience's peer graph."""
+    return world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+
+
+def graph_key(world: WorldSpec | CreatorAudienceWorld) -> tuple[str, ...]:
+    """The key path of :func:`graph_of`'s block in a scenario (where a problem with it is reported)."""
+    return ("world", "audience", "peers") if isinstance(world, CreatorAudienceWorld) else ("world", "graph")

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim import prepare
+from sim.base.rng import Stream, numpy_generator
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.experiments import load_experiment
 from sim.experiments.claims import (
@@ -18,8 +20,6 @@ from sim.experiments.claims import (
     scenario_for,
     verdict,
 )
-from sim.rng import Stream, numpy_generator
-from sim.runner import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = ["a", "b", "c"]

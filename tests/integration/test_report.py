@@ -67,7 +67,7 @@ def test_report_renders_its_figures_and_tables_without_errors(report, tmp_path):
 def test_the_answer_comes_first_and_names_the_top_of_the_table_and_of_strategies_csv(report, tmp_path):
     """At 1,280 px: the answer starts on the first screen, names the strategy at the top of the sorted
     table and of strategies.csv, and the table's key columns are all visible without scrolling."""
-    from sim.decision.render import KEY_COLUMNS
+    from sim.report.answer import KEY_COLUMNS
 
     dom = chromium("--window-size=1280,900", "--dump-dom", report.as_uri(), profile=tmp_path / "profile")
     body = re.search(r"<body([^>]*)>", dom).group(1)

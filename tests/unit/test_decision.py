@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.decision import AssumptionPoints, Objective, decide, weighted_quantiles
+from sim.results.assumptions import AssumptionPoints, weighted_quantiles
+from sim.results.decision import Objective, decide
 
 
 def table(values: dict[str, list[list[float]]], cost: dict[str, float] | None = None) -> pd.DataFrame:

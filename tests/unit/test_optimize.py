@@ -13,7 +13,7 @@ import yaml
 
 from sim import Scenario, load_scenario, run
 from sim.cli import main
-from sim.decision import AssumptionPoints
+from sim.results.assumptions import AssumptionPoints
 from sim.optimize.compare import paired_gain
 from sim.optimize.plan import Params, resolve
 from sim.optimize.search import build_plan, cell_capacity, contexts, search

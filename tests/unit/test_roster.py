@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from sim import load_scenario, prepare
+from sim.campaign.metrics import partner_table
 from sim.campaign.model import compile_world
-from sim.scenario import ScenarioError
+from sim.input.scenario import ScenarioError
 from sim.world.roster import RosterError, read_text
 
 ROSTER = """handle,platform,followers,price_per_post,engagement_rate,alignment,tier
@@ -147,7 +148,7 @@ def test_a_budget_hires_in_select_order_what_fits_at_each_creators_price(tmp_pat
                                               "select": "top_followers", "days": [0, 7]}]))
     plan = prepare(s).plans[0]
     assert plan.cost == pytest.approx(1000.0)
-    roster = prep.roster()
+    roster = partner_table("s", prep.plans[0], prep.world.population)  # partners.csv's rows
     assert list(roster["handle"]) == ["@f", "@e"]
 
 

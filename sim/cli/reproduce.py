@@ -1,0 +1,117 @@
+"""``reproduce [DEFINITION ...]``: reproduce published figures and print one table of verdicts.
+
+``python run_experiment.py reproduce [--quick]`` runs every definition in ``experiments/``;
+``python run_experiment.py experiments/<id>.yaml [--quick]`` (the ``run`` command) or
+``reproduce experiments/<id>.yaml`` runs one, writing its figures and comparison table. Exit
+status: 0 when every criterion passes or fails with a documented deviation, 1 when one fails
+without, 2 on an invalid definition or arguments (nothing is run).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sim.experiments.definition import ExperimentError, load_experiment, run_experiment
+from sim.experiments.report import status
+from sim.input.yaml_source import YamlDocument
+
+NAME = "reproduce"
+HELP = "reproduce published figures: the experiment definitions given, or every one in experiments/"
+EXIT_FAIL = 1
+EXIT_BAD_INPUT = 2
+#: Parent of the output folders ``<out>/<id>/``.
+OUT = Path("results/experiments")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``reproduce`` command's arguments."""
+    p.add_argument("definitions", type=Path, nargs="*", metavar="DEFINITION",
+                   help="experiment definitions (experiments/<id>.yaml); default: every one in --experiments")
+    p.add_argument("--quick", action="store_true", help="reduced sizes (what the test suite runs)")
+    p.add_argument("--out", type=Path, default=OUT,
+                   help=f"parent of the output folders <out>/<id>/ (default: {OUT})")
+    p.add_argument("--experiments", type=Path, default=Path("experiments"),
+                   help="folder of definitions when none is given (default: experiments)")
+    p.add_argument("--only", help="comma-separated ids to run")
+    p.add_argument("--no-publish", action="store_true",
+                   help="full runs: do not copy the figures to docs/figures/")
+    p.add_argument("--check", action="store_true", help="only validate the definitions, run nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _table(reports) -> Table:
+    table = Table(title="Reproductions: published value or claim against ours (95% interval)", show_lines=False)
+    for head in ("experiment", "check", "published", "ours", "criterion", "result"):
+        table.add_column(head, overflow="fold")
+    colour = {"pass": "green", "FAIL": "bold red", "deviation": "yellow"}
+    for r in reports:
+        for c in r.checks:
+            s = status(c, r.spec)
+            table.add_row(r.spec.id + (" (quick)" if r.quick else ""), c.name, c.published, c.ours.text(c.unit),
+                          c.criterion, f"[{colour[s]}]{s}[/]")
+    return table
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the definitions given, or every one in ``--experiments``; returns the exit status."""
+    if args.definitions:
+        paths = list(args.definitions)
+    else:
+        paths = sorted(args.experiments.glob("*.yaml"))
+        if not paths:
+            Console(stderr=True).print(f"{args.experiments}: no experiment definitions (*.yaml) found", markup=False)
+            return EXIT_BAD_INPUT
+    return run_definitions(paths, args, out=args.out, only=args.only)
+
+
+def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, only: str | None = None,
+                    parsed: dict[Path, YamlDocument] | None = None) -> int:
+    """Validate the definitions (all of them, before anything runs), run them, print the table.
+
+    ``args`` gives ``quick``, ``no_publish``, ``check``, ``quiet`` and the command line as given
+    (``argv``, recorded in each manifest); ``parsed`` holds files already read.
+    """
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 200
+    specs, problems = [], []
+    for path in paths:
+        try:
+            specs.append((path, load_experiment(path, (parsed or {}).get(path))))
+        except ExperimentError as exc:
+            problems.extend(exc.problems)
+    if only:
+        wanted = {x.strip() for x in only.split(",") if x.strip()}
+        unknown = wanted - {s.id for _, s in specs}
+        if unknown:
+            problems.append(f"--only: unknown experiment id(s) {', '.join(sorted(unknown))} "
+                            f"(known: {', '.join(s.id for _, s in specs)})")
+        specs = [(p, s) for p, s in specs if s.id in wanted]
+    if problems:
+        for line in problems:
+            err.print(line, markup=False)
+        return EXIT_BAD_INPUT
+    if args.check:
+        for path, spec in specs:
+            console.print(f"{path}: valid ({spec.experiment}, id {spec.id})", markup=False)
+        return 0
+    reports = []
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=args.quiet, console=err) as progress:
+        for path, spec in specs:
+            folder = out / spec.id
+            report = run_experiment(spec, quick=args.quick, parts=folder / "parts", progress=progress)
+            docs = path.resolve().parent.parent / "docs"
+            publish = docs / "figures" if (not args.quick and not args.no_publish and docs.is_dir()) else None
+            report.write(folder, publish, command=["run_experiment.py", *getattr(args, "argv", [])])
+            reports.append(report)
+            progress.console.print(f"{spec.id}: {'ok' if report.ok else 'FAILED'} in {report.elapsed:.1f} s, "
+                                   f"written to {folder}/" + (f" and {publish}/" if publish else ""), markup=False)
+    console.print(_table(reports))
+    return 0 if all(r.ok for r in reports) else EXIT_FAIL
