@@ -172,9 +172,9 @@ def test_options_of_the_other_kind_of_file_are_refused(tmp_path, capsys):
 
 
 def test_an_engine_the_model_lacks_exits_2_located(tmp_path, capsys):
-    scenario = write(tmp_path, GOOD + "engine: cuda\n")
+    scenario = write(tmp_path, GOOD + "engine: warp\n")
     assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"{scenario}:8: engine: no engine 'cuda' runs the classic models (engines: numba, mesa)"
+    assert line == f"{scenario}:8: engine: no engine 'warp' runs the classic models (engines: numba, mesa, cuda)"
     assert main([str(scenario), "--check"]) == 2
     assert not (tmp_path / "out").exists()
