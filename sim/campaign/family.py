@@ -198,6 +198,8 @@ class CampaignFamily(ModelFamily):
                    f"{m.reshare:.0%} of adopters re-share once to their friends.")
         card = "; ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items() if t in world.tiers)
                          for plat, tiers_ in (scenario.rate_card or {}).items() if plat in world.platforms)
+        if world.creators is not None:  # a roster's creators bring their own prices; a card is not used
+            card = "each creator's own (the roster's price_per_post)"
         fees = ", ".join(f"{t} {_money(v)}" for t, v in scenario.partnership_cost.items()) or "none"
         out.append(f"Prices per post: {card}. Fixed cost per partner (finding, vetting, contracting, "
                    f"managing): {fees}.")

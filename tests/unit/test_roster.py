@@ -180,3 +180,13 @@ def test_mesa_and_numba_agree_on_a_roster_world(tmp_path):
     a = run(s, trials=3).table
     b = run(s, trials=3, engine="mesa").table
     assert a.equals(b)
+
+
+def test_the_report_describes_a_roster_world_by_its_file_and_own_prices(tmp_path):
+    from sim.families.registry import family_of
+
+    s = load_scenario(write(tmp_path))
+    prep = prepare(s)
+    words = " ".join(family_of(s).describe(s, prep.world_facts()))
+    assert "1 nano creators" in words and "3 micro creators" in words and "(the planner's roster, creators.csv)" in words
+    assert "Prices per post: each creator's own (the roster's price_per_post)." in words
