@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     if calibration_cli.handles(argv):
         return calibration_cli.main(argv)
     args = parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     if not out.is_terminal:  # logs and pipes: do not squeeze the summary into 80 columns
         out.width = 140
 

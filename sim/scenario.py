@@ -11,6 +11,7 @@ accounts that start a cascade are *recruits*, chosen by a recruit rule.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import hashlib
 import json
@@ -32,7 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.campaign.spec import CAMPAIGN_OUTCOMES, CampaignModel, PostGroup
+from sim.campaign.spec import CAMPAIGN_OUTCOMES, MAX_DAYS, CampaignModel, PostGroup
 from sim.classic.spec import (
     CLASSIC_OUTCOMES,
     FractionalThreshold,
@@ -134,7 +135,8 @@ class Scenario(Spec):
     max_steps : int or None
         Classic models: stop a cascade after this many steps (None: when it stops by itself).
     days : int
-        Campaign model: the horizon in days (one step = one day).
+        Campaign model: the horizon in days (one step = one day), at most 2**24 (the random
+        numbers of posts are keyed by day: :data:`sim.campaign.spec.MAX_DAYS`).
     world, model
         The world (a network, or creators and their audience) and the contagion model.
     recruits, strategies
@@ -169,8 +171,8 @@ class Scenario(Spec):
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
     engine: Literal["numba", "mesa"] = "numba"
-    max_steps: PositiveInt | None = None
-    days: PositiveInt = 28
+    max_steps: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None  # the kernels count steps in int32
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 28
     world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
                      Discriminator(world_kind)]
     model: ModelSpec
@@ -258,7 +260,7 @@ class Scenario(Spec):
         if late:
             raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
         names = [s.name for s in self.strategy_list]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
         if dup:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
         if self.baseline is not None and self.baseline not in names:
@@ -280,8 +282,8 @@ class Scenario(Spec):
                 if g.platform not in world.platforms:
                     raise ValueError(f"strategy {s.name}: platform '{g.platform}' is not in world.platforms "
                                      f"({', '.join(world.platforms)})")
-                if g.post_days()[-1] >= self.days:
-                    raise ValueError(f"strategy {s.name}: a post on day {g.post_days()[-1]} is beyond the "
+                if g.last_day() >= self.days:
+                    raise ValueError(f"strategy {s.name}: a post on day {g.last_day()} is beyond the "
                                      f"horizon (days: {self.days})")
                 if g.paid and (self.rate_card is None or g.tier not in self.rate_card.get(g.platform, {})):
                     raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
@@ -376,6 +378,12 @@ def data_path(data: Any, loc: tuple) -> tuple:
     return tuple(out)
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to a readable length (a 100,000-character name is still one short line)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
+
+
 def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     seen, lines = set(), []
     for err in exc.errors():
@@ -397,7 +405,7 @@ def _problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
         elif err["type"].startswith("value_error"):
             msg = msg.removeprefix("Value error, ")
         elif "input" in err and not isinstance(err["input"], (dict, list)) and "(got" not in msg:
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_shown(err['input'])})"
         if path in seen:
             continue
         seen.add(path)

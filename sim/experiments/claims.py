@@ -71,7 +71,7 @@ from sim.scenario import Scenario, load_scenario
 from sim.schema import PositiveInt, Spec
 from sim.sweeps.design import apply
 from sim.sweeps.executor import machine_cores
-from sim.sweeps.spec import SweepSpec
+from sim.sweeps.spec import MAX_POINTS, SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=40)]
@@ -126,7 +126,7 @@ class Sizes(Spec):
     """Replicate worlds, Latin-hypercube campaigns per world, trials per campaign, scenario overrides."""
 
     worlds: PositiveInt
-    points: Annotated[int, Field(ge=2)]
+    points: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit
     trials: PositiveInt
     overrides: dict[str, float] = {}
 

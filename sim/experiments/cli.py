@@ -70,8 +70,8 @@ def _table(reports) -> Table:
 def main(argv: list[str]) -> int:
     """Entry point of the reproduction command; returns the exit status."""
     args = parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    out = Console(highlight=False, emoji=False)
     if not out.is_terminal:
         out.width = 200
     from sim.experiments.definition import ExperimentError, load_experiment, run_experiment
