@@ -6,6 +6,7 @@ its source is in ``docs/model.md``.
 
 from __future__ import annotations
 
+import collections
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -79,8 +80,8 @@ class CampaignModel(ModelBlock):
                 if g.platform not in world.platforms:
                     raise ValueError(f"strategy {s.name}: platform '{g.platform}' is not in world.platforms "
                                      f"({', '.join(world.platforms)})")
-                if g.post_days()[-1] >= scenario.days:
-                    raise ValueError(f"strategy {s.name}: a post on day {g.post_days()[-1]} is beyond the "
+                if g.last_day() >= scenario.days:
+                    raise ValueError(f"strategy {s.name}: a post on day {g.last_day()} is beyond the "
                                      f"horizon (days: {scenario.days})")
                 if world.creators is not None:
                     continue  # a roster: every creator has its own price
@@ -129,6 +130,13 @@ def check_optimize(scenario: Scenario) -> None:
                              f"(days: {scenario.days})")
 
 
+#: Limits of the keys scheduled posts draw their random numbers with
+#: (:func:`sim.campaign.model.post_draw_key`): days below 2**24, fewer than 256 posts of one
+#: account on one day. Scenarios beyond them are refused when they are read.
+MAX_DAYS = 2**24
+MAX_POSTS_PER_DAY = 255
+
+
 class ScheduleSpec(Spec):
     """Posting days: ``count`` posts, one every ``every`` days from ``start``."""
 
@@ -139,6 +147,10 @@ class ScheduleSpec(Spec):
     def days(self) -> list[int]:
         """The posting days."""
         return [self.start + i * self.every for i in range(self.count)]
+
+    def last_day(self) -> int:
+        """The last posting day, without listing the others (``count`` may be absurdly large)."""
+        return self.start + (self.count - 1) * self.every
 
 
 class PostGroup(Spec):
@@ -179,8 +191,17 @@ class PostGroup(Spec):
             raise ValueError("give exactly one of 'days' or 'schedule'")
         if self.greedy_trials != 64 and self.select != "greedy":
             raise ValueError("greedy_trials is for select: greedy")
+        if self.days is not None:
+            day, posts = collections.Counter(self.days).most_common(1)[0]
+            if posts > MAX_POSTS_PER_DAY:  # a post's random numbers are keyed by its rank that day
+                raise ValueError(f"day {day} is listed {posts} times: a partner posts at most {MAX_POSTS_PER_DAY} "
+                                 "times a day")
         return self
 
     def post_days(self) -> list[int]:
         """Sorted posting days of each partner in the group."""
         return sorted(self.days) if self.days is not None else self.schedule.days()
+
+    def last_day(self) -> int:
+        """The last posting day (a schedule's without listing its days)."""
+        return max(self.days) if self.days is not None else self.schedule.last_day()

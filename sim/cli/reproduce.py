@@ -64,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         paths = sorted(args.experiments.glob("*.yaml"))
         if not paths:
-            Console(stderr=True).print(f"{args.experiments}: no experiment definitions (*.yaml) found", markup=False)
+            err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+            err.print(f"{args.experiments}: no experiment definitions (*.yaml) found", markup=False)
             return EXIT_BAD_INPUT
     return run_definitions(paths, args, out=args.out, only=args.only)
 
@@ -76,8 +77,8 @@ def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, o
     ``args`` gives ``quick``, ``no_publish``, ``check``, ``quiet`` and the command line as given
     (``argv``, recorded in each manifest); ``parsed`` holds files already read.
     """
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # ':100:' is a line number
+    console = Console(highlight=False, emoji=False)
     if not console.is_terminal:
         console.width = 200
     specs, problems = [], []

@@ -118,7 +118,7 @@ def _executor(args):
 
 def main(args: argparse.Namespace) -> int:
     """Run the file; returns the exit status."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # ':100:' is a line number
     try:
         doc = read_document(args.file, InputError)
     except InputError as exc:
@@ -142,7 +142,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     if not out.is_terminal:  # logs and pipes: do not squeeze the summary into 80 columns
         out.width = 140
     parent = args.out or Path("results")

@@ -58,7 +58,7 @@ class Sizes(Spec):
     """Accounts, the largest follower count, trials of the p fit, RR sets (in batches)."""
 
     n: PositiveInt
-    max_followers: PositiveInt
+    max_followers: Annotated[int, Field(ge=1, le=10**7)]  # the power law's range (PowerLawDegrees.max)
     fit_trials: PositiveInt
     batches: Annotated[int, Field(ge=2)]
     sets_per_batch: PositiveInt

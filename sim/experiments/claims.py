@@ -72,7 +72,7 @@ from sim.input import keypaths
 from sim.input.design import apply
 from sim.input.scenario import Scenario, load_scenario
 from sim.input.schema import PositiveInt, Spec
-from sim.input.sweep import SweepSpec
+from sim.input.sweep import MAX_POINTS, SweepSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=40)]
@@ -127,7 +127,7 @@ class Sizes(Spec):
     """Replicate worlds, Latin-hypercube campaigns per world, trials per campaign, scenario overrides."""
 
     worlds: PositiveInt
-    points: Annotated[int, Field(ge=2)]
+    points: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit
     trials: PositiveInt
     overrides: dict[str, float] = {}
 

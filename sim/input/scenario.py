@@ -11,6 +11,7 @@ accounts that start a cascade are *recruits*, chosen by a recruit rule.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import hashlib
 import json
@@ -31,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.campaign.spec import CampaignModel, PostGroup
+from sim.campaign.spec import MAX_DAYS, CampaignModel, PostGroup
 from sim.classic.spec import (
     FractionalThreshold,
     GeneralThreshold,
@@ -114,7 +115,8 @@ class Scenario(Spec):
     max_steps : int or None
         Classic models: stop a cascade after this many steps (None: when it stops by itself).
     days : int
-        Campaign model: the horizon in days (one step = one day).
+        Campaign model: the horizon in days (one step = one day), at most 2**24 (the random
+        numbers of posts are keyed by day: :data:`sim.campaign.spec.MAX_DAYS`).
     world, model
         The world (a network, or creators and their audience) and the contagion model.
     recruits, strategies
@@ -157,8 +159,8 @@ class Scenario(Spec):
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
     engine: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = "numba"
-    max_steps: PositiveInt | None = None
-    days: PositiveInt = 28
+    max_steps: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None  # the kernels count steps in int32
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 28
     world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
                      Discriminator(world_kind)]
     model: ModelSpec
@@ -232,7 +234,7 @@ class Scenario(Spec):
         if late:
             raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
         names = [s.name for s in self.strategy_list]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
         if dup:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
         if self.baseline is not None and self.baseline not in names:

@@ -241,6 +241,7 @@ def parse_bytes(text: str) -> int:
     import re
 
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", text, re.IGNORECASE)
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text!r})")
-    return int(float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_"))
+    size = float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_") if m else 0.0
+    if not 1 <= size < 2**63:  # at least a byte; thousands of digits would read as infinity
+        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text[:40]!r})")
+    return int(size)

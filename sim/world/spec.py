@@ -123,7 +123,7 @@ class PowerLawDegrees(Spec):
     kind: Literal["power_law"]
     exponent: Annotated[float, Field(gt=1.0)]
     min: PositiveInt = 1
-    max: PositiveInt = 1000
+    max: Annotated[int, Field(ge=1, le=10**7)] = 1000  # every degree of min..max is listed when drawing
 
     @model_validator(mode="after")
     def _fits(self) -> PowerLawDegrees:
@@ -185,8 +185,13 @@ class EdgeListGraph(Spec):
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
         base = Path((info.context or {}).get("base_dir", "."))
-        path = (base / value).resolve()
-        if not path.is_file():
+        try:
+            path = (base / value).resolve()
+            found = path.is_file()
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("file_missing", "cannot be read: {why}", {"why": why}) from None
+        if not found:
             raise PydanticCustomError("file_missing", "no such file: {path}", {"path": str(path)})
         return str(path)
 
@@ -230,6 +235,17 @@ class BetaSpec(Spec):
 
     mean: Annotated[float, Field(gt=0.0, lt=1.0)]
     concentration: Annotated[float, Field(gt=0.0)] = 4.0
+
+    @model_validator(mode="after")
+    def _positive_shapes(self) -> BetaSpec:
+        # Both bounds hold, yet a product can underflow to 0 (mean 1e-300, concentration 1e-300),
+        # which the Beta sampler refuses.
+        a, b = self.mean * self.concentration, (1.0 - self.mean) * self.concentration
+        if not (a > 0.0 and b > 0.0):
+            raise ValueError(f"concentration {self.concentration:g} is too small for mean {self.mean:g}: the Beta "
+                             f"shapes mean x concentration = {a:g} and (1 - mean) x concentration = {b:g} must be "
+                             "positive")
+        return self
 
 
 class InterestSpec(BetaSpec):
@@ -314,7 +330,8 @@ class TierSpec(Spec):
         Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
     """
 
-    followers: tuple[PositiveInt, PositiveInt]
+    # Drawn in float64 and floored to int64: up to 2**53 (far above any account) they are exact.
+    followers: tuple[Annotated[int, Field(ge=1, le=2**53)], Annotated[int, Field(ge=1, le=2**53)]]
     count: Annotated[Annotated[int, Field(ge=0)] | None, Field(exclude_if=lambda v: v is None)] = None
     platforms: Annotated[Annotated[dict[str, Probability], Field(min_length=1)] | None,
                          Field(exclude_if=lambda v: v is None)] = None
@@ -406,6 +423,10 @@ class CreatorAudienceWorld(Spec):
 
     @model_validator(mode="after")
     def _platforms_known(self) -> CreatorAudienceWorld:
+        largest = max(spec.followers[1] for spec in self.tiers.values())
+        if self.scale > largest:  # also keeps totals (simulated x scale) and their squares finite
+            raise ValueError(f"scale {self.scale:g} is more than the largest follower count ({largest:,}): no creator "
+                             "would have a simulated follower")
         known = set(self.platforms)
         for t, spec in self.tiers.items():
             if self.creators is None and (spec.count is None or spec.platforms is None):

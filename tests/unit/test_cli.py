@@ -172,9 +172,11 @@ def test_options_of_the_other_kind_of_file_are_refused(tmp_path, capsys):
 
 
 def test_an_engine_the_model_lacks_exits_2_located(tmp_path, capsys):
-    scenario = write(tmp_path, GOOD + "engine: warp\n")
+    # No family has a 'tpu' engine (the classic models now have cuda; its refusals, a GPU-less
+    # machine and the campaign family, are tested in tests/gpu/test_cuda_engine.py).
+    scenario = write(tmp_path, GOOD + "engine: tpu\n")
     assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line == f"{scenario}:8: engine: no engine 'warp' runs the classic models (engines: numba, mesa, cuda)"
+    assert line == f"{scenario}:8: engine: no engine 'tpu' runs the classic models (engines: numba, mesa, cuda)"
     assert main([str(scenario), "--check"]) == 2
     assert not (tmp_path / "out").exists()
