@@ -45,6 +45,8 @@ OPTIONAL = ("engagement_rate", "alignment", "tier")
 TIERS = ("nano", "micro", "macro", "mega")
 #: Largest roster file read (a roster of 100,000 creators is ~5 MB).
 MAX_BYTES = 32 * 2**20
+#: Largest follower count (float64 holds every integer up to it exactly; world.tiers' bound too).
+MAX_FOLLOWERS = 2**53
 #: Most creators in a roster.
 MAX_ROWS = 200_000
 #: Problems listed in one message (the rest are counted).
@@ -107,9 +109,34 @@ class Roster:
         return f"{self.source}:{int(self.line[i])}:{col}"
 
 
-def digest(path: str | Path) -> str:
-    """SHA-256 of the file's bytes (part of the scenario, so a changed roster is another scenario)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def digest(data: bytes) -> str:
+    """SHA-256 of a roster's bytes (part of the scenario, so a changed roster is another scenario)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_bytes(path: str | Path, source: str | None = None) -> bytes:
+    """A roster file's bytes, at most :data:`MAX_BYTES` of them (an endless or enormous file is
+    refused after reading one byte more, never read whole).
+
+    Raises
+    ------
+    RosterError
+        If the file is missing, a folder, unreadable, or larger than :data:`MAX_BYTES`.
+    """
+    path = Path(path)
+    source = source or path.name
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise RosterError([f"no such file: {path}"]) from None
+    except IsADirectoryError:
+        raise RosterError([f"no such file: {path} (it is a folder)"]) from None
+    except OSError as exc:
+        raise RosterError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
+    if len(data) > MAX_BYTES:
+        raise RosterError([f"{source}: the file has more than {MAX_BYTES:,} bytes, the limit"])
+    return data
 
 
 def _field_starts(line: str) -> list[int]:
@@ -123,16 +150,25 @@ def _field_starts(line: str) -> list[int]:
     return starts
 
 
+def _shown(text: str, most: int = 40) -> str:
+    """A field as a message quotes it: whole when short, else its start and its length."""
+    t = text.strip()
+    return repr(t) if len(t) <= most else f"{t[:most]!r}... ({len(t):,} characters)"
+
+
 def _number(text: str, *, whole: bool, low: float, high: float = math.inf, low_open: bool = False) -> float:
-    """The value of a numeric field, or ValueError saying what is allowed."""
+    """The value of a numeric field, or ValueError saying what is allowed. A whole number's upper bound
+    is named only when the value passes it (it is far above any real count)."""
     t = text.strip().replace("_", "")
     allowed = ("a whole number" if whole else "a number") + (
-        f" > {low:g}" if low_open else f" >= {low:g}") + (f" and <= {high:g}" if math.isfinite(high) else "")
+        f" > {low:g}" if low_open else f" >= {low:g}") + (
+        f" and <= {high:g}" if math.isfinite(high) and not whole else "")
+    got = f"(got {_shown(text)})"
     if not t:
         raise ValueError(f"is empty; must be {allowed}")
     try:
         v = int(t) if whole else float(t)
-    except ValueError:
+    except ValueError:  # also a whole number of more digits than Python converts (4,300)
         if whole:
             try:
                 f = float(t)
@@ -140,14 +176,18 @@ def _number(text: str, *, whole: bool, low: float, high: float = math.inf, low_o
                 f = None
             if f is not None and math.isfinite(f) and f == int(f):
                 v = int(f)
+            elif f is not None and f > high:
+                raise ValueError(f"must be a whole number <= {int(high):,} {got}") from None
             else:
-                raise ValueError(f"must be {allowed} (got {text.strip()!r})") from None
+                raise ValueError(f"must be {allowed} {got}") from None
         else:
-            raise ValueError(f"must be {allowed} (got {text.strip()!r})") from None
+            raise ValueError(f"must be {allowed} {got}") from None
     if isinstance(v, float) and not math.isfinite(v):
-        raise ValueError(f"must be {allowed} (got {text.strip()!r})")
+        raise ValueError(f"must be {allowed} {got}")
+    if whole and v > high:
+        raise ValueError(f"must be a whole number <= {int(high):,} {got}")
     if v < low or (low_open and v == low) or v > high:
-        raise ValueError(f"must be {allowed} (got {text.strip()!r})")
+        raise ValueError(f"must be {allowed} {got}")
     return v
 
 
@@ -165,7 +205,7 @@ def parse_roster(data: bytes, source: str) -> Roster:
         Listing up to five ``file:line:column: column: problem`` entries.
     """
     if len(data) > MAX_BYTES:
-        raise RosterError([f"{source}: the file is {len(data):,} bytes; the limit is {MAX_BYTES:,}"])
+        raise RosterError([f"{source}: the file has more than {MAX_BYTES:,} bytes, the limit"])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -234,7 +274,9 @@ def parse_roster(data: bytes, source: str) -> Roster:
         if not platform:
             problems.append(f"{at('platform')}: platform: is empty")
         values = {}
-        for name, whole, low, high, low_open in (("followers", True, 1, math.inf, False),
+        # Follower counts are floored int64 in the world and divided as float64: up to 2**53 they are
+        # exact (the bound of a tier's followers too).
+        for name, whole, low, high, low_open in (("followers", True, 1, MAX_FOLLOWERS, False),
                                                  ("price_per_post", False, 0, math.inf, False),
                                                  ("engagement_rate", False, 0, 1, False),
                                                  ("alignment", False, 0, 1, False)):
@@ -281,15 +323,7 @@ def read_roster(path: str | Path, source: str | None = None) -> Roster:
     """Read and parse a roster file (see :func:`parse_roster`)."""
     path = Path(path)
     source = source or path.name
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise RosterError([f"no such file: {path}"]) from None
-    except IsADirectoryError:
-        raise RosterError([f"no such file: {path} (it is a folder)"]) from None
-    except OSError as exc:
-        raise RosterError([f"{path}: cannot be read ({exc.strerror or exc})"]) from None
-    return parse_roster(data, source)
+    return parse_roster(read_bytes(path, source), source)
 
 
 def resolve(roster: Roster, platforms, tiers: dict) -> Roster:
@@ -341,4 +375,4 @@ def read_text(data: str, source: str = "<roster>") -> Roster:
     return parse_roster(data.encode("utf-8"), source)
 
 
-__all__ = ["Roster", "RosterError", "digest", "parse_roster", "read_roster", "read_text", "resolve"]
+__all__ = ["Roster", "RosterError", "digest", "parse_roster", "read_bytes", "read_roster", "read_text", "resolve"]

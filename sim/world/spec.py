@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.catalog import DATASETS, EdgeListFormat
-from sim.world.roster import Roster, RosterError, digest, read_roster, resolve
+from sim.world.roster import Roster, RosterError, digest, parse_roster, read_bytes, read_roster, resolve
 
 # --------------------------------------------------------------------------- graphs
 
@@ -371,10 +371,19 @@ class CreatorsSpec(Spec):
         if not isinstance(data, dict) or not isinstance(data.get("roster"), str):
             return data
         base = Path((info.context or {}).get("base_dir", "."))
-        path = (base / data["roster"]).resolve()
-        if not path.is_file():
+        try:
+            path = (base / data["roster"]).resolve()
+            found = path.is_file()  # a device (/dev/zero), a FIFO or a folder is not a roster
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("bad_path", "cannot be read: {why}", {"at": ("roster",), "why": why}) from None
+        if not found:
             raise PydanticCustomError("bad_path", "no such file: {path}", {"at": ("roster",), "path": str(path)})
-        found = digest(path)
+        try:
+            content = read_bytes(path, source=data["roster"])  # read once, bounded: digest and parse the same bytes
+        except RosterError as exc:
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
+        found = digest(content)
         given = data.get("sha256")
         if isinstance(given, str) and given != found:
             raise PydanticCustomError("bad_path", "{path} has changed since this scenario was written (SHA-256 "
@@ -382,7 +391,7 @@ class CreatorsSpec(Spec):
                                                                      "found": found[:12] + "...",
                                                                      "given": given[:12] + "..."})
         try:
-            parsed = read_roster(path, source=data["roster"])
+            parsed = parse_roster(content, source=data["roster"])
         except RosterError as exc:
             raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
         _ROSTERS[found] = parsed

@@ -349,6 +349,9 @@ case("optimize_without_budget", CAMPAIGN + "optimize: {schedules: {burst: {days:
      "optimize: give 'budget'")
 case("optimize_budget_buys_nobody", CAMPAIGN + "optimize: {budget: 50, schedules: {burst: {days: [0]}}}\n",
      "optimize", "buys no partner in any cell")
+case("roster_followers_past_2_53", ROSTER_WORLD.replace("ROSTER", "huge.csv"), "world.creators.roster",
+     ".csv:3:14: followers: must be a whole number <= 9,007,199,254,740,992",
+     {"huge.csv": GOOD_ROSTER.replace("3500,900", "18446744073709551616,900")})
 
 
 def main() -> None:

@@ -75,6 +75,11 @@ def test_tiers_come_from_followers_unless_given(tmp_path):
     ("handle,platform,followers,price_per_post\n@a,instagram,100\n", "2:", "3 fields, but the header names 4"),
     ("handle,platform,followers,price_per_post,tier\n@a,instagram,100,5,giga\n", "2:", "unknown tier 'giga'"),
     ("", "1:1", "the roster is empty"),
+    ("handle,platform,followers,price_per_post\n@a,instagram,99999999999999999999999,5\n", "2:14",
+     "followers: must be a whole number <= 9,007,199,254,740,992 (got '99999999999999999999999')"),
+    ("handle,platform,followers,price_per_post\n@a,instagram," + "9" * 5000 + ",5\n", "2:14",
+     "followers: must be a whole number <= 9,007,199,254,740,992 (got '9999999999999999999999999999999999999999'"
+     "... (5,000 characters))"),
 ])
 def test_format_problems_are_located_by_line_and_column(text, where, message):
     with pytest.raises(RosterError) as err:
@@ -190,3 +195,34 @@ def test_the_report_describes_a_roster_world_by_its_file_and_own_prices(tmp_path
     words = " ".join(family_of(s).describe(s, prep.world_facts()))
     assert "1 nano creators" in words and "3 micro creators" in words and "(the planner's roster, creators.csv)" in words
     assert "Prices per post: each creator's own (the roster's price_per_post)." in words
+
+
+def test_a_roster_that_is_not_a_readable_file_is_one_located_line(tmp_path):
+    """A loop of symbolic links, a name too long, an endless device: refused at world.creators.roster,
+    never read whole and never a traceback."""
+    import os
+    from pathlib import Path
+
+    os.symlink("b.csv", tmp_path / "a.csv")
+    os.symlink("a.csv", tmp_path / "b.csv")
+    cases = {"a.csv": "cannot be read", "x" * 300 + ".csv": "cannot be read"}
+    if Path("/dev/zero").exists():
+        cases["/dev/zero"] = "no such file"  # not a regular file
+    for name, message in cases.items():
+        path = write(tmp_path)
+        data = yaml.safe_load(path.read_text())
+        data["world"]["creators"]["roster"] = name
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ScenarioError) as err:
+            load_scenario(path)
+        (line,) = err.value.problems
+        assert "world.creators.roster: " in line and message in line, line
+
+
+def test_an_enormous_roster_is_refused_after_reading_one_byte_past_the_limit(tmp_path, monkeypatch):
+    from sim.world import roster
+
+    monkeypatch.setattr(roster, "MAX_BYTES", 64)
+    (tmp_path / "big.csv").write_text(ROSTER)  # more than 64 bytes
+    with pytest.raises(RosterError, match="more than 64 bytes"):
+        roster.read_roster(tmp_path / "big.csv")
