@@ -66,6 +66,8 @@ class Stream(IntEnum):
     INFORM = 18  #: Goldenberg et al. (2001) automaton: does uninformed account v become informed in period t
     DESIGN = 20  #: sweeps: the points of a sampled design (Latin hypercube, Sobol, Morris; once per run)
     SELECTION = 21  #: campaign, select: greedy: the trials partner selection is estimated on
+    DECISION = 22  #: decisions: the bootstrap resamples of trials behind a strategy's chance of being best
+    OPTIMIZE = 23  #: optimize: the optimiser's own seed and the trials plans are searched on
 
 
 @nb.njit(cache=True, inline="always")

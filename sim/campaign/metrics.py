@@ -99,6 +99,7 @@ def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.Data
         "strategy": strategy,
         "partner": np.arange(len(c)),
         "creator": c,
+        "handle": [pop.handle(int(x)) for x in c],
         "account": pop.creator_account(c),
         "tier": [pop.tiers[t] for t in pop.creator_tier[c]],
         "platform": [pop.platforms[p] for p in pop.creator_platform[c]],

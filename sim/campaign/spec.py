@@ -62,7 +62,8 @@ class CampaignModel(ModelBlock):
 
     def check_scenario(self, scenario: Scenario) -> None:
         """A creator-audience world, strategies of posts (listed or a grid) whose tiers, platforms,
-        days and prices the scenario has, and budgets that buy partners who cost something."""
+        days and prices the scenario has, budgets that buy partners who cost something, and an
+        ``optimize`` block (:mod:`sim.optimize.spec`) that fits the world and prices (:func:`check_optimize`)."""
         world = scenario.world
         if not isinstance(world, CreatorAudienceWorld):
             raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
@@ -82,6 +83,8 @@ class CampaignModel(ModelBlock):
                 if g.last_day() >= scenario.days:
                     raise ValueError(f"strategy {s.name}: a post on day {g.last_day()} is beyond the "
                                      f"horizon (days: {scenario.days})")
+                if world.creators is not None:
+                    continue  # a roster: every creator has its own price
                 if g.paid and (card is None or g.tier not in card.get(g.platform, {})):
                     raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
                                      f"{g.platform}")
@@ -90,6 +93,41 @@ class CampaignModel(ModelBlock):
                     raise ValueError(f"strategy {s.name}: a budget buys partners that cost something; {g.tier} "
                                      f"partners on {g.platform} cost nothing here (no price, no partnership_cost): "
                                      "give 'creators' instead")
+        if scenario.optimize is not None:
+            check_optimize(scenario)
+
+
+def check_optimize(scenario: Scenario) -> None:
+    """Checks of an ``optimize`` block that need the rest of the scenario (world, rate card, grid).
+
+    Raises
+    ------
+    ValueError
+        Naming the key and what is allowed.
+    """
+    spec = scenario.optimize
+    world = scenario.world
+    if spec.budget is None and scenario.budget is None:
+        raise ValueError("optimize: give 'budget' (USD a plan may spend) here or at the top level")
+    if spec.schedules is None and scenario.strategy_grid is None:
+        raise ValueError("optimize: give 'schedules' (when partners post), or a strategy_grid whose schedules "
+                         "it takes")
+    for cell in spec.cells or ():
+        tier, platform = cell.split(".")
+        if tier not in world.tiers:
+            raise ValueError(f"optimize.cells: tier '{tier}' is not in world.tiers ({', '.join(world.tiers)})")
+        if platform not in world.platforms:
+            raise ValueError(f"optimize.cells: platform '{platform}' is not in world.platforms "
+                             f"({', '.join(world.platforms)})")
+        if world.creators is None and (
+                scenario.rate_card is None or tier not in scenario.rate_card.get(platform, {})):
+            raise ValueError(f"optimize.cells: rate_card has no price for {tier} posts on {platform}")
+    schedules = spec.schedules or scenario.strategy_grid.schedules
+    for name, sched in schedules.items():
+        days = sched.days if sched.days is not None else sched.schedule.days()
+        if max(days) >= scenario.days:
+            raise ValueError(f"optimize.schedules.{name}: a post on day {max(days)} is beyond the horizon "
+                             f"(days: {scenario.days})")
 
 
 #: Limits of the keys scheduled posts draw their random numbers with

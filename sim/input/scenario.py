@@ -16,7 +16,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -47,6 +47,7 @@ from sim.input.schema import NonNegative, PositiveInt, Spec
 from sim.input.strict import read_document, validate_document
 from sim.input.sweep import StrategyGrid, SweepSpec
 from sim.input.yaml_source import YamlDocument, YamlError, parse_yaml
+from sim.optimize.spec import OptimizeSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 
 
@@ -67,11 +68,20 @@ class Strategy(Spec):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
     recruits: RecruitSpec | None = None
     posts: Annotated[list[PostGroup], Field(min_length=1)] | None = None
+    #: Campaigns: the most partners the strategy hires over all its groups (earlier groups first).
+    max_partners: Annotated[PositiveInt | None, Field(exclude_if=lambda v: v is None)] = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Strategy:
         if (self.recruits is None) == (self.posts is None):
             raise ValueError("give exactly one of 'recruits' (classic models) or 'posts' (campaign model)")
+        if self.max_partners is not None:
+            if self.posts is None:
+                raise ValueError("max_partners caps a campaign strategy's partners; classic strategies have recruits")
+            asked = sum(g.creators or 0 for g in self.posts)
+            if asked > self.max_partners:
+                raise ValueError(f"the groups ask for {asked} creators by name count, more than max_partners "
+                                 f"({self.max_partners})")
         return self
 
 
@@ -79,7 +89,8 @@ class Strategy(Spec):
 
 #: Top-level keys a sweep may not vary: what the run is, not what the world is.
 _NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "sweep", "baseline",
-                            "cascade_trees", "strategies", "strategy_grid", "recruits", "parameters"})
+                            "cascade_trees", "strategies", "strategy_grid", "recruits", "parameters",
+                            "objective", "budget", "optimize"})
 
 
 #: Blocks a sweep may replace whole by name (factorial levels that are names).
@@ -129,6 +140,14 @@ class Scenario(Spec):
     sweep : SweepSpec or None
         Uncertainties and the design of the points every strategy is run at
         (:class:`sim.input.sweep.SweepSpec`).
+    objective : {"adopters", "cost_per_adopter"}
+        Campaigns: what the planner's answer maximises (sign-ups within ``budget``, the default) or
+        minimises (USD per sign-up); see :mod:`sim.results.decision`.
+    budget : float or None
+        Campaigns: the planner's budget in USD; strategies costing more are shown but never
+        recommended (default: no cap).
+    optimize : OptimizeSpec or None
+        Campaigns: the search space of ``run_experiment.py optimize`` (:mod:`sim.optimize`).
     parameters : str or None
         A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
         folder or the repository) whose estimates :func:`load_scenario` writes at their key
@@ -153,6 +172,10 @@ class Scenario(Spec):
     strategy_grid: StrategyGrid | None = None
     baseline: Annotated[str, Field(max_length=80)] | None = None
     sweep: SweepSpec | None = None
+    objective: Annotated[Literal["adopters", "cost_per_adopter"], Field(exclude_if=lambda v: v == "adopters")] = \
+        "adopters"
+    budget: Annotated[float | None, Field(gt=0, exclude_if=lambda v: v is None)] = None
+    optimize: Annotated[OptimizeSpec | None, Field(exclude_if=lambda v: v is None)] = None
     parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
@@ -204,7 +227,8 @@ class Scenario(Spec):
         if (self.recruits is None) == (not listed):
             raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list) / 'strategy_grid'")
         if self.strategy_grid is not None:
-            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts)), g.mix) for g in self.strategy_grid.expand())
+            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts), max_partners=self.strategy_grid.max_partners),
+                                g.mix) for g in self.strategy_grid.expand())
         self.model.check_scenario(self)  # the model's family says whether the other blocks fit it
         late = [t for t in self.cascade_trees if t >= self.trials]
         if late:

@@ -47,7 +47,8 @@ RESERVED_LABELS = frozenset({
     "adopted", "adopters_direct", "adopters_reshare", "reshares", "discovery_impressions", "depth",
     "reach_fraction", "adopted_fraction", "engagement_rate", "cost_per_engagement", "cost_per_adopter", "steps",
     "engagers", "adopters_engaged", "adopters_unengaged", "action_rate_engaged", "action_rate_reached",
-    "on_frontier", "day", "partner", "segment", "key", "split"})
+    "on_frontier", "day", "partner", "segment", "key", "split", "rank", "within_budget", "budget", "unspent",
+    "p_best", "regret_mean", "regret_max", "adopters_p10", "adopters_p50", "adopters_p90"})
 
 
 class DesignKind(StrEnum):
@@ -259,6 +260,9 @@ class StrategyGrid(Spec):
         Name -> :class:`GridSchedule`.
     select : str
         How partners are chosen in every group (see :class:`sim.campaign.spec.PostGroup`).
+    max_partners : int or None
+        The most partners any grid strategy hires (its groups in mix order); money it leaves
+        unspent is reported (``unspent`` in ``strategies.csv``).
     """
 
     budgets: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
@@ -266,6 +270,7 @@ class StrategyGrid(Spec):
                      Field(min_length=1)]
     schedules: Annotated[dict[Name, GridSchedule], Field(min_length=1)]
     select: Literal["random", "top_followers", "most_aligned", "greedy"] = "top_followers"
+    max_partners: Annotated[PositiveInt | None, Field(exclude_if=lambda v: v is None)] = None
 
     @model_validator(mode="after")
     def _mixes(self) -> StrategyGrid:

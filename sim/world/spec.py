@@ -8,11 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
 from sim.world.catalog import DATASETS, EdgeListFormat
+from sim.world.roster import Roster, RosterError, digest, parse_roster, read_bytes, read_roster, resolve
 
 # --------------------------------------------------------------------------- graphs
 
@@ -315,9 +316,10 @@ class TierSpec(Spec):
     followers : [low, high)
         Real follower counts, drawn log-uniformly; tier edges are parameters, not constants.
     count : int
-        Creators of this tier in the world.
+        Creators of this tier in the world (generated worlds; a roster lists its creators instead).
     platforms : dict
-        Share of the tier's creators whose home platform is each platform (sums to 1).
+        Share of the tier's creators whose home platform is each platform (sums to 1; generated
+        worlds only).
     reach : float
         Multiplier on the platform's organic reach for this tier's posts (> 0).
     engagement : float
@@ -330,8 +332,9 @@ class TierSpec(Spec):
 
     # Drawn in float64 and floored to int64: up to 2**53 (far above any account) they are exact.
     followers: tuple[Annotated[int, Field(ge=1, le=2**53)], Annotated[int, Field(ge=1, le=2**53)]]
-    count: Annotated[int, Field(ge=0)]
-    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+    count: Annotated[Annotated[int, Field(ge=0)] | None, Field(exclude_if=lambda v: v is None)] = None
+    platforms: Annotated[Annotated[dict[str, Probability], Field(min_length=1)] | None,
+                         Field(exclude_if=lambda v: v is None)] = None
     reach: Annotated[float, Field(gt=0.0)] = 1.0
     engagement: Probability
     trust: Probability
@@ -347,10 +350,65 @@ class TierSpec(Spec):
         lo, hi = self.followers
         if hi <= lo:
             raise ValueError(f"followers must be [low, high) with high > low, got [{lo}, {hi}]")
-        total = sum(self.platforms.values())
+        total = sum(self.platforms.values()) if self.platforms is not None else 1.0
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"platform shares must sum to 1 (they sum to {total:.6g})")
         return self
+
+
+class CreatorsSpec(Spec):
+    """The planner's own creators: ``{roster: creators.csv}`` (path relative to the scenario); see
+    :mod:`sim.world.roster` for the columns. ``sha256`` is the file's digest, filled in when the
+    scenario is read (so a changed file is another scenario); given, it must match the file."""
+
+    roster: Annotated[str, Field(min_length=1, max_length=1000)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    _parsed: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("roster"), str):
+            return data
+        base = Path((info.context or {}).get("base_dir", "."))
+        try:
+            path = (base / data["roster"]).resolve()
+            found = path.is_file()  # a device (/dev/zero), a FIFO or a folder is not a roster
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("bad_path", "cannot be read: {why}", {"at": ("roster",), "why": why}) from None
+        if not found:
+            raise PydanticCustomError("bad_path", "no such file: {path}", {"at": ("roster",), "path": str(path)})
+        try:
+            content = read_bytes(path, source=data["roster"])  # read once, bounded: digest and parse the same bytes
+        except RosterError as exc:
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
+        found = digest(content)
+        given = data.get("sha256")
+        if isinstance(given, str) and given != found:
+            raise PydanticCustomError("bad_path", "{path} has changed since this scenario was written (SHA-256 "
+                                      "{found}, expected {given})", {"at": ("roster",), "path": str(path),
+                                                                     "found": found[:12] + "...",
+                                                                     "given": given[:12] + "..."})
+        try:
+            parsed = parse_roster(content, source=data["roster"])
+        except RosterError as exc:
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
+        _ROSTERS[found] = parsed
+        return {**data, "roster": str(path), "sha256": found}
+
+    def model_post_init(self, context: Any) -> None:
+        self._parsed = _ROSTERS.get(self.sha256)
+
+    def parsed(self) -> Roster:
+        """The roster as read (:class:`sim.world.roster.Roster`; tiers not yet resolved)."""
+        if self._parsed is None:
+            self._parsed = read_roster(self.roster)
+        return self._parsed
+
+
+#: Rosters read in this process, by SHA-256 (re-validating a scenario does not parse its roster again).
+_ROSTERS: dict[str, Any] = {}
 
 
 class CreatorAudienceWorld(Spec):
@@ -369,6 +427,8 @@ class CreatorAudienceWorld(Spec):
     tiers: Annotated[dict[TierName, TierSpec], Field(min_length=1)]
     alignment: BetaSpec = BetaSpec(mean=0.5, concentration=4.0)
     follower_homophily: NonNegative = 1.0
+    creators: Annotated[CreatorsSpec | None, Field(exclude_if=lambda v: v is None)] = None
+    _roster: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _platforms_known(self) -> CreatorAudienceWorld:
@@ -377,12 +437,40 @@ class CreatorAudienceWorld(Spec):
             raise ValueError(f"scale {self.scale:g} is more than the largest follower count ({largest:,}): no creator "
                              "would have a simulated follower")
         known = set(self.platforms)
-        for where, names in [(f"tiers.{t}.platforms", spec.platforms) for t, spec in self.tiers.items()] + [
+        for t, spec in self.tiers.items():
+            if self.creators is None and (spec.count is None or spec.platforms is None):
+                raise ValueError(f"tiers.{t}: give 'count' and 'platforms' (how many creators of the tier, and "
+                                 "where), or list the creators in world.creators.roster")
+            if self.creators is not None and (spec.count is not None or spec.platforms is not None):
+                raise ValueError(f"tiers.{t}: with a roster the creators come from the file; remove 'count' and "
+                                 "'platforms' from the tier (it keeps followers, engagement, trust, ...)")
+        if self.creators is not None:
+            try:
+                self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
+            except RosterError as exc:
+                raise PydanticCustomError("bad_path", "{problem}", {"at": ("creators", "roster"),
+                                                                    "problem": exc.brief()}) from None
+        for where, names in [(f"tiers.{t}.platforms", spec.platforms or {}) for t, spec in self.tiers.items()] + [
                 (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
         return self
+
+    def roster(self) -> Roster | None:
+        """The roster with every creator's tier resolved (:class:`sim.world.roster.Roster`), or None."""
+        if self.creators is None:
+            return None
+        if self._roster is None:
+            self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
+        return self._roster
+
+    def tier_counts(self) -> dict[str, int]:
+        """Creators of each tier: the tiers' ``count``, or the roster's."""
+        roster = self.roster()
+        if roster is None:
+            return {t: int(spec.count) for t, spec in self.tiers.items()}
+        return {t: sum(1 for x in roster.tier if x == t) for t in self.tiers}
 
 
 def world_kind(data: Any) -> str:

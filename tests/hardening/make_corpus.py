@@ -317,6 +317,43 @@ case("edges_json_long_number", edgelist_scenario("long_number.json", fmt="json")
 case("edgelist_name_too_long", edgelist_scenario("a" * 300 + ".txt"), "world.graph.path", "cannot be read")
 
 
+# --- the planner's roster (world.creators.roster): every problem located as creators.csv:line:column
+ROSTER_WORLD = CAMPAIGN.replace(
+    "    micro: {followers: [1000, 3000], count: 10, platforms: {instagram: 1.0}, engagement: 0.1, trust: 0.5}\n"
+    "    mega: {followers: [3000, 4000], count: 2, platforms: {instagram: 1.0}, engagement: 0.05, trust: 0.3}\n",
+    "    micro: {followers: [1000, 3000], engagement: 0.1, trust: 0.5}\n"
+    "    mega: {followers: [3000, 4000], engagement: 0.05, trust: 0.3}\n"
+    "  creators: {roster: ROSTER}\n").replace("creators: 3, days", "creators: 1, days")
+assert "ROSTER" in ROSTER_WORLD
+GOOD_ROSTER = "handle,platform,followers,price_per_post\n@a,instagram,1500,100\n@b,instagram,3500,900\n"
+for name, content, message in [
+    ("roster_duplicate", GOOD_ROSTER + "@a,instagram,2000,120\n", ".csv:4:1: handle: '@a' appears twice"),
+    ("roster_negative", GOOD_ROSTER.replace("1500,100", "-1500,100"), ".csv:2:14: followers: must be"),
+    ("roster_missing_number", GOOD_ROSTER.replace("3500,900", "3500,"), ".csv:3:19: price_per_post: is empty"),
+    ("roster_unknown_platform", GOOD_ROSTER.replace("@b,instagram", "@b,tiktok"),
+     ".csv:3:4: platform: unknown platform 'tiktok'"),
+    ("roster_not_utf8", GOOD_ROSTER.encode().replace(b"@b", b"@\xe9"), ".csv:3:2: not UTF-8 text"),
+    ("roster_missing_column", "handle,platform,followers\n@a,instagram,1500\n", "missing required column"),
+    ("roster_no_tier", GOOD_ROSTER.replace("3500,900", "9000,900"), ".csv:3:14: followers: 9,000 is in no"),
+    ("roster_empty", "", "the roster is empty"),
+]:
+    file = f"{name}.csv"
+    case(name, ROSTER_WORLD.replace("ROSTER", file), "world.creators.roster", message, {file: content})
+case("roster_missing_file", ROSTER_WORLD.replace("ROSTER", "nobody.csv"), "world.creators.roster", "no such file")
+case("roster_with_counts", ROSTER_WORLD.replace("ROSTER", "good.csv").replace(
+    "micro: {followers: [1000, 3000],", "micro: {followers: [1000, 3000], count: 3,"), "world",
+     "with a roster the creators come from the file", {"good.csv": GOOD_ROSTER})
+case("max_partners_below_creators", CAMPAIGN.replace("  - name: micro\n", "  - name: micro\n    max_partners: 2\n"),
+     "strategies.0", "more than max_partners")
+case("optimize_without_budget", CAMPAIGN + "optimize: {schedules: {burst: {days: [0]}}}\n", "",
+     "optimize: give 'budget'")
+case("optimize_budget_buys_nobody", CAMPAIGN + "optimize: {budget: 50, schedules: {burst: {days: [0]}}}\n",
+     "optimize", "buys no partner in any cell")
+case("roster_followers_past_2_53", ROSTER_WORLD.replace("ROSTER", "huge.csv"), "world.creators.roster",
+     ".csv:3:14: followers: must be a whole number <= 9,007,199,254,740,992",
+     {"huge.csv": GOOD_ROSTER.replace("3500,900", "18446744073709551616,900")})
+
+
 def main() -> None:
     HERE.mkdir(exist_ok=True)
     for old in HERE.iterdir():
