@@ -63,6 +63,13 @@ def load_experiment(path: str | Path):
     return spec
 
 
+def input_problems(spec) -> list[str]:
+    """Problems with the files a definition names (its kind's ``input_problems``, where it has one),
+    found before anything runs; each line names the file and key."""
+    check = getattr(KINDS[spec.experiment], "input_problems", None)
+    return list(check(spec)) if check is not None else []
+
+
 def is_definition(path: str | Path) -> bool:
     """Whether a YAML file is an experiment definition (has a top-level ``experiment`` key)."""
     try:
@@ -88,7 +95,9 @@ def run_experiment(spec, *, quick: bool = False, parts: Path | None = None, prog
     """
     module = KINDS[spec.experiment]
     sizes = spec.quick if quick else spec.full
-    ws = Workspace(parts, spec.model_dump_json() + f"|quick={quick}")
+    # a kind may say what its finished pieces depend on (so that rewording a claim keeps them)
+    keyed = getattr(module, "workspace_key", None)
+    ws = Workspace(parts, (keyed(spec, sizes) if keyed else spec.model_dump_json()) + f"|quick={quick}")
     started = time.perf_counter()
     report = module.reproduce(spec, sizes, ws, Steps(progress, f"{spec.id}{' (quick)' if quick else ''}"))
     report.quick = quick
