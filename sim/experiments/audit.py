@@ -421,7 +421,7 @@ class Box:
 
 
 def conditions(x: pd.DataFrame, holds: np.ndarray, threshold: float = 0.8, mass_min: float = 0.05,
-               significance: float = 0.05) -> Box | None:
+               significance: float = 0.05, max_dims: int = 3, min_trim: float = 0.1) -> Box | None:
     """Scenario discovery: PRIM's box around the rarer outcome (EMA Workbench ``prim``).
 
     Parameters
@@ -430,12 +430,19 @@ def conditions(x: pd.DataFrame, holds: np.ndarray, threshold: float = 0.8, mass_
         Parameters and derived features of every point.
     holds : bool[points]
     threshold : float
-        Density the box aims for; the box chosen is the one on the peeling trajectory with the
-        largest coverage among those at least this dense (the densest if none is).
+        Density the box aims for; the box chosen is the one on the peeling trajectory, among those
+        restricting at most ``max_dims`` dimensions, with the largest coverage among those at
+        least this dense (the densest if none is). Few dimensions keep the box readable, the
+        usual trade in scenario discovery (Bryant & Lempert 2010).
     mass_min : float
         Smallest share of points a box may hold.
     significance : float
         Restrictions with a quasi-p-value above it are left out of the description.
+    max_dims : int
+        Most dimensions a chosen box restricts.
+    min_trim : float
+        Restrictions that cut less than this share of a dimension's sampled range are left out
+        of the description (peeling's small trims at the edges).
 
     Returns
     -------
@@ -455,6 +462,7 @@ def conditions(x: pd.DataFrame, holds: np.ndarray, threshold: float = 0.8, mass_
         finder = prim.Prim(x.reset_index(drop=True), y, threshold=threshold, mass_min=mass_min)
         box = finder.find_box()
     traj = box.peeling_trajectory
+    traj = traj[(traj.res_dim >= 1) & (traj.res_dim <= max_dims)] if (traj.res_dim.between(1, max_dims)).any() else traj
     dense = traj[traj.density >= threshold]
     pick = int(dense.loc[dense.coverage.idxmax(), "id"]) if len(dense) else int(traj.loc[traj.density.idxmax(), "id"])
     with warnings.catch_warnings():
@@ -469,6 +477,9 @@ def conditions(x: pd.DataFrame, holds: np.ndarray, threshold: float = 0.8, mass_
         qps = [float(v) for v in values[2:] if v == v]
         qp = min(qps) if qps else float("nan")
         if qp == qp and qp > significance:
+            continue
+        span = float(hi_data[name] - lo_data[name]) or 1.0
+        if (min(hi, hi_data[name]) - max(lo, lo_data[name])) / span > 1 - min_trim:
             continue
         limits.append((str(name), None if lo <= lo_data[name] else lo, None if hi >= hi_data[name] else hi, qp))
     if not limits:

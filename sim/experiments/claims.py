@@ -64,6 +64,9 @@ ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 SUPPORTED, NOT_SUPPORTED, DEPENDS = "supported", "not supported", "depends on"
+#: Scenario discovery looks at this many most influential parameters (total index), besides the
+#: features a claim names.
+SCOUT = 6
 #: A claim is supported where it holds in more than this share of the space (the Wilson
 #: interval's lower end), not supported where in less than 1 minus it.
 WIDE = 0.9
@@ -569,7 +572,10 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
         holds = y > 0
         share = share_holds(y, rows, p.level)
         idx = sobol_indices(y, names, seed)
-        box = conditions(x, holds, threshold=p.density)
+        # scenario discovery over the most influential parameters and the claim's named features
+        top = idx.dropna().sort_values("ST", ascending=False).parameter.head(SCOUT).tolist()
+        scout = list(dict.fromkeys([*top, *c.breakeven]))
+        box = conditions(x[scout], holds, threshold=p.density)
         ranked = idx.dropna().sort_values("ST", ascending=False).parameter.head(p.top).tolist()
         wanted = list(dict.fromkeys([*ranked, *c.breakeven]))
         bes = tuple((n, breakeven(x[n].to_numpy()[rows], holds[rows], seed)) for n in wanted)
@@ -600,12 +606,19 @@ def _fmt(name: str, v: float) -> str:
     return f"{v:.3g}"
 
 
-def condition_text(r: Reading) -> str:
-    """``holds when ...`` / ``holds except when ...`` / ``holds throughout``, from the reading's PRIM box."""
+def condition_text(r: Reading, density: float = 0.8) -> str:
+    """``holds when ...`` / ``holds except when ...`` from the reading's PRIM box; what is left when
+    no box of at most three parameters separates the outcomes, or one outcome is (nearly) everywhere."""
+    if r.share.low > 0.97 or r.share.high < 0.03:
+        return "holds throughout the space" if r.share.value >= 0.5 else "fails throughout the space"
     if r.box is None:
-        return ("holds throughout the space" if r.share.value >= 0.5 else "fails throughout the space")
+        return "no simple condition: PRIM finds no significant box of at most three parameters"
     where = r.box.text(_fmt)
     stat = f"(box: {r.box.coverage:.0%} of those points, density {r.box.density:.0%}, {r.box.mass:.0%} of the space)"
+    if r.box.density < density:
+        verb = "holds" if r.box.outcome == "holds" else "fails"
+        return (f"no box of at most three parameters is {density:.0%} pure; the claim {verb} most often where "
+                f"{where} {stat}")
     if r.box.outcome == "holds":
         return f"holds when {where} {stat}"
     return f"holds except when {where} {stat}"
@@ -674,7 +687,8 @@ def conditions_md(ctx: Context, readings: list[Reading], n_points: int, elapsed_
              f"(base sample N = {ctx.sizes.base_samples}, {ctx.sizes.trials} trials per point, common random "
              f"numbers){elapsed_note}. Shares are over the sample's {2 * ctx.sizes.base_samples} independent "
              "points (Wilson 95% intervals); Sobol total indices ST with 95% bootstrap half-widths; conditions "
-             "from PRIM (EMA Workbench) over the parameters and derived features; break-even: the value at "
+             "from PRIM (EMA Workbench) over the six most influential parameters and the claim's derived "
+             "features, at most three restricted; break-even: the value at "
              "which the claim holds in half of the campaigns with it (logistic fit, bootstrap 95% interval).", ""]
     for c in p.claims:
         lines += [f"## `{c.id}`{' (effect, not a claim of the source)' if c.kind == 'effect' else ''}", "",
@@ -718,7 +732,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
               f"largest unspent share of one partner's price < 1 (shown); largest overspend "
               f"{main.budget_excess.max():.2g} USD <= 0", bool((main.budget_excess <= 1e-6).all()
                                                               and (main.budget_slack < 1).all()),
-              Kind.VERIFICATION, unit="{:.3f}"),
+              Kind.VERIFICATION, unit="{:.5f}"),
         Check("costs_accounted", "the audit's cost of each arm (posts at the point's prices plus partnership) equals "
               "the runner's", Estimate.exact(float(main.cost_gap.max())), "largest |difference| < 0.01 USD",
               bool((main.cost_gap < 0.01).all()), Kind.VERIFICATION, unit="{:.3g}"),

@@ -14,7 +14,17 @@ import yaml
 
 from sim.experiments import load_experiment
 from sim.experiments.assumptions import AssumptionError, load_assumptions, space
-from sim.experiments.audit import Arm, ComparisonSpec, Planner, Prices, blocks, breakeven, conditions, feature, sobol_indices
+from sim.experiments.audit import (
+    Arm,
+    ComparisonSpec,
+    Planner,
+    Prices,
+    blocks,
+    breakeven,
+    conditions,
+    feature,
+    sobol_indices,
+)
 from sim.experiments.claims import NOT_SUPPORTED, SUPPORTED, _verdict, relevant
 from sim.rng import Stream, numpy_generator
 
@@ -217,7 +227,10 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
     ranges = {"mega_trust": (0.85, 0.95), "mega_authenticity": (0.95, 1.0), "micro_trust": (0.1, 0.15),
               "micro_authenticity": (0.3, 0.4), "conviction_decay": (0.0, 0.001), "trust_growth": (0.0, 0.001),
               "price_instagram_mega": (10000, 11000), "price_tiktok_mega": (2500, 2600),
-              "partnership_mega": (1000, 1100), "partnership_micro": (1400, 1500)}
+              "partnership_mega": (1000, 1100), "partnership_micro": (1400, 1500),
+              # a small real audience, so that the tiny test world gives the celebrity's post a few adopters
+              # in every trial (an arm with none is floored at half an adopter, which could favour the swarm)
+              "audience_size": (5.0e6, 6.0e6)}
     for a in assumptions["assumptions"]:
         if a["name"] in ranges:
             a["low"], a["high"] = ranges[a["name"]]
@@ -231,7 +244,7 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
     p["claims"] = [c for c in p["claims"] if c["id"] in ("roi_micro", "micro_more_genuine", "cumulative_trust")]
     for c in p["claims"]:
         c["platforms"] = ["instagram"]
-    definition["quick"] = {"base_samples": 2, "trials": 2, "audience": 2000, "communities": 10, "workers": 1}
+    definition["quick"] = {"base_samples": 2, "trials": 2, "audience": 3000, "communities": 15, "workers": 1}
     path = tmp_path / "false_world.yaml"
     path.write_text(yaml.safe_dump(definition, sort_keys=False))
     out = tmp_path / "out"
