@@ -187,7 +187,8 @@ def _checks(report, curves, choice, graph, model, spec, sizes, orders) -> None:
     gap = float((abs(sub.ris - sub.greedy) / sub.greedy).max())
     report.checks.append(Check(
         f"{name}_celf_vs_ris", "lazy greedy (CELF) and reverse influence sampling (IMM) pick sets of equal spread",
-        Estimate.exact(gap), "max over k of |sigma_RIS - sigma_CELF| / sigma_CELF <= 0.05", gap <= 0.05, Kind.VERIFICATION, unit="{:.3%}"))
+        Estimate.exact(gap), "max over k of |sigma_RIS - sigma_CELF| / sigma_CELF <= 0.05", gap <= 0.05,
+        Kind.VERIFICATION, unit="{:.3%}"))
     # RIS's own estimate of its set on fresh RR sets, against the kernel: two unbiased estimators
     rev = ris.ReverseGraph.of(graph, model)
     fresh = ris.sample_sets(rev, root_key(spec.seed), 2**40, max(20_000, 4 * sizes.eval_trials))
@@ -219,7 +220,8 @@ def _checks(report, curves, choice, graph, model, spec, sizes, orders) -> None:
         extra = (g.value - k) / k
         report.checks.append(Check(
             f"{name}_scale", "IC 1%: each targeted node activates only about three additional nodes",
-            Estimate.exact(extra), "additional activations per target between 1 and 6", 1.0 <= extra <= 6.0, Kind.VALIDATION,
+            Estimate.exact(extra), "additional activations per target between 1 and 6", 1.0 <= extra <= 6.0,
+            Kind.VALIDATION,
             SOURCE + ", IC 1%: three additional nodes", "{:.2f}"))
         report.checks.append(Check(
             f"{name}_order", "IC 1%: greedy on top; same shapes as LT", g,
@@ -229,7 +231,8 @@ def _checks(report, curves, choice, graph, model, spec, sizes, orders) -> None:
         first = _at(curves, "greedy", 1).value / graph.n
         report.checks.append(Check(
             f"{name}_first_target", "IC 10%: the first well-chosen node activates ~25% of the network",
-            Estimate.exact(first), "sigma_greedy(1) / n within a factor 2 of 25%", 0.125 <= first <= 0.5, Kind.VALIDATION,
+            Estimate.exact(first), "sigma_greedy(1) / n within a factor 2 of 25%", 0.125 <= first <= 0.5,
+            Kind.VALIDATION,
             SOURCE + ", IC 10%: ~25%", "{:.1%}"))
         d1, c1 = _at(curves, "degree", 1).value, _at(curves, "central", 1).value
         rise = max(deg.value / d1 - 1, cen.value / c1 - 1)

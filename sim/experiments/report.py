@@ -123,7 +123,8 @@ class Report:
         for f in self.findings:
             rows.append({"experiment": self.spec.id, "kind": FINDING, "check": f.name, "published": f.claim,
                          "source": "", "ours": f.ours.text(f.unit), "ours_value": f.ours.value,
-                         "ours_low": f.ours.low, "ours_high": f.ours.high, "criterion": f"{f.reading}. {f.detail}".strip(),
+                         "ours_low": f.ours.low, "ours_high": f.ours.high,
+                         "criterion": f"{f.reading}. {f.detail}".strip(),
                          "result": f.verdict, "reason": ""})
         columns = ["experiment", "kind", "check", "published", "source", "ours", "ours_value", "ours_low",
                    "ours_high", "criterion", "result", "reason"]

@@ -1,4 +1,4 @@
-"""The part every experiment definition shares: who, what it reproduces, seed, documented deviations.
+"""The part every experiment definition shares: who, what it reproduces, seed, documented validation misses.
 
 Each experiment module (``sim/experiments/<name>.py``) derives its definition from
 :class:`ExperimentSpec`, adding ``experiment: Literal[...]`` (its kind), ``parameters`` (the

@@ -107,3 +107,44 @@ def test_reproduce_runs_selected_and_prints_table(tmp_path, capsys):
     assert "critical_sd" in out and "pass" in out
     assert (tmp_path / "e8_granovetter" / "comparison.csv").is_file()
     assert main(["reproduce", "--only", "nope", "--experiments", str(ROOT / "experiments")]) == 2
+
+
+def test_kinds_decide_what_fails():
+    """A validation miss and a finding never make a report fail; a verification failure does; a validation
+    check must cite its source."""
+    from sim.experiments.comparison import Check, Estimate, Finding
+    from sim.experiments.report import HIT, PASS, Report
+
+    spec = load_experiment(ROOT / "experiments" / "e8_granovetter.yaml")
+    e = Estimate.exact(1.0)
+    miss = Check("v", "published 2", e, "= 2", False, Kind.VALIDATION, "a paper, p. 1")
+    report = Report(spec, quick=True, checks=[Check("a", "closed form", e, "= 1", True, Kind.VERIFICATION), miss],
+                    findings=[Finding("claim", "the claim", "its reading", "does not hold", e)])
+    assert report.ok and report.statuses() == [PASS, MISS] and report.misses == [miss]
+    table = report.comparison()
+    assert list(table.kind) == ["verification", "validation", "finding"]
+    assert table.result.tolist() == [PASS, MISS, "does not hold"] and "undocumented" in table.reason[1]
+    report.checks.append(Check("b", "closed form", e, "= 2", False, Kind.VERIFICATION))
+    assert not report.ok
+    assert HIT == "PASS"
+    with pytest.raises(ValueError, match="cite"):
+        Check("v", "p", e, "c", True, Kind.VALIDATION)
+
+
+def test_reproduce_exits_1_on_a_crash_and_runs_the_others(tmp_path, monkeypatch, capsys):
+    import sim.experiments.definition as definition
+
+    real = definition.run_experiment
+
+    def crash_e3(spec, **kw):
+        if spec.id == "e3_seed_size":
+            raise RuntimeError("boom")
+        return real(spec, **kw)
+
+    monkeypatch.setattr(definition, "run_experiment", crash_e3)
+    code = main(["reproduce", "--quick", "--only", "e3_seed_size,e8_granovetter", "--experiments",
+                 str(ROOT / "experiments"), "--out", str(tmp_path), "--quiet"])
+    assert code == 1
+    assert (tmp_path / "e8_granovetter" / "comparison.csv").is_file()
+    err = capsys.readouterr().err
+    assert "e3_seed_size: CRASHED" in err and "boom" in err
