@@ -74,21 +74,27 @@ class ArmPosts(Spec):
     Give exactly one of ``creators`` (that many partners on each platform the arm is read on),
     ``budget`` (USD on the arm's platforms, split equally on the mix) or ``budget_of`` (another
     arm's cost: on each platform, what that arm spends there; ``arm@platform`` pins the platform
-    whose cost is matched, split equally on the mix).
+    whose cost is matched, split equally on the mix). ``share`` gives a budgeted group that
+    fraction of it (a hybrid: a celebrity's budget split between tiers); ``variant_distance`` is
+    the post group's distance from the core message (the model's dilution, docs/model.md §7.5).
     """
 
     tier: Literal["nano", "micro", "macro", "mega"]
     creators: Annotated[int, Field(ge=1)] | None = None
     budget: Annotated[float, Field(gt=0)] | None = None
     budget_of: ArmRef | None = None
+    share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     select: Literal["random", "top_followers", "most_aligned"] = "random"
     days: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] | None = None
     schedule: ScheduleSpec | None = None
+    variant_distance: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
     @model_validator(mode="after")
     def _one(self) -> ArmPosts:
         if sum(x is not None for x in (self.creators, self.budget, self.budget_of)) != 1:
             raise ValueError("give exactly one of 'creators', 'budget' or 'budget_of'")
+        if self.creators is not None and self.share != 1.0:
+            raise ValueError("'share' is for budgeted groups (budget or budget_of)")
         if (self.days is None) == (self.schedule is None):
             raise ValueError("give exactly one of 'days' or 'schedule'")
         return self
@@ -184,10 +190,12 @@ class Group:
     select: str
     days: tuple[int, ...] | None
     schedule: tuple[int, int, int] | None
+    variant_distance: float = 0.0
 
     def post_group(self) -> dict:
         """The scenario's ``posts`` entry."""
-        out = {"tier": self.tier, "platform": self.platform, "creators": self.creators, "select": self.select}
+        out = {"tier": self.tier, "platform": self.platform, "creators": self.creators, "select": self.select,
+               "variant_distance": self.variant_distance}
         if self.days is not None:
             out["days"] = list(self.days)
         else:
@@ -251,22 +259,26 @@ class Planner:
                 if g.creators is not None:
                     n = g.creators
                 else:
-                    if g.budget is not None:
-                        budget = g.budget / len(singles)
-                    elif "@" in g.budget_of:
-                        budget = self.cost(g.budget_of, (*_stack, instance)) / len(singles)
-                    else:
-                        ref = self.groups(f"{g.budget_of}@{platform}", (*_stack, instance))
-                        budget = sum(self._group_cost(r) for r in ref if r.platform == k)
+                    budget = g.share * self._budget(g, platform, k, (*_stack, instance))
                     unit = self.prices.unit(g.tier, k, g.posts_per_partner)
                     # a budget that is an exact multiple of the price buys that many (not one fewer)
                     n = int(math.floor(budget / unit * (1 + 1e-12)))
                     if n < 1:
                         raise ValueError(f"{instance}: a budget of ${budget:,.0f} buys no {g.tier} partner on {k} "
                                          f"(${unit:,.0f} each)")
-                out.append(Group(g.tier, k, n, g.posts_per_partner, g.select, days, sched))
+                out.append(Group(g.tier, k, n, g.posts_per_partner, g.select, days, sched, g.variant_distance))
         self._memo[instance] = tuple(out)
         return self._memo[instance]
+
+    def _budget(self, spec: ArmPosts, platform: str, single: str, stack: tuple[str, ...] = ()) -> float:
+        """The whole budget a budgeted group draws on, on the single platform ``single`` of ``platform``."""
+        n = len(platforms_of(platform))
+        if spec.budget is not None:
+            return spec.budget / n
+        if "@" in spec.budget_of:
+            return self.cost(spec.budget_of, stack) / n
+        return sum(self._group_cost(r) for r in self.groups(f"{spec.budget_of}@{platform}", stack)
+                   if r.platform == single)
 
     def _group_cost(self, g: Group) -> float:
         return g.creators * self.prices.unit(g.tier, g.platform, g.posts)
@@ -285,13 +297,7 @@ class Planner:
         for spec, g in zip(specs, self.groups(instance), strict=True):
             if spec.creators is not None:
                 continue
-            if spec.budget is not None:
-                budget = spec.budget / len(singles)
-            elif "@" in spec.budget_of:
-                budget = self.cost(spec.budget_of) / len(singles)
-            else:
-                budget = sum(self._group_cost(r) for r in self.groups(f"{spec.budget_of}@{platform}")
-                             if r.platform == g.platform)
+            budget = spec.share * self._budget(spec, platform, g.platform)
             out.append((budget, self._group_cost(g), self.prices.unit(g.tier, g.platform, g.posts)))
         return out
 

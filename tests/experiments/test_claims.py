@@ -264,3 +264,19 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
     sens = pd.read_csv(out / "source_claims" / "data" / "sensitivity.csv")
     assert list(sens.columns[:7]) == ["claim", "platform", "parameter", "S1", "S1_conf", "ST", "ST_conf"]
     shutil.rmtree(out)
+
+
+def test_a_hybrid_splits_the_celebritys_budget():
+    """Half the Instagram celebrity's $25,000 on micro buys 17 at $700, half on nano 60 at $205; shares and
+    dilution reach the scenario's post groups."""
+    arms = {**ARMS, "hybrid": Arm.model_validate({"posts": [
+        {"tier": "micro", "budget_of": "celebrity", "share": 0.5, "days": [0], "variant_distance": 0.3},
+        {"tier": "nano", "budget_of": "celebrity", "share": 0.5, "days": [0]}]})}
+    plan = Planner(arms, PRICES)
+    groups = plan.groups("hybrid@instagram")
+    assert [(g.tier, g.creators) for g in groups] == [("micro", 17), ("nano", 60)]   # 12,500 / 700, 12,500 / 205
+    assert groups[0].post_group()["variant_distance"] == 0.3
+    for budget, spent, unit in plan.budgets("hybrid@instagram"):
+        assert budget == 12500.0 and 0 <= budget - spent < unit
+    with pytest.raises(ValueError, match="share"):
+        Arm.model_validate({"posts": [{"tier": "micro", "creators": 3, "share": 0.5, "days": [0]}]})
