@@ -15,7 +15,7 @@ replicates give each parameter's interval; their spread against the prior's (the
 is the identifiability check, and their correlations name the confounded pairs.
 
 Randomness: the optimiser's seed, the replicates' seeds and target draws all come from keyed
-generators on stream ``CALIBRATION`` (:mod:`sim.rng`); nothing is unseeded.
+generators on stream ``CALIBRATION`` (:mod:`sim.base.rng`); nothing is unseeded.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import differential_evolution
 
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import Z95
 from sim.calibration.moments import TOTALS as MOMENT_TOTALS
 from sim.calibration.moments import (
     PanelRun,
@@ -39,12 +41,10 @@ from sim.calibration.moments import (
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
 from sim.campaign import kernel as ck
-from sim.rng import Stream, numpy_generator
-from sim.runner import WorldCache, prepare
-from sim.scenario import Scenario
-from sim.sweeps.design import apply
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec
-from sim.tasks import compute_chunk
+from sim.execution.evaluate import PointEvaluator
+from sim.execution.executor import ExecutorKind, ExecutorSpec
+from sim.input.design import apply
+from sim.input.scenario import Scenario
 
 #: Objective value of a parameter vector whose moments are undefined (no adopters, no partners).
 PENALTY = 1e6
@@ -103,30 +103,27 @@ class Evaluator:
         self.free = tuple(free)
         self.trials = trials
         self.seed = seed
-        names = [s.name for s in self.base.strategy_list]
         self.strategies = tuple(strategies)
-        self._index = {n: names.index(n) for n in self.strategies}
-        self._names = tuple(names)
-        self._worlds = WorldCache()
-        self.evaluations = 0
+        self._points = PointEvaluator()
 
     def scenario(self, x: Sequence[float]) -> Scenario:
         """The base scenario with ``x`` written at the free parameters' paths."""
         out, _ = apply(self.base, {p.keys: float(v) for p, v in zip(self.free, x, strict=True)})
         return out
 
+    @property
+    def evaluations(self) -> int:
+        """Model evaluations so far."""
+        return self._points.evaluations
+
     def runs(self, x: Sequence[float]) -> PanelRun:
-        """Every needed strategy's trials at ``x``."""
-        scenario = self.scenario(x)
-        prep = prepare(scenario, 1, self._worlds)  # the world depends on neither x nor trials: built once
-        pop = prep.world.population
+        """Every needed strategy's trials at ``x`` (the world depends on neither x nor trials: built once)."""
+        ev = self._points.evaluate(self.scenario(x), self.strategies)
+        pop = ev.point.world.population
         out = {}
         for name in self.strategies:
-            i = self._index[name]
-            plan = prep.plans[i]
-            tables = compute_chunk(scenario, prep.world, prep.model, plan, self._names, i, (0, self.trials))
-            runs = tables.runs
-            partners = tables.partners
+            plan = ev.plan(name)
+            runs, partners = ev.tables[name].runs, ev.tables[name].partners
             n_part = len(plan.partner_creator)
             c = plan.partner_creator
             out[name] = StrategyRun(
@@ -138,7 +135,6 @@ class Evaluator:
                 platform=tuple(pop.platforms[p] for p in pop.creator_platform[c]),
                 followers=pop.followers_sim[c].astype(np.float64) * pop.scale,
                 cost=float(plan.cost))
-        self.evaluations += 1
         return out
 
 
@@ -287,7 +283,7 @@ def calibrate(calibration: Calibration, *, quick: bool = False, workers: int | N
     quick : bool
         The definition's reduced budget (tests).
     workers : int, optional
-        Evaluations at once on a local thread pool (:mod:`sim.sweeps.executor`); default the
+        Evaluations at once on a local thread pool (:mod:`sim.execution.executor`); default the
         definition's ``workers`` (1: serial). The estimate does not depend on it.
     progress : callable, optional
         Called with the number of evaluations just finished.
@@ -355,7 +351,7 @@ def _compare(calibration: Calibration, free: tuple[FreeParameter, ...], compared
     at_reps = np.array(at_reps)
     var_param = np.nanvar(at_reps, axis=0, ddof=1) if len(at_reps) > 1 else np.zeros(len(compared))
     h_hat = on_scale(compared, m_hat)
-    half = 1.959963984540054 * np.sqrt(np.diag(cov) + var_param)
+    half = Z95 * np.sqrt(np.diag(cov) + var_param)
     out = []
     for t, m, h, w in zip(compared, m_hat, h_hat, half, strict=True):
         lo, hi = h - w, h + w

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibration.estimator import Comparison, Fit
-from sim.calibration.fitted import FittedComparison
+from sim.input.fitted import FittedComparison
 
 
 def comparison_rows(fit: Fit) -> list[FittedComparison]:

@@ -16,16 +16,18 @@ update order.
 from __future__ import annotations
 
 import collections
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.rng import Stream, derive, numpy_generator, root_key
-from sim.scenario import Scenario
+from sim.base.kernel_records import build, memo
+from sim.input.errors import KeyedProblem
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 
@@ -33,12 +35,8 @@ from sim.world.spec import CreatorAudienceWorld
 DOSE_UNIT = float(2**32)
 
 
-class CampaignError(ValueError):
+class CampaignError(KeyedProblem):
     """A strategy that does not fit the world; ``key`` is the scenario key path to blame."""
-
-    def __init__(self, key: tuple, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True, eq=False)
@@ -405,12 +403,37 @@ def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: Campai
     return np.array(pick.chosen, dtype=np.int64)
 
 
-def build_schedule(pop: Population, scenario: Scenario, index: int,
+@dataclass(frozen=True)
+class Prices:
+    """What partners cost: USD per post by platform then tier (None: no card), and USD per partner
+    by tier (finding, vetting, contracting, managing)."""
+
+    rate_card: dict[str, dict[str, float]] | None
+    partnership_cost: dict[str, float]
+
+
+def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, name: str,
+                   posts: Sequence[PostGroup], keys: Sequence[tuple], prices: Prices, seed: int,
                    arrays: CampaignWorldArrays | None = None) -> Schedule:
-    """Partners and posts of strategy number ``index`` of a campaign scenario.
+    """Partners and posts of one strategy.
 
     Groups choose in order, each from the creators the earlier groups left. ``arrays`` (the
     compiled world) is needed by groups that ``select: greedy``.
+
+    Parameters
+    ----------
+    pop : Population
+    world, model
+        The scenario's world and model blocks.
+    name : str
+        The strategy's name (in messages).
+    posts : sequence of PostGroup
+        The strategy's post groups.
+    keys : sequence of tuple
+        Key path of each group in the scenario, where a group that does not fit is reported.
+    prices : Prices
+    seed : int
+        The run's root seed (partners are drawn from it).
 
     Raises
     ------
@@ -418,18 +441,13 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
         If a group asks for, or its budget buys, more creators than the world has, or a
         positive budget buys nobody; the key names the group.
     """
-    strategy = scenario.strategy_list[index]
-    world, model, seed = scenario.world, scenario.model, scenario.seed
     taken: set[int] = set()
     groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
-    for j, group in enumerate(strategy.posts):
-        key = scenario.group_key(index, j)
-        if key[0] == "strategies":
-            key = (*key, "creators" if group.creators is not None else "budget")
-        price = partner_price(group, scenario.rate_card, scenario.partnership_cost)
+    for group, key in zip(posts, keys, strict=True):
+        price = partner_price(group, prices.rate_card, prices.partnership_cost)
         pool = partner_pool(pop, group, seed, taken)
         try:
-            n = partners_wanted(group, price, len(pool), strategy.name)
+            n = partners_wanted(group, price, len(pool), name)
         except ValueError as exc:
             raise CampaignError(key, str(exc)) from None
         if group.select == "greedy" and n > 0:
@@ -443,43 +461,75 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
     return _assemble(pop, world, model, groups)
 
 
-def max_daily_posts(scenario: Scenario) -> int:
-    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables."""
+def max_daily_posts(strategies: Iterable[Sequence[PostGroup]]) -> int:
+    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables.
+
+    ``strategies``: every strategy's post groups."""
     most = 1
-    for s in scenario.strategy_list:
-        for g in s.posts:
+    for posts in strategies:
+        for g in posts:
             most = max(most, max(collections.Counter(g.post_days()).values()))
     return most
 
 
-def kernel_args(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule) -> tuple:
-    """Positional arguments of the kernel functions, in their order, up to ``root``."""
-    g = pop.graph
-    a = arrays
+def world_record(pop: Population, arrays: CampaignWorldArrays) -> ck.KernelWorld:
+    """The kernel's view of the population and the compiled world (checked field by field).
+
+    Raises
+    ------
+    sim.kernel_records.RecordError
+        If an array has the wrong dtype or a size that disagrees with the graph's.
+    """
+    g, a = pop.graph, arrays
+    return build(ck.KernelWorld, indptr=g.indptr, indices=g.indices, channel=a.channel, reach=a.reach,
+                 trust0=a.trust0, engagement=a.engagement, eligible=a.eligible, threshold_scale=a.threshold_scale,
+                 segment=a.segment, plat_ptr=a.plat_ptr, plat_members=a.plat_members, n_segments=len(pop.segments))
+
+
+def posts_record(schedule: Schedule) -> ck.KernelPosts:
+    """The kernel's view of one strategy's posts (checked field by field)."""
     s = schedule
-    return (g.indptr, g.indices, a.channel, a.reach, a.trust0, a.engagement,
-            a.eligible, a.threshold_scale, a.segment,
-            s.day, s.account, s.channel, s.partner, s.factor, s.n_discovery, s.discovery_engagement,
-            s.discovery_trust, s.draw, a.plat_ptr, a.plat_members,
-            a.shock, a.decay, a.growth, a.wear, a.recovery, a.ceiling, a.reshare, a.reshare_factor,
-            a.mode, a.rate, a.dose_unit, a.days)
+    return build(ck.KernelPosts, day=s.day, account=s.account, channel=s.channel, partner=s.partner,
+                 factor=s.factor, n_discovery=s.n_discovery, discovery_engagement=s.discovery_engagement,
+                 discovery_trust=s.discovery_trust, draw=s.draw, n_partners=len(s.partner_creator))
+
+
+def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
+    """The kernel's view of the model's tables and scalars (checked field by field)."""
+    a = arrays
+    return build(ck.KernelParams, shock=a.shock, decay=a.decay, recovery=a.recovery, growth=a.growth, wear=a.wear,
+                 ceiling=a.ceiling, reshare=a.reshare, reshare_factor=a.reshare_factor, mode=a.mode, rate=a.rate,
+                 dose_unit=a.dose_unit, days=a.days)
+
+
+def kernel_records(pop: Population, arrays: CampaignWorldArrays,
+                   schedule: Schedule) -> tuple[ck.KernelWorld, ck.KernelPosts, ck.KernelParams]:
+    """The three records every campaign kernel function takes, in its order (world, posts, parameters).
+
+    Built once per population, compiled world and schedule (:func:`sim.kernel_records.memo`):
+    the runner calls the kernel chunk after chunk on the same objects.
+    """
+    return memo(world_record, pop, arrays), memo(posts_record, schedule), memo(params_record, arrays)
 
 
 def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
              trials: np.ndarray) -> CampaignOutcome:
     """Run campaign trials on the numba kernel."""
     trials = np.ascontiguousarray(trials, dtype=np.int64)
-    totals, series, partners, segments = ck.campaign_trials(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), trials,
-        len(schedule.partner_creator), len(pop.segments))
+    totals, series, partners, segments = ck.campaign_trials(*kernel_records(pop, arrays, schedule),
+                                                            np.uint64(root), trials)
     return CampaignOutcome(trials, totals, series, partners, segments)
+
+
+def _one_trial(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64, trial: int):
+    """:func:`sim.campaign.kernel.campaign_adoption_days` of one trial."""
+    return ck.campaign_adoption_days(*kernel_records(pop, arrays, schedule), np.uint64(root), np.int64(trial))
 
 
 def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                   trial: int) -> tuple[np.ndarray, np.ndarray]:
     """One trial: adoption day of every account (-1 = never) and the totals row."""
-    days, totals, *_ = ck.campaign_adoption_days(*kernel_args(pop, arrays, schedule), np.uint64(root),
-                                                 np.int64(trial), len(schedule.partner_creator), len(pop.segments))
+    days, totals, *_ = _one_trial(pop, arrays, schedule, root, trial)
     return days, totals
 
 
@@ -487,9 +537,7 @@ def funnel_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule
                 trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One trial's funnel per account: adoption day, first engagement day (both int32[n], -1 = never)
     and the totals row. An adopter engaged before adopting iff ``0 <= engaged <= adopted``."""
-    days, totals, _, _, _, engaged = ck.campaign_adoption_days(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
-        len(schedule.partner_creator), len(pop.segments))
+    days, totals, _, _, _, engaged = _one_trial(pop, arrays, schedule, root, trial)
     return days, engaged, totals
 
 
@@ -546,20 +594,5 @@ def tree_from_posts(schedule: Schedule, adopters: np.ndarray, days: np.ndarray, 
 def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                  trial: int) -> CascadeTree:
     """Who activated whom, when and through which post, in one trial (numba kernel)."""
-    _, _, adopters, days, posts, _ = ck.campaign_adoption_days(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
-        len(schedule.partner_creator), len(pop.segments))
+    _, _, adopters, days, posts, _ = _one_trial(pop, arrays, schedule, root, trial)
     return tree_from_posts(schedule, adopters, days, posts)
-
-
-def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorldArrays, list[Schedule]]:
-    """World arrays and one schedule per strategy for a campaign scenario.
-
-    Raises
-    ------
-    CampaignError
-        If a strategy asks for partners the world does not have, or its budget buys none.
-    """
-    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(scenario))
-    schedules = [build_schedule(pop, scenario, i, arrays) for i in range(len(scenario.strategy_list))]
-    return arrays, schedules

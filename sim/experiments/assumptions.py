@@ -22,19 +22,19 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.schema import Spec
+from sim.input import keypaths
+from sim.input.errors import InputError
+from sim.input.fitted import FittedError, read_fitted
+from sim.input.schema import Spec
+from sim.input.strict import read_strict
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 KeyPath = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$", max_length=200)]
 
 
-class AssumptionError(ValueError):
+class AssumptionError(InputError):
     """An invalid assumptions file; ``problems`` holds one ``file:line: key: message`` per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 class Assumption(Spec):
@@ -142,7 +142,7 @@ class Dimension:
     @property
     def keys(self) -> tuple[str, ...]:
         """The scenario path as keys."""
-        return tuple(self.path.split("."))
+        return keypaths.split(self.path)
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,6 @@ def load_assumptions(path: str | Path) -> AssumptionsFile:
     AssumptionError
         One ``file:line: key.path: message`` line per problem; nothing is returned.
     """
-    from sim.scenario import read_strict
-
     spec, _ = read_strict(_resolve(path), AssumptionsFile.model_validate, AssumptionError,
                           "an assumptions file is a mapping with 'fitted' and 'assumptions'")
     return spec
@@ -214,8 +212,6 @@ def space(path: str | Path) -> Space:
     AssumptionError
         If the file is invalid, its fitted set is missing or lacks a parameter it names.
     """
-    from sim.calibration.fitted import FittedError, read_fitted
-
     source = _resolve(path)
     spec = load_assumptions(source)
     fitted_path = _resolve(spec.fitted.set)

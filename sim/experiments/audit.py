@@ -13,7 +13,7 @@ prices) instead of the point's.
 
 Each point of the assumption space (:mod:`sim.experiments.assumptions`) is one scenario: the base
 campaign with the point's values written at their paths and one strategy per distinct arm
-instance, run through the run stage's public API (:func:`sim.runner.run`) on the same root seed
+instance, run through the run stage's public API (:func:`sim.api.run`) on the same root seed
 at every point (common random numbers). :func:`evaluate_point` returns every comparison's log
 advantage there. The analyses turn the values over a Saltelli sample into, per comparison:
 
@@ -50,7 +50,7 @@ from scipy import optimize, special
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.campaign.spec import ScheduleSpec
 from sim.experiments.comparison import Estimate, proportion_interval
-from sim.schema import Spec
+from sim.input.schema import Spec
 
 Label = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 #: Platforms an arm is read on: each alone, and both at once.

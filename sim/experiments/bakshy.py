@@ -32,8 +32,8 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.influence.ris import ReverseGraph, sample_sets
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import sample_degrees
 from sim.world.generators import follower_graph
 from sim.world.graph import FlatGraph
@@ -63,7 +63,7 @@ class Sizes(Spec):
     """Accounts, the largest follower count, trials of the p fit, RR sets (in batches)."""
 
     n: PositiveInt
-    max_followers: PositiveInt
+    max_followers: Annotated[int, Field(ge=1, le=10**7)]  # the power law's range (PowerLawDegrees.max)
     fit_trials: PositiveInt
     batches: Annotated[int, Field(ge=2)]
     sets_per_batch: PositiveInt

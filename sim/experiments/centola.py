@@ -22,6 +22,8 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from scipy.optimize import brentq
 
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.base.stats import Z95
 from sim.classic.kernel import activation_times, final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
@@ -30,8 +32,7 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval, pro
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.generators import rewired, torus_sides, triangular_torus
 from sim.world.graph import FlatGraph
 
@@ -160,7 +161,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     win = proportion_interval(wins, len(final))
     # a mean of the paper's 6 paired trials, under our model: the 95% range it falls in
     sd_c, sd_r = float(final.clustered.std(ddof=1)), float(final.random.std(ddof=1))
-    half_c, half_r = 1.96 * sd_c / np.sqrt(PUBLISHED_PAIRS), 1.96 * sd_r / np.sqrt(PUBLISHED_PAIRS)
+    half_c, half_r = Z95 * sd_c / np.sqrt(PUBLISHED_PAIRS), Z95 * sd_r / np.sqrt(PUBLISHED_PAIRS)
     hazard = ", ".join(f"{x:.3f}" for x in adopt)
     report.checks += [
         Check("hazard_shape", "adoption chance rises with the 2nd and 3rd signal, no gain after the 3rd",

@@ -36,7 +36,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field, model_validator
 
+from sim.api import run
+from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
+from sim.execution.prepare import prepare
 from sim.experiments.assumptions import AssumptionError, Space, space
 from sim.experiments.audit import (
     HALF,
@@ -57,8 +60,11 @@ from sim.experiments.comparison import Check, Estimate, Finding, Kind
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream
-from sim.schema import PositiveInt, Spec
+from sim.input import keypaths
+from sim.input.design import apply, design_seed
+from sim.input.scenario import load_scenario
+from sim.input.schema import PositiveInt, Spec
+from sim.input.sweep import MAX_POINTS
 
 ROOT = Path(__file__).resolve().parents[2]
 Label = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
@@ -148,7 +154,7 @@ class Sizes(Spec):
         Points run at once (threads; the kernel releases the GIL).
     """
 
-    base_samples: Annotated[int, Field(ge=2)]
+    base_samples: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit
     trials: PositiveInt
     audience: PositiveInt | None = None
     communities: PositiveInt | None = None
@@ -181,8 +187,6 @@ def _path(name: str) -> Path:
 
 @lru_cache(maxsize=4)
 def _base(path: str):
-    from sim.scenario import load_scenario
-
     return load_scenario(_path(path))
 
 
@@ -301,16 +305,8 @@ def column(claim: str, label: str) -> str:
     return f"{claim}|{label}"
 
 
-def _read(data: dict, keys: tuple[str, ...]):
-    for k in keys:
-        data = data[int(k)] if isinstance(data, list) else data[k]
-    return data
-
-
 def context(spec: Definition, sizes: Sizes) -> Context:
     """The run's shared inputs: the relevant dimensions and the base scenario at these sizes."""
-    from sim.sweeps.design import apply
-
     p = spec.parameters
     dims, _ = relevant(p, space(p.assumptions))
     base = _base(p.scenario)
@@ -350,7 +346,7 @@ def overrides_at(ctx: Context, values: np.ndarray) -> dict[tuple[str, ...], floa
     for d, v in zip(ctx.dims.dimensions, values, strict=True):
         v = float(v)
         if d.per is not None:
-            v = v / float(_read(data, tuple(d.per.split("."))))
+            v = v / float(keypaths.get(data, keypaths.split(d.per)))
         out[d.keys] = v
     return out
 
@@ -389,14 +385,11 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int) -> dict:
         ``cost_gap`` (largest |audit cost - runner cost| of arms priced at the point's card), and
         ``floored`` (arm instances whose mean adopters were raised to half an adopter).
     """
-    from sim.runner import run
-    from sim.sweeps.design import apply
-
     over, posts, info = plan(ctx, values)
     scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): seed})
     res = run(scenario, workers=1)
     means = res.table.groupby("strategy", observed=True)[["cost", "reach", "engagements", "adopted"]].mean()
-    followers = res.roster.groupby("strategy", observed=True)["followers"].sum()
+    followers = res.campaign.roster.groupby("strategy", observed=True)["followers"].sum()
     trials = ctx.sizes.trials
     q: dict[tuple[str, str | None], dict[str, float]] = {}
     excess, slack, gap, floored = -math.inf, 0.0, 0.0, 0
@@ -432,8 +425,6 @@ def sample(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
     """Saltelli's sample in the unit cube (SALib, scrambled Sobol' sequence; stream DESIGN) and its values."""
     from SALib.sample import sobol
 
-    from sim.sweeps.design import design_seed
-
     d = len(ctx.dims.dimensions)
     problem = {"num_vars": d, "names": ctx.dims.names, "bounds": [[0.0, 1.0]] * d}
     unit = sobol.sample(problem, ctx.sizes.base_samples, calc_second_order=False, scramble=True,
@@ -459,8 +450,6 @@ def _batch(ctx: Context, values: np.ndarray, rows: np.ndarray, world: int) -> pd
 
 def check_pools(ctx: Context, values: np.ndarray) -> list[str]:
     """Arm instances at some point of the sample that would hire more creators than the world has."""
-    from sim.runner import prepare
-
     prep = prepare(ctx.base)
     pop = prep.world.population
     pool = {}
@@ -563,8 +552,6 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
     cols = {n: values[:, i] for i, n in enumerate(names)}
     feats = {n: feature(e, cols) for n, e in p.features.items()}
     x = pd.DataFrame({**cols, **feats})
-    from sim.sweeps.design import design_seed
-
     seed = design_seed(ctx.spec.seed) + 1
     out = []
     for c, label, _a, _b in ctx.readings:

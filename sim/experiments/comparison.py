@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
+
+from sim.base import stats
 
 
 @dataclass(frozen=True)
@@ -50,31 +51,21 @@ class Estimate:
 
 def mean_interval(values, level: float = 0.95) -> Estimate:
     """Mean of independent replicates with a Student-t interval (one value: no interval)."""
-    x = np.asarray(values, dtype=np.float64)
-    m = float(x.mean())
-    if len(x) < 2:
-        return Estimate(m, m, m)
-    se = float(x.std(ddof=1) / math.sqrt(len(x)))
-    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * se
-    return Estimate(m, m - half, m + half)
+    m = stats.mean_interval(values, level)
+    if m.n < 2:
+        return Estimate(m.mean, m.mean, m.mean)
+    return Estimate(m.mean, m.low, m.high)
 
 
 def standard_error(values) -> float:
     """Standard error of the mean of independent replicates."""
-    x = np.asarray(values, dtype=np.float64)
-    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else 0.0
+    sem = stats.mean_interval(values).sem
+    return 0.0 if math.isnan(sem) else sem
 
 
 def proportion_interval(successes: int, trials: int, level: float = 0.95) -> Estimate:
     """A proportion with its Wilson score interval (Wilson 1927)."""
-    if trials == 0:
-        return Estimate(float("nan"), float("nan"), float("nan"))
-    p = successes / trials
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    den = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / den
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / den
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half))
+    return Estimate(*stats.wilson_interval(successes, trials, level))
 
 
 class Kind(StrEnum):

@@ -19,15 +19,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats
 
+from sim.base.rng import root_key
+from sim.base.stats import Z95, t_quantile
 from sim.experiments.comparison import Check, Estimate, Kind
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.experiments.talk import informed_periods, penetration_times
-from sim.rng import root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.input.schema import PositiveInt, Probability, Spec
 
 FACTORS = ("alpha", "beta_w", "beta_s", "s", "w")
 LEVELS = (0.16, 0.5, 0.95)
@@ -105,7 +105,7 @@ def effects(runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
     dof = len(y) - x.shape[1]
     cov = float(resid @ resid) / dof * np.linalg.inv(x.T @ x)
     se = np.sqrt(np.diag(cov))
-    half = float(stats.t.ppf(0.975, dof)) * se
+    half = t_quantile(dof) * se
     r2 = 1 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
     return pd.DataFrame({"outcome": outcome, "factor": ("intercept", *FACTORS), "effect": beta, "se": se,
                          "low": beta - half, "high": beta + half, "r2": r2, "cov_ws": cov[2, 3]})
@@ -131,9 +131,9 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         se = float(np.sqrt(bw.se ** 2 + bs.se ** 2 - 2 * bw.cov_ws))
         report.checks.append(Check(
             f"weak_vs_strong_{stage}", f"time to {stage[1:]}%: weak ties' effect at least as strong as strong ties'",
-            Estimate(diff, diff - 1.96 * se, diff + 1.96 * se),
+            Estimate(diff, diff - Z95 * se, diff + Z95 * se),
             f"elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; b_w = {bw.effect:.3f}, "
-            f"b_s = {bs.effect:.3f})", bool(diff + 1.96 * se >= 0 and bw.effect < 0), Kind.VALIDATION, SOURCE, "{:.3f}"))
+            f"b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0), Kind.VALIDATION, SOURCE, "{:.3f}"))
     early = fx[(fx.outcome == "t16") & (fx.factor == "alpha")].iloc[0]
     late = fx[(fx.outcome == "t16_95") & (fx.factor == "alpha")].iloc[0]
     ratio = abs(early.effect) / max(abs(late.effect), 1e-12)

@@ -32,8 +32,8 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.graph import FlatGraph
 
 K_SE = 4.0

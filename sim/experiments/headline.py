@@ -30,16 +30,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats
 
+from sim.base.stats import mean_interval, t_quantile
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.experiments.comparison import Check, Estimate, Finding, Kind
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
-from sim.schema import PositiveInt, Spec
-from sim.summary import ratio_row
-from sim.sweeps.spec import budget_label
+from sim.input import keypaths
+from sim.input.schema import PositiveInt, Spec
+from sim.input.sweep import budget_label
+from sim.results.summary import ratio_row
 
 #: The tier every ratio is taken against, and the swarms whose claim is reported.
 CELEBRITY = "celebrity"
@@ -136,14 +137,14 @@ def _scenario_path(name: str) -> Path:
 
 def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: float, index: int):
     """The headline scenario ``base`` at one case and budget, validated again."""
-    from sim.sweeps.design import apply
+    from sim.input.design import apply
 
     values = {("rate_card",): case.rate_card, ("strategy_grid", "budgets"): [budget],
               ("trials",): sizes.trials, ("seed",): replicate_seed(spec.seed, 9, index),
               ("baseline",): f"{CELEBRITY}_instagram.{SCHEDULE}.{budget_label(budget)}"}
     if sizes.audience is not None:
         values[("world", "audience", "peers", "n")] = sizes.audience
-    values.update({tuple(key.split(".")): value for key, value in case.set.items()})
+    values.update({keypaths.split(key): value for key, value in case.set.items()})
     try:
         scenario, _ = apply(base, values)
     except ValueError as exc:
@@ -154,7 +155,7 @@ def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: flo
 
 def _trials(scenario, case: Case, budget: float) -> pd.DataFrame:
     """Per strategy and trial: cost, adopters, engagements (the headline scenario at one case)."""
-    from sim.runner import run
+    from sim.api import run
 
     results = run(scenario, workers=1)
     table = results.table[["strategy", "trial", "cost", "adopted", "engagements", "reach"]].copy()
@@ -181,8 +182,8 @@ def ratio_of_costs(cost_a: float, adopted_a: np.ndarray, cost_b: float, adopted_
         return Estimate(math.nan, math.nan, math.nan)
     value = (cost_a / ma) / (cost_b / mb)
     d = b / mb - a / ma
-    se = float(d.std(ddof=1) / math.sqrt(len(d)))
-    half = float(stats.t.ppf(0.5 + level / 2, len(d) - 1)) * se
+    se = mean_interval(d, level).sem
+    half = t_quantile(len(d) - 1, level) * se
     return Estimate(value, value * math.exp(-half), value * math.exp(half))
 
 
@@ -209,7 +210,7 @@ def headline_table(trials: pd.DataFrame) -> pd.DataFrame:
             if not np.array_equal(g["trial"].to_numpy(), celeb["trial"].to_numpy()):
                 raise ValueError(f"{name}: trials are not paired with the celebrity strategy")
             ratio = ratio_of_costs(cost, adopted, float(celeb["cost"].iloc[0]), celeb["adopted"].to_numpy(np.float64))
-            sem = float(adopted.std(ddof=1) / math.sqrt(len(adopted)))
+            sem = mean_interval(adopted).sem
             rows.append({"case": case, "rate_card": card, "budget": budget, "strategy": name, "mix": mix,
                          "tier": tier, "platform": platform, "trials": len(g), "cost": cost,
                          "adopted_mean": float(adopted.mean()),
@@ -318,7 +319,7 @@ def _verdict(est: Estimate) -> str:
 def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
     """Run E9: every case's strategies at each budget, cost per adopter, each swarm against the celebrity
     on the same platform mix, and the platform effect."""
-    from sim.scenario import load_scenario
+    from sim.input.scenario import load_scenario
 
     p = spec.parameters
     base = load_scenario(_scenario_path(p.scenario))

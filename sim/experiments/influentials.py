@@ -31,8 +31,8 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval, pro
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
 

@@ -18,6 +18,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field, model_validator
 
+from sim.base.rng import root_key
+from sim.base.stats import Z95
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
@@ -28,8 +30,7 @@ from sim.experiments.schema import ExperimentSpec, Name
 from sim.experiments.seeds import replicate_seed
 from sim.influence import heuristics, ris
 from sim.influence.greedy import lazy_greedy
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import GraphSpec
 
@@ -195,11 +196,11 @@ def _checks(report, curves, choice, graph, model, spec, sizes, orders) -> None:
     cov = ris.covered(fresh, orders["ris"][:k])
     est_rr = graph.n * cov.mean()
     se_rr = graph.n * cov.std(ddof=1) / np.sqrt(len(cov))
-    se_k = (r.high - r.low) / (2 * 1.96)
+    se_k = (r.high - r.low) / (2 * Z95)
     z = abs(est_rr - r.value) / np.hypot(se_rr, se_k)
     report.checks.append(Check(
         f"{name}_ris_estimate", f"sigma of the RIS set at k = {k} from RR sets = kernel Monte Carlo",
-        Estimate(est_rr, est_rr - 1.96 * se_rr, est_rr + 1.96 * se_rr),
+        Estimate(est_rr, est_rr - Z95 * se_rr, est_rr + Z95 * se_rr),
         f"within 4 SE of the kernel's {r.value:.1f}", bool(z <= 4.0), Kind.VERIFICATION, unit="{:.1f}"))
     deg, cen, rnd = (_at(curves, a, k) for a in ("degree", "central", "random"))
     m = choice.model

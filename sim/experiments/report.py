@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.base.files import atomic_text, atomic_write
+from sim.base.provenance import provenance
 from sim.experiments.comparison import Check, Finding, Kind
 from sim.experiments.schema import ExperimentSpec
 
@@ -153,23 +154,21 @@ class Report:
 
     def write(self, folder: Path, publish: Path | None = None, command: list[str] | None = None) -> list[Path]:
         """Write the report into ``folder`` (and figures into ``publish``); returns the figure files."""
-        from sim.results import provenance
-
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(exist_ok=True)
-        _atomic_text(folder / "comparison.csv", self.comparison().to_csv(index=False))
-        _atomic_text(folder / "comparison.md", self.markdown())
+        atomic_text(folder / "comparison.csv", self.comparison().to_csv(index=False))
+        atomic_text(folder / "comparison.md", self.markdown())
         for name, table in self.tables.items():
-            _atomic_text(folder / "data" / f"{name}.csv", table.to_csv(index=False))
+            atomic_text(folder / "data" / f"{name}.csv", table.to_csv(index=False))
         for name, text in self.texts.items():
-            _atomic_text(folder / "data" / name, text)
+            atomic_text(folder / "data" / name, text)
         if publish is not None and (self.publish_tables or self.publish_texts):
             docs = publish.parent / self.spec.id
             docs.mkdir(parents=True, exist_ok=True)
             for name in self.publish_tables:
-                _atomic_text(docs / f"{name}.csv", self.tables[name].to_csv(index=False))
+                atomic_text(docs / f"{name}.csv", self.tables[name].to_csv(index=False))
             for name in self.publish_texts:
-                _atomic_text(docs / name, self.texts[name])
+                atomic_text(docs / name, self.texts[name])
         written = []
         targets = [folder] + ([publish] if publish is not None else [])
         for name, fig in self.figures.items():
@@ -177,26 +176,19 @@ class Report:
                 target.mkdir(parents=True, exist_ok=True)
                 for ext in ("png", "svg"):
                     path = target / f"{self.spec.id}_{name}.{ext}"
-                    tmp = path.with_suffix(f".tmp.{ext}")
                     # svg: no timestamp or random ids, so regenerated figures diff cleanly
                     meta = {"Date": None} if ext == "svg" else {"Software": None}
-                    fig.savefig(tmp, dpi=150, metadata=meta)
-                    os.replace(tmp, path)
+                    atomic_write(path, lambda tmp, fig=fig, ext=ext, meta=meta: fig.savefig(
+                        tmp, dpi=150, metadata=meta, format=ext))
                     written.append(path)
         manifest = {"experiment": self.spec.id, "title": self.spec.title, "reference": self.spec.reference,
                     "quick": self.quick, "definition": self.spec.model_dump(mode="json"),
                     "seed": self.spec.seed, "ok": self.ok, "misses": [c.name for c in self.misses],
                     "elapsed_seconds": round(self.elapsed, 2),
                     "checks": self.comparison().drop(columns=["ours"]).to_dict(orient="records"),
-                    "command": command or [], **provenance()}
-        _atomic_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
+                    "command": command or [], **provenance().as_dict()}
+        atomic_text(folder / "manifest.json", json.dumps(manifest, indent=2, default=str))
         return written
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 class Workspace:
@@ -219,7 +211,7 @@ class Workspace:
             if not stamp.exists() or stamp.read_text() != self.key:
                 for old in folder.glob("*.parquet"):
                     old.unlink()
-                _atomic_text(stamp, self.key)
+                atomic_text(stamp, self.key)
 
     def piece(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """The piece ``name``: read if already finished, else computed and written atomically."""
@@ -229,9 +221,7 @@ class Workspace:
         if path.exists():
             return pd.read_parquet(path)
         frame = compute()
-        tmp = self.folder / f".{name}.parquet.tmp"
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
         return frame
 
 

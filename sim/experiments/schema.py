@@ -3,7 +3,7 @@
 Each experiment module (``sim/experiments/<name>.py``) derives its definition from
 :class:`ExperimentSpec`, adding ``experiment: Literal[...]`` (its kind), ``parameters`` (the
 published set-up) and two ``Sizes`` blocks, ``full`` and ``quick`` (how big: graphs, trials,
-accounts). All blocks are strict, frozen :class:`sim.schema.Spec` models, so unknown keys and
+accounts). All blocks are strict, frozen :class:`sim.input.schema.Spec` models, so unknown keys and
 wrong types are refused with file, line and key like scenario errors.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from sim.schema import Spec
+from sim.input.schema import Spec
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 

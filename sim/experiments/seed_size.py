@@ -25,8 +25,8 @@ from sim.experiments.comparison import Check, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
 

@@ -17,6 +17,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
 
+from sim.base.rng import root_key
+from sim.base.stats import Z95
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -32,8 +34,7 @@ from sim.experiments.comparison import (
 )
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
-from sim.rng import root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
 
@@ -162,11 +163,11 @@ def figure(summary: pd.DataFrame, lower: float, upper: float, p: Parameters, siz
     ax.axvspan(lower, upper, color="0.92", label=f"window {lower:.2f} < z < {upper:.2f}")
     ax.plot(zs, [theory.global_cascade_probability(z, p.phi) for z in zs], "C0-", lw=1.2,
             label="frequency, theory 1 - G0(u)")
-    ax.errorbar(summary.z, summary.frequency, yerr=1.96 * summary.frequency_se, fmt="o", color="C0",
+    ax.errorbar(summary.z, summary.frequency, yerr=Z95 * summary.frequency_se, fmt="o", color="C0",
                 ms=4, capsize=2, label="frequency of global cascades (ours)")
     ax.plot(zs, [theory.gleeson_fraction(z, 0.0, p.phi, q0=1e-9) if lower < z < upper else np.nan for z in zs],
             "C3--", lw=1.2, label="size, theory (Gleeson fixed point)")
-    ax.errorbar(summary.z, summary.global_size, yerr=1.96 * summary.global_size_se.fillna(0), fmt="s",
+    ax.errorbar(summary.z, summary.global_size, yerr=Z95 * summary.global_size_se.fillna(0), fmt="s",
                 color="C3", ms=4, capsize=2, label="mean size of global cascades (ours)")
     ax.set_xlabel("mean degree z")
     ax.set_ylabel("frequency / fraction of the graph")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim.intrinsics import prefetch
-from sim.rng import Stream, numpy_generator
+from sim.base.intrinsics import prefetch
+from sim.base.rng import Stream, numpy_generator
 from sim.world.graph import FlatGraph
 from sim.world.spec import CreatorAudienceWorld
 

@@ -1,6 +1,6 @@
 """Scenario blocks that describe a world: follow graphs, and creator-audience worlds.
 
-Validated strictly (see :mod:`sim.schema`); built by :mod:`sim.world.build`.
+Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
-from sim.world.datasets import DATASETS
-from sim.world.edgelist import EdgeListFormat
+from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.world.catalog import DATASETS, EdgeListFormat
 
 # --------------------------------------------------------------------------- graphs
 
@@ -123,7 +122,7 @@ class PowerLawDegrees(Spec):
     kind: Literal["power_law"]
     exponent: Annotated[float, Field(gt=1.0)]
     min: PositiveInt = 1
-    max: PositiveInt = 1000
+    max: Annotated[int, Field(ge=1, le=10**7)] = 1000  # every degree of min..max is listed when drawing
 
     @model_validator(mode="after")
     def _fits(self) -> PowerLawDegrees:
@@ -185,8 +184,13 @@ class EdgeListGraph(Spec):
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
         base = Path((info.context or {}).get("base_dir", "."))
-        path = (base / value).resolve()
-        if not path.is_file():
+        try:
+            path = (base / value).resolve()
+            found = path.is_file()
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("file_missing", "cannot be read: {why}", {"why": why}) from None
+        if not found:
             raise PydanticCustomError("file_missing", "no such file: {path}", {"path": str(path)})
         return str(path)
 
@@ -230,6 +234,17 @@ class BetaSpec(Spec):
 
     mean: Annotated[float, Field(gt=0.0, lt=1.0)]
     concentration: Annotated[float, Field(gt=0.0)] = 4.0
+
+    @model_validator(mode="after")
+    def _positive_shapes(self) -> BetaSpec:
+        # Both bounds hold, yet a product can underflow to 0 (mean 1e-300, concentration 1e-300),
+        # which the Beta sampler refuses.
+        a, b = self.mean * self.concentration, (1.0 - self.mean) * self.concentration
+        if not (a > 0.0 and b > 0.0):
+            raise ValueError(f"concentration {self.concentration:g} is too small for mean {self.mean:g}: the Beta "
+                             f"shapes mean x concentration = {a:g} and (1 - mean) x concentration = {b:g} must be "
+                             "positive")
+        return self
 
 
 class InterestSpec(BetaSpec):
@@ -313,7 +328,8 @@ class TierSpec(Spec):
         Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
     """
 
-    followers: tuple[PositiveInt, PositiveInt]
+    # Drawn in float64 and floored to int64: up to 2**53 (far above any account) they are exact.
+    followers: tuple[Annotated[int, Field(ge=1, le=2**53)], Annotated[int, Field(ge=1, le=2**53)]]
     count: Annotated[int, Field(ge=0)]
     platforms: Annotated[dict[str, Probability], Field(min_length=1)]
     reach: Annotated[float, Field(gt=0.0)] = 1.0
@@ -356,6 +372,10 @@ class CreatorAudienceWorld(Spec):
 
     @model_validator(mode="after")
     def _platforms_known(self) -> CreatorAudienceWorld:
+        largest = max(spec.followers[1] for spec in self.tiers.values())
+        if self.scale > largest:  # also keeps totals (simulated x scale) and their squares finite
+            raise ValueError(f"scale {self.scale:g} is more than the largest follower count ({largest:,}): no creator "
+                             "would have a simulated follower")
         known = set(self.platforms)
         for where, names in [(f"tiers.{t}.platforms", spec.platforms) for t, spec in self.tiers.items()] + [
                 (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
@@ -369,3 +389,13 @@ def world_kind(data: Any) -> str:
     if isinstance(data, dict):
         return data.get("kind", "network")
     return getattr(data, "kind", "network")
+
+
+def graph_of(world: WorldSpec | CreatorAudienceWorld) -> GraphSpec:
+    """The follow graph's block: the network's graph, or the audience's peer graph."""
+    return world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+
+
+def graph_key(world: WorldSpec | CreatorAudienceWorld) -> tuple[str, ...]:
+    """The key path of :func:`graph_of`'s block in a scenario (where a problem with it is reported)."""
+    return ("world", "audience", "peers") if isinstance(world, CreatorAudienceWorld) else ("world", "graph")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.base.rng import Stream, numpy_generator
 from sim.experiments import load_experiment
 from sim.experiments.assumptions import AssumptionError, load_assumptions, space
 from sim.experiments.audit import (
@@ -26,7 +27,6 @@ from sim.experiments.audit import (
     sobol_indices,
 )
 from sim.experiments.claims import NOT_SUPPORTED, SUPPORTED, _verdict, relevant
-from sim.rng import Stream, numpy_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = Prices({"instagram": {"nano": 55.0, "micro": 300.0, "mega": 20000.0},

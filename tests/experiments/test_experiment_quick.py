@@ -15,8 +15,8 @@ import pytest
 
 from sim.cli import main
 from sim.experiments import load_experiment, run_experiment
-from sim.experiments.definition import ExperimentError
 from sim.experiments.comparison import Kind
+from sim.experiments.definition import ExperimentError
 from sim.experiments.report import FAIL, MISS, reason
 from sim.world.datasets import DatasetUnavailable, dataset_path
 
@@ -132,16 +132,16 @@ def test_kinds_decide_what_fails():
 
 
 def test_reproduce_exits_1_on_a_crash_and_runs_the_others(tmp_path, monkeypatch, capsys):
-    import sim.experiments.definition as definition
+    import sim.cli.reproduce as command  # the command's reference to run_experiment is the one it calls
 
-    real = definition.run_experiment
+    real = command.run_experiment
 
     def crash_e3(spec, **kw):
         if spec.id == "e3_seed_size":
             raise RuntimeError("boom")
         return real(spec, **kw)
 
-    monkeypatch.setattr(definition, "run_experiment", crash_e3)
+    monkeypatch.setattr(command, "run_experiment", crash_e3)
     code = main(["reproduce", "--quick", "--only", "e3_seed_size,e8_granovetter", "--experiments",
                  str(ROOT / "experiments"), "--out", str(tmp_path), "--quiet"])
     assert code == 1

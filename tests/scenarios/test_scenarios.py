@@ -9,7 +9,7 @@ import pytest
 
 from sim import load_scenario, prepare, run
 from sim.campaign.model import partner_price
-from sim.sweeps.design import design
+from sim.input.design import design
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 
@@ -34,7 +34,7 @@ def test_scenario_runs_two_trials(path, tmp_path):
 
 def check_point(scenario, table):
     prepared = prepare(scenario)
-    if not scenario.is_campaign:
+    if prepared.world.population is None:  # a network world: classic models
         n = prepared.world.graph.n
         for strategy, plan in zip(scenario.strategy_list, prepared.plans, strict=True):
             rows = table[table.strategy == strategy.name]
