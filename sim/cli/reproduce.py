@@ -26,6 +26,8 @@ from sim.experiments.definition import (
     run_experiment,
 )
 from sim.experiments.report import FAIL, FINDING, HIT, MISS, PASS, reason, status
+from sim.input import keypaths
+from sim.input.strict import located, read_document
 from sim.input.yaml_source import YamlDocument
 
 NAME = "reproduce"
@@ -84,6 +86,16 @@ def main(args: argparse.Namespace) -> int:
     return run_definitions(paths, args, out=args.out, only=args.only)
 
 
+def _located(doc: YamlDocument, line: str) -> str:
+    """A problem about the definition's own keys (``parameters.fixed: ...``) as ``file:line: key: message``;
+    a line about another file already names it."""
+    key, sep, message = line.partition(": ")
+    keys = tuple(int(k) if k.isdigit() else k for k in keypaths.split(key))
+    if not sep or not isinstance(doc.data, dict) or keys[0] not in doc.data:
+        return line
+    return located(doc, keys, message)
+
+
 def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, only: str | None = None,
                     parsed: dict[Path, YamlDocument] | None = None) -> int:
     """Validate the definitions (all of them, before anything runs), run them, print the table.
@@ -95,10 +107,11 @@ def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, o
     console = Console(highlight=False, emoji=False)
     if not console.is_terminal:
         console.width = 200
-    specs, problems = [], []
+    specs, problems, docs = [], [], {}
     for path in paths:
         try:
-            specs.append((path, load_experiment(path, (parsed or {}).get(path))))
+            docs[path] = (parsed or {}).get(path) or read_document(path, ExperimentError)
+            specs.append((path, load_experiment(path, docs[path])))
         except ExperimentError as exc:
             problems.extend(exc.problems)
     if only:
@@ -109,8 +122,7 @@ def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, o
                             f"(known: {', '.join(s.id for _, s in specs)})")
         specs = [(p, s) for p, s in specs if s.id in wanted]
     for path, spec in specs:
-        # lines about the definition's own keys get its file; the others already name theirs
-        problems.extend(f"{path}: {line}" if line.startswith("parameters.") else line for line in input_problems(spec))
+        problems.extend(_located(docs[path], line) for line in input_problems(spec))
     if problems:
         for line in problems:
             err.print(line, markup=False)

@@ -154,7 +154,7 @@ class Sizes(Spec):
         Points run at once (threads; the kernel releases the GIL).
     """
 
-    base_samples: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit
+    base_samples: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit; N (D + 2) is checked too
     trials: PositiveInt
     audience: PositiveInt | None = None
     communities: PositiveInt | None = None
@@ -167,6 +167,10 @@ class Sizes(Spec):
         if self.base_samples & (self.base_samples - 1):
             raise ValueError(f"base_samples must be a power of two (Saltelli's scheme), got {self.base_samples}")
         return self
+
+    def points(self, dimensions: int) -> int:
+        """Points run over ``dimensions`` parameters: the sample's N (D + 2), and N more per replicate world."""
+        return self.base_samples * (dimensions + 2 + self.replicate_worlds)
 
 
 class Definition(ExperimentSpec):
@@ -247,6 +251,13 @@ def input_problems(spec: Definition) -> list[str]:
     unknown = sorted(set(p.fixed) - set(full.names))
     if unknown:
         problems.append(f"parameters.fixed: {', '.join(unknown)} not in {p.assumptions} (has {', '.join(full.names)})")
+    d = len(relevant(p, full)[0].dimensions)
+    for which in ("full", "quick"):
+        sizes = getattr(spec, which)
+        if sizes.points(d) > MAX_POINTS:  # before the sample is drawn: a sweep's limit
+            problems.append(f"{which}.base_samples: {sizes.base_samples:,} x ({d} parameters + 2"
+                            f"{f' + {sizes.replicate_worlds} replicate worlds' if sizes.replicate_worlds else ''}) "
+                            f"= {sizes.points(d):,} points; at most {MAX_POINTS:,} are run")
     names = set(full.names)
     for name, expr in p.features.items():
         try:

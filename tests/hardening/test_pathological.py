@@ -221,3 +221,16 @@ def test_experiment_sizes_carry_the_bounds_of_what_they_build(definition, old, n
     with pytest.raises(ExperimentError) as err:
         load_experiment(path)
     assert len(err.value.problems) == 1 and f": {key}: Input should be less than or equal to" in err.value.problems[0]
+
+
+def test_a_claims_audit_of_more_points_than_a_sweep_runs_is_refused_before_it_runs(tmp_path, capsys):
+    """The audit's sample has N (D + 2) points over its D parameters: 2**15 x 37 is past a sweep's limit
+    (MAX_POINTS), refused with exit 2 and one line located at the size, nothing written."""
+    text = (REPO / "experiments" / "source_claims.yaml").read_text()
+    path = tmp_path / "source_claims.yaml"
+    path.write_text(text.replace("base_samples: 128 ", "base_samples: 32768 ", 1))
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and re.match(rf"{re.escape(str(path))}:\d+: full\.base_samples: 32,768 x \(", err[0]), err
+    assert "at most 1,000,000" in err[0] and not out.exists()
