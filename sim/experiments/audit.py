@@ -13,9 +13,10 @@ prices) instead of the point's.
 
 Each point of the assumption space (:mod:`sim.experiments.assumptions`) is one scenario: the base
 campaign with the point's values written at their paths and one strategy per distinct arm
-instance, run through the run stage's public API (:func:`sim.api.run`) on the same root seed
-at every point (common random numbers). :func:`evaluate_point` returns every comparison's log
-advantage there. The analyses turn the values over a Saltelli sample into, per comparison:
+instance, run on the same root seed at every point (common random numbers) through the run
+stage's :class:`~sim.execution.evaluate.PointEvaluator` (the tables :func:`sim.api.run` gives).
+:func:`sim.experiments.claims.evaluate_point` returns every comparison's log advantage there.
+The analyses turn the values over a Saltelli sample into, per comparison:
 
 * Sobol first-order and total indices with bootstrap confidence intervals (SALib; Saltelli 2002,
   Saltelli et al. 2010) of the log advantage (:func:`sobol_indices`);

@@ -33,12 +33,13 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from matplotlib.figure import Figure
 from pydantic import Field, model_validator
 
-from sim.api import run
 from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
+from sim.execution.evaluate import PointEvaluator
 from sim.execution.prepare import prepare
 from sim.experiments.assumptions import AssumptionError, Space, space
 from sim.experiments.audit import (
@@ -384,8 +385,18 @@ def plan(ctx: Context, values: np.ndarray) -> tuple[dict, list[dict], dict[tuple
     return over, posts, info
 
 
-def evaluate_point(ctx: Context, values: np.ndarray, seed: int) -> dict:
+def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: PointEvaluator | None = None) -> dict:
     """Run one point: every arm instance, then every reading's log advantage.
+
+    The point's scenario runs all its trials through ``evaluator`` (the run stage's
+    :class:`~sim.execution.evaluate.PointEvaluator`: the tables :func:`sim.api.run` would give,
+    tested), which keeps the worlds it builds: points that differ only in what the world builder
+    does not read (the model, trust, reach, prices: most of a Saltelli block's rows) share one.
+
+    Parameters
+    ----------
+    evaluator : PointEvaluator, optional
+        Shared by the points of a group (one thread); default: a new one for this point.
 
     Returns
     -------
@@ -398,9 +409,14 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int) -> dict:
     """
     over, posts, info = plan(ctx, values)
     scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): seed})
-    res = run(scenario, workers=1)
-    means = res.table.groupby("strategy", observed=True)[["cost", "reach", "engagements", "adopted"]].mean()
-    followers = res.campaign.roster.groupby("strategy", observed=True)["followers"].sum()
+    ev = (evaluator or PointEvaluator()).evaluate(scenario)
+    table = pa.concat_tables([t.runs for t in ev.tables.values()]).to_pandas()
+    # strategy as strings, as in Results.table: pandas sums a categorical key's groups in another
+    # order, which moves the means in their last bits
+    table["strategy"] = table["strategy"].astype("string")
+    means = table.groupby("strategy", observed=True)[["cost", "reach", "engagements", "adopted"]].mean()
+    pop = ev.point.world.population
+    followers = {name: float(pop.followers_real[ev.plan(name).partner_creator].sum()) for name in ev.tables}
     trials = ctx.sizes.trials
     q: dict[tuple[str, str | None], dict[str, float]] = {}
     excess, slack, gap, floored = -math.inf, 0.0, 0.0, 0
@@ -448,14 +464,37 @@ def world_seed(spec: Definition, world: int) -> int:
     return replicate_seed(spec.seed, int(Stream.CLAIMS), world)
 
 
+def groups(rows: np.ndarray, block: int, workers: int) -> list[np.ndarray]:
+    """``rows`` cut into runs of consecutive rows of one Saltelli block (``block`` = D + 2 rows), each
+    at most ``ceil(block / workers)`` long, so that every worker gets a share of a block.
+
+    A group's points run in one thread on one :class:`PointEvaluator`: a block's A row and its
+    AB_j rows for the parameters the world builder does not read build one world between them.
+    """
+    size = max(1, math.ceil(block / workers))
+    out: list[list[int]] = []
+    for r in map(int, rows):
+        last = out[-1][-1] if out else None
+        if last is None or r != last + 1 or r // block != last // block or len(out[-1]) >= size:
+            out.append([r])
+        else:
+            out[-1].append(r)
+    return [np.asarray(g) for g in out]
+
+
 def _batch(ctx: Context, values: np.ndarray, rows: np.ndarray, world: int) -> pd.DataFrame:
     seed = world_seed(ctx.spec, world)
-    work = lambda i: evaluate_point(ctx, values[i], seed)  # noqa: E731
+
+    def work(group: np.ndarray) -> list[dict]:
+        evaluator = PointEvaluator()  # its worlds are dropped with the group
+        return [evaluate_point(ctx, values[i], seed, evaluator) for i in group]
+
+    parts = groups(rows, len(ctx.dims.dimensions) + 2, ctx.sizes.workers)
     if ctx.sizes.workers > 1:
         with ThreadPoolExecutor(ctx.sizes.workers) as pool:
-            results = list(pool.map(work, rows))
+            results = [r for done in pool.map(work, parts) for r in done]
     else:
-        results = [work(i) for i in rows]
+        results = [r for g in parts for r in work(g)]
     return pd.DataFrame(results).assign(point=rows, world=world)
 
 

@@ -26,7 +26,7 @@ from sim.experiments.audit import (
     feature,
     sobol_indices,
 )
-from sim.experiments.claims import NOT_SUPPORTED, SUPPORTED, _verdict, relevant
+from sim.experiments.claims import NOT_SUPPORTED, SUPPORTED, _verdict, groups, relevant
 
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = Prices({"instagram": {"nano": 55.0, "micro": 300.0, "mega": 20000.0},
@@ -121,6 +121,51 @@ def test_the_audit_varies_what_its_arms_read():
     dims, left = relevant(spec.parameters, space(spec.parameters.assumptions))
     assert "macro_trust" in left and "price_instagram_macro" in left and "interest_effect" in left
     assert len(dims.dimensions) >= 12 + 6
+
+
+def test_groups_keep_to_a_saltelli_block():
+    """Groups are runs of consecutive rows inside one block of D + 2, at most ceil((D + 2) / workers) long."""
+    rows = np.arange(30, 80)
+    got = groups(rows, 37, 2)
+    assert np.array_equal(np.concatenate(got), rows)
+    assert [(int(g[0]), int(g[-1])) for g in got] == [(30, 36), (37, 55), (56, 73), (74, 79)]
+    assert [len(g) for g in groups(np.arange(0, 148, 37), 37, 2)] == [1, 1, 1, 1]  # a replicate world's A rows
+    assert [len(g) for g in groups(np.arange(37), 37, 1)] == [37]
+
+
+def test_a_point_through_the_evaluator_is_a_point_through_sim_run():
+    """Each point's trials come from a PointEvaluator shared by its group: trial by trial the table
+    sim.api.run gives for the point's scenario, the same partners; a block's A row and an AB row of
+    a parameter the builder does not read (trust) share one world, an AB row of one it reads
+    (interest_mean) builds its own."""
+    from sim.api import run
+    from sim.execution.evaluate import PointEvaluator
+    from sim.experiments.claims import context, plan, sample, world_seed
+    from sim.input.design import apply
+
+    spec = load_experiment(ROOT / "experiments" / "source_claims.yaml")
+    sizes = spec.quick.model_copy(update={"trials": 2, "audience": 3000, "communities": 15})
+    ctx = context(spec, sizes)
+    _, values = sample(ctx)
+    names = ctx.dims.names
+    evaluator = PointEvaluator()
+    seen = []
+    for row in (0, 1 + names.index("mega_trust"), 1 + names.index("interest_mean")):
+        over, posts, _ = plan(ctx, values[row])
+        scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): world_seed(spec, 0)})
+        ev = evaluator.evaluate(scenario)
+        res = run(scenario)
+        ours = pd.concat([t.runs.to_pandas() for t in ev.tables.values()]).astype({"strategy": str})
+        theirs = res.table.astype({"strategy": str})
+        key = ["strategy", "trial"]
+        pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True),
+                                      theirs[ours.columns].sort_values(key).reset_index(drop=True))
+        pop = ev.point.world.population
+        for name in ev.tables:
+            roster = res.campaign.roster[res.campaign.roster.strategy == name]
+            assert np.array_equal(pop.followers_real[ev.plan(name).partner_creator], roster.followers.to_numpy())
+        seen.append(ev.point.world)
+    assert seen[1] is seen[0] and seen[2] is not seen[0]
 
 
 def test_bad_assumptions_file_names_file_line_key(tmp_path, capsys):
