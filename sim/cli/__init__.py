@@ -12,7 +12,8 @@ Commands (``--help`` lists them; ``COMMAND --help`` gives each one's options):
 
 Exit status: 0 on success, 2 when the input or the arguments are invalid (nothing is run and
 nothing is written; one ``file:line: key: message`` line per problem), 1 on any other failure
-(and, for reproductions, when a check fails without a documented deviation).
+(for reproductions: a failed verification check or a crashed experiment; validation misses and
+claims' verdicts are reported, never failures).
 """
 
 from __future__ import annotations

@@ -210,9 +210,9 @@ def test_a_memory_limit_of_thousands_of_digits_is_an_argument_error(tmp_path, ca
 
 @pytest.mark.parametrize("definition, old, new, key", [
     ("e5_bakshy.yaml", "max_followers: 50000", "max_followers: 10000001", "full.max_followers"),
-    ("source_claims.yaml", "points: 16 ", "points: 1000001 ", "full.points")])
+    ("source_claims.yaml", "base_samples: 128 ", "base_samples: 1048576 ", "full.base_samples")])
 def test_experiment_sizes_carry_the_bounds_of_what_they_build(definition, old, new, key, tmp_path):
-    """E5's largest follower count becomes a power law's range, the claims audit's points a sweep's
+    """E5's largest follower count becomes a power law's range, the claims audit's base sample a sweep's
     design: a definition past their bounds is refused when read, not mid-run."""
     text = (REPO / "experiments" / definition).read_text()
     assert old in text
@@ -221,3 +221,16 @@ def test_experiment_sizes_carry_the_bounds_of_what_they_build(definition, old, n
     with pytest.raises(ExperimentError) as err:
         load_experiment(path)
     assert len(err.value.problems) == 1 and f": {key}: Input should be less than or equal to" in err.value.problems[0]
+
+
+def test_a_claims_audit_of_more_points_than_a_sweep_runs_is_refused_before_it_runs(tmp_path, capsys):
+    """The audit's sample has N (D + 2) points over its D parameters: 2**15 x 37 is past a sweep's limit
+    (MAX_POINTS), refused with exit 2 and one line located at the size, nothing written."""
+    text = (REPO / "experiments" / "source_claims.yaml").read_text()
+    path = tmp_path / "source_claims.yaml"
+    path.write_text(text.replace("base_samples: 128 ", "base_samples: 32768 ", 1))
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and re.match(rf"{re.escape(str(path))}:\d+: full\.base_samples: 32,768 x \(", err[0]), err
+    assert "at most 1,000,000" in err[0] and not out.exists()
