@@ -66,7 +66,8 @@ class Stream(IntEnum):
     INFORM = 18  #: Goldenberg et al. (2001) automaton: does uninformed account v become informed in period t
     DESIGN = 20  #: sweeps: the points of a sampled design (Latin hypercube, Sobol, Morris; once per run)
     SELECTION = 21  #: campaign, select: greedy: the trials partner selection is estimated on
-    # 22 and 23 are taken on another branch (the decision layer); new streams start at 30.
+    DECISION = 22  #: decisions: the bootstrap resamples of trials behind a strategy's chance of being best
+    OPTIMIZE = 23  #: optimize: the optimiser's own seed and the trials plans are searched on
     PRESS = 30  #: campaign: which audience accounts press coverage of post p reaches (earned media)
     PRESS_ENGAGE = 31  #: campaign: does a press exposure engage
     PRESS_CONVERT = 32  #: campaign, independent mode: does a press exposure convert

@@ -8,12 +8,16 @@ USD from :mod:`sim.campaign.metrics`.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sim.base import fmt
 from sim.base.rng import root_key
+from sim.campaign.feasibility import design_problems
 from sim.campaign.metrics import ROW_BYTES, CampaignTables, campaign_tables, partner_table
 from sim.campaign.model import (
     CampaignError,
@@ -86,7 +90,7 @@ def schedules(scenario: Scenario, pop: Population, arrays: CampaignWorldArrays |
         If a strategy asks for partners the world does not have, or its budget buys none.
     """
     return [build_schedule(pop, scenario.world, scenario.model, s.name, s.posts, group_keys(scenario, i),
-                           prices(scenario), scenario.seed, arrays)
+                           prices(scenario), scenario.seed, arrays, s.max_partners)
             for i, s in enumerate(scenario.strategy_list)]
 
 
@@ -104,7 +108,42 @@ def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorld
 
 
 def _money(x: float) -> str:
-    return f"${x:,.0f}"
+    return fmt.money(x)
+
+
+#: Tier names as a planner says them.
+TIER_WORDS = {"nano": "nano", "micro": "micro", "macro": "macro", "mega": "celebrity (mega)"}
+
+
+def tier_ranges(scenario: Scenario) -> str:
+    """``nano 1,000–10,000 followers; ...; celebrity (mega) 1,000,000–3,000,000``."""
+    return "; ".join(f"{TIER_WORDS.get(t, t)} {spec.followers[0]:,}–{spec.followers[1]:,}"
+                     for t, spec in scenario.world.tiers.items())
+
+
+def _days(days: list[int]) -> str:
+    if len(days) == 1:
+        return f"once, on day {days[0]}"
+    step = {b - a for a, b in zip(days, days[1:], strict=False)}
+    if len(step) == 1:
+        return f"{len(days)} posts each, every {step.pop()} days from day {days[0]}"
+    return f"{len(days)} posts each, on days {', '.join(map(str, days))}"
+
+
+def strategy_budgets(scenario: Scenario) -> dict[str, float | None]:
+    """What each strategy of a campaign scenario was given to spend (USD): its grid budget, the sum
+    of its groups' budgets when every group has one, else the scenario's ``budget`` (None: unknown)."""
+    grid = {g.name: g.budget for g in scenario.strategy_grid.expand()} if scenario.strategy_grid else {}
+    cap = scenario.budget
+    out: dict[str, float | None] = {}
+    for s in scenario.strategy_list:
+        if s.name in grid:
+            out[s.name] = float(grid[s.name])
+        elif s.posts and all(g.budget is not None for g in s.posts):
+            out[s.name] = float(sum(g.budget for g in s.posts))
+        else:
+            out[s.name] = None if cap is None else float(cap)
+    return out
 
 
 def _mechanisms(scenario: Scenario) -> list[str]:
@@ -170,10 +209,13 @@ class CampaignFamily(ModelFamily):
         plats = ", ".join(f"{name} (a post reaches {p.organic_reach:.0%} of followers"
                           + (f", and non-followers up to {p.discovery:g}x its followers" if p.discovery else "")
                           + ")" for name, p in world.platforms.items())
-        tiers = "; ".join(f"{spec.count:,} {name} creators ({spec.followers[0]:,}-{spec.followers[1]:,} followers)"
+        counts = world.tier_counts()
+        tiers = "; ".join(f"{counts[name]:,} {name} creators ({spec.followers[0]:,}-{spec.followers[1]:,} followers)"
                           for name, spec in world.tiers.items())
-        out = [f"The world: {a.real_accounts:,.0f} people (simulated as {facts.accounts:,} accounts, each "
-               f"standing for {a.scale:g}) on {plats}. Creators: {tiers}."]
+        if world.creators is not None:
+            tiers += f" (the planner's roster, {os.path.basename(world.creators.roster)})"
+        out = [f"The world: {fmt.count(a.real_accounts)} people (simulated as {facts.accounts:,} accounts, "
+               f"each standing for {fmt.param(a.scale)}) on {plats}. Creators: {tiers}."]
         m = scenario.model
         rule = ("adopts when the persuasion they accumulate, decaying by "
                 f"{m.conviction_decay:.0%} a day, crosses a personal threshold" if m.adoption == "threshold"
@@ -185,6 +227,8 @@ class CampaignFamily(ModelFamily):
         out.append(" ".join(_mechanisms(scenario)))
         card = "; ".join(f"{plat}: " + ", ".join(f"{t} {_money(v)}" for t, v in tiers_.items() if t in world.tiers)
                          for plat, tiers_ in (scenario.rate_card or {}).items() if plat in world.platforms)
+        if world.creators is not None:  # a roster's creators bring their own prices; a card is not used
+            card = "each creator's own (the roster's price_per_post)"
         fees = ", ".join(f"{t} {_money(v)}" for t, v in scenario.partnership_cost.items()) or "none"
         out.append(f"Prices per post: {card}. Fixed cost per partner (finding, vetting, contracting, "
                    f"managing): {fees}.")
@@ -192,23 +236,63 @@ class CampaignFamily(ModelFamily):
 
     def size_axis(self, facts: WorldFacts) -> tuple[float, str]:
         """The audience in real people; adopters without the partners."""
-        return facts.audience.real_accounts, "adopters per trial (real accounts; partners not counted)"
+        return facts.audience.real_accounts, "sign-ups per trial (people; partners not counted)"
+
+    def budgets(self, scenario: Scenario) -> dict[str, float | None]:
+        """Each strategy's grid budget, or the sum of its groups' budgets, else the scenario's ``budget``."""
+        return strategy_budgets(scenario)
+
+    def describe_plan(self, scenario: Scenario, strategy: str, detail: CampaignTables | None) -> str:
+        """Who a strategy hires (counts from the run's partners), where, for how much, and when."""
+        found = next((s for s in scenario.strategy_list if s.name == strategy), None)
+        if found is None or not found.posts:
+            return ""
+        hired: Counter = Counter()
+        roster = detail.roster if detail is not None else None
+        if roster is not None and len(roster):
+            sub = roster[roster["strategy"] == strategy]
+            if "point" in sub.columns and len(sub):
+                sub = sub[sub["point"] == sub["point"].min()]
+            hired = Counter(zip(sub["tier"], sub["platform"], strict=True))
+        parts = []
+        for g in found.posts:
+            who = f"{TIER_WORDS.get(g.tier, g.tier)} creators on {g.platform}"
+            n = hired.get((g.tier, g.platform))
+            n = n if n is not None else g.creators
+            if n is not None:
+                who = f"{n:,} {who}" if n != 1 else f"1 {TIER_WORDS.get(g.tier, g.tier)} creator on {g.platform}"
+            money = f" for {fmt.money(g.budget)}" if g.budget is not None else ""
+            parts.append(f"{who}{money}, {_days(g.post_days())}")
+        return "; ".join(parts)
+
+    def terms(self, scenario: Scenario) -> list[str]:
+        """Creator tiers with their follower ranges ("celebrity" is the mega tier)."""
+        return [f"Creator tiers by followers: {tier_ranges(scenario)}."]
+
+    def feasibility(self, scenario: Scenario) -> list[str]:
+        """Budgets that buy nobody, or more creators than the world has, at any sweep point
+        (:func:`sim.campaign.feasibility.design_problems`)."""
+        return design_problems(scenario)
 
     def scratch_slots(self, scenario: Scenario) -> float:
         """One slot per follower of each partner of the largest strategy (a budget buys as many
         partners as it pays for at the card's prices plus partnership costs)."""
         world = scenario.world
         followers = footprint.expected_followers(world)
+        counts = world.tier_counts()
+        roster = world.roster() is not None
         slots = 0.0
         for strategy in scenario.strategy_list:
             total = 0.0
             for g in strategy.posts or []:
                 count = g.creators
-                if count is None:
+                if count is None and roster:  # prices per creator: bounded by the tier's count
+                    count = counts[g.tier]
+                elif count is None:  # a budget: as many partners as it buys (posts at the card + partnership)
                     price = scenario.rate_card[g.platform][g.tier] if g.paid else 0.0
                     each = price * len(g.post_days()) + scenario.partnership_cost.get(g.tier, 0.0)
                     count = g.budget / each if each > 0 else 0
-                total += min(count, world.tiers[g.tier].count) * followers[g.tier]
+                total += min(count, counts[g.tier]) * followers[g.tier]
             slots = max(slots, total)
         return slots
 

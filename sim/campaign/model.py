@@ -16,6 +16,7 @@ update order.
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -236,13 +237,6 @@ def _powers(base: float, upto: int) -> np.ndarray:
     return base ** np.arange(upto + 1, dtype=np.float64)
 
 
-def tier_platform_engagement(world: CreatorAudienceWorld, tiers: Sequence[str],
-                             platforms: Sequence[str]) -> np.ndarray:
-    """``platforms.<k>.tier_engagement.<t>`` as float64[tiers, platforms] (1 where not given)."""
-    return np.array([[world.platforms[p].tier_engagement.get(t, 1.0) for p in platforms] for t in tiers],
-                    dtype=np.float64).reshape(len(tiers), len(platforms))
-
-
 def alignment_factor(alignment: np.ndarray, weight: float) -> np.ndarray:
     """Match-up multiplier of a creator's doses (§7.5): ``1 + weight (2 A - 1)``, 1 at average fit A = 1/2."""
     return 1.0 + weight * (2.0 * np.asarray(alignment, dtype=np.float64) - 1.0)
@@ -277,13 +271,12 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     ctier = pop.creator_tier[creator] if pop.n_creators else np.zeros(n, np.int8)
     cplat = pop.creator_platform[creator] if pop.n_creators else np.zeros(n, np.int8)
     c_trust = levels.trust[creator] if pop.n_creators else np.zeros(n)
-    c_eng = levels.engagement[creator] if pop.n_creators else np.zeros(n)
+    c_eng = levels.exposure_engagement[creator] if pop.n_creators else np.zeros(n)
     reach = np.where(is_creator, np.minimum(1.0, p_reach[cplat] * t_reach[ctier]), model.peer_reach)
     trust0 = np.where(is_creator, c_trust, model.peer_trust)
-    p_eng = np.array([p.engagement for p in plat_specs])
-    tp_eng = tier_platform_engagement(world, pop.tiers, pop.platforms)
-    engagement = np.where(is_creator, c_eng * p_eng[cplat] * tp_eng[ctier, cplat] if pop.n_creators else 0.0,
-                          model.peer_engagement)
+    # One engagement per creator (its tier's level spread by the dispersion, times the platform's
+    # multipliers; or its roster rate made per exposure): sim.world.levels.creator_levels.
+    engagement = np.where(is_creator, c_eng, model.peer_engagement)
 
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
@@ -377,8 +370,10 @@ def partner_price(group: PostGroup, rate_card: dict | None, partnership_cost: di
     return PartnerPrice(per_post, len(group.post_days()), float(partnership_cost.get(group.tier, 0.0)))
 
 
-def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str) -> int:
-    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys.
+def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str,
+                    cap: int | None = None) -> int:
+    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys, at most ``cap``
+    (what the strategy's ``max_partners`` leaves for this group).
 
     Raises
     ------
@@ -389,6 +384,9 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     where = f"{group.tier} creators on {group.platform}"
     if group.creators is not None:
         n = group.creators
+        if cap is not None and n > cap:
+            raise ValueError(f"strategy {strategy}: {n} {where} asked for, but max_partners leaves room for {cap} "
+                             "after the strategy's earlier groups")
         if n > available:
             raise ValueError(f"strategy {strategy}: {n} {where} asked for, but the world has {available} "
                              "(not already partners of this strategy)")
@@ -400,6 +398,8 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     if n == 0:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys no partner: one of the "
                          f"{where} costs {price.describe()}")
+    if cap is not None:
+        n = min(n, cap)
     if n > available:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys {n} partners among the "
                          f"{where} at {price.describe()} each, but the world has {available} (not already "
@@ -419,30 +419,31 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
     align = alignment_factor(pop.alignment, model.alignment_weight)
     partners, ppost, pcost, pfee = [], [], [], []
     rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust, n_press, p_eng, p_trust)
-    for group, price, chosen in groups:
+    for group, price, chosen, *own in groups:
+        costs = own[0] if own else None  # a roster's per-creator costs
         days = group.post_days()
         tier = world.tiers[group.tier]
         plat = world.platforms[group.platform]
         k = pop.platforms.index(group.platform)
         base = model.message_strength * (1.0 - model.dilution * group.variant_distance)
-        tier_eng = plat.tier_engagement.get(group.tier, 1.0)
         press = tier.press
         n_press = int(round(press.reach * pop.n_audience)) if press is not None else 0
         p_eng = press.engagement if press is not None else 0.0
         p_trust = press.trust if press is not None else 0.0
-        for c in chosen:
-            # The creator's own levels (its tier's, spread by the world's dispersion) and fit.
+        for i, c in enumerate(chosen):
+            # The creator's own levels (its tier's spread by the world's dispersion, or its roster
+            # rate), engagement on its platform, and fit.
             factor = base
             if group.paid:
                 factor = factor * levels.authenticity[c]
             factor = factor * align[c]
             trust0 = levels.trust[c]
-            eng = levels.engagement[c] * plat.engagement * tier_eng
+            eng = levels.exposure_engagement[c]
             d_eng = min(1.0, eng * model.stranger_trust / trust0) if trust0 > 0 else eng
             p = len(partners)
             partners.append(int(c))
             ppost.append(len(days))
-            pcost.append(price.total)
+            pcost.append(price.total if costs is None else float(costs[i]))
             pfee.append(price.partnership)
             account = pop.creator_account(int(c))
             followers = int(pop.followers_sim[c])
@@ -513,11 +514,13 @@ class Prices:
 
 def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, name: str,
                    posts: Sequence[PostGroup], keys: Sequence[tuple], prices: Prices, seed: int,
-                   arrays: CampaignWorldArrays | None = None) -> Schedule:
+                   arrays: CampaignWorldArrays | None = None, max_partners: int | None = None) -> Schedule:
     """Partners and posts of one strategy.
 
     Groups choose in order, each from the creators the earlier groups left. ``arrays`` (the
-    compiled world) is needed by groups that ``select: greedy``.
+    compiled world) is needed by groups that ``select: greedy``. In a roster world every creator
+    has its own price (:func:`roster_hire`); elsewhere every partner of a group costs the rate
+    card's price.
 
     Parameters
     ----------
@@ -531,8 +534,12 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
     keys : sequence of tuple
         Key path of each group in the scenario, where a group that does not fit is reported.
     prices : Prices
+        Rate card and partnership costs (a roster's creators bring their own price per post).
     seed : int
         The run's root seed (partners are drawn from it).
+    arrays : CampaignWorldArrays, optional
+    max_partners : int, optional
+        The most partners the strategy hires over all its groups (earlier groups first).
 
     Raises
     ------
@@ -544,10 +551,23 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
     groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
     levels = creator_levels(pop, world)
     for group, key in zip(posts, keys, strict=True):
-        price = partner_price(group, prices.rate_card, prices.partnership_cost)
+        price = partner_price(group, prices.rate_card, prices.partnership_cost) if pop.price_per_post is None \
+            else PartnerPrice(math.nan, len(group.post_days()), float(prices.partnership_cost.get(group.tier, 0.0)))
         pool = partner_pool(pop, group, seed, taken)
+        cap = None if max_partners is None else max_partners - len(taken)
+        if pop.price_per_post is not None:  # a roster: every creator has its own price
+            costs = roster_costs(pop, group, prices.partnership_cost, pool)
+            try:
+                chosen = roster_hire(pop, world, model, arrays, groups, group, price, pool, costs, cap, seed, name,
+                                     levels)
+            except ValueError as exc:
+                raise CampaignError(key, str(exc)) from None
+            taken.update(int(c) for c in chosen)
+            position = {int(c): i for i, c in enumerate(pool)}
+            groups.append((group, price, chosen, costs[[position[int(c)] for c in chosen]]))
+            continue
         try:
-            n = partners_wanted(group, price, len(pool), name)
+            n = partners_wanted(group, price, len(pool), name, cap)
         except ValueError as exc:
             raise CampaignError(key, str(exc)) from None
         if group.select == "greedy" and n > 0:
@@ -559,6 +579,72 @@ def build_schedule(pop: Population, world: CreatorAudienceWorld, model: Campaign
         taken.update(int(c) for c in chosen)
         groups.append((group, price, chosen))
     return _assemble(pop, world, model, groups, levels)
+
+
+def roster_costs(pop: Population, group: PostGroup, partnership_cost: dict, pool: np.ndarray) -> np.ndarray:
+    """A roster's cost of each creator of ``pool`` as a partner of ``group``: its own price per post x
+    posts (0 for unpaid posts) + the tier's partnership cost (USD)."""
+    posts = len(group.post_days()) if group.paid else 0
+    return pop.price_per_post[pool] * posts + float(partnership_cost.get(group.tier, 0.0))
+
+
+def roster_hire(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, arrays, before: list,
+                group: PostGroup, price: PartnerPrice, pool: np.ndarray, costs: np.ndarray, cap: int | None,
+                seed: int, strategy: str, levels: CreatorLevels | None = None) -> np.ndarray:
+    """Roster creators a group hires: ``creators`` in ``select`` order, or, with a ``budget``, every
+    creator in ``select`` order whose cost still fits what is left (``greedy``: lazy greedy on expected
+    adopters per dollar within the budget), at most ``cap`` in all.
+
+    Raises
+    ------
+    ValueError
+        If the group asks for more creators than the roster has left, or a positive budget buys nobody.
+    """
+    where = f"{group.tier} creators on {group.platform}"
+    if group.creators is not None:
+        if cap is not None and group.creators > cap:
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but max_partners leaves "
+                             f"room for {cap} after the strategy's earlier groups")
+        if group.creators > len(pool):
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but the roster has "
+                             f"{len(pool)} (not already partners of this strategy)")
+        n, budget = group.creators, None
+    else:
+        n, budget = len(pool) if cap is None else min(cap, len(pool)), group.budget
+        if budget == 0 or n == 0:
+            return np.zeros(0, dtype=np.int64)
+    if group.select == "greedy":
+        trials = np.arange(group.greedy_trials, dtype=np.int64)
+        root = selection_root(seed)
+        adopters = TOTALS.index("adopters")
+        position = {int(c): i for i, c in enumerate(pool)}
+
+        def expected_adopters(chosen: tuple[int, ...]) -> float:
+            picked = np.array(chosen, dtype=np.int64)
+            schedule = _assemble(pop, world, model, [*before, (group, price, picked,
+                                                               costs[[position[c] for c in chosen]])], levels)
+            return float(simulate(pop, arrays, schedule, root, trials).totals[:, adopters].mean())
+
+        pick = lazy_greedy([int(c) for c in pool], expected_adopters, k=n,
+                           budget=None if budget is None else budget * (1 + 1e-12),
+                           cost=np.maximum(costs, 1e-9) if budget is not None else None)
+        chosen = np.array(pick.chosen, dtype=np.int64)
+    elif budget is None:
+        chosen = pool[:n]
+    else:
+        keep, spent = [], 0.0
+        for c, cost in zip(pool, costs, strict=True):
+            if len(keep) == n:
+                break
+            if spent + cost <= budget * (1 + 1e-12):
+                keep.append(int(c))
+                spent += cost
+        chosen = np.array(keep, dtype=np.int64)
+    if budget is not None and budget > 0 and len(chosen) == 0:
+        cheapest = f"${costs.min():,.0f}" if len(costs) else "nothing: there is none left"
+        raise ValueError(f"strategy {strategy}: a budget of ${budget:,.0f} buys no partner: the cheapest of the "
+                         f"{where} in the roster costs {cheapest}")
+    return chosen
 
 
 def max_daily_posts(strategies: Iterable[Sequence[PostGroup]]) -> int:

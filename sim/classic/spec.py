@@ -42,6 +42,8 @@ class ClassicModelBlock(ModelBlock):
             raise ValueError("cascade_trees are written for the campaign model only")
         if scenario.partnership_cost:
             raise ValueError("partnership_cost is for the campaign model only")
+        if scenario.optimize is not None or scenario.budget is not None or scenario.objective != "adopters":
+            raise ValueError("objective, budget and optimize are for campaign scenarios (strategies that cost money)")
 
 
 class IndependentCascade(ClassicModelBlock):

@@ -6,11 +6,14 @@ Commands (``--help`` lists them; ``COMMAND --help`` gives each one's options):
   ``python run_experiment.py scenarios/quickstart.yaml`` is ``run scenarios/quickstart.yaml``);
 * ``reproduce [DEFINITION ...]``: reproduce published figures (every definition in
   ``experiments/`` by default) and print one table;
-* ``calibrate DEFINITION``: fit a calibration's free parameters to its targets.
+* ``calibrate DEFINITION``: fit a calibration's free parameters to its targets;
+* ``optimize SCENARIO``: search a campaign scenario's ``optimize:`` space for the best plan and
+  run it beside the grid's strategies.
 
 Exit status: 0 on success, 2 when the input or the arguments are invalid (nothing is run and
 nothing is written; one ``file:line: key: message`` line per problem), 1 on any other failure
-(and, for reproductions, when a check fails without a documented deviation).
+(for reproductions: a failed verification check or a crashed experiment; validation misses and
+claims' verdicts are reported, never failures).
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sim.cli import calibrate, reproduce, run
+from sim.cli import calibrate, optimize, reproduce, run
 
 #: The commands, in the order ``--help`` lists them. A command is a module with ``NAME``, ``HELP``,
-#: ``add_arguments(parser)`` and ``main(args) -> int``; a new one (the planner's ``optimize``)
-#: is one more module of this package and one more entry here.
-COMMANDS = (run, reproduce, calibrate)
+#: ``add_arguments(parser)`` and ``main(args) -> int``; a new one is one more module of this
+#: package and one more entry here.
+COMMANDS = (run, reproduce, calibrate, optimize)
 
 #: The command of a command line that names none (``run_experiment.py FILE``).
 DEFAULT = run
@@ -33,7 +36,8 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser, one subparser per command (kept separate so docs and tests can inspect it)."""
     p = argparse.ArgumentParser(
         prog="run_experiment.py",
-        description="Simulate advocacy campaigns: run a scenario, reproduce published figures, calibrate. "
+        description="Simulate advocacy campaigns: run a scenario, reproduce published figures, calibrate, "
+                    "optimize a campaign's plan. "
                     f"Without a command, '{DEFAULT.NAME}' is meant: run_experiment.py FILE runs FILE.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:

@@ -42,7 +42,7 @@ def _evaluations(calibration, quick: bool) -> int:
 
 def main(args: argparse.Namespace) -> int:
     """Fit the definition; returns the exit status."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     from sim.calibration.spec import CalibrationError, load_calibration
 
     try:
@@ -93,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
     path = write_fitted(fitted, comparison_rows(fit), folder / f"{name}.yaml")
     figure(fit, spec.set.value, folder / f"{name}.png")
     write_tables(fit, name, spec.set.value, folder)
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     out.print(markdown(fit, name, spec.set.value), markup=False)
     out.print(f"written {path} (+ .png, .csv, .md) in {fit.elapsed:.0f} s", markup=False)
     return 0

@@ -23,7 +23,7 @@ from sim.input.design import design
 from sim.input.errors import InputError
 from sim.input.scenario import scenario_from_document
 from sim.input.strict import read_document
-from sim.report.console import run_table
+from sim.report.console import print_run
 from sim.world.footprint import parse_bytes
 
 NAME = "run"
@@ -118,7 +118,7 @@ def _executor(args):
 
 def main(args: argparse.Namespace) -> int:
     """Run the file; returns the exit status."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)  # ':100:' is a line number
     try:
         doc = read_document(args.file, InputError)
     except InputError as exc:
@@ -142,7 +142,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     if not out.is_terminal:  # logs and pipes: do not squeeze the summary into 80 columns
         out.width = 140
     parent = args.out or Path("results")
@@ -151,8 +151,12 @@ def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
         scenario = scenario_from_document(doc, Path(args.file).resolve().parent)
         scenario = scenario.with_overrides(trials=args.trials, seed=args.seed, engine=args.engine)
         points = len(design(scenario).points)
+        family = family_of(scenario)
         # An engine the model does not have, or one that cannot run here, is an input error.
-        family_of(scenario).engine(scenario).check(scenario)
+        family.engine(scenario).check(scenario)
+        problems = family.feasibility(scenario)  # e.g. budgets that buy nobody: refused before any world is built
+        if problems:
+            raise InputError(problems)
     except InputError as exc:
         for line in exc.problems:
             err.print(line, markup=False)
@@ -200,7 +204,7 @@ def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
                   f"scenario; ran the other {chunks.total - chunks.resumed} (delete the folder to start "
                   "afresh)", markup=False)
     if not args.quiet:
-        out.print(run_table(results))
+        print_run(out, results)
         report = " (open report.html)" if (folder / "report.html").exists() else ""
         out.print(f"results written to {folder}/{report}", markup=False)
     return 0

@@ -94,11 +94,13 @@ class RunStore:
             If the folder holds another scenario's results and ``overwrite`` is False, or files
             that are not a run's results (never deleted).
         """
+        if self.folder.exists() and not self.folder.is_dir():
+            raise StoreError(f"{self.folder} is a file, not a folder; choose another --out")
         manifest = self.read_manifest()
         if self.folder.exists() and any(self.folder.iterdir()):
             if manifest is None:  # never delete what the tool did not write, even with --overwrite
-                raise StoreError(f"{self.folder} holds files that are not a run's results (no manifest.json); "
-                                 "choose another --out")
+                raise StoreError(f"{self.folder} holds files that are not a run's results (no manifest.json this "
+                                 "tool wrote); choose another --out")
             same = manifest.get("scenario_sha256") == digest
             if not same or manifest.get("results_layout") != RESULTS_LAYOUT:
                 if not overwrite:
@@ -111,7 +113,11 @@ class RunStore:
                     raise StoreError(
                         f"{self.folder} holds {what}; choose another --out or pass --overwrite to replace it")
                 self._clear()
-        self.parts.mkdir(parents=True, exist_ok=True)
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(f"cannot make the folder {self.folder}: a part of its path is a file; choose another "
+                             "--out") from None
         shutil.rmtree(self._incoming, ignore_errors=True)
         self._incoming.mkdir(parents=True, exist_ok=True)
         return len(self.finished())
@@ -182,11 +188,13 @@ class RunStore:
     # ------------------------------------------------------------------ other files
 
     def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none (or it is unreadable)."""
+        """The manifest, or None if there is none (or it is unreadable, or not one the tool writes:
+        a folder holding such a file is never resumed nor deleted)."""
         try:
-            return json.loads((self.folder / "manifest.json").read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            manifest = json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):  # missing, a folder, not UTF-8, not JSON, nested too deep
             return None
+        return manifest if isinstance(manifest, dict) else None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write ``manifest.json`` atomically."""

@@ -26,7 +26,7 @@ from sim.families.chunks import ChunkTables
 from sim.families.protocol import Prepared
 from sim.families.registry import family_of
 from sim.input.scenario import Scenario
-from sim.world.spec import EdgeListGraph, graph_of
+from sim.world.spec import CreatorAudienceWorld, EdgeListGraph, graph_of
 
 #: Models a worker process keeps (a sweep's tasks are ordered by point, so a few suffice).
 _KEPT = 4
@@ -82,10 +82,12 @@ def file_digest(path: str | Path) -> str:
 
 
 def data_files(scenario: Scenario) -> tuple[str, ...]:
-    """Paths of the files a scenario's world is read from (edge lists; named datasets are checked
-    against the registry's checksums wherever they are read)."""
-    graph = graph_of(scenario.world)
-    return (graph.path,) if isinstance(graph, EdgeListGraph) else ()
+    """Paths of the files a scenario's world is read from (edge lists, a planner's roster; named
+    datasets are checked against the registry's checksums wherever they are read)."""
+    world = scenario.world
+    graph = graph_of(world)
+    roster = (world.creators.roster,) if isinstance(world, CreatorAudienceWorld) and world.creators else ()
+    return ((graph.path,) if isinstance(graph, EdgeListGraph) else ()) + roster
 
 
 def _check_data(task: ChunkTask) -> None:

@@ -61,6 +61,13 @@ def load_experiment(path: str | Path, doc: YamlDocument | None = None):
     return validate_document(doc, _ADAPTER.validate_python, ExperimentError, "a definition is a mapping of keys to values")
 
 
+def input_problems(spec) -> list[str]:
+    """Problems with the files a definition names (its kind's ``input_problems``, where it has one),
+    found before anything runs; each line names the file and key."""
+    check = getattr(KINDS[spec.experiment], "input_problems", None)
+    return list(check(spec)) if check is not None else []
+
+
 #: The top-level key that makes a YAML document an experiment definition (and names its kind).
 KIND_KEY = "experiment"
 
@@ -86,7 +93,9 @@ def run_experiment(spec, *, quick: bool = False, parts: Path | None = None, prog
     """
     module = KINDS[spec.experiment]
     sizes = spec.quick if quick else spec.full
-    ws = Workspace(parts, spec.model_dump_json() + f"|quick={quick}")
+    # a kind may say what its finished pieces depend on (so that rewording a claim keeps them)
+    keyed = getattr(module, "workspace_key", None)
+    ws = Workspace(parts, (keyed(spec, sizes) if keyed else spec.model_dump_json()) + f"|quick={quick}")
     started = time.perf_counter()
     report = module.reproduce(spec, sizes, ws, Steps(progress, f"{spec.id}{' (quick)' if quick else ''}"))
     report.quick = quick

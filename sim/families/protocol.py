@@ -20,7 +20,11 @@ What a family provides, stage by stage:
   :attr:`~ModelFamily.outcomes` (the trial table's outcome columns), :meth:`~ModelFamily.detail`
   (tables beyond the trial table, typed), sizes for the memory check;
 * words: :meth:`~ModelFamily.describe` (the world and model in plain words), the headline
-  columns of a summary, what a final-size figure counts.
+  columns of a summary, what a final-size figure counts;
+* the planner's answer: :meth:`~ModelFamily.budgets` (what each strategy was given to spend),
+  :meth:`~ModelFamily.describe_plan` (a strategy in words), :meth:`~ModelFamily.terms` (words the
+  answer uses, explained), :meth:`~ModelFamily.feasibility` (plans that cannot be bought, found
+  before any world is built).
 """
 
 from __future__ import annotations
@@ -219,6 +223,26 @@ class ModelFamily(ABC):
     def scratch_slots(self, scenario: Scenario) -> float:
         """Kernel edge state, in slots, the largest strategy needs per worker (memory estimate)."""
         return 0.0
+
+    def budgets(self, scenario: Scenario) -> dict[str, float | None]:
+        """What each strategy was given to spend (USD; None: unknown), by name, for the money it
+        leaves unspent. The default: the scenario's ``budget`` for every strategy."""
+        return {s.name: scenario.budget for s in scenario.strategy_list}
+
+    def describe_plan(self, scenario: Scenario, strategy: str, detail: CampaignTables | None) -> str:
+        """What a strategy does, in words (the report's answer names the recommendation with it);
+        ``detail`` is the run's :meth:`detail` tables. The default: nothing ("")."""
+        return ""
+
+    def terms(self, scenario: Scenario) -> list[str]:
+        """Words of this family the planner's answer uses, explained (plain text)."""
+        return []
+
+    def feasibility(self, scenario: Scenario) -> list[str]:
+        """Located problems (``file:line: key: message``) found from the scenario alone, at every
+        point of its sweep, before any world is built: plans that cannot be bought (a budget that
+        buys nobody). ``--check`` and every run refuse them; the default finds none."""
+        return []
 
     def detail(self, points: Sequence[Prepared], tables: Mapping[str, pd.DataFrame],
                sweep: bool) -> CampaignTables | None:

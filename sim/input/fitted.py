@@ -120,11 +120,12 @@ def read_fitted(path: str | Path) -> FittedSet:
 def find_fitted(name: str, base_dir: Path) -> Path | None:
     """A fitted set named in a scenario: relative to the scenario's folder, else to the repository."""
     path = Path(name)
-    if path.is_absolute():
-        return path if path.is_file() else None
-    for root in (base_dir, REPO, Path.cwd()):
-        if (root / path).is_file():
-            return root / path
+    for candidate in [path] if path.is_absolute() else [root / path for root in (base_dir, REPO, Path.cwd())]:
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a name too long to look up: not found
+            continue
     return None
 
 

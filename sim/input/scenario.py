@@ -11,11 +11,12 @@ accounts that start a cascade are *recruits*, chosen by a recruit rule.
 
 from __future__ import annotations
 
+import collections
 import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -31,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.campaign.spec import CampaignModel, PostGroup
+from sim.campaign.spec import MAX_DAYS, CampaignModel, PostGroup
 from sim.classic.spec import (
     FractionalThreshold,
     GeneralThreshold,
@@ -46,6 +47,7 @@ from sim.input.schema import NonNegative, PositiveInt, Spec
 from sim.input.strict import read_document, validate_document
 from sim.input.sweep import StrategyGrid, SweepSpec
 from sim.input.yaml_source import YamlDocument, YamlError, parse_yaml
+from sim.optimize.spec import OptimizeSpec
 from sim.world.spec import CreatorAudienceWorld, TierName, WorldSpec, world_kind
 
 
@@ -66,11 +68,20 @@ class Strategy(Spec):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=80)]
     recruits: RecruitSpec | None = None
     posts: Annotated[list[PostGroup], Field(min_length=1)] | None = None
+    #: Campaigns: the most partners the strategy hires over all its groups (earlier groups first).
+    max_partners: Annotated[PositiveInt | None, Field(exclude_if=lambda v: v is None)] = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Strategy:
         if (self.recruits is None) == (self.posts is None):
             raise ValueError("give exactly one of 'recruits' (classic models) or 'posts' (campaign model)")
+        if self.max_partners is not None:
+            if self.posts is None:
+                raise ValueError("max_partners caps a campaign strategy's partners; classic strategies have recruits")
+            asked = sum(g.creators or 0 for g in self.posts)
+            if asked > self.max_partners:
+                raise ValueError(f"the groups ask for {asked} creators by name count, more than max_partners "
+                                 f"({self.max_partners})")
         return self
 
 
@@ -78,7 +89,8 @@ class Strategy(Spec):
 
 #: Top-level keys a sweep may not vary: what the run is, not what the world is.
 _NOT_UNCERTAIN = frozenset({"name", "description", "seed", "trials", "engine", "sweep", "baseline",
-                            "cascade_trees", "strategies", "strategy_grid", "recruits", "parameters"})
+                            "cascade_trees", "strategies", "strategy_grid", "recruits", "parameters",
+                            "objective", "budget", "optimize"})
 
 
 #: Blocks a sweep may replace whole by name (factorial levels that are names).
@@ -103,7 +115,8 @@ class Scenario(Spec):
     max_steps : int or None
         Classic models: stop a cascade after this many steps (None: when it stops by itself).
     days : int
-        Campaign model: the horizon in days (one step = one day).
+        Campaign model: the horizon in days (one step = one day), at most 2**24 (the random
+        numbers of posts are keyed by day: :data:`sim.campaign.spec.MAX_DAYS`).
     world, model
         The world (a network, or creators and their audience) and the contagion model.
     recruits, strategies
@@ -127,6 +140,14 @@ class Scenario(Spec):
     sweep : SweepSpec or None
         Uncertainties and the design of the points every strategy is run at
         (:class:`sim.input.sweep.SweepSpec`).
+    objective : {"adopters", "cost_per_adopter"}
+        Campaigns: what the planner's answer maximises (sign-ups within ``budget``, the default) or
+        minimises (USD per sign-up); see :mod:`sim.results.decision`.
+    budget : float or None
+        Campaigns: the planner's budget in USD; strategies costing more are shown but never
+        recommended (default: no cap).
+    optimize : OptimizeSpec or None
+        Campaigns: the search space of ``run_experiment.py optimize`` (:mod:`sim.optimize`).
     parameters : str or None
         A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
         folder or the repository) whose estimates :func:`load_scenario` writes at their key
@@ -138,8 +159,8 @@ class Scenario(Spec):
     seed: Annotated[int, Field(ge=0, lt=2**64)]
     trials: PositiveInt
     engine: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)] = "numba"
-    max_steps: PositiveInt | None = None
-    days: PositiveInt = 28
+    max_steps: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None  # the kernels count steps in int32
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 28
     world: Annotated[Annotated[WorldSpec, Tag("network")] | Annotated[CreatorAudienceWorld, Tag("creator_audience")],
                      Discriminator(world_kind)]
     model: ModelSpec
@@ -151,6 +172,10 @@ class Scenario(Spec):
     strategy_grid: StrategyGrid | None = None
     baseline: Annotated[str, Field(max_length=80)] | None = None
     sweep: SweepSpec | None = None
+    objective: Annotated[Literal["adopters", "cost_per_adopter"], Field(exclude_if=lambda v: v == "adopters")] = \
+        "adopters"
+    budget: Annotated[float | None, Field(gt=0, exclude_if=lambda v: v is None)] = None
+    optimize: Annotated[OptimizeSpec | None, Field(exclude_if=lambda v: v is None)] = None
     parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
@@ -202,13 +227,14 @@ class Scenario(Spec):
         if (self.recruits is None) == (not listed):
             raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list) / 'strategy_grid'")
         if self.strategy_grid is not None:
-            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts)), g.mix) for g in self.strategy_grid.expand())
+            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts), max_partners=self.strategy_grid.max_partners),
+                                g.mix) for g in self.strategy_grid.expand())
         self.model.check_scenario(self)  # the model's family says whether the other blocks fit it
         late = [t for t in self.cascade_trees if t >= self.trials]
         if late:
             raise ValueError(f"cascade_trees: trial {late[0]} is not run (trials are 0..{self.trials - 1})")
         names = [s.name for s in self.strategy_list]
-        dup = sorted({n for n in names if names.count(n) > 1})
+        dup = sorted(n for n, k in collections.Counter(names).items() if k > 1)
         if dup:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dup)}")
         if self.baseline is not None and self.baseline not in names:

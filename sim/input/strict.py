@@ -22,6 +22,12 @@ from sim.input.yaml_source import YamlDocument, YamlError, read_yaml
 T = TypeVar("T")
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to a readable length (a 100,000-character name is still one short line)."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text):,} characters)"
+
+
 def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     """One ``file:line: key.path: message`` line per problem of a pydantic error on ``doc``."""
     seen, lines = set(), []
@@ -44,7 +50,7 @@ def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
         elif err["type"].startswith("value_error"):
             msg = msg.removeprefix("Value error, ")
         elif "input" in err and not isinstance(err["input"], (dict, list)) and "(got" not in msg:
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_shown(err['input'])})"
         if path in seen:
             continue
         seen.add(path)

@@ -26,6 +26,7 @@ strategy_grid:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,7 +47,8 @@ RESERVED_LABELS = frozenset({
     "adopted", "adopters_direct", "adopters_reshare", "reshares", "discovery_impressions", "depth",
     "reach_fraction", "adopted_fraction", "engagement_rate", "cost_per_engagement", "cost_per_adopter", "steps",
     "engagers", "adopters_engaged", "adopters_unengaged", "action_rate_engaged", "action_rate_reached",
-    "on_frontier", "day", "partner", "segment", "key", "split"})
+    "on_frontier", "day", "partner", "segment", "key", "split", "rank", "within_budget", "budget", "unspent",
+    "p_best", "regret_mean", "regret_max", "adopters_p10", "adopters_p50", "adopters_p90"})
 
 
 class DesignKind(StrEnum):
@@ -119,6 +121,13 @@ class Uncertainty(Spec):
         return keypaths.split(self.path)
 
 
+#: Most points a sweep runs, and most strategies a grid spans. Far beyond any study (a Sobol
+#: design of 2**14 base samples over 10 uncertainties has 196,608 points): they keep a design
+#: whose matrix or list alone would exhaust memory from being drawn or expanded at all.
+MAX_POINTS = 1_000_000
+MAX_GRID_STRATEGIES = 100_000
+
+
 class SweepSpec(Spec):
     """The points of a sweep: a design over uncertainties.
 
@@ -178,6 +187,9 @@ class SweepSpec(Spec):
             raise ValueError(f"a Sobol design needs samples = a power of two (Saltelli's scheme), got {self.samples}")
         if self.design is DesignKind.MORRIS and self.morris_levels % 2:
             raise ValueError(f"morris_levels must be even, got {self.morris_levels}")
+        if self.size > MAX_POINTS:  # before the design is drawn: its matrix alone may not fit in memory
+            raise ValueError(f"the {self.design.value} design has {self.size:,} points; at most {MAX_POINTS:,} are "
+                             "run (fewer levels or samples)")
         if self.design is not DesignKind.MORRIS and self.morris_levels != 4:
             raise ValueError("morris_levels is for the morris design")
         for a in paths:  # a block and a value inside it cannot both vary: one would overwrite the other
@@ -189,6 +201,14 @@ class SweepSpec(Spec):
             raise ValueError(f"uncertainty name '{taken[0]}' is a column of the results tables; give it another "
                              "'name'")
         return self
+
+    @property
+    def size(self) -> int:
+        """How many points the design has (computed, not drawn)."""
+        d = len(self.uncertainties)
+        if self.design is DesignKind.FACTORIAL:
+            return math.prod(len(u.levels) for u in self.uncertainties)
+        return self.samples * {DesignKind.SOBOL: d + 2, DesignKind.MORRIS: d + 1}.get(self.design, 1)
 
 
 # --------------------------------------------------------------------------- strategy grid
@@ -240,6 +260,9 @@ class StrategyGrid(Spec):
         Name -> :class:`GridSchedule`.
     select : str
         How partners are chosen in every group (see :class:`sim.campaign.spec.PostGroup`).
+    max_partners : int or None
+        The most partners any grid strategy hires (its groups in mix order); money it leaves
+        unspent is reported (``unspent`` in ``strategies.csv``).
     """
 
     budgets: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
@@ -247,6 +270,7 @@ class StrategyGrid(Spec):
                      Field(min_length=1)]
     schedules: Annotated[dict[Name, GridSchedule], Field(min_length=1)]
     select: Literal["random", "top_followers", "most_aligned", "greedy"] = "top_followers"
+    max_partners: Annotated[PositiveInt | None, Field(exclude_if=lambda v: v is None)] = None
 
     @model_validator(mode="after")
     def _mixes(self) -> StrategyGrid:
@@ -259,6 +283,10 @@ class StrategyGrid(Spec):
                 raise ValueError(f"mixes.{name}: shares must sum to 1 (they sum to {total:.6g})")
         if len(set(self.budgets)) != len(self.budgets):
             raise ValueError("budgets must be distinct")
+        size = len(self.budgets) * len(self.mixes) * len(self.schedules)
+        if size > MAX_GRID_STRATEGIES:  # checked before the grid is expanded
+            raise ValueError(f"the grid spans {size:,} strategies ({len(self.budgets):,} budgets x {len(self.mixes):,} "
+                             f"mixes x {len(self.schedules):,} schedules); at most {MAX_GRID_STRATEGIES:,}")
         return self
 
     def expand(self) -> list[GridStrategy]:

@@ -1,10 +1,19 @@
-"""A run's summary as tables on the console (what the command line prints after a run)."""
+"""A run's summary on the console (what the command line prints after a run).
+
+Runs whose strategies cost something print the planner's answer first (the recommendation, its
+range across assumptions, its chance of being best, what would change it) and then every
+strategy, best first; other runs print the summary table.
+"""
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from sim.base import fmt
 from sim.families.registry import family_of
+from sim.report import answer
 from sim.results.data import Results
 
 
@@ -15,7 +24,7 @@ def summary_table(results: Results) -> Table:
     world = results.world
     title = f"{results.scenario.name}: {results.scenario.trials:,} trials per strategy, {world.accounts:,} accounts"
     if world.audience is not None:
-        title += f" (x{world.audience.scale:g} = {world.audience.real_accounts:,.0f} real)"
+        title += f" (x{fmt.param(world.audience.scale)} = {fmt.count(world.audience.real_accounts)} real)"
     present = set(summary["outcome"])
     columns = [c for c in family_of(results.scenario).headline if c.outcome in present]  # older folders lack some
     paired = len(results.strategies) > 1
@@ -35,45 +44,42 @@ def summary_table(results: Results) -> Table:
         cells = []
         if results.is_sweep:
             values = dict(results.design.points[int(key[0])].values)
-            cells += [f"{values[k]:.4g}" if isinstance(values[k], float) else str(values[k]) for k in labels]
+            cells += [fmt.param(values[k]) for k in labels]
         cells.append(key[-1])
         for c in columns:
             row = by.loc[(*key, c.outcome)]
-            if c.fmt is None:
-                half = f" ± {row.ci95_high - row['mean']:,.1f}" if row.trials > 1 else ""
-                cells.append(f"{row['mean']:,.1f}{half}")
+            if c.fmt is None:  # people: whole numbers
+                half = f" ± {fmt.count(row.ci95_high - row['mean'])}" if row.trials > 1 else ""
+                cells.append(f"{fmt.count(row['mean'])}{half}")
             else:
                 cells.append(c.fmt.format(row["mean"]) if row.trials else "–")
         if paired:
             row = by.loc[(*key, "adopted")]
             d = row["diff_mean"]
-            cells.append("baseline" if d != d else f"{d:+,.1f} ± {row['diff_ci95_high'] - d:,.1f}")
+            cells.append("baseline" if d != d else f"{fmt.signed_count(d)} ± {fmt.count(row['diff_ci95_high'] - d)}")
         table.add_row(*cells)
     return table
 
 
-def sweep_table(results: Results) -> Table | None:
-    """Sweeps of strategies that cost something: per strategy, averages over the points, and how
-    often it is on the frontier (None for other runs)."""
-    table = results.strategy_table()
-    if not results.is_sweep or table is None:
-        return None
-    n_points = len(results.design.points)
-    title = (f"{results.scenario.name}: {len(results.strategies)} strategies x {n_points} points "
-             f"({results.scenario.sweep.design.value}), {results.scenario.trials:,} trials each; means over points")
-    out = Table(title=title)
-    for head in ("strategy", "cost (USD)", "adopters", "USD/adopter", "vs baseline", "on frontier"):
-        out.add_column(head, justify="left" if head == "strategy" else "right")
-    g = table.groupby("strategy", sort=False)
-    for name in results.strategies:
-        rows = g.get_group(name)
-        diff = rows["adopted_vs_baseline"].mean()
-        out.add_row(name, f"{rows['cost'].mean():,.0f}", f"{rows['adopted'].mean():,.1f}",
-                    f"{rows['cost_per_adopter'].mean():,.2f}", "–" if diff != diff else f"{diff:+,.1f}",
-                    f"{int(rows['on_frontier'].sum())}/{n_points}")
-    return out
+def print_answer(out: Console, results: Results) -> None:
+    """The planner's answer first (recommendation, ranges, chance of being best, what would change it),
+    then every strategy, best first. Runs without costs (no decision) print nothing."""
+    decision = results.decision()
+    if decision is None:
+        return
+    s = results.scenario
+    for line in answer.terminal_lines(decision, results):
+        head, _, text = line.partition(": ")
+        out.print(f"[bold]{head}:[/bold] {escape(text)}")
+    points = f" x {decision.points.n} assumption points" if decision.points.n > 1 else ""
+    n = len(results.strategies)
+    out.print(answer.terminal_table(decision, f"{s.name}: {n} strateg{'y' if n == 1 else 'ies'}{points}, "
+                                              f"{decision.trials:,} trials each; best first"))
 
 
-def run_table(results: Results) -> Table:
-    """What the command line prints after a run: the sweep's table where there is one, else the summary."""
-    return sweep_table(results) or summary_table(results)
+def print_run(out: Console, results: Results) -> None:
+    """What the command line prints after a run: the planner's answer where there is one, else the summary."""
+    if results.decision() is not None:
+        print_answer(out, results)
+    else:
+        out.print(summary_table(results))

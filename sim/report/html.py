@@ -14,12 +14,15 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from sim.base import fmt
 from sim.execution.store import RunStore
 from sim.families.registry import family_of
+from sim.report import answer
 from sim.results.data import Results
 
 _STYLE = """
@@ -32,6 +35,12 @@ table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{padding:.25em
 text-align:right;white-space:nowrap}th{background:#f6f6f6;position:sticky;top:0}td:first-child,th:first-child{text-align:left}
 tr.frontier td{background:#eef7ee;font-weight:600}details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
 .scroll{overflow-x:auto;max-height:70vh}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#666;font-size:.9em}
+#answer dl{display:grid;grid-template-columns:13em 1fr;gap:.25em 1em;margin:.5em 0}#answer dt{font-weight:600;color:#333}
+#answer dd{margin:0}strong.pick{background:#e3f1e3;padding:0 .25em}
+.decision{overflow-x:auto}#decision-table{font-size:.9em}#decision-table tr.pick td{background:#e3f1e3;font-weight:600}
+#decision-table tr.robust td{background:#eef3fb}#decision-table tr.over td{color:#999}
+#decision-table tr.optimized td:first-child::after{content:" (optimizer)";color:#666;font-weight:400}
+ul.unc li{margin:.3em 0}
 """
 
 _CHECK = """
@@ -48,6 +57,16 @@ _CHECK = """
       if (t.querySelectorAll("tbody tr").length === 0) bad.push("table " + i + " has no rows");
     });
     var verdict = (bad.length || errors.length) ? "failed: " + bad.concat(errors).join("; ") : "ok";
+    // What a planner sees without scrolling: the sorted table's columns inside the window, and
+    // whether the answer starts on the first screen (read by the browser test).
+    var width = document.documentElement.clientWidth, visible = [];
+    document.querySelectorAll("#decision-table th[data-key]").forEach(function (th) {
+      var r = th.getBoundingClientRect();
+      if (r.width > 0 && r.left >= 0 && r.right <= width) visible.push(th.getAttribute("data-key"));
+    });
+    document.body.setAttribute("data-visible-columns", visible.join(" "));
+    var answer = document.getElementById("answer");
+    if (answer) document.body.setAttribute("data-answer-top", String(Math.round(answer.getBoundingClientRect().top)));
     document.body.setAttribute("data-render-check", verdict);
     document.body.setAttribute("data-figures", String(document.querySelectorAll("img").length));
     document.body.setAttribute("data-tables", String(document.querySelectorAll("table").length));
@@ -58,7 +77,7 @@ _CHECK = """
 
 
 def _money(x: float) -> str:
-    return f"${x:,.0f}"
+    return fmt.money(x)
 
 
 def describe(results: Results) -> list[str]:
@@ -78,8 +97,8 @@ def describe(results: Results) -> list[str]:
         out.append(f"{n} strateg{'y' if n == 1 else 'ies'}: {', '.join(results.strategies)}.")
     if results.is_sweep:
         sw = s.sweep
-        parts = [f"{u.label} in {{{', '.join(map(str, u.levels))}}}" if u.levels is not None
-                 else f"{u.label} in [{u.low:g}, {u.high:g}]" for u in sw.uncertainties]
+        parts = [f"{u.label} in {{{', '.join(map(fmt.param, u.levels))}}}" if u.levels is not None
+                 else f"{u.label} in [{fmt.param(u.low)}, {fmt.param(u.high)}]" for u in sw.uncertainties]
         out.append(f"Uncertain: {'; '.join(parts)}. A {sw.design.value.replace('_', ' ')} design gives "
                    f"{len(results.design.points)} points; every strategy runs at every point.")
     out.append(f"{s.trials:,} Monte Carlo trials per strategy{' and point' if results.is_sweep else ''}, root seed "
@@ -97,14 +116,31 @@ def _img(store: RunStore, name: str, caption: str) -> str:
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
+#: Columns shown as shares, as money, and as counts of people; anything else is a parameter (3 figures).
+_SHARES = ("fraction", "rate", "p_best", "S1", "ST")
+_MONEY = ("cost", "USD", "budget", "unspent")
+_COUNTS = ("adopt", "reach", "engage", "impressions", "diff", "vs baseline", "CI", "mean", "sign-ups", "regret",
+           "trials")
+
+
+def _kind(col: str) -> str:
+    if any(k in col for k in _MONEY):
+        return "money"
+    if any(k in col for k in _SHARES):
+        return "share"
+    if any(k in col for k in _COUNTS):
+        return "count"
+    return "param"
+
+
 def _fmt(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
+    show = {"money": fmt.money, "share": fmt.share, "count": fmt.count, "param": fmt.param}
     for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            money = col.startswith("cost")
-            out[col] = out[col].map(lambda v, m=money: "" if pd.isna(v) else
-                                    (f"{v:,.2f}" if m and abs(v) < 100 else f"{v:,.0f}" if abs(v) >= 100
-                                     else f"{v:.3g}"))
+        if pd.api.types.is_float_dtype(out[col]) or (pd.api.types.is_object_dtype(out[col]) and col != "strategy"):
+            f = show[_kind(str(col))]
+            out[col] = out[col].map(lambda v, f=f: "" if v is None or (isinstance(v, float) and pd.isna(v)) else
+                                    f(v) if not isinstance(v, str) else v)
     return out
 
 
@@ -145,7 +181,7 @@ def _strategy_section(results: Results, point: int | None) -> str:
             parts.append(body)
         else:
             values = dict(results.design.points[int(p)].values)
-            title = ", ".join(f"{k} = {v}" for k, v in values.items())
+            title = ", ".join(fmt.assignment(k, v) for k, v in values.items())
             parts.append(f"<details{' open' if p == point else ''}><summary>point {int(p)}: {html.escape(title)} "
                          f"({int(g['on_frontier'].sum())} on the frontier)</summary>{body}</details>")
     return "".join(parts)
@@ -160,40 +196,62 @@ def _sensitivity_section(results: Results, store: RunStore) -> str:
     wide = main.pivot_table(index=["strategy", "parameter"], columns="index", values="value", sort=False).reset_index()
     method = "Sobol' indices (S1 first order, ST total; bootstrap 95% CIs in sensitivity.csv)" \
         if "ST" in wide.columns else "Morris elementary effects (mu*: mean absolute effect over the full range)"
-    return (f"<h2>Sensitivity</h2><p>{html.escape(method)} of <b>{html.escape(outcome)}</b> per strategy.</p>"
+    return (f"<p>{html.escape(method)} of <b>{html.escape(outcome)}</b> per strategy.</p>"
             + _img(store, "sensitivity.png", "How much of the variation of the outcome across the design each "
                    "uncertainty explains, per strategy.")
             + f"<details><summary>indices table</summary>{_table(wide)}</details>")
 
 
 def write_report(store: RunStore, results: Results, manifest: dict[str, Any], point: int | None,
-                 shown: list[str]) -> None:
-    """Write ``report.html`` into the run folder (figures must be written already)."""
+                 shown: list[str], sections: Sequence[str] = ()) -> None:
+    """Write ``report.html`` into the run folder (figures must be written already).
+
+    Runs whose strategies cost something open with the answer (``id="answer"``) and one table of
+    every strategy, best first; everything else follows, collapsed. ``sections`` are HTML placed
+    after the table (the optimizer's comparison with the grid); the optimizer's plan among the
+    strategies is ``results.optimized``.
+    """
     s = results.scenario
-    planner = results.strategy_table() is not None
     where = ""
     if point is not None:
-        where = " at point " + ", ".join(f"{k} = {v}" for k, v in results.design.points[point].values)
+        where = " at point " + ", ".join(fmt.assignment(k, v) for k, v in results.design.points[point].values)
     words = "".join(f"<p>{html.escape(x)}</p>" for x in describe(results))
-    body = [f"<h1>{html.escape(s.name)}</h1>", f'<p class="lead">{words}</p>',
-            "<h2>Strategies</h2>",
-            "<p>Means over trials in real accounts and USD, with 95% confidence intervals. <b>vs baseline</b> is the "
-            f"paired difference in adopters to {html.escape(s.baseline_name)}, trial by trial on common random "
-            "numbers. Cost per adopter is cost / mean adopters. Rows on the Pareto frontier of adopters vs cost "
-            "(no cheaper strategy gets more adopters) are highlighted.</p>"
-            if planner else "<p>Final adopters per strategy, 95% CIs, paired differences to the baseline.</p>",
-            _strategy_section(results, point)]
-    if planner:
-        body.append("<h2>Frontier</h2>" + _img(store, "frontier.png", "Mean adopters (95% CI) against cost; the line "
-                                               "joins the strategies nothing cheaper beats."))
-    body.append(_sensitivity_section(results, store))
-    body.append("<h2>Over time and through the funnel</h2>"
-                f"<p class=note>Strategies shown: {html.escape(', '.join(shown))}{html.escape(where)}.</p>")
+    body = [f"<h1>{html.escape(s.name)}</h1>"]
+    decision = results.decision()
+    if decision is not None:
+        if s.description:
+            body.append(f'<p class="lead">{html.escape(s.description.strip())}</p>')
+        body += [answer.answer_html(decision, results),
+                 "<h2>All strategies, best first</h2>", answer.table_html(decision, results.optimized), *sections,
+                 answer.uncertainty_html(decision),
+                 "<h2>Frontier</h2>" + _img(store, "frontier.png",
+                                            "Expected sign-ups against spend; bars: 80% range across assumption "
+                                            "points; colour: mix of creators; marker: schedule; the line joins the "
+                                            "strategies nothing cheaper beats."),
+                 f"<details><summary>The scenario in words</summary>{words}</details>",
+                 f"<details><summary>Every strategy at every assumption point</summary>"
+                 "<p>Means over trials in real accounts and USD, with 95% confidence intervals. <b>vs baseline</b> is "
+                 f"the paired difference in sign-ups to {html.escape(s.baseline_name)}, trial by trial on common random "
+                 "numbers. Cost per adopter is cost / mean adopters. Rows on the Pareto frontier of adopters vs cost "
+                 "at that point (no cheaper strategy gets more adopters) are highlighted: being on it says nothing "
+                 "cheap strategies can be beaten at their price, not that they are good.</p>"
+                 f"{_strategy_section(results, point)}</details>"]
+    else:
+        body += [f'<p class="lead">{words}</p>', "<h2>Strategies</h2>",
+                 "<p>Final adopters per strategy, 95% CIs, paired differences to the baseline.</p>",
+                 _strategy_section(results, point)]
+    sens = _sensitivity_section(results, store)
+    if sens:
+        body.append(f"<details><summary>Sensitivity</summary>{sens}</details>")
+    figures = [f"<p class=note>Strategies shown: {html.escape(', '.join(shown))}{html.escape(where)}.</p>"]
     if results.campaign is not None:
-        body.append(_img(store, "adoption_over_time.png", "Cumulative adopters per day (mean, 95% band)."))
-        body.append(_img(store, "funnel.png", "Impressions, engagements and adopters attributed to each partner tier."))
-    body.append(_img(store, "final_size.png", "Distribution of adopters per trial."))
-    body.append("<h2>Manifest</h2><details><summary>scenario as resolved, versions, commit, command</summary>"
+        figures.append(_img(store, "adoption_over_time.png", "Cumulative sign-ups per day (mean, 95% band)."))
+        figures.append(_img(store, "funnel.png", "Impressions, engagements and sign-ups attributed to each partner "
+                            "tier, per campaign."))
+    figures.append(_img(store, "final_size.png", "Distribution of sign-ups per trial (Monte Carlo spread)."))
+    body.append("<details><summary>Over time, through the funnel, and trial by trial</summary>"
+                + "".join(figures) + "</details>")
+    body.append("<details><summary>Manifest: scenario as resolved, versions, commit, command</summary>"
                 f"<pre>{html.escape(json.dumps(manifest, indent=2, default=str))}</pre></details>")
     page = ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
             f"<title>{html.escape(s.name)}: advocacy-sim report</title><style>{_STYLE}</style>{_CHECK}</head>"

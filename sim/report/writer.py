@@ -9,7 +9,9 @@ status ``complete``, marks the folder finished.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +23,7 @@ from sim.families.registry import family_of
 from sim.report import figures
 from sim.report.html import write_report
 from sim.results.data import Results
+from sim.results.decision import with_decision
 
 #: Most strategies drawn in one time-series, funnel or size figure.
 FEATURED = 8
@@ -28,21 +31,33 @@ FEATURED = 8
 
 def featured(results: Results) -> tuple[int | None, list[str]]:
     """What the per-strategy figures show: a sweep's middle point, and every strategy, or (with more
-    than :data:`FEATURED` and a planner's table) the baseline and the Pareto frontier at that point,
-    cheapest first."""
+    than :data:`FEATURED` and a planner's decision) the best strategies for the planner's objective,
+    then the baseline they are compared with."""
     point = len(results.design.points) // 2 if results.is_sweep else None
-    table = results.strategy_table()
-    if len(results.strategies) <= FEATURED or table is None:
+    decision = results.decision()
+    if len(results.strategies) <= FEATURED or decision is None:
         return point, results.strategies[:FEATURED]
-    if point is not None:
-        table = table[table["point"] == point]
-    front = table[table["on_frontier"]].sort_values("cost")["strategy"].tolist()
+    ranked = decision.table["strategy"].tolist()
     base = results.scenario.baseline_name
-    return point, [base, *[s for s in front if s != base]][:FEATURED]
+    best = [s for s in ranked if s != base][: FEATURED - 1]
+    return point, [*best, base]
 
 
-def write_reports(store: RunStore, results: Results) -> None:
-    """Write summary, reports, figures, the HTML report and the final manifest into a run folder."""
+def write_reports(store: RunStore, results: Results, *, sections: Sequence[str] = (),
+                  annotations: Mapping[str, Any] | None = None) -> None:
+    """Write summary, reports, figures, the HTML report and the final manifest into a run folder.
+
+    Parameters
+    ----------
+    store : RunStore
+    results : Results
+    sections : sequence of str
+        HTML sections the report shows after its table of strategies (the optimizer's comparison
+        with the grid).
+    annotations : mapping, optional
+        Entries added to the manifest: what produced the run beyond its scenario (the optimizer's
+        search).
+    """
     store.write_csv("summary.csv", results.summary())
     if results.is_sweep:
         store.write_csv("points.csv", results.points)
@@ -52,11 +67,14 @@ def write_reports(store: RunStore, results: Results) -> None:
         return frame if point is None else frame[frame["point"] == point]
 
     world = results.world if point is None else results.point_worlds[point]
+    colors = figures.family_colors(results.strategies)  # one colour per strategy family in every figure
     planner = results.strategy_table()
     if planner is not None:
-        store.write_csv("strategies.csv", planner)
+        decision = results.decision()
+        store.write_csv("strategies.csv", with_decision(planner, decision))
         store.write_csv("frontier.csv", planner[planner["on_frontier"]])
-        store.write_figure("frontier.png", figures.frontier_figure(planner, results.design.labels))
+        store.write_figure("frontier.png", figures.frontier_figure(planner, results.design.labels, decision, colors,
+                                                                   results.optimized))
     campaign = results.campaign
     if campaign is not None:
         if campaign.trees is not None:
@@ -64,16 +82,18 @@ def write_reports(store: RunStore, results: Results) -> None:
         store.write_csv("partners.csv", campaign.partner_report())
         splits = campaign.split_report()
         store.write_csv("splits.csv", splits)
-        store.write_figure("adoption_over_time.png", figures.adoption_over_time_figure(at(campaign.timeseries), shown))
-        store.write_figure("funnel.png", figures.funnel_figure(at(splits), shown))
+        store.write_figure("adoption_over_time.png",
+                           figures.adoption_over_time_figure(at(campaign.timeseries), shown, colors))
+        store.write_figure("funnel.png", figures.funnel_figure(at(splits), shown, colors))
     accounts, label = family_of(results.scenario).size_axis(world)
-    store.write_figure("final_size.png", figures.final_size_figure(at(results.table), shown, accounts, label))
+    store.write_figure("final_size.png", figures.final_size_figure(at(results.table), shown, accounts, label,
+                                                                   colors))
     sensitivity = results.sensitivity()
     if sensitivity is not None:
         store.write_csv("sensitivity.csv", sensitivity)
         store.write_figure("sensitivity.png", figures.sensitivity_figure(sensitivity))
-    done = manifest(results)
-    write_report(store, results, done, point, shown)
+    done = {**manifest(results), **(annotations or {})}
+    write_report(store, results, done, point, shown, sections)
     store.write_manifest(done)
     store.finish()
 

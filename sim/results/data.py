@@ -32,6 +32,8 @@ import pandas as pd
 from sim.execution.output import RunData
 from sim.families.registry import family_of
 from sim.input.sweep import DesignKind
+from sim.results.assumptions import AssumptionPoints
+from sim.results.decision import Decision, Objective, decide
 from sim.results.sensitivity import indices
 from sim.results.summary import strategy_table as planner_table
 from sim.results.summary import summarize
@@ -40,7 +42,16 @@ from sim.results.summary import summarize
 @dataclass(frozen=True, eq=False)
 class Results(RunData):
     """What :func:`sim.run` returns: the run's data (see :class:`~sim.execution.output.RunData` for
-    the attributes) and its statistics, each computed once."""
+    the attributes) and its statistics, each computed once.
+
+    Attributes
+    ----------
+    optimized : str or None
+        The optimizer's plan among the strategies (``run_experiment.py optimize``): it was given
+        the ``optimize`` block's budget, which its ``unspent`` is measured against.
+    """
+
+    optimized: str | None = None
 
     @classmethod
     def of(cls, run: RunData) -> Results:
@@ -83,6 +94,39 @@ class Results(RunData):
         if "cost" not in self.outcomes:
             return None
         return planner_table(self._summary, self.points)
+
+    def decision(self, points: AssumptionPoints | None = None, *, objective: Objective | str | None = None,
+                 budget: float | None = None) -> Decision | None:
+        """Runs whose strategies cost something: the planner's answer (:class:`sim.results.decision.Decision`):
+        the recommended strategy for the scenario's ``objective`` within its ``budget``, its range across
+        assumption points, chance of being best, regret, the robust choice and the assumption that most
+        changes the answer. None for outcomes without costs.
+
+        Parameters
+        ----------
+        points : AssumptionPoints, optional
+            The points and their weights (default: the run's sweep points, equally weighted).
+        objective, budget : optional
+            Override the scenario's ``objective`` and ``budget``.
+        """
+        if "cost" not in self.outcomes:
+            return None
+        if points is None and objective is None and budget is None:
+            return self._decision
+        return self._decide(points, objective, budget)
+
+    @functools.cached_property
+    def _decision(self) -> Decision:
+        return self._decide(None, None, None)
+
+    def _decide(self, points: AssumptionPoints | None, objective, budget: float | None) -> Decision:
+        s = self.scenario
+        budgets = family_of(s).budgets(s)  # what each strategy was given to spend
+        if self.optimized is not None and s.optimize is not None:  # the plan was given the optimizer's budget
+            budgets[self.optimized] = float(s.optimize.budget or s.budget)
+        return decide(self.table, self.strategies, points or AssumptionPoints.from_design(self.design),
+                      objective=objective or s.objective, budget=budget if budget is not None else s.budget,
+                      budgets=budgets, seed=s.seed)
 
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs

@@ -87,5 +87,5 @@ def world_facts(world: World, spec: WorldSpec | CreatorAudienceWorld) -> WorldFa
         audience=AudienceFacts(
             creators=pop.n_creators, scale=pop.scale, real_accounts=pop.n_audience * pop.scale,
             audience_per_platform=dict(zip(pop.platforms, audience.tolist(), strict=True)),
-            creators_per_tier={t: int(spec.tiers[t].count) for t in pop.tiers},
+            creators_per_tier=spec.tier_counts(),
             creators_capped_at_platform_audience=int((pop.followers_sim < wanted).sum())))

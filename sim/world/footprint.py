@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import psutil
 
 from sim.world.spec import (
@@ -136,8 +137,13 @@ def estimate(world: WorldSpec | CreatorAudienceWorld, workers: int = 1, slots: f
     if isinstance(world, CreatorAudienceWorld):
         n, peer_edges, build = _graph(world.audience.peers)
         followers = expected_followers(world)
-        edges = peer_edges + int(sum(t.count * followers[name] for name, t in world.tiers.items()))
-        accounts = n + sum(t.count for t in world.tiers.values())
+        counts = world.tier_counts()
+        roster = world.roster()
+        if roster is not None:  # the roster's own follower counts
+            edges = peer_edges + int(np.minimum(n, roster.followers / world.scale).sum())
+        else:
+            edges = peer_edges + int(sum(counts[name] * followers[name] for name in world.tiers))
+        accounts = n + sum(counts.values())
         # Concatenating peers' CSR with creators' rows holds two copies of the indices.
         build = max(build, 8 * edges + _PER_ACCOUNT * accounts)
         run = 4 * edges + 8 * accounts + workers * (_PER_ACCOUNT * accounts + _PER_SLOT * slots)
@@ -237,6 +243,7 @@ def parse_bytes(text: str) -> int:
     import re
 
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", text, re.IGNORECASE)
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text!r})")
-    return int(float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_"))
+    size = float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_") if m else 0.0
+    if not 1 <= size < 2**63:  # at least a byte; thousands of digits would read as infinity
+        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text[:40]!r})")
+    return int(size)

@@ -14,6 +14,14 @@ versions, bit for bit), as does a level of 0 or 1.
 The quantiles are drawn once per world; the levels follow from the scenario's tier levels, so a
 sweep or a calibration that moves a tier's trust keeps each creator's rank within its tier
 (common random numbers).
+
+A roster (``world.creators.roster``, :mod:`sim.world.roster`) composes with this: a creator's
+``alignment`` from the file is its alignment (:attr:`Population.alignment`), and its
+``engagement_rate`` from the file is its engagement (:attr:`CreatorLevels.exposure_engagement`
+below), in place of its tier's level spread by the dispersion; where the file leaves them empty
+(and for trust and authenticity, which a roster does not give) the creator is drawn as a generated
+one is. Both engines read only these per-creator values, so a roster and the dispersion can never
+give a creator two levels.
 """
 
 from __future__ import annotations
@@ -39,12 +47,26 @@ class CreatorLevels:
         Persuasion factor of the creator's paid posts (tier: ``tiers.<t>.authenticity``).
     engagement : float64 array
         Engagement probability per exposure at initial trust, before the platform's multipliers
-        (tier: ``tiers.<t>.engagement``).
+        (tier: ``tiers.<t>.engagement``). A roster creator with an ``engagement_rate``: the level
+        those multipliers turn into its own rate (``exposure_engagement / multipliers``).
+    exposure_engagement : float64 array
+        What the engines read: the probability that a follower who sees one of the creator's posts
+        on its home platform engages, at initial trust. ``engagement x platforms.<k>.engagement x
+        platforms.<k>.tier_engagement.<t>``, or for a roster creator with an ``engagement_rate`` r,
+        ``min(1, r / reach)`` (reach = ``platforms.<k>.organic_reach x tiers.<t>.reach``, at most
+        1): a published rate is per follower and already the platform's, so no multiplier applies.
     """
 
     trust: np.ndarray
     authenticity: np.ndarray
     engagement: np.ndarray
+    exposure_engagement: np.ndarray
+
+
+def per_exposure_engagement(rate: float, reach: float) -> float:
+    """A published engagement rate (per follower per post) as the probability that an exposed follower
+    engages: ``min(1, rate / reach)``, reach being the share of followers a post reaches."""
+    return min(1.0, rate / reach) if reach > 0 else 0.0
 
 
 def spread(level: float, dispersion: float, quantile: np.ndarray) -> np.ndarray:
@@ -67,9 +89,11 @@ def spread(level: float, dispersion: float, quantile: np.ndarray) -> np.ndarray:
 
 
 def creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevels:
-    """Trust, authenticity and engagement of every creator of ``pop`` under the scenario's ``world`` block."""
+    """Trust, authenticity and engagement of every creator of ``pop`` under the scenario's ``world`` block
+    (a roster's own engagement rates in place of the drawn engagement, where the roster gives them)."""
     n = pop.n_creators
     out = {name: np.zeros(n) for name in LEVELS}
+    p_mult, tp_mult = np.ones(n), np.ones(n)  # the platform's and the tier-on-platform multipliers
     q = pop.creator_quantile if pop.creator_quantile is not None else np.full((n, len(LEVELS)), 0.5)
     for t, tier_name in enumerate(pop.tiers):
         mine = np.flatnonzero(pop.creator_tier == t)
@@ -78,4 +102,20 @@ def creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevel
         tier = world.tiers[tier_name]
         for a, name in enumerate(LEVELS):
             out[name][mine] = spread(getattr(tier, name), getattr(world.dispersion, name), q[mine, a])
-    return CreatorLevels(**out)
+        for k, plat_name in enumerate(pop.platforms):
+            plat = world.platforms[plat_name]
+            here = mine[pop.creator_platform[mine] == k]
+            p_mult[here] = plat.engagement
+            tp_mult[here] = plat.tier_engagement.get(tier_name, 1.0)
+    exposure = out["engagement"] * p_mult * tp_mult
+    if pop.engagement_rate is not None:  # a roster's own rates, made per exposure
+        own = np.flatnonzero(~np.isnan(pop.engagement_rate))
+        t_reach = np.array([world.tiers[t].reach for t in pop.tiers])
+        o_reach = np.array([world.platforms[k].organic_reach for k in pop.platforms])
+        reach = np.minimum(1.0, o_reach[pop.creator_platform[own]] * t_reach[pop.creator_tier[own]])
+        rate = pop.engagement_rate[own]
+        # per_exposure_engagement, element by element
+        exposure[own] = np.where(reach > 0, np.minimum(1.0, np.divide(rate, reach, out=np.zeros(len(own)),
+                                                                      where=reach > 0)), 0.0)
+        out["engagement"][own] = exposure[own] / (p_mult[own] * tp_mult[own])
+    return CreatorLevels(**out, exposure_engagement=exposure)

@@ -66,21 +66,20 @@ recruits: {rule: random, count: 2}
 
 
 def test_campaign_and_normal_thresholds_refused_on_cuda(tmp_path):
-    """Not ported: refused when the scenario is validated, located at its engine key."""
+    """Not ported: refused before anything is built, located at the scenario's engine key."""
     import sim
+    from sim.classic.cuda_kernel import NORMAL_REFUSED
 
-    campaign = sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml")
-    with pytest.raises(sim.ScenarioError, match=r"^engine: the cuda engine runs the classic models"):
-        campaign.with_overrides(engine="cuda")
+    campaign = sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml").with_overrides(engine="cuda")
+    with pytest.raises(sim.ScenarioError, match=r"engine: no engine 'cuda' runs the campaign models"):
+        sim.prepare(campaign)
     text = TINY.replace("model: {kind: independent_cascade, edge_prob: 0.3}",
                         "model: {kind: threshold, thresholds: {kind: normal, mean: 0.3, sd: 0.1}}")
     path = tmp_path / "normal.yaml"
     path.write_text(text)
     with pytest.raises(sim.ScenarioError) as info:
-        sim.load_scenario(path)
-    assert info.value.problems == [f"{path}:4: engine: the cuda engine does not run normal thresholds (their quantile "
-                                   "calls log(), whose last bit differs between the CPU and the GPU, so trials "
-                                   "would not match): use engine numba"]
+        sim.prepare(sim.load_scenario(path))
+    assert info.value.problems == [f"{path}:4: engine: {NORMAL_REFUSED}: use engine numba"]
 
 
 def test_cli_campaign_on_cuda_exits_2_one_line(tmp_path, capsys):
@@ -90,7 +89,7 @@ def test_cli_campaign_on_cuda_exits_2_one_line(tmp_path, capsys):
     assert main([str(ROOT / "scenarios" / "celebrity_vs_micro.yaml"), "--engine", "cuda", "--out", str(out),
                  "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "campaign model is not ported" in err[0]
+    assert len(err) == 1 and "no engine 'cuda' runs the campaign models" in err[0]
     assert not out.exists()
 
 

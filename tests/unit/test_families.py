@@ -45,7 +45,7 @@ def test_engines_live_in_their_family_and_have_what_the_family_calls():
             assert isinstance(engine, ModuleEngine)
             assert engine.module_name.startswith(f"sim.{family.name}.")
             assert all(callable(getattr(engine.module, f)) for f in needs[family.name]), engine
-    assert engine_names() == ["mesa", "numba"]
+    assert engine_names() == ["cuda", "mesa", "numba"]  # cuda: the classic family's GPU engine
 
 
 def test_family_of_a_scenario():

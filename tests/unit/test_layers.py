@@ -17,19 +17,19 @@ SIM = Path(__file__).resolve().parents[2] / "sim"
 
 #: Stages, lowest first. A module belongs to the stage of the longest prefix naming it (a
 #: prefix names a module and everything under it). A stage may import its own stage and the
-#: stages below it. A model package's scenario blocks (``spec``) are part of the input stage:
-#: the scenario is composed from them.
+#: stages below it. A package's scenario blocks (``spec``) and file formats (``catalog``,
+#: ``roster``) are part of the input stage: the scenario is composed from them.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("base", ("sim.base",)),
-    ("input", ("sim.input", "sim.world.spec", "sim.world.catalog", "sim.classic.spec", "sim.campaign.spec",
-               "sim.campaign.rate_cards")),
+    ("input", ("sim.input", "sim.world.spec", "sim.world.catalog", "sim.world.roster", "sim.classic.spec",
+               "sim.campaign.spec", "sim.campaign.rate_cards", "sim.optimize.spec")),
     ("world", ("sim.world",)),
     ("families", ("sim.families", "sim.classic", "sim.campaign", "sim.influence")),
     ("execution", ("sim.execution",)),
     ("results", ("sim.results",)),
     ("report", ("sim.report",)),
     ("api", ("sim.api",)),
-    ("studies", ("sim.calibration", "sim.experiments")),
+    ("studies", ("sim.calibration", "sim.experiments", "sim.optimize")),
     ("cli", ("sim.cli",)),
 )
 
