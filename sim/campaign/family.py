@@ -111,14 +111,23 @@ def _money(x: float) -> str:
     return fmt.money(x)
 
 
-#: Tier names as a planner says them.
-TIER_WORDS = {"nano": "nano", "micro": "micro", "macro": "macro", "mega": "celebrity (mega)"}
+#: Tier names as a planner says them (the mega tier stands for the celebrity in worlds without a
+#: ``celebrity`` tier, as in the claims audit and E9).
+TIER_WORDS = {"nano": "nano", "micro": "micro", "macro": "macro", "mega": "celebrity (mega)", "celebrity": "celebrity"}
+
+
+def tier_word(tier: str, tiers) -> str:
+    """How a planner reads ``tier`` in a world of ``tiers``: ``mega`` is "celebrity (mega)" unless the
+    world also has a real ``celebrity`` tier, where it is plain "mega"."""
+    if tier == "mega" and "celebrity" in tiers:
+        return "mega"
+    return TIER_WORDS.get(tier, tier)
 
 
 def tier_ranges(scenario: Scenario) -> str:
     """``nano 1,000–10,000 followers; ...; celebrity (mega) 1,000,000–3,000,000``."""
-    return "; ".join(f"{TIER_WORDS.get(t, t)} {spec.followers[0]:,}–{spec.followers[1]:,}"
-                     for t, spec in scenario.world.tiers.items())
+    tiers = scenario.world.tiers
+    return "; ".join(f"{tier_word(t, tiers)} {spec.followers[0]:,}–{spec.followers[1]:,}" for t, spec in tiers.items())
 
 
 def _days(days: list[int]) -> str:
@@ -256,17 +265,18 @@ class CampaignFamily(ModelFamily):
             hired = Counter(zip(sub["tier"], sub["platform"], strict=True))
         parts = []
         for g in found.posts:
-            who = f"{TIER_WORDS.get(g.tier, g.tier)} creators on {g.platform}"
+            word = tier_word(g.tier, scenario.world.tiers)
+            who = f"{word} creators on {g.platform}"
             n = hired.get((g.tier, g.platform))
             n = n if n is not None else g.creators
             if n is not None:
-                who = f"{n:,} {who}" if n != 1 else f"1 {TIER_WORDS.get(g.tier, g.tier)} creator on {g.platform}"
+                who = f"{n:,} {who}" if n != 1 else f"1 {word} creator on {g.platform}"
             money = f" for {fmt.money(g.budget)}" if g.budget is not None else ""
             parts.append(f"{who}{money}, {_days(g.post_days())}")
         return "; ".join(parts)
 
     def terms(self, scenario: Scenario) -> list[str]:
-        """Creator tiers with their follower ranges ("celebrity" is the mega tier)."""
+        """Creator tiers with their follower ranges ("celebrity" is the mega tier where no celebrity tier exists)."""
         return [f"Creator tiers by followers: {tier_ranges(scenario)}."]
 
     def feasibility(self, scenario: Scenario) -> list[str]:

@@ -226,3 +226,89 @@ def test_an_enormous_roster_is_refused_after_reading_one_byte_past_the_limit(tmp
     (tmp_path / "big.csv").write_text(ROSTER)  # more than 64 bytes
     with pytest.raises(RosterError, match="more than 64 bytes"):
         roster.read_roster(tmp_path / "big.csv")
+
+
+# --------------------------------------------------------------------------- a roster and the mechanisms of issue 19
+
+def _mechanisms(tmp_path, roster: str = ROSTER, posts=None, **world):
+    """The roster world with creators spread around their tiers, engagement multipliers per platform and
+    tier, and the alignment weight on."""
+    path = write(tmp_path, roster, posts=posts)
+    data = yaml.safe_load(path.read_text())
+    data["world"]["dispersion"] = {"trust": 0.4, "authenticity": 0.3, "engagement": 0.5}
+    data["world"]["platforms"]["instagram"].update({"engagement": 0.7, "tier_engagement": {"micro": 1.4}})
+    data["world"]["tiers"]["micro"]["authenticity"] = 0.8
+    data["world"].update(world)
+    data["model"].update({"alignment_weight": 0.5, "stranger_trust": 0.2})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_scenario(path)
+
+
+def test_a_roster_rate_is_the_creators_one_engagement_and_the_rest_are_spread(tmp_path):
+    """One engagement per creator: a roster rate made per exposure replaces the tier's level, its
+    dispersion and the platform's multipliers; a creator without one gets its tier's level spread by
+    the dispersion, times the multipliers. The followers' and the discovery engagement both read it."""
+    from sim.world.levels import creator_levels, spread
+
+    s = _mechanisms(tmp_path)
+    pop = prepare(s).world.population
+    lev = creator_levels(pop, s.world)
+    a, e = pop.handles.index("@a"), pop.handles.index("@e")  # micro on instagram; @a has a rate, @e none
+    assert lev.exposure_engagement[a] == pytest.approx(0.03 / 0.2)
+    assert lev.engagement[a] == pytest.approx(0.03 / 0.2 / (0.7 * 1.4))
+    q = pop.creator_quantile[e, 2]  # its engagement quantile within the micro tier
+    assert lev.engagement[e] == spread(0.1, 0.5, np.array([q]))[0] != 0.1
+    assert lev.exposure_engagement[e] == lev.engagement[e] * 0.7 * 1.4
+    arrays = compile_world(pop, s.world, s.model, s.days, 2)
+    for c in range(pop.n_creators):
+        assert arrays.engagement[pop.creator_account(c)] == lev.exposure_engagement[c]
+        assert arrays.trust0[pop.creator_account(c)] == lev.trust[c]
+    plan = prepare(s).plans[0]
+    for p, c in enumerate(plan.partner_creator):
+        want = min(1.0, lev.exposure_engagement[c] * 0.2 / lev.trust[c])
+        assert np.all(plan.discovery_engagement[plan.partner == p] == want)
+
+
+def test_a_roster_alignment_enters_the_dose(tmp_path):
+    """@a's alignment 0.8 from the file: its paid posts carry authenticity x (1 + 0.5 (2 x 0.8 - 1))."""
+    from sim.world.levels import creator_levels
+
+    s = _mechanisms(tmp_path, posts=[{"tier": "micro", "platform": "instagram", "creators": 3,
+                                      "select": "top_followers", "days": [0]}])
+    prep = prepare(s)
+    pop, plan = prep.world.population, prep.plans[0]
+    lev = creator_levels(pop, s.world)
+    a = pop.handles.index("@a")
+    p = int(np.flatnonzero(plan.partner_creator == a)[0])
+    assert pop.alignment[a] == 0.8
+    assert plan.factor[plan.partner == p][0] == pytest.approx(lev.authenticity[a] * (1 + 0.5 * 0.6))
+
+
+CELEBRITY_ROSTER = ROSTER + "@star,instagram,80000000,250000,0.004,0.3,celebrity\n"
+
+
+def test_a_roster_celebrity_with_press_runs_the_same_on_both_engines(tmp_path):
+    """A roster creator of the celebrity tier (audience share, press coverage), every mechanism on:
+    identical tables on numba and Mesa, and the press reaches people."""
+    from sim import run
+
+    tiers = copy.deepcopy(WORLD["tiers"])
+    tiers["celebrity"] = {"followers": [10_000_000, 500_000_000], "engagement": 0.02, "trust": 0.2,
+                          "authenticity": 0.6, "audience_share": 0.0001,
+                          "press": {"reach": 0.05, "trust": 0.3, "engagement": 0.01}}
+    s = _mechanisms(tmp_path, CELEBRITY_ROSTER, tiers=tiers, posts=[
+        {"tier": "celebrity", "platform": "instagram", "creators": 1, "days": [0]},
+        {"tier": "micro", "platform": "instagram", "creators": 2, "days": [0, 3]}])
+    data = yaml.safe_load((tmp_path / "ro.yaml").read_text())
+    data["model"].update({"action_on_engagement": 0.5, "sources": {"synergy": 0.5, "cap": 3},
+                          "repetition_peak": 2})
+    (tmp_path / "ro.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    s = load_scenario(tmp_path / "ro.yaml")
+    assert s.world.roster().tier[-1] == "celebrity"
+    pop = prepare(s).world.population
+    star = pop.handles.index("@star")
+    assert pop.followers_sim[star] == round(80_000_000 * 0.0001 / 10.0)  # 800 of the audience
+    a = run(s, trials=4).table
+    b = run(s, trials=4, engine="mesa").table
+    assert a.equals(b)
+    assert (a["press_impressions"] > 0).all()
