@@ -282,10 +282,52 @@ def input_problems(spec: Definition) -> list[str]:
                 if c.target and c.target not in targets:
                     problems.append(f"parameters.claims.{i}.target: {c.target} is not a target of {p.targets}")
     try:
-        _base(p.scenario)
+        base = _base(p.scenario)
     except Exception as exc:  # noqa: BLE001 -- reported as an input problem, whatever went wrong
         problems.append(f"parameters.scenario: {exc}")
+    else:
+        problems += unwritable(base, relevant(p, full)[0], full.source, p.scenario)
     return problems
+
+
+def unwritable(base, dims: Space, source: Path, scenario: str) -> list[str]:
+    """Dimensions whose range the base scenario cannot take: a path its schema does not have, or an end
+    of the range it refuses, as ``assumptions.yaml:LINE: assumptions.I.path: problem`` (one line per
+    dimension). Both ends of every dimension are written at once first (two validations when all is
+    well), so a range the schema refuses is found before any point runs."""
+    data = base.model_dump(mode="python")
+
+    def written(d, u: float) -> dict:
+        v = float(d.value(u))
+        return {d.keys: v / float(keypaths.get(data, keypaths.split(d.per))) if d.per is not None else v}
+
+    def refused(items) -> str | None:
+        try:
+            apply(base, {k: v for d, u in items for k, v in written(d, u).items()})
+        except (ValueError, KeyError, TypeError) as exc:
+            return str(exc)
+        return None
+
+    if refused([(d, 0.0) for d in dims.dimensions]) is None and refused([(d, 1.0) for d in dims.dimensions]) is None:
+        return []
+    from sim.experiments.assumptions import AssumptionError
+    from sim.input.strict import read_document
+
+    doc = read_document(source, AssumptionError)
+    index = {a.get("name"): i for i, a in enumerate(doc.data.get("assumptions") or []) if isinstance(a, dict)}
+    out = []
+    for d in dims.dimensions:
+        for u, end in ((0.0, d.low), (1.0, d.high)):
+            why = refused([(d, u)])
+            if why is None:
+                continue
+            where, line = f"fitted: {d.name}", doc.lines.get(("fitted",), 1)
+            if d.name in index:
+                at = ("assumptions", index[d.name], "path")
+                where, line = keypaths.dotted(at), doc.lines.get(at, 1)
+            out.append(f"{source}:{line}: {where}: {d.path} = {end:g} is refused by {scenario} ({why})")
+            break
+    return out
 
 
 def _target(p: Parameters, name: str):
@@ -405,7 +447,8 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: Point
         ``budget_excess`` (most any budget-matched group spends above its budget, USD; <= 0),
         ``budget_slack`` (most any leaves unspent, in units of one of its partners' price; < 1),
         ``cost_gap`` (largest |audit cost - runner cost| of arms priced at the point's card), and
-        ``floored`` (arm instances whose mean adopters were raised to half an adopter).
+        ``floored`` (arm instances whose mean adopters were raised to half an adopter; reach and
+        engagements are floored the same way, uncounted).
     """
     over, posts, info = plan(ctx, values)
     scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): seed})
@@ -426,6 +469,9 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: Point
         if adopted < HALF / trials:
             adopted, floored = HALF / trials, floored + 1
         reach = max(float(m["reach"]), HALF / trials)
+        # an arm whose partners engage nobody (a creator drawn near zero engagement by
+        # world.dispersion.engagement, in a small world) is taken to have half an engagement, as adopters
+        engagements = max(float(m["engagements"]), HALF / trials)
         cost = meta["cost"]
         if card is None:
             gap = max(gap, abs(cost - float(m["cost"])))
@@ -433,7 +479,7 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: Point
             excess = max(excess, spent - budget)
             slack = max(slack, (budget - spent) / unit)
         q[(inst, card)] = {"cost_per_adopter": cost / adopted, "actions_per_reached": adopted / reach,
-                           "engagements_per_follower": float(m["engagements"]) / float(followers[meta["strategy"]]),
+                           "engagements_per_follower": engagements / float(followers[meta["strategy"]]),
                            "adopters": adopted}
     out = {"budget_excess": excess if excess > -math.inf else 0.0, "budget_slack": slack, "cost_gap": gap,
            "floored": floored}

@@ -104,7 +104,10 @@ def test_assumption_space_is_complete_and_reads_the_fitted_intervals():
     for name in ("mega_trust", "micro_trust", "nano_trust", "mega_authenticity", "conviction_decay", "trust_growth",
                  "trust_ceiling", "fatigue", "instagram_discovery", "tiktok_discovery", "instagram_organic_reach",
                  "tiktok_organic_reach", "partnership_micro", "partnership_mega", "audience_size",
-                 "price_instagram_mega", "price_instagram_micro"):
+                 "price_instagram_mega", "price_instagram_micro",
+                 # the mechanisms of issue 19 (docs/model.md §5, §7)
+                 "alignment_weight", "action_on_engagement", "source_synergy", "source_cap", "repetition_peak",
+                 "dispersion_trust", "dispersion_authenticity", "dispersion_engagement", "celebrity_press_reach"):
         assert name in by, name
     assert {"reshare", "peer_reach", "threshold_max"} <= set(by)
     assert by["mega_trust"].high * by["mega_authenticity"].high >= by["micro_trust"].low * by["micro_authenticity"].high
@@ -185,6 +188,29 @@ def test_bad_assumptions_file_names_file_line_key(tmp_path, capsys):
     path.write_text(yaml.safe_dump(definition))
     assert main([str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
     assert "low < high" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_assumption_the_scenario_cannot_take_is_refused_before_anything_runs(tmp_path, capsys):
+    """A path the schema lacks, or a range end it refuses, exits 2 naming the assumptions file's line."""
+    from sim.cli import main
+
+    text = (ROOT / "calibration" / "assumptions.yaml").read_text()
+    text = text.replace("path: model.alignment_weight", "path: model.alignment_wieght")
+    text = text.replace("    low: 3.0\n    high: 30.0\n", "    low: 0.5\n    high: 30.0\n")  # repetition_peak >= 1
+    bad = tmp_path / "assumptions.yaml"
+    bad.write_text(text)
+    definition = yaml.safe_load((ROOT / "experiments" / "source_claims.yaml").read_text())
+    definition["parameters"]["assumptions"] = str(bad)
+    path = tmp_path / "claims.yaml"
+    path.write_text(yaml.safe_dump(definition))
+    assert main([str(path), "--quick", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    lines = text.splitlines()
+    for key, what in (("model.alignment_wieght", "did you mean 'alignment_weight'"),
+                      ("model.repetition_peak", "greater than or equal to 1")):
+        line = next(i + 1 for i, x in enumerate(lines) if f"path: {key}" in x)
+        assert f"{bad}:{line}: assumptions." in err and what in err
     assert not (tmp_path / "out").exists()
 
 
@@ -275,7 +301,9 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
               "partnership_mega": (1000, 1100), "partnership_micro": (1400, 1500),
               # a small real audience, so that the tiny test world gives the celebrity's post a few adopters
               # in every trial (an arm with none is floored at half an adopter, which could favour the swarm)
-              "audience_size": (5.0e6, 6.0e6)}
+              "audience_size": (5.0e6, 6.0e6),
+              # no action straight from an engagement: micro creators' higher engagement would act for them
+              "action_on_engagement": (0.0, 0.001)}
     for a in assumptions["assumptions"]:
         if a["name"] in ranges:
             a["low"], a["high"] = ranges[a["name"]]
