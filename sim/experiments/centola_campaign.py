@@ -28,7 +28,12 @@ x = peer_trust = P_1, and s is the least-squares fit of log P_k = log x + (1 + s
 The same runs with s = 0 (additive doses: the Linear Threshold limit) are the control: there,
 redundant ties are wasted and random networks should do at least as well.
 
-Run ``python -m sim.experiments.centola_campaign [--networks 20 --trials 100]``.
+An experiment definition (``experiments/e10_centola_campaign.yaml``; ``python run_experiment.py
+reproduce --only e10_centola_campaign``): the five readings above are validation checks (PASS /
+MISS against Centola's numbers with E6's tolerances, never a failure); verification checks that
+the set-up is what it says (the seed adopts on day 0 in every trial; numba and Mesa give the same
+trials). ``python -m sim.experiments.centola_campaign [--networks 20 --trials 100]`` prints the
+same readings without writing anything.
 """
 
 from __future__ import annotations
@@ -36,16 +41,23 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from pydantic import Field
 
 from sim.base.rng import Stream, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.family import compile_campaign
 from sim.campaign.model import simulate
-from sim.experiments.comparison import Estimate, mean_interval
+from sim.experiments.comparison import Check, Estimate, Kind, mean_interval
+from sim.experiments.report import Report, Steps, Workspace, pieces
+from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.input.scenario import Scenario
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.generators import rewired, torus_sides, triangular_torus
 from sim.world.graph import FlatGraph
 from sim.world.population import build_population
@@ -56,6 +68,11 @@ PUBLISHED_CLUSTERED, PUBLISHED_RANDOM = 0.5377, 0.3826
 HAZARD = (0.14, 0.32, 0.42)
 SIZES = (98, 128, 144)
 TOPOLOGIES = ("clustered", "random")
+#: Where the validation checks' numbers and tolerances come from (E6's, for the same numbers).
+SOURCE = ("Centola (2010), Science 329:1194-1197 (results [V], sizes [M]); literature notes §2.5; tolerances "
+          "as E6's checks of the same numbers (docs/experiments.md, E6)")
+CONTROL_SOURCE = ("Centola & Macy (2007), AJS 113(3):702-734: simple contagions spread at least as far on "
+                  "random networks (long ties); literature notes §2.5")
 
 
 def hazard_parameters(hazard: tuple[float, ...] = HAZARD) -> tuple[float, float]:
@@ -132,7 +149,8 @@ def final_adoption(n: int, network: int, trials: int, synergy: float, *, seed: i
 _FIT = 10_000
 
 
-def fitted_dose(synergy: float, networks: int, trials: int, seed: int = 2010) -> float:
+def fitted_dose(synergy: float, networks: int, trials: int, seed: int = 2010,
+                sizes: tuple[int, ...] = SIZES, hazard: tuple[float, ...] = HAZARD) -> float:
     """The peer dose x' making the mean final adoption on the lattices 53.77% (Brent's method).
 
     Fitted on lattices of their own (never the validation's); with the draws fixed, adoption rises
@@ -142,10 +160,10 @@ def fitted_dose(synergy: float, networks: int, trials: int, seed: int = 2010) ->
 
     def gap(dose: float) -> float:
         means = [final_adoption(n, _FIT + g, trials, synergy, seed=seed, dose=dose, topologies=("clustered",))
-                 ["clustered"].mean() for n in SIZES for g in range(networks)]
+                 ["clustered"].mean() for n in sizes for g in range(networks)]
         return float(np.mean(means)) - PUBLISHED_CLUSTERED
 
-    lo, hi = hazard_parameters()[0], 1.0
+    lo, hi = hazard_parameters(hazard)[0], 1.0
     if gap(lo) >= 0:
         return lo
     return float(brentq(gap, lo, hi, xtol=1e-3)) if gap(hi) > 0 else hi
@@ -213,6 +231,166 @@ def validate(networks: int = 20, trials: int = 100, fit_networks: int = 10, fit_
     return Validation(reading(x, s, networks, trials, seed),
                       reading(fitted_dose(s, fit_networks, fit_trials, seed), s, networks, trials, seed),
                       reading(fitted_dose(0.0, fit_networks, fit_trials, seed), 0.0, networks, trials, seed))
+
+
+# --------------------------------------------------------------------------- the experiment definition
+
+class Parameters(Spec):
+    """Centola's network sizes and the per-signal adoption chances read off his return-visit figure."""
+
+    sizes: Annotated[list[Annotated[int, Field(ge=9)]], Field(min_length=1)] = list(SIZES)
+    hazard: Annotated[list[Probability], Field(min_length=2)] = list(HAZARD)
+
+
+class Sizes(Spec):
+    """Rewired networks per size and trials per pair (checked), and the lattices and trials per lattice
+    the clustered level is fitted on (their own, never the checked ones)."""
+
+    networks: PositiveInt
+    trials: PositiveInt
+    fit_networks: PositiveInt
+    fit_trials: PositiveInt
+    engine_trials: PositiveInt = 8  #: trials of the numba-Mesa comparison (one pair of the smallest size)
+
+
+class Definition(ExperimentSpec):
+    """E10 definition."""
+
+    experiment: Literal["centola_campaign"]
+    parameters: Parameters = Parameters()
+    full: Sizes
+    quick: Sizes
+
+
+#: The three readings: (name, synergy from the hazard or 0, clustered level fitted).
+READINGS = (("as_read", True, False), ("fitted", True, True), ("control", False, True))
+
+
+def _doses(spec: Definition, sizes: Sizes) -> pd.DataFrame:
+    """The peer dose and synergy of each reading (the fits run on lattices of their own)."""
+    p = spec.parameters
+    hazard = tuple(p.hazard)
+    x, s = hazard_parameters(hazard)
+    rows = []
+    for name, synergy_on, fit in READINGS:
+        synergy = s if synergy_on else 0.0
+        dose = fitted_dose(synergy, sizes.fit_networks, sizes.fit_trials, spec.seed, tuple(p.sizes), hazard) \
+            if fit else x
+        rows.append({"reading": name, "dose": dose, "synergy": synergy})
+    return pd.DataFrame(rows)
+
+
+def _pair(spec: Definition, sizes: Sizes, doses: pd.DataFrame, n: int, network: int) -> pd.DataFrame:
+    """Final adoption per trial of every reading on one (lattice, rewired) pair."""
+    rows = []
+    for r in doses.itertuples():
+        out = final_adoption(n, network, sizes.trials, r.synergy, seed=spec.seed, dose=r.dose)
+        rows.append(pd.DataFrame({"reading": r.reading, "n": n, "network": network, "trial": np.arange(sizes.trials),
+                                  "clustered": out["clustered"], "random": out["random"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _engines(spec: Definition, sizes: Sizes, doses: pd.DataFrame) -> pd.DataFrame:
+    """Final adoption on numba and Mesa, every reading, one pair of the smallest size."""
+    n = min(spec.parameters.sizes)
+    rows = []
+    for r in doses.itertuples():
+        for engine in ("numba", "mesa"):
+            out = final_adoption(n, 0, sizes.engine_trials, r.synergy, seed=spec.seed, dose=r.dose, engine=engine)
+            for topology in TOPOLOGIES:
+                rows.append(pd.DataFrame({"reading": r.reading, "engine": engine, "topology": topology,
+                                          "trial": np.arange(sizes.engine_trials), "final": out[topology]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def readings_table(finals: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
+    """Per reading: dose, synergy, clustered, random and their difference (95% intervals over the
+    (size, network) pairs' means: a network's trials share a seed account)."""
+    pairs = finals.groupby(["reading", "n", "network"], sort=False)[["clustered", "random"]].mean().reset_index()
+    pairs["difference"] = pairs.clustered - pairs.random
+    rows = []
+    for d in doses.itertuples():
+        sub = pairs[pairs.reading == d.reading]
+        row = {"reading": d.reading, "dose": d.dose, "synergy": d.synergy, "pairs": len(sub)}
+        for col in ("clustered", "random", "difference"):
+            e = mean_interval(sub[col].to_numpy())
+            row.update({col: e.value, f"{col}_low": e.low, f"{col}_high": e.high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _estimate(table: pd.DataFrame, reading: str, col: str) -> Estimate:
+    r = table.set_index("reading").loc[reading]
+    return Estimate(float(r[col]), float(r[f"{col}_low"]), float(r[f"{col}_high"]))
+
+
+def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
+    """Run the validation: the three readings on Centola's paired networks, and the engines' agreement."""
+    p = spec.parameters
+    doses = ws.piece("doses", lambda: _doses(spec, sizes))
+    finals = pieces(ws, steps, {f"n{n}_g{g}": (lambda n=n, g=g: _pair(spec, sizes, doses, n, g))
+                                for n in p.sizes for g in range(sizes.networks)})
+    engines = ws.piece("engines", lambda: _engines(spec, sizes, doses))
+    table = readings_table(finals, doses)
+    wide = engines.pivot_table(index=["reading", "topology", "trial"], columns="engine", values="final")
+    differ = int((wide["numba"] != wide["mesa"]).sum())
+    n_of = finals.n.to_numpy()
+    seedless = int(((finals.clustered.to_numpy() * n_of < 1 - 1e-9) | (finals.random.to_numpy() * n_of < 1 - 1e-9)).sum())
+    fmt = "{:.3f}"
+    diff = {name: _estimate(table, name, "difference") for name, *_ in READINGS}
+    as_read_c = _estimate(table, "as_read", "clustered")
+    fitted_r = _estimate(table, "fitted", "random")
+    x, s = hazard_parameters(tuple(p.hazard))
+    report = Report(spec, quick=False, tables={"readings": table, "doses": doses})
+    report.checks += [
+        Check("seed_adopts", "the creator's one follower (the seed) adopts on day 0 in every trial", Estimate.exact(
+              seedless), "trials of any reading or topology with no adopter: 0", seedless == 0, Kind.VERIFICATION,
+              unit="{:.0f}"),
+        Check("engines_agree", "Mesa gives the numba kernel's final adoption, trial for trial", Estimate.exact(differ),
+              f"trials that differ ({sizes.engine_trials} per reading and topology, N = {min(p.sizes)}): 0",
+              differ == 0, Kind.VERIFICATION, unit="{:.0f}"),
+        Check("as_read_clustered_farther", "behaviour spread farther in clustered than in random networks "
+              "(53.77% vs 38.26%: +15.5 points)", diff["as_read"], "mean paired difference with its 95% CI above 0 "
+              f"(nothing fitted: x = {x:.3f}, s = {s:.3f})", diff["as_read"].low > 0, Kind.VALIDATION, SOURCE, fmt),
+        Check("as_read_clustered_level", "clustered networks: mean final adoption 53.77%", as_read_c,
+              "|ours - 0.5377| < 0.1 (the return-visit rates read as per-signal chances, as E6's return_visit_level)",
+              abs(as_read_c.value - PUBLISHED_CLUSTERED) < 0.1, Kind.VALIDATION, SOURCE, fmt),
+        Check("fitted_clustered_farther", "behaviour spread farther in clustered than in random networks "
+              "(+15.5 points)", diff["fitted"], "mean paired difference with its 95% CI above 0 (predicted: the "
+              "peer dose is fitted on the clustered level, the gap is not)", diff["fitted"].low > 0, Kind.VALIDATION,
+              SOURCE, fmt),
+        Check("fitted_random_level", "random networks: mean final adoption 38.26%", fitted_r,
+              "|ours - 0.3826| < 0.05 (a prediction once the clustered level is fitted; E6's random_level)",
+              abs(fitted_r.value - PUBLISHED_RANDOM) < 0.05, Kind.VALIDATION, SOURCE, fmt),
+        Check("control_no_clustered_advantage", "simple contagion (additive doses, s = 0): random networks spread "
+              "at least as far", diff["control"], "clustered - random: 95% CI not above 0 (clustered level fitted)",
+              diff["control"].low <= 0, Kind.VALIDATION, CONTROL_SOURCE, fmt),
+    ]
+    report.figures["readings"] = figure(table, sizes)
+    return report
+
+
+def figure(table: pd.DataFrame, sizes: Sizes) -> Figure:
+    """Clustered and random final adoption per reading (95% intervals), against Centola's levels."""
+    fig = Figure(figsize=(7.0, 4.0))
+    ax = fig.subplots()
+    x = np.arange(len(table))
+    for k, (topology, shift) in enumerate((("clustered", -0.2), ("random", 0.2))):
+        mid = table[topology].to_numpy()
+        err = np.vstack([mid - table[f"{topology}_low"].to_numpy(), table[f"{topology}_high"].to_numpy() - mid])
+        ax.bar(x + shift, mid, 0.4, yerr=err, capsize=3, color=f"C{k}", label=f"{topology} (ours)")
+    ax.axhline(PUBLISHED_CLUSTERED, color="C0", ls=":", lw=1, label="clustered, published 53.8%")
+    ax.axhline(PUBLISHED_RANDOM, color="C1", ls=":", lw=1, label="random, published 38.3%")
+    labels = {"as_read": "as read\n(nothing fitted)", "fitted": "clustered level\nfitted",
+              "control": "control: additive\n(s = 0, fitted)"}
+    ax.set_xticks(x, [f"{labels.get(r, r)}\nx = {d:.3f}, s = {s:.2f}" for r, d, s in
+                      zip(table.reading, table.dose, table.synergy, strict=True)], fontsize="small")
+    ax.set_ylabel("mean final adoption")
+    ax.set_title(f"Centola (2010) inside the campaign model: {sizes.networks} networks x {sizes.trials} trials "
+                 "per N", fontsize="medium")
+    ax.legend(frameon=False, fontsize="x-small")
+    fig.tight_layout()
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:

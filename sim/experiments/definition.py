@@ -17,6 +17,7 @@ from pydantic import Field, TypeAdapter
 from sim.experiments import (
     bakshy,
     centola,
+    centola_campaign,
     claims,
     goldenberg,
     granovetter,
@@ -35,11 +36,12 @@ from sim.input.yaml_source import YamlDocument
 #: module here and one more YAML file.
 KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
                                 for m in (kempe, watts_window, seed_size, influentials, centola, goldenberg, bakshy,
-                                          granovetter, headline, claims)}
+                                          granovetter, headline, claims, centola_campaign)}
 
 ExperimentDefinition = Annotated[
     kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | centola.Definition
-    | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition | claims.Definition,
+    | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition | claims.Definition
+    | centola_campaign.Definition,
     Field(discriminator="experiment")]
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 

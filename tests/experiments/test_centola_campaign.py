@@ -1,5 +1,6 @@
-"""Centola (2010) inside the campaign model (sim.experiments.centola_campaign): the set-up is right
-and both engines agree on it. Its verdicts are findings (PASS / MISS), never asserted here."""
+"""Centola (2010) inside the campaign model (sim.experiments.centola_campaign, experiment E10): the
+set-up is right and both engines agree on it. Its validation results (PASS / MISS) are never asserted
+here; tests/experiments/test_experiment_quick.py runs E10 at its quick sizes (verification gates)."""
 
 from __future__ import annotations
 
