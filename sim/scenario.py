@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -31,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sim.calibration.posterior import PosteriorRef
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.campaign.spec import CAMPAIGN_OUTCOMES, CampaignModel, PostGroup
 from sim.classic.spec import (
@@ -158,10 +160,13 @@ class Scenario(Spec):
     sweep : SweepSpec or None
         Uncertainties and the design of the points every strategy is run at
         (:class:`sim.sweeps.spec.SweepSpec`).
-    parameters : str or None
+    parameters : str or PosteriorRef or None
         A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
         folder or the repository) whose estimates :func:`load_scenario` writes at their key
-        paths before the scenario is validated; kept here as a record of where they came from.
+        paths before the scenario is validated; or a posterior,
+        ``{posterior: calibration/fitted/<name>.posterior.parquet, draws: N}``, whose N draws
+        (chosen by the root seed) become the points of the run
+        (:mod:`sim.calibration.posterior`); kept here as a record of where they came from.
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
@@ -182,7 +187,7 @@ class Scenario(Spec):
     strategy_grid: StrategyGrid | None = None
     baseline: Annotated[str, Field(max_length=80)] | None = None
     sweep: SweepSpec | None = None
-    parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    parameters: Annotated[str, Field(min_length=1, max_length=500)] | PosteriorRef | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
 
@@ -461,10 +466,85 @@ def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
         scenario = Scenario.model_validate(doc.data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         raise ScenarioError(_problems(exc, doc)) from None
-    if scenario.parameters is not None:
+    if isinstance(scenario.parameters, PosteriorRef):
+        scenario = _with_posterior(scenario, doc, base_dir)
+    elif scenario.parameters is not None:
         scenario = _with_fitted(scenario, doc, base_dir)
     scenario._source = doc
+    from sim.calibration.posterior import calibration_notes
+
+    for note in calibration_notes(scenario):
+        warnings.warn(f"{doc.source}: {note}", UserWarning, stacklevel=3)
     return scenario
+
+
+def _with_posterior(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scenario:
+    """The scenario whose points are draws of a posterior (``parameters: {posterior: ..., draws: N}``).
+
+    Point 0's values (and the file's constant, assumed, columns) are written into the scenario
+    itself; a ``sweep`` block of design ``posterior`` lists every draw, one point each.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be found or used, asks for more draws than it has, names a path the
+        scenario does not have, gives values the scenario refuses, or the scenario also has a sweep.
+    """
+    from sim.calibration.fitted import check_targets_hash, find_fitted, read_fitted
+    from sim.calibration.posterior import PosteriorError, choose, label
+
+    ref: PosteriorRef = scenario.parameters
+    at_file = f"{doc.source}:{doc.line_of(('parameters', 'posterior'))}: parameters.posterior"
+    at_draws = f"{doc.source}:{doc.line_of(('parameters', 'draws'))}: parameters.draws"
+    if scenario.sweep is not None:
+        raise ScenarioError([f"{doc.source}:{doc.line_of(('sweep',))}: sweep: a posterior already gives the points of "
+                             "the run (one per draw); a sweep cannot be combined with it. Sweep at the point "
+                             "estimate (parameters: <name>.yaml), or run the posterior once per sweep setting"])
+    path = find_fitted(ref.posterior, base_dir)
+    if path is None:
+        raise ScenarioError([f"{at_file}: no posterior file '{ref.posterior}' (looked relative to {base_dir} and "
+                             "to the repository)"])
+    try:
+        chosen = choose(path, ref.draws, scenario.seed)
+    except PosteriorError as exc:
+        raise ScenarioError([f"{at_draws if str(exc).startswith('draws:') else at_file}: {exc}"]) from None
+    sibling = path.with_name(path.name.removesuffix(".posterior.parquet") + ".yaml")
+    if sibling != path and sibling.is_file():
+        try:
+            check_targets_hash(read_fitted(sibling), sibling)
+        except Exception:  # noqa: BLE001 (a sibling that is not a fitted set says nothing about this file)
+            pass
+    data = scenario.model_dump(mode="python")
+    problems = [f"{at_file}: {path.name} sets a value the scenario does not have: {problem}"
+                for p in (*chosen.paths, *chosen.constant) if (problem := _path_problem(data, tuple(p.split("."))))]
+    if problems:
+        raise ScenarioError(problems)
+    from sim.calibration.fitted import write_values
+
+    values = {tuple(p.split(".")): v for p, v in chosen.constant.items()}
+    values.update({tuple(p.split(".")): float(v) for p, v in zip(chosen.paths, chosen.values[0], strict=True)})
+    data = write_values(data, values)
+    if chosen.paths:
+        labels = [label(p) for p in chosen.paths]
+        if len(set(labels)) != len(labels):
+            labels = list(chosen.paths)
+        data["sweep"] = {"design": "posterior", "samples": len(chosen.rows),
+                         "uncertainties": [{"path": p, "levels": [float(v) for v in chosen.values[:, j]], "name": n}
+                                           for j, (p, n) in enumerate(zip(chosen.paths, labels, strict=True))]}
+    try:
+        out = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ScenarioError([f"{at_file}: with the draws of {path.name}, "
+                             f"{'.'.join(map(str, data_path(data, e['loc'])))}: {e['msg']}"
+                             for e in exc.errors()][:5]) from None
+    from sim.sweeps.design import design
+
+    try:
+        design(out)  # every draw a valid scenario, before anything runs
+    except ScenarioError as exc:
+        raise ScenarioError([f"{at_file}: a draw of {path.name} is not a valid scenario: {line}"
+                             for line in exc.problems]) from None
+    return out
 
 
 def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scenario:

@@ -101,12 +101,23 @@ def describe(results: Results) -> list[str]:
                    f"schedules ({', '.join(grid.schedules)}); partners chosen by {grid.select.replace('_', ' ')}.")
     else:
         out.append(f"{n} strateg{'y' if n == 1 else 'ies'}: {', '.join(results.strategies)}.")
-    if results.is_sweep:
+    if results.is_sweep and s.sweep.design.value == "posterior":
+        sw = s.sweep
+        parts = [f"{u.label} {min(u.levels):.3g}-{max(u.levels):.3g}" for u in sw.uncertainties]
+        out.append(f"Calibrated parameters: {len(results.design.points)} draws of the posterior "
+                   f"{s.parameters.posterior} ({'; '.join(parts)}), one point each; every strategy runs at every "
+                   "draw, so results pooled over points carry the parameters' uncertainty.")
+    elif results.is_sweep:
         sw = s.sweep
         parts = [f"{u.label} in {{{', '.join(map(str, u.levels))}}}" if u.levels is not None
                  else f"{u.label} in [{u.low:g}, {u.high:g}]" for u in sw.uncertainties]
         out.append(f"Uncertain: {'; '.join(parts)}. A {sw.design.value.replace('_', ' ')} design gives "
                    f"{len(results.design.points)} points; every strategy runs at every point.")
+    if isinstance(s.parameters, str):
+        out.append(f"Calibrated parameters: the point estimate {s.parameters}.")
+    from sim.calibration.posterior import calibration_notes
+
+    out.extend(f"Warning: {note}." for note in calibration_notes(s))
     out.append(f"{s.trials:,} Monte Carlo trials per strategy{' and point' if results.is_sweep else ''}, root seed "
                f"{s.seed}. Strategies share every random number that does not depend on the strategy, so "
                f"differences to the baseline ({s.baseline_name}) are paired trial by trial.")
