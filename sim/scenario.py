@@ -187,7 +187,10 @@ class Scenario(Spec):
     strategy_grid: StrategyGrid | None = None
     baseline: Annotated[str, Field(max_length=80)] | None = None
     sweep: SweepSpec | None = None
-    parameters: Annotated[str, Field(min_length=1, max_length=500)] | PosteriorRef | None = None
+    parameters: Annotated[Annotated[Annotated[str, Field(min_length=1, max_length=500)], Tag("point_estimate")]
+                          | Annotated[PosteriorRef, Tag("posterior_ref")],
+                          Discriminator(lambda v: "posterior_ref" if isinstance(v, (dict, PosteriorRef)) else "point_estimate")
+                          ] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
 
@@ -471,10 +474,10 @@ def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     elif scenario.parameters is not None:
         scenario = _with_fitted(scenario, doc, base_dir)
     scenario._source = doc
-    from sim.calibration.posterior import calibration_notes
+    from sim.calibration.posterior import HandSetWarning, calibration_notes
 
     for note in calibration_notes(scenario):
-        warnings.warn(f"{doc.source}: {note}", UserWarning, stacklevel=3)
+        warnings.warn(f"{doc.source}: {note}", HandSetWarning, stacklevel=3)
     return scenario
 
 

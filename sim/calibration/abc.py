@@ -62,6 +62,10 @@ CONFOUNDED = 0.7
 PREDICTIVE_LEVEL = 0.90
 #: Column of the posterior draws' importance weights (sum 1).
 WEIGHT = "weight"
+#: Tempering stops at or below this temperature; the final generation then runs at T = 1 with the
+#: full population (a tempering generation at T = 1 with the smaller population would cost
+#: nearly as many evaluations per particle as the final one and add nothing to the posterior).
+TEMPER_TO = 2.0
 #: Database folder of fits (not committed).
 DB_DIR = Path("results/calibration")
 
@@ -421,15 +425,20 @@ def run_abc(calibration: Calibration, *, quick: bool = False, db_dir: str | Path
         done = history.max_t + 1
         gens = _generations(history)
         last_t = float(gens["temperature"].iloc[-1]) if len(gens) else math.inf
-        # Phase A: tempering with `population` particles, down to T = 1 or the budget's end, one
-        # generation kept for the final phase.
-        if last_t > 1.0 and done < b.generations - 1:
+        # Phase A: tempering with `population` particles, down to TEMPER_TO or the budget's end,
+        # one generation kept for the final phase.
+        if last_t > TEMPER_TO and done < b.generations - 1:
             np.random.seed(_seed(spec.seed, 0, 10, done))
-            abc.run(minimum_epsilon=1.0, max_nr_populations=b.generations - 1 - done,
+            abc.run(minimum_epsilon=TEMPER_TO, max_nr_populations=b.generations - 1 - done,
                     min_acceptance_rate=b.min_acceptance_rate, max_total_nr_simulations=b.max_evaluations)
         gens = _generations(abc.history)
-        final_done = len(gens) and gens["temperature"].iloc[-1] <= 1.0 and \
-            gens["particles"].iloc[-1] >= b.final_population
+        # The final phase is done when its generation is in the database: the last one has the
+        # final size and ran at T = 1 (quick: at whatever T the schedule gave), or the budget's
+        # generations are used up.
+        final_done = bool(len(gens)) and (
+            (gens["particles"].iloc[-1] >= b.final_population
+             and (gens["temperature"].iloc[-1] <= 1.0 or not b.exact_final))
+            or len(gens) >= b.generations)
         # Phase B: the posterior, `final_population` particles at T = 1 (quick: the schedule's next T).
         if not final_done and abc.history.total_nr_simulations < b.max_evaluations:
             np.random.seed(_seed(spec.seed, 0, 11, abc.history.max_t + 1))

@@ -34,6 +34,10 @@ WEIGHT = "weight"
 DEFAULT_SET = Path("calibration/fitted/benchmarks.yaml")
 
 
+class HandSetWarning(UserWarning):
+    """A scenario sets calibrated parameters by hand (:func:`calibration_notes`)."""
+
+
 class PosteriorRef(Spec):
     """``parameters: {posterior: <file>.posterior.parquet, draws: N}``.
 

@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,6 +34,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from sim.calibration.moments import strategies_needed
+from sim.calibration.posterior import HandSetWarning
 from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load_targets
 from sim.scenario import Scenario, ScenarioError, _path_problem, load_scenario, read_strict
 from sim.schema import PositiveInt, Spec
@@ -228,7 +230,9 @@ def load_calibration(path: str | Path) -> Calibration:
                             "a calibration is a mapping of keys to values")
     here = path.resolve().parent
     try:
-        base = load_scenario(_resolve(here, spec.base))
+        with warnings.catch_warnings():  # the panel is what calibrations fit: its hand-set values are the point
+            warnings.simplefilter("ignore", HandSetWarning)
+            base = load_scenario(_resolve(here, spec.base))
     except ScenarioError as exc:
         raise CalibrationError([_located(doc, ("base",), "the base scenario is not valid:"), *exc.problems]) from None
     if not base.is_campaign:
