@@ -7,9 +7,13 @@ posterior is then p(x | targets) proportional to prior(x) * prod_i N(h(y_i); h(m
 priors uniform on the definition's bounds. pyABC (Klinger, Rickert & Hasenauer 2018; Schaelte
 et al. 2022) samples it by ABC-SMC with a *stochastic acceptor* (Wilkinson 2013, "noisy ABC";
 Schaelte & Hasenauer 2020): a proposal is accepted with probability
-exp(-chi^2 / 2T) / max, chi^2 the squared distance scaled by the targets' sd, and a temperature
-T lowered generation by generation (adaptive: the acceptance rate aimed at and at least a fixed
-decay) down to T = 1, where acceptance is exactly the Gaussian error model's likelihood ratio.
+exp(-(chi^2 - c) / 2T), chi^2 the squared distance scaled by the targets' sd and c the smallest
+chi^2 found so far (pyABC's ``pdf_norm_max_found``: normalising by the highest density found
+rather than the kernel's maximum raises acceptance by exp(c / 2T) without biasing the result; a
+proposal above the norm is accepted with an importance weight that corrects it, Schaelte &
+Hasenauer 2020), and a temperature T lowered generation by generation (adaptive: the acceptance
+rate aimed at and at least a fixed decay) down to T = 1, where acceptance is proportional to the
+Gaussian error model's likelihood.
 The last generation, at T = 1 and with the definition's ``final_population`` particles, is the
 posterior: weighted draws (importance weights of SMC; their effective sample size is reported).
 
@@ -407,7 +411,8 @@ def run_abc(calibration: Calibration, *, quick: bool = False, db_dir: str | Path
     sampler = (pyabc.sampler.SingleCoreSampler() if n_workers == 1 else
                pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n_workers))
     abc = pyabc.ABCSMC(model, prior, kernel, population_size=b.population, eps=eps,
-                       acceptor=pyabc.StochasticAcceptor(), sampler=sampler)
+                       acceptor=pyabc.StochasticAcceptor(pdf_norm_method=pyabc.pdf_norm_max_found),
+                       sampler=sampler)
     observed = {t.name: t.h(t.value) for t in fit_t}
     url = f"sqlite:///{db.resolve()}"
     resumed = db.exists()

@@ -20,6 +20,7 @@ or a sweep that varies one); the loader warns with them and the report prints th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -157,15 +158,22 @@ def label(path: str) -> str:
 
 def calibrated_paths(base_dir: Path | None = None) -> tuple[str, ...]:
     """Parameter paths of the project's calibrated set (:data:`DEFAULT_SET`), empty if it is missing."""
-    from sim.calibration.fitted import FittedError, find_fitted, read_fitted
+    from sim.calibration.fitted import FittedError, find_fitted
 
     path = find_fitted(str(DEFAULT_SET), base_dir or Path.cwd())
     if path is None:
         return ()
     try:
-        fitted = read_fitted(path)
-    except FittedError:
+        return _paths_of(str(path.resolve()), path.stat().st_mtime_ns)
+    except (FittedError, OSError):
         return ()
+
+
+@lru_cache(maxsize=8)
+def _paths_of(path: str, mtime_ns: int) -> tuple[str, ...]:  # noqa: ARG001 (the file's version: part of the key)
+    from sim.calibration.fitted import read_fitted
+
+    fitted = read_fitted(path)
     return tuple([*fitted.assumed, *(p.path for p in fitted.parameters)])
 
 

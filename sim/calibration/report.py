@@ -141,6 +141,9 @@ def figure(post: Posterior, fitted_set: str, path: str | Path) -> Path:
             mm = sign * m / ref
             if math.isfinite(mm) and mm > 0:
                 ax.plot([min(mm, 1e4)], [y - 0.12], "o" if r.role == "fit" else "D", color=colour, ms=5)
+        elif math.isinf(lo):  # e.g. no top of the inverted U: the moment is +inf in the whole interval
+            ax.annotate("∞ (no finite value)", xy=(1.0, y - 0.12), xycoords=("axes fraction", "data"), fontsize=7,
+                        ha="right", va="center", color=colour)
         ax.text(1.02, y, "hit" if r.hit else "miss", transform=ax.get_yaxis_transform(), fontsize=7,
                 va="center", color="C2" if r.hit else "C3")
     ax.set_yticks(range(n))
