@@ -69,7 +69,7 @@ WEIGHT = "weight"
 #: Tempering stops at or below this temperature; the final generation then runs at T = 1 with the
 #: full population (a tempering generation at T = 1 with the smaller population would cost
 #: nearly as many evaluations per particle as the final one and add nothing to the posterior).
-TEMPER_TO = 2.0
+TEMPER_TO = 2.5
 #: Database folder of fits (not committed).
 DB_DIR = Path("results/calibration")
 
