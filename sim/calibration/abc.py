@@ -472,7 +472,8 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
     exp(-chi^2 / 2) is computed exactly for every proposal instead of being sampled by an accept
     draw: each round proposes ``final_population`` points from pyABC's multivariate normal kernel
     density of the previous weighted sample (its ``MultivariateNormalTransition``, Silverman
-    bandwidth) and weights them by prior x likelihood / proposal density (population Monte
+    bandwidth; points outside the prior's box redrawn, the density renormalised by the share
+    inside) and weights them by prior x likelihood / proposal density (population Monte
     Carlo; Cappe, Guillin, Marin & Robert 2004). This is the reweighting step of an SMC sampler
     without the rejection: pyABC's stochastic acceptor at T = 1 would accept only about 0.6% of
     such proposals here (about 180,000 evaluations for 1,000 particles). The last round's
@@ -503,8 +504,12 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
             prop, stats = saved[key + "_x"], saved[key + "_stats"]
         else:
             np.random.seed(seed + r)
-            prop = np.asarray(trans.rvs(size=b.final_population)[names], dtype=np.float64).reshape(-1, len(names))
-            inside = np.all((prop >= lows) & (prop <= highs), axis=1)
+            prop = np.zeros((0, len(names)))
+            while len(prop) < b.final_population:  # proposals outside the prior's box have weight 0: redrawn
+                more = np.asarray(trans.rvs(size=b.final_population)[names], dtype=np.float64).reshape(-1, len(names))
+                more = more[np.all((more >= lows) & (more <= highs), axis=1)]
+                prop = np.vstack([prop, more])[:b.final_population]
+            inside = np.ones(len(prop), dtype=bool)
             stats = np.full((len(prop), len(targets)), np.nan)
             todo = prop[inside]
             _EVAL = model
@@ -528,6 +533,7 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
         inside = np.all(np.isfinite(stats), axis=1)
         c2 = np.where(inside, np.sum(((stats - goal) / sd) ** 2, axis=1), np.inf)
         q = np.asarray(trans.pdf(pd.DataFrame(prop, columns=names)), dtype=np.float64).reshape(-1)
+        # (the truncation to the box divides q by one constant, which normalising the weights removes)
         with np.errstate(divide="ignore"):
             logw = np.where(inside, log_prior - c2 / 2 - np.log(q), -np.inf)
         w = np.exp(logw - logw[np.isfinite(logw)].max())

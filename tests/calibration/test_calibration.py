@@ -182,7 +182,7 @@ def test_known_parameters_are_recovered(tmp_path):
     # 30 weighted draws give rough intervals: the truth lies within them, widened by 2 sd on the log scale
     lo, hi = post.interval.T
     assert np.all((np.log(lo) - 0.2 <= np.log(truth)) & (np.log(truth) <= np.log(hi) + 0.2)), (post.interval, truth)
-    assert 0 < len(post.draws) <= 30 and post.weights.sum() == pytest.approx(1.0)
+    assert len(post.draws) == 30 and post.weights.sum() == pytest.approx(1.0)
 
 
 def test_action_rate_engaged_is_a_ratio_of_trial_means():
@@ -263,7 +263,7 @@ def test_calibrate_command_quick(tmp_path):
     import pandas as pd
 
     draws = pd.read_parquet(out / "source.posterior.parquet")
-    assert list(draws.columns) == ["world.tiers.mega.trust", "weight"] and 0 < len(draws) <= 16
+    assert list(draws.columns) == ["world.tiers.mega.trust", "weight"] and len(draws) == 16
     checks = pd.read_csv(out / "source.checks.csv")
     assert set(checks.target) == {"source_micro_more_genuine", "source_micro_higher_engagement"}
     # a second run of the same definition resumes from the database: nothing is simulated again
