@@ -556,7 +556,9 @@ def posterior_predictive(calibration: Calibration, draws: np.ndarray, weights: n
 
     Draws are resampled systematically (offset keyed by the root seed), so weights are honoured
     and the rows are equally weighted; draw j runs on root seed ``s_j`` keyed by (seed, j): a new
-    world and new trials, so the spread holds world and trial noise as well as the parameters'.
+    world and new trials, so the spread holds world and trial noise as well as the parameters'. A
+    world too small to staff a panel strategy (e.g. fewer than 3 mega creators on YouTube, about
+    1% of worlds) is replaced by the next keyed seed (seed, j, attempt).
 
     Returns
     -------
@@ -572,9 +574,18 @@ def posterior_predictive(calibration: Calibration, draws: np.ndarray, weights: n
     strategies = strategies_needed(targets)
 
     def one(j: int) -> np.ndarray:
-        seed_j = int(numpy_generator(spec.seed, Stream.CALIBRATION, 3, j).integers(0, 2**63))
-        ev = Evaluator(calibration.base, free, strategies, b.predictive_trials, seed_j)
-        out = moments_at(ev, draws[rows[j]], targets)
+        from sim.scenario import ScenarioError
+
+        for attempt in range(20):  # a world that cannot staff a panel strategy (too few creators of a
+            # tier on a platform, a rare draw) is replaced by the next keyed one
+            seed_j = int(numpy_generator(spec.seed, Stream.CALIBRATION, 3, j, attempt).integers(0, 2**63))
+            ev = Evaluator(calibration.base, free, strategies, b.predictive_trials, seed_j)
+            try:
+                out = moments_at(ev, draws[rows[j]], targets)
+                break
+            except ScenarioError:
+                if attempt == 19:
+                    raise
         if progress is not None:
             progress("", None)
         return out
