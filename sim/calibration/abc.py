@@ -13,9 +13,10 @@ rather than the kernel's maximum raises acceptance by exp(c / 2T) without biasin
 proposal above the norm is accepted with an importance weight that corrects it, Schaelte &
 Hasenauer 2020), and a temperature T lowered generation by generation (adaptive: the acceptance
 rate aimed at and at least a fixed decay) down to T = 1, where acceptance is proportional to the
-Gaussian error model's likelihood.
-The last generation, at T = 1 and with the definition's ``final_population`` particles, is the
-posterior: weighted draws (importance weights of SMC; their effective sample size is reported).
+Gaussian error model's likelihood. Tempering stops at :data:`TEMPER_TO`; the posterior at T = 1
+is then reached by adaptive importance sampling (:func:`importance_final`): under common random
+numbers the likelihood is computed exactly for every proposal, where rejection at T = 1 would
+accept well under 1% of them. Its ``final_population`` weighted points are the posterior.
 
 Common random numbers: every evaluation runs trials ``0 .. trials-1`` of the definition's root
 seed on one world (:class:`sim.calibration.evaluate.Evaluator`), so m(x) is a deterministic

@@ -73,13 +73,15 @@ def markdown(post: Posterior, name: str, fitted_set: str) -> str:
     k, n_fit = len(post.parameters), len(post.fit_target_names)
     ident = ("over-identified" if n_fit > k else "just-identified" if n_fit == k else "under-identified")
     held_hit, held_n, fit_hit, fit_n = hits(post)
+    n_smc = int((g["step"] != "importance").sum()) if "step" in g else len(g)
     lines = [f"# Calibration `{name}` (set `{fitted_set}`): ABC-SMC posterior", "",
              f"{n_fit} fit targets for {k} free parameters ({ident}); {post.trials} trials per evaluation "
              f"(common random numbers, root seed {post.seed}); {post.evaluations:,} model evaluations in "
-             f"{len(g)} generations; final temperature {post.final_temperature:.3g} "
+             f"{n_smc} tempering generations and {len(g) - n_smc} importance rounds; final temperature "
+             f"{post.final_temperature:.3g} "
              f"({'the posterior' if post.converged else 'NOT 1: a tempered posterior, the budget ran out'}); "
              f"{len(post.draws):,} weighted draws, effective sample size {post.ess:.0f}; "
-             f"{post.elapsed:.0f} s.", "",
+             f"{post.elapsed:.0f} s in this run (a fit resumed from its database counts only its own time).", "",
              f"**Checks** (90% posterior-predictive interval of {len(post.predictive)} draws, each on a world and "
              f"trials of its own, overlapping the target's range): held-out **{held_hit} of {held_n}**, "
              f"fit {fit_hit} of {fit_n}.", "",
@@ -105,9 +107,15 @@ def markdown(post: Posterior, name: str, fitted_set: str) -> str:
     lines += ["", f"Confounded pairs (|weighted posterior correlation| > 0.7): " +
               (", ".join(f"`{a}` ~ `{b}` ({r:+.2f})" for a, b, r in pairs) if pairs else "none"), "",
               "| generation | temperature | evaluations | particles | acceptance rate | ESS |", "|---|---|---|---|---|---|"]
+    k_is = 0
     for _, r in g.iterrows():
-        lines.append(f"| {int(r.t)} | {r.temperature:.4g} | {int(r.evaluations):,} | {int(r.particles)} | "
-                     f"{r.acceptance_rate:.3g} | {r.ess:.0f} |")
+        if r.get("step", "abc-smc") == "importance":
+            k_is += 1
+            lines.append(f"| importance round {k_is} | {r.temperature:.4g} | {int(r.evaluations):,} | "
+                         f"{int(r.particles)} | — (weighted, not rejected) | {r.ess:.0f} |")
+        else:
+            lines.append(f"| {int(r.t)} | {r.temperature:.4g} | {int(r.evaluations):,} | {int(r.particles)} | "
+                         f"{r.acceptance_rate:.3g} | {r.ess:.0f} |")
     return "\n".join(lines) + "\n"
 
 
