@@ -23,6 +23,13 @@ SEED = 20261126
 RECRUIT_SEED = 1
 #: Repository root (scenario paths of campaign cases are relative to it).
 ROOT = Path(__file__).resolve().parent.parent
+#: Required run(workers=2) / run(workers=1) speedup on 2 cores (cases with ``parallel``).
+PARALLEL_FLOOR = 1.7
+#: The case whose ratio to cynetdiff every run prints last (issue 13): added to ``--cases``
+#: unless ``--no-headline``.
+HEADLINE = "ic_p01_10k"
+#: The performance issue's goal for it (its floor is the case's ``floor``).
+HEADLINE_GOAL = 8.0
 
 
 @dataclass(frozen=True)

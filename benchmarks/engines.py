@@ -5,7 +5,7 @@ their mean; for the campaign kernel, their totals rows) so the timing code treat
 alike. Building an adapter is its *setup* (reported separately, never counted in trials/s).
 
 The campaign case has its own adapters (:class:`OursCampaignKernel`,
-:class:`OursCampaignRun`, :class:`CampaignMesa`), all on one ``sim.runner.prepare``
+:class:`OursCampaignRun`, :class:`CampaignMesa`), all on one ``sim.execution.runner.prepare``
 of the scenario file, so the kernel, ``run()`` and the Mesa engine read the same world
 arrays and schedules.
 
@@ -42,7 +42,7 @@ import networkx as nx
 import numpy as np
 
 import sim
-import sim.runner as runner_module
+import sim.execution.runner as runner_module
 from benchmarks.cases import RECRUIT_SEED, CampaignCase, CascadeCase
 from sim.campaign import kernel as campaign_kernel
 from sim.campaign.model import simulate as campaign_simulate
@@ -50,7 +50,7 @@ from sim.classic.kernel import activation_times, final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import ExplicitRecruits, IndependentCascade, LinearThreshold
-from sim.rng import root_key
+from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph
@@ -133,7 +133,7 @@ def edge_attribute(g: nx.DiGraph, graph: FlatGraph, key: str, values: np.ndarray
 
 
 def model_spec(case: CascadeCase):
-    """The scenario model block of the case, as a ``sim.scenario`` spec object."""
+    """The scenario model block of the case, as a ``sim.input.scenario`` spec object."""
     if case.model == "lt":
         return LinearThreshold(kind="linear_threshold", weights="in_degree")
     if case.p is not None:
@@ -146,6 +146,8 @@ def model_spec(case: CascadeCase):
 
 class OursKernel:
     """``sim.classic.kernel.final_sizes`` on arrays compiled by the public helpers; single thread."""
+
+    label = "numba kernel"
 
     def __init__(self, case: CascadeCase, graph: FlatGraph, recruits: np.ndarray) -> None:
         self.graph = graph
@@ -175,6 +177,15 @@ class OursKernel:
             times = activation_times(self.graph, self.model, self.plan, self.root, int(t))
             out[i] = deg[times >= 0].sum()
         return out
+
+
+#: Our engines of the cascade models, by name. The suite times the numba kernel on every
+#: cascade case (the reference: ratios, edges examined, identical results) and each other
+#: engine named by ``--engine`` interleaved with it and cynetdiff. An engine is a class
+#: taking ``(case, graph, recruits)`` with a ``label``, ``run_batch(k)`` (final sizes of
+#: trials 0..k-1) and ``sizes(trials)``; adding one (say ``"cuda"``) is an adapter like
+#: :class:`OursKernel` and a line here.
+ENGINES: dict[str, type] = {"numba": OursKernel}
 
 
 def scenario_yaml(case: CascadeCase, recruits: np.ndarray, edgelist: str | None) -> str:
@@ -210,9 +221,9 @@ def write_edgelist(path: Path, graph: FlatGraph) -> None:
 
 
 class TimedPrepare:
-    """``sim.run`` with ``sim.runner.prepare`` timed inside each call.
+    """``sim.run`` with ``sim.execution.runner.prepare`` timed inside each call.
 
-    ``sim.runner.prepare`` is wrapped (benchmark-side, restored afterwards) to time the
+    ``sim.execution.runner.prepare`` is wrapped (benchmark-side, restored afterwards) to time the
     world building + model compilation inside each call, so the trial phase can be
     reported on its own as well as end to end. Subclasses set ``self.scenario``.
     """
@@ -292,11 +303,10 @@ def campaign_prepared(case: CampaignCase) -> runner_module.Prepared:
 
 
 class OursCampaignKernel:
-    """The campaign kernel on one strategy, called as ``sim.runner`` calls it for a chunk.
+    """The campaign kernel on one strategy, called as ``sim.execution.runner`` calls it for a chunk.
 
     ``sim.campaign.model.simulate(pop, arrays, schedule, root_key(seed), trials)`` (which is
-    ``campaign_kernel.campaign_trials(*kernel_args(...), root, trials, partners,
-    segments)``), single thread.
+    ``campaign_kernel.campaign_trials(*kernel_records(...), root, trials)``), single thread.
     """
 
     def __init__(self, prepared: runner_module.Prepared, strategy: int) -> None:

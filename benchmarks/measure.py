@@ -24,6 +24,12 @@ Load
     stretch of time: busy time from ``/proc/stat`` minus this process's own CPU
     time (``os.times``), divided by wall time. ``os.getloadavg()`` is recorded as
     well, but it counts this process's own running thread too.
+
+Settings and statistics
+    :class:`Settings` (how long and how often to measure; :data:`QUICK` for ``--quick``);
+    :func:`interleave` times several engines in repeats of alternating order, so a change
+    of machine load hits all of them alike; :func:`agreement` (a z of two means) and
+    :func:`run_rates` summarise what the suite (:mod:`benchmarks.suite`) measured.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import contextlib
 import ctypes
 import functools
 import gc
+import math
 import os
 import platform
 import re
@@ -46,7 +53,49 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 _CLK = os.sysconf("SC_CLK_TCK")
+#: |z| above which two engines' mean final sizes are said to disagree.
+Z_LIMIT = 4.0
+
+
+def log(msg: str) -> None:
+    """Print a progress line at once."""
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how often to measure."""
+
+    target: float = 1.0  # seconds per measurement
+    repeats: int = 7  # measurements per engine (kernel, cynetdiff), interleaved
+    run_repeats: int = 5  # measurements of run() (each rebuilds the world)
+    parallel_target: float = 3.0  # seconds of the single-worker trial phase in the 2-worker test
+    ndlib_budget: float = 3.0  # seconds of NDlib trials per case
+    ndlib_cap: float = 10.0  # abandon an NDlib trial still running after this many seconds
+    ndlib: bool = True
+    mesa: bool = True  # the campaign model's Mesa engine (same budget and cap as NDlib)
+    quiet_threshold: float = 0.3  # cores used by other processes above which a case is rerun
+    max_retries: int = 2
+    max_wait: float = 300.0  # seconds to wait for a quiet machine before each case (0: do not wait)
+    engines: tuple[str, ...] = ("numba",)  # our engines timed on cascade cases (benchmarks.engines.ENGINES)
+
+
+QUICK = Settings(
+    target=0.4,
+    repeats=3,
+    run_repeats=3,
+    parallel_target=1.0,
+    ndlib_budget=1.5,
+    ndlib_cap=5.0,
+    max_retries=0,
+    max_wait=10.0,
+)
 
 
 # --------------------------------------------------------------------------- timing
@@ -118,6 +167,23 @@ def measure(run_batch: Callable[[int], Any], batch: int, repeats: int) -> tuple[
         dt, out = timed(functools.partial(run_batch, batch))
         timing.seconds.append(dt)
     return timing, out
+
+
+def interleave(calls: list[Callable[[], Any]], repeats: int) -> tuple[list[list[float]], list[Any]]:
+    """Time each of ``calls`` once per repeat, in the given order in even repeats and reversed
+    in odd ones, so that a drift of machine load within a repeat favours no one.
+
+    Returns the seconds of every call per repeat (``seconds[r][i]``) and each call's last result.
+    """
+    seconds: list[list[float]] = []
+    results: list[Any] = [None] * len(calls)
+    for rep in range(repeats):
+        row = [0.0] * len(calls)
+        order = range(len(calls)) if rep % 2 == 0 else reversed(range(len(calls)))
+        for i in order:
+            row[i], results[i] = timed(calls[i])
+        seconds.append(row)
+    return seconds, results
 
 
 # --------------------------------------------------------------------------- memory
@@ -320,3 +386,59 @@ def _status_meminfo() -> float | None:
         return None
     m = re.search(r"^MemTotal:\s+(\d+) kB", text, re.M)
     return round(int(m.group(1)) / 2**20, 1) if m else None
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def median(xs: list[float]) -> float:
+    """Median of a list of numbers."""
+    return float(np.median(xs))
+
+
+def mean_sd(x: np.ndarray) -> dict[str, Any]:
+    """Mean, sample standard deviation and count of per-trial values."""
+    x = np.asarray(x, dtype=np.float64)
+    k = len(x)
+    return {
+        "mean": float(x.mean()) if k else None,
+        "sd": float(x.std(ddof=1)) if k > 1 else None,
+        "trials": k,
+    }
+
+
+def z_score(ref: dict, other_mean: float, other_sd: float | None, other_k: int) -> float | None:
+    """Z of ``other_mean - ref mean`` with se = sqrt(sd_ref^2/k_ref + sd_other^2/k_other)."""
+    if other_k == 0 or other_mean is None:
+        return None
+    var = ref["sd"] ** 2 / ref["trials"] + (other_sd**2 / other_k if other_sd is not None else 0.0)
+    if var == 0:
+        return 0.0 if other_mean == ref["mean"] else math.inf
+    return (other_mean - ref["mean"]) / math.sqrt(var)
+
+
+def agreement(
+    ref: dict, other_mean: float | None, other_sd: float | None, other_k: int, note: str = ""
+) -> dict:
+    """Another engine's mean against the reference's (:func:`mean_sd`): z and pass (|z| <= Z_LIMIT)."""
+    z = z_score(ref, other_mean, other_sd, other_k)
+    return {
+        "mean": other_mean,
+        "sd": other_sd,
+        "trials": other_k,
+        "z": z,
+        "pass": None if z is None else bool(abs(z) <= Z_LIMIT),
+        "note": note,
+    }
+
+
+def run_rates(trials: int, totals: list[float], phases: list[float]) -> dict[str, float]:
+    """Trials/s of repeated ``run()`` calls, end to end (``totals``) and trials only (``phases``)."""
+    return {
+        "trials_per_s": trials / median(totals),
+        "trial_phase_trials_per_s": trials / median(phases),
+        "min": trials / max(totals),
+        "max": trials / min(totals),
+        "trial_phase_min": trials / max(phases),
+        "trial_phase_max": trials / min(phases),
+    }

@@ -40,7 +40,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: Kernel functions whose object code is dumped, per kernel module (path relative to the repository).
 FUNCTIONS = {
-    "sim/campaign/kernel.py": ("campaign_trials", "_run_trials", "_campaign_trial", "_scratch", "_slot_base"),
+    "sim/campaign/kernel.py": ("campaign_trials", "_run_trials", "_campaign_trial", "_scratch", "_buffer",
+                               "_slot_base"),
     "sim/classic/kernel.py": ("_ic_run", "_ic_block", "_ic_visit", "_bucket_by_lane", "_lt_run", "_lt_trial",
                               "_lt_apply"),
 }
@@ -73,9 +74,9 @@ def _campaign_call(scenario: Path, strategy: str):
 
     from sim import load_scenario
     from sim.campaign import kernel as ck
-    from sim.campaign.model import kernel_args
-    from sim.rng import root_key
-    from sim.runner import prepare
+    from sim.campaign.model import kernel_records
+    from sim.base.rng import root_key
+    from sim.execution.prepare import prepare
 
     prepared = prepare(load_scenario(scenario))
     names = [s.name for s in prepared.scenario.strategy_list]
@@ -83,8 +84,8 @@ def _campaign_call(scenario: Path, strategy: str):
         raise SystemExit(f"strategy {strategy!r} not in {names}")
     schedule = prepared.plans[names.index(strategy)]
     pop = prepared.world.population
-    call_args = (*kernel_args(pop, prepared.model, schedule), np.uint64(root_key(prepared.scenario.seed)),
-                 np.arange(256, dtype=np.int64), len(schedule.partner_creator), len(pop.segments))
+    call_args = (*kernel_records(pop, prepared.model, schedule), np.uint64(root_key(prepared.scenario.seed)),
+                 np.arange(256, dtype=np.int64))
     ck.campaign_trials(*call_args)  # compiles (a fresh cache: the object code is kept for the dump)
     return "sim/campaign/kernel.py", lambda: ck.campaign_trials(*call_args)
 
@@ -203,7 +204,7 @@ def _line_histogram(workdir: Path, ips: list[int], top: int) -> list[tuple[float
                 continue
             where = re.match(r"^(\S+\.py):(\d+)", text.strip())
             if where:
-                # Helpers inlined from other modules (sim.rng's hashes) keep this file's name in the
+                # Helpers inlined from other modules (sim.base.rng's hashes) keep this file's name in the
                 # line table with their own line numbers; lines before the module's first function
                 # cannot be its code, so they are pooled as "inlined helpers".
                 line = int(where.group(2))
@@ -222,7 +223,7 @@ def _line_histogram(workdir: Path, ips: list[int], top: int) -> list[tuple[float
         elif ln is None:
             label = "(no line information)"
         else:
-            label = source[ln - 1].strip() if ln and ln <= len(source) else "(inlined helpers, e.g. sim.rng hashes)"
+            label = source[ln - 1].strip() if ln and ln <= len(source) else "(inlined helpers, e.g. sim.base.rng hashes)"
         rows.append((100.0 * count / total, ln if ln and ln > 0 else 0, label))
     return rows
 

@@ -32,7 +32,7 @@ budget continues from the last finished generation (its proposals use fresh rand
 resumed fit is a valid posterior sample but not bit-identical to an uninterrupted one).
 
 Randomness: pyABC draws from NumPy's global generator; it is seeded once per phase from a keyed
-generator on stream ``CALIBRATION`` (:mod:`sim.rng`). With one worker (the default) a fit is
+generator on stream ``CALIBRATION`` (:mod:`sim.base.rng`). With one worker (the default) a fit is
 reproducible; with ``workers > 1`` (pyABC's multicore sampler, processes forked with the built
 world) the draws differ from run to run within Monte Carlo error. The resampling of predictive
 draws and their seeds are keyed.
@@ -56,7 +56,10 @@ from sim.calibration.evaluate import Evaluator, moments_at
 from sim.calibration.moments import on_scale, strategies_needed
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
-from sim.rng import Stream, numpy_generator
+from sim.base.files import atomic_write
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import systematic_resample
+from sim.input.posterior import WEIGHT
 
 #: Summary statistic given to pyABC for a moment that is undefined at a parameter vector (no
 #: adopters, no partners): far outside every target, so the proposal is rejected.
@@ -65,8 +68,6 @@ UNDEFINED = 1e6
 CONFOUNDED = 0.7
 #: Central share of the posterior-predictive interval (the checks table).
 PREDICTIVE_LEVEL = 0.90
-#: Column of the posterior draws' importance weights (sum 1).
-WEIGHT = "weight"
 #: Tempering stops at or below this temperature; the final generation then runs at T = 1 with the
 #: full population (a tempering generation at T = 1 with the smaller population would cost
 #: nearly as many evaluations per particle as the final one and add nothing to the posterior).
@@ -323,15 +324,10 @@ class Posterior:
         return np.array(out)
 
 
-def systematic_resample(weights: np.ndarray, n: int, u0: float) -> np.ndarray:
-    """Indices of ``n`` draws by systematic resampling (Kitagawa 1996) with offset ``u0`` in [0, 1).
-
-    Draw i is the row whose cumulative weight first reaches (u0 + i) / n: every row is drawn
-    floor(n w) or ceil(n w) times, the least variance of the usual schemes.
-    """
-    cw = np.cumsum(np.asarray(weights, dtype=np.float64))
-    cw /= cw[-1]
-    return np.minimum(np.searchsorted(cw, (u0 + np.arange(n)) / n, side="right"), len(cw) - 1)
+def _savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to exactly ``path`` (given a name, NumPy would append ``.npz`` to it)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 class _GenerationLog(logging.Handler):
@@ -528,9 +524,7 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
                     progress("", None)
             stats[inside] = np.array(out).reshape(-1, len(targets)) if len(out) else stats[inside]
             saved[key + "_x"], saved[key + "_stats"] = prop, stats
-            tmp = store.with_suffix(".tmp.npz")
-            np.savez(tmp, **saved)
-            tmp.replace(store)
+            atomic_write(store, lambda tmp, saved=saved: _savez(tmp, saved))
         inside = np.all(np.isfinite(stats), axis=1)
         c2 = np.where(inside, np.sum(((stats - goal) / sd) ** 2, axis=1), np.inf)
         q = np.asarray(trans.pdf(pd.DataFrame(prop, columns=names)), dtype=np.float64).reshape(-1)
@@ -566,7 +560,7 @@ def posterior_predictive(calibration: Calibration, draws: np.ndarray, weights: n
     float64[P, len(targets)]
         Natural units; NaN where a moment is undefined.
     """
-    from sim.sweeps.executor import ExecutorKind, ExecutorSpec
+    from sim.execution.executor import ExecutorKind, ExecutorSpec
 
     spec = calibration.spec
     free = tuple(spec.free)
@@ -575,7 +569,7 @@ def posterior_predictive(calibration: Calibration, draws: np.ndarray, weights: n
     strategies = strategies_needed(targets)
 
     def one(j: int) -> np.ndarray:
-        from sim.scenario import ScenarioError
+        from sim.input.scenario import ScenarioError
 
         for attempt in range(20):  # a world that cannot staff a panel strategy (too few creators of a
             # tier on a platform, a rare draw) is replaced by the next keyed one

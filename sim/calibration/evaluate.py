@@ -1,15 +1,15 @@
 """Evaluating the calibration panel at parameter vectors: the one place that runs the model.
 
 :class:`Evaluator` writes a parameter vector at the free parameters' scenario paths (the sweep
-machinery's :func:`sim.sweeps.design.apply`, which validates the scenario again), runs only the
+machinery's :func:`sim.input.design.apply`, which validates the scenario again), runs only the
 strategies the moments read, on trials ``0 .. trials-1`` of one root seed (common random
 numbers: every vector sees the same trials), and returns their tables as arrays
 (:class:`sim.calibration.moments.StrategyRun`). None of the calibrated parameters changes the
 world, so the world is built once per seed and kept.
 
-Everything the fit needs from the run stage goes through :meth:`Evaluator.runs` (and
-:func:`moments_at`): when the run stage offers a public "evaluate these points on common random
-numbers, keep built worlds" call, only this module changes.
+The runs go through the run stage's public call for exactly this,
+:class:`sim.execution.evaluate.PointEvaluator` (variants of a scenario on common random numbers,
+worlds kept); nothing here reaches into the runner.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from sim.calibration.moments import PanelRun, StrategyRun, moment_vector
 from sim.calibration.spec import FreeParameter
 from sim.calibration.targets import Target
 from sim.campaign import kernel as ck
-from sim.runner import WorldCache, prepare
-from sim.scenario import Scenario
-from sim.sweeps.design import apply
-from sim.tasks import compute_chunk
+from sim.execution.evaluate import PointEvaluator
+from sim.input.design import apply
+from sim.input.scenario import Scenario
 
 
 class Evaluator:
@@ -55,30 +54,27 @@ class Evaluator:
         self.free = tuple(free)
         self.trials = trials
         self.seed = seed
-        names = [s.name for s in self.base.strategy_list]
         self.strategies = tuple(strategies)
-        self._index = {n: names.index(n) for n in self.strategies}
-        self._names = tuple(names)
-        self._worlds = WorldCache()
-        self.evaluations = 0
+        self._points = PointEvaluator()
 
     def scenario(self, x: Sequence[float]) -> Scenario:
         """The base scenario with ``x`` written at the free parameters' paths."""
         out, _ = apply(self.base, {p.keys: float(v) for p, v in zip(self.free, x, strict=True)})
         return out
 
+    @property
+    def evaluations(self) -> int:
+        """Model evaluations so far."""
+        return self._points.evaluations
+
     def runs(self, x: Sequence[float]) -> PanelRun:
-        """Every needed strategy's trials at ``x``."""
-        scenario = self.scenario(x)
-        prep = prepare(scenario, 1, self._worlds)  # the world depends on neither x nor trials: built once
-        pop = prep.world.population
+        """Every needed strategy's trials at ``x`` (the world depends on neither x nor trials: built once)."""
+        ev = self._points.evaluate(self.scenario(x), self.strategies)
+        pop = ev.point.world.population
         out = {}
         for name in self.strategies:
-            i = self._index[name]
-            plan = prep.plans[i]
-            tables = compute_chunk(scenario, prep.world, prep.model, plan, self._names, i, (0, self.trials))
-            runs = tables.runs
-            partners = tables.partners
+            plan = ev.plan(name)
+            runs, partners = ev.tables[name].runs, ev.tables[name].partners
             n_part = len(plan.partner_creator)
             c = plan.partner_creator
             out[name] = StrategyRun(
@@ -91,7 +87,6 @@ class Evaluator:
                 followers=pop.followers_sim[c].astype(np.float64) * pop.scale,
                 cost=float(plan.cost),
                 scale=float(pop.scale))
-        self.evaluations += 1
         return out
 
 

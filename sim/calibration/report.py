@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.base.files import atomic_text, atomic_write
 from sim.calibration.abc import PREDICTIVE_LEVEL, Posterior
-from sim.calibration.fitted import FittedComparison
+from sim.input.fitted import FittedComparison
 
 
 def comparison_rows(post: Posterior) -> list[FittedComparison]:
@@ -210,12 +211,7 @@ def write_posterior(post: Posterior, meta: dict, path: str | Path) -> Path:
     table = pa.Table.from_pandas(post.frame(), preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            b"advocacy_sim": json.dumps(meta, sort_keys=True).encode()})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def write_tables(post: Posterior, name: str, fitted_set: str, folder: str | Path) -> tuple[Path, Path]:
@@ -223,7 +219,7 @@ def write_tables(post: Posterior, name: str, fitted_set: str, folder: str | Path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     csv = folder / f"{name}.checks.csv"
-    post.checks().to_csv(csv, index=False, float_format="%.6g")
-    md = folder / f"{name}.md"
-    md.write_text(markdown(post, name, fitted_set), encoding="utf-8")
+    checks = post.checks()
+    atomic_write(csv, lambda tmp: checks.to_csv(tmp, index=False, float_format="%.6g"))
+    md = atomic_text(folder / f"{name}.md", markdown(post, name, fitted_set))
     return csv, md

@@ -7,7 +7,7 @@ set takes too (``assumed``: a parameter the targets cannot identify, set at a st
 free parameters as scenario key paths with bounds (their uniform priors), the Monte Carlo trials
 of every evaluation, the ABC-SMC budget, the posterior-predictive draws, a reduced ``quick``
 budget (what the test suite runs) and the root seed. Values are written at their paths and the scenario is
-validated again as a whole, with the sweep machinery (:func:`sim.sweeps.design.apply`), so a
+validated again as a whole, with the sweep machinery (:func:`sim.input.design.apply`), so a
 bound the schema refuses is an error of the definition, before anything runs.
 
 Example::
@@ -34,11 +34,14 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator, model_validator
 
 from sim.calibration.moments import strategies_needed
-from sim.calibration.posterior import HandSetWarning
 from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load_targets
-from sim.scenario import Scenario, ScenarioError, _path_problem, load_scenario, read_strict
-from sim.schema import PositiveInt, Spec
-from sim.yaml_source import YamlDocument
+from sim.campaign.spec import CampaignModel
+from sim.input import keypaths
+from sim.input.errors import InputError
+from sim.input.posterior import HandSetWarning
+from sim.input.scenario import Scenario, ScenarioError, load_scenario
+from sim.input.schema import PositiveInt, Spec
+from sim.input.strict import located, read_strict
 
 
 class FreeParameter(Spec):
@@ -57,7 +60,7 @@ class FreeParameter(Spec):
     @property
     def keys(self) -> tuple[str, ...]:
         """The path as keys."""
-        return tuple(self.path.split("."))
+        return keypaths.split(self.path)
 
     @property
     def prior_sd(self) -> float:
@@ -156,12 +159,8 @@ class CalibrationSpec(Spec):
         return self
 
 
-class CalibrationError(ValueError):
+class CalibrationError(InputError):
     """An invalid calibration definition; ``problems`` holds ``file:line: key: message`` lines."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,17 +195,7 @@ class Calibration:
     def base_values(self) -> list[float]:
         """The free parameters' values in the base scenario."""
         data = self.base.model_dump(mode="python")
-        out = []
-        for p in self.spec.free:
-            node: Any = data
-            for k in p.keys:
-                node = node[int(k)] if isinstance(node, (list, tuple)) else node[k]
-            out.append(float(node))
-        return out
-
-
-def _located(doc: YamlDocument, key: tuple, message: str) -> str:
-    return f"{doc.source}:{doc.line_of(key)}: {'.'.join(map(str, key))}: {message}"
+        return [float(keypaths.get(data, p.keys)) for p in self.spec.free]
 
 
 def _resolve(base_dir: Path, name: str) -> Path:
@@ -223,7 +212,7 @@ def load_calibration(path: str | Path) -> Calibration:
         With one ``file:line: key.path: message`` line per problem (the definition's, the base
         scenario's or the targets file's); nothing runs.
     """
-    from sim.sweeps.design import apply
+    from sim.input.design import apply
 
     path = Path(path)
     spec, doc = read_strict(path, CalibrationSpec.model_validate, CalibrationError,
@@ -234,46 +223,46 @@ def load_calibration(path: str | Path) -> Calibration:
             warnings.simplefilter("ignore", HandSetWarning)
             base = load_scenario(_resolve(here, spec.base))
     except ScenarioError as exc:
-        raise CalibrationError([_located(doc, ("base",), "the base scenario is not valid:"), *exc.problems]) from None
-    if not base.is_campaign:
-        raise CalibrationError([_located(doc, ("base",), "the base scenario must be a campaign scenario")])
+        raise CalibrationError([located(doc, ("base",), "the base scenario is not valid:"), *exc.problems]) from None
+    if not isinstance(base.model, CampaignModel):
+        raise CalibrationError([located(doc, ("base",), "the base scenario must be a campaign scenario")])
     try:
         targets = load_targets(_resolve(here, spec.targets))
     except TargetsError as exc:
-        raise CalibrationError([_located(doc, ("targets",), "the targets file is not valid:"), *exc.problems]) from None
+        raise CalibrationError([located(doc, ("targets",), "the targets file is not valid:"), *exc.problems]) from None
     problems = []
     data = base.model_dump(mode="python")
     for key in spec.fixed:
-        keys = tuple(key.split("."))
-        if keys[0] not in ("rate_card",) and (problem := _path_problem(data, keys)):
-            problems.append(_located(doc, ("fixed", key), problem))
+        keys = keypaths.split(key)
+        if keys[0] not in ("rate_card",) and (problem := keypaths.problem(data, keys)):
+            problems.append(located(doc, ("fixed", key), problem))
     for key in spec.assumed:
-        if problem := _path_problem(data, tuple(key.split("."))):
-            problems.append(_located(doc, ("assumed", key), problem))
+        if problem := keypaths.problem(data, keypaths.split(key)):
+            problems.append(located(doc, ("assumed", key), problem))
     for i, p in enumerate(spec.free):
-        if problem := _path_problem(data, p.keys):
-            problems.append(_located(doc, ("free", i, "path"), problem))
+        if problem := keypaths.problem(data, p.keys):
+            problems.append(located(doc, ("free", i, "path"), problem))
     if problems:
         raise CalibrationError(problems)
     try:
-        fixed, _ = apply(base, {tuple(k.split(".")): v for k, v in {**spec.fixed, **spec.assumed}.items()})
+        fixed, _ = apply(base, {keypaths.split(k): v for k, v in {**spec.fixed, **spec.assumed}.items()})
     except ValueError as exc:
-        raise CalibrationError([_located(doc, ("fixed",), f"the base scenario with the fixed and assumed values is "
-                                         f"not valid: {exc}")]) from None
+        raise CalibrationError([located(doc, ("fixed",), f"the base scenario with the fixed and assumed values is "
+                                        f"not valid: {exc}")]) from None
     for i, p in enumerate(spec.free):
         for end in ("low", "high"):
             try:
                 apply(fixed, {p.keys: getattr(p, end)})
             except ValueError as exc:
-                problems.append(_located(doc, ("free", i, end), f"{p.path} = {getattr(p, end):g} is not a valid "
+                problems.append(located(doc, ("free", i, end), f"{p.path} = {getattr(p, end):g} is not a valid "
                                          f"scenario value: {exc}"))
     calibration = Calibration(spec, path, fixed, targets)
     if not calibration.fit_targets:
-        problems.append(_located(doc, ("set",), f"the targets file has no fit targets of set '{spec.set.value}'"))
+        problems.append(located(doc, ("set",), f"the targets file has no fit targets of set '{spec.set.value}'"))
     names = {s.name for s in fixed.strategy_list}
     for name in strategies_needed(calibration.compared):
         if name not in names:
-            problems.append(_located(doc, ("base",), f"the base scenario has no strategy '{name}', which the "
+            problems.append(located(doc, ("base",), f"the base scenario has no strategy '{name}', which the "
                                      f"targets' moments read (strategies: {', '.join(sorted(names))})"))
     if problems:
         raise CalibrationError(problems)

@@ -23,11 +23,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import Spec
+from sim.base.stats import Z95
+from sim.input.errors import InputError
+from sim.input.schema import Spec
+from sim.input.strict import read_strict
 from sim.world.spec import TierName
-
-#: A 95% interval spans this many standard deviations.
-Z95 = 1.959963984540054
 
 
 class TargetSet(StrEnum):
@@ -196,12 +196,8 @@ class TargetsFile(Spec):
         return self
 
 
-class TargetsError(ValueError):
+class TargetsError(InputError):
     """An invalid targets file; ``problems`` holds one ``file:line: key: message`` line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
@@ -241,8 +237,6 @@ def load_targets(path: str | Path) -> Targets:
     TargetsError
         With one ``file:line: key.path: message`` line per problem.
     """
-    from sim.scenario import read_strict  # here: sim.scenario imports the calibration package
-
     path = Path(path)
     spec, _ = read_strict(path, TargetsFile.model_validate, TargetsError,
                           "a targets file is a mapping with a 'targets' list")

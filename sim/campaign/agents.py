@@ -6,7 +6,7 @@ states the rules) and gives, for the same population, compiled arrays
 **same adoption day for every account and the same outcome arrays** (totals,
 daily series, per-partner and per-segment counts) as the numba kernel, to the
 bit. No random number is drawn in sequence: each is computed from a key that
-says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
+says what it is for (:mod:`sim.base.rng`), exactly as the kernel computes it:
 
 * exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``, where a
   scheduled post's draws are keyed by its schedule's ``draw`` key (creator, day, rank that
@@ -15,7 +15,7 @@ says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
   ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``;
 * independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)`` for
   ``n >= 1``; the first is the trial's lane draw of edge ``e`` under the block key
-  ``LIVE_LANES`` (:func:`sim.rng.lane_below`), as in the IC kernel;
+  ``LIVE_LANES`` (:func:`sim.base.rng.lane_below`), as in the IC kernel;
 * threshold of account ``v``: ``U(THRESHOLD; v)``; re-share ``U(RESHARE; v)``.
 
 Every float expression is evaluated with the kernel's operations in the kernel's
@@ -48,7 +48,7 @@ post-id order, and attribution takes the largest dose, ties to the lower post id
 
 Notes
 -----
-The two traps of Mesa 3.3.1 are handled in :mod:`sim.mesa_compat` (the start method
+The two traps of Mesa 3.3.1 are handled in :mod:`sim.base.mesa_compat` (the start method
 that ``import mesa`` overwrites is restored; agent ids are counted in a weak
 dictionary so models do not live for ever).
 """
@@ -62,8 +62,8 @@ import numpy as np
 
 from sim.campaign import kernel as ck
 from sim.campaign.model import CampaignOutcome, CampaignWorldArrays, Schedule
-from sim.mesa_compat import WeakIdCounters, mesa
-from sim.rng import LANE_DIGITS, LANE_SCALE, LANES, Stream, as_key, uniforms
+from sim.base.mesa_compat import WeakIdCounters, mesa
+from sim.base.rng import LANE_DIGITS, LANE_SCALE, LANES, Stream, as_key, uniforms
 from sim.world.population import Population
 
 __all__ = [
@@ -81,7 +81,7 @@ __all__ = [
 _FOLLOW, _DISCOVERY = 0, 1  # kinds of inbox entries
 
 # --------------------------------------------------------------------------- scalar keyed draws
-# Python-integer twins of sim.rng.derive / uniform (uint64 arithmetic modulo 2**64); tested
+# Python-integer twins of sim.base.rng.derive / uniform (uint64 arithmetic modulo 2**64); tested
 # bit for bit against the jitted functions. Scalars from Python cost less this way than
 # through numba's dispatcher.
 
@@ -99,17 +99,17 @@ def _mix(z: int) -> int:
 
 
 def _derive(key: int, part: int) -> int:
-    """:func:`sim.rng.derive` on Python integers."""
+    """:func:`sim.base.rng.derive` on Python integers."""
     return _mix(key ^ _mix((part + _GOLDEN) & _MASK))
 
 
 def _uniform(key: int, counter: int) -> float:
-    """:func:`sim.rng.uniform` on Python integers."""
+    """:func:`sim.base.rng.uniform` on Python integers."""
     return (_mix((key + (counter + 1) * _GOLDEN) & _MASK) >> 11) * _INV53
 
 
 def _lane_below(key: int, item: int, lane: int, threshold: int) -> bool:
-    """:func:`sim.rng.lane_below` on Python integers."""
+    """:func:`sim.base.rng.lane_below` on Python integers."""
     if threshold >= LANE_SCALE:
         return True
     counter = ((item >> 3) << 6) + lane
@@ -124,7 +124,7 @@ def _lane_below(key: int, item: int, lane: int, threshold: int) -> bool:
 
 
 def _trial_key(root: int, stream: Stream, trial: int) -> int:
-    """:func:`sim.rng.trial_key` on Python integers."""
+    """:func:`sim.base.rng.trial_key` on Python integers."""
     return _derive(_derive(root, int(stream)), trial)
 
 
@@ -285,7 +285,7 @@ class CampaignAccount(mesa.Agent):
             if size == 0:
                 return
             kd = np.uint64(_derive(m.k_disc, m.draw_of(pid)))
-            # sim.rng.below: int64(uniform * bound), elementwise.
+            # sim.base.rng.below: int64(uniform * bound), elementwise.
             picks = (uniforms(kd, np.arange(n_disc, dtype=np.int64)) * size).astype(np.int64)
             for j, r in enumerate(picks.tolist()):
                 v = members[r]
@@ -397,7 +397,7 @@ class CampaignAgentModel(mesa.Model):
     schedule : Schedule
         One strategy's partners and posts (:func:`sim.campaign.model.build_schedule`).
     root : numpy.uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trial : int, default 0
         First trial to set up (>= 0); :meth:`start_trial` moves to another.
     shuffle_seed : int, default 0

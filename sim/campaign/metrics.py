@@ -13,6 +13,7 @@ by the end of their adoption day; ``action_rate_engaged`` = adopters_engaged / e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,13 @@ import pyarrow as pa
 
 from sim.campaign import kernel as ck
 from sim.campaign.model import CampaignOutcome, Schedule
-from sim.chunks import ChunkTables, strategy_column
+from sim.families.chunks import ChunkTables, strategy_column
 from sim.world.population import Population
+
+
+#: Bytes per row of each table while it is held (Arrow while gathering, then pandas): eight
+#: bytes per column of :func:`campaign_tables` (the memory check's estimate).
+ROW_BYTES = {"runs": 31 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -93,6 +99,7 @@ def partner_table(strategy: str, schedule: Schedule, pop: Population) -> pd.Data
         "strategy": strategy,
         "partner": np.arange(len(c)),
         "creator": c,
+        "handle": [pop.handle(int(x)) for x in c],
         "account": pop.creator_account(c),
         "tier": [pop.tiers[t] for t in pop.creator_tier[c]],
         "platform": [pop.platforms[p] for p in pop.creator_platform[c]],
@@ -145,3 +152,37 @@ def split_report(partners: pd.DataFrame, roster: pd.DataFrame, segments: pd.Data
     seg = seg.rename(columns={"segment": "key"})
     rows.append(seg)
     return pd.concat(rows, ignore_index=True)
+
+
+@dataclass(frozen=True, eq=False)
+class CampaignTables:
+    """A campaign run's tables beyond the trial table (each with a ``point`` column in sweeps).
+
+    Attributes
+    ----------
+    timeseries : DataFrame
+        Per (strategy, trial, day): new reach, engagements, engagers, adopters (real accounts).
+    partners : DataFrame
+        Per (strategy, trial, partner): impressions, engagements and adopters attributed to it.
+    segments : DataFrame
+        Per (strategy, trial, audience segment): reach and adopters.
+    roster : DataFrame
+        Who each strategy's partners are (creator, tier, platform, followers, posts, cost).
+    trees : DataFrame or None
+        With the scenario's ``cascade_trees``: one row per adopter of the chosen trials (account,
+        day, parent, post, partner, generation).
+    """
+
+    timeseries: pd.DataFrame
+    partners: pd.DataFrame
+    segments: pd.DataFrame
+    roster: pd.DataFrame
+    trees: pd.DataFrame | None = None
+
+    def partner_report(self) -> pd.DataFrame:
+        """Per partner: mean attributed impressions, engagements, adopters, and costs per outcome."""
+        return partner_report(self.partners, self.roster)
+
+    def split_report(self) -> pd.DataFrame:
+        """Outcomes split by tier, platform, tier x platform and audience segment."""
+        return split_report(self.partners, self.roster, self.segments)

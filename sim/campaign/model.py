@@ -16,16 +16,19 @@ update order.
 from __future__ import annotations
 
 import collections
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.rng import Stream, derive, numpy_generator, root_key
-from sim.scenario import Scenario
+from sim.base.kernel_records import build, memo
+from sim.input.errors import KeyedProblem
 from sim.world.population import Population
 from sim.world.spec import CreatorAudienceWorld
 
@@ -33,12 +36,8 @@ from sim.world.spec import CreatorAudienceWorld
 DOSE_UNIT = float(2**32)
 
 
-class CampaignError(ValueError):
+class CampaignError(KeyedProblem):
     """A strategy that does not fit the world; ``key`` is the scenario key path to blame."""
-
-    def __init__(self, key: tuple, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,6 +216,12 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     trust0 = np.where(is_creator, t_trust[ctier], model.peer_trust)
     p_eng = np.array([p.engagement for p in plat_specs])
     engagement = np.where(is_creator, t_eng[ctier] * p_eng[cplat], model.peer_engagement)
+    if pop.engagement_rate is not None:  # a roster's published rates (per follower), made per exposure
+        rate = np.full(n, np.nan)
+        rate[pop.n_audience:] = pop.engagement_rate
+        own = is_creator & ~np.isnan(rate)
+        per_exposure = np.minimum(1.0, np.divide(np.nan_to_num(rate), reach, out=np.zeros(n), where=reach > 0))
+        engagement = np.where(own, per_exposure, engagement)
 
     interest = np.zeros(n)
     interest[: pop.n_audience] = pop.interest
@@ -243,6 +248,12 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
         plat_ptr=plat_ptr, plat_members=plat_members, ceiling=model.trust_ceiling, reshare=model.reshare,
         reshare_factor=model.message_strength, mode=ck.INDEPENDENT_MODE if model.adoption == "independent"
         else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days)
+
+
+def per_exposure_engagement(rate: float, reach: float) -> float:
+    """A published engagement rate (per follower per post) as the probability that an exposed follower
+    engages: ``min(1, rate / reach)``, reach being the share of followers a post reaches."""
+    return min(1.0, rate / reach) if reach > 0 else 0.0
 
 
 def partner_pool(pop: Population, group: PostGroup, seed: int, taken: set[int]) -> np.ndarray:
@@ -301,8 +312,10 @@ def partner_price(group: PostGroup, rate_card: dict | None, partnership_cost: di
     return PartnerPrice(per_post, len(group.post_days()), float(partnership_cost.get(group.tier, 0.0)))
 
 
-def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str) -> int:
-    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys.
+def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strategy: str,
+                    cap: int | None = None) -> int:
+    """How many partners a group asks for: ``creators``, or as many as ``budget`` buys, at most ``cap``
+    (what the strategy's ``max_partners`` leaves for this group).
 
     Raises
     ------
@@ -313,6 +326,9 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     where = f"{group.tier} creators on {group.platform}"
     if group.creators is not None:
         n = group.creators
+        if cap is not None and n > cap:
+            raise ValueError(f"strategy {strategy}: {n} {where} asked for, but max_partners leaves room for {cap} "
+                             "after the strategy's earlier groups")
         if n > available:
             raise ValueError(f"strategy {strategy}: {n} {where} asked for, but the world has {available} "
                              "(not already partners of this strategy)")
@@ -324,6 +340,8 @@ def partners_wanted(group: PostGroup, price: PartnerPrice, available: int, strat
     if n == 0:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys no partner: one of the "
                          f"{where} costs {price.describe()}")
+    if cap is not None:
+        n = min(n, cap)
     if n > available:
         raise ValueError(f"strategy {strategy}: a budget of ${group.budget:,.0f} buys {n} partners among the "
                          f"{where} at {price.describe()} each, but the world has {available} (not already "
@@ -336,7 +354,8 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
     """The schedule of partners chosen for each group: every post's day, account and factors."""
     partners, ppost, pcost, pfee = [], [], [], []
     rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust)
-    for group, price, chosen in groups:
+    for group, price, chosen, *own in groups:
+        costs = own[0] if own else None  # a roster's per-creator costs
         days = group.post_days()
         tier = world.tiers[group.tier]
         plat = world.platforms[group.platform]
@@ -346,18 +365,22 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
             factor *= tier.authenticity
         eng = tier.engagement * plat.engagement
         d_eng = min(1.0, eng * model.stranger_trust / tier.trust) if tier.trust > 0 else eng
-        for c in chosen:
+        for i, c in enumerate(chosen):
             p = len(partners)
             partners.append(int(c))
             ppost.append(len(days))
-            pcost.append(price.total)
+            pcost.append(price.total if costs is None else float(costs[i]))
             pfee.append(price.partnership)
+            d_eng_c = d_eng
+            if pop.engagement_rate is not None and not np.isnan(pop.engagement_rate[c]):
+                e = per_exposure_engagement(float(pop.engagement_rate[c]), min(1.0, plat.organic_reach * tier.reach))
+                d_eng_c = min(1.0, e * model.stranger_trust / tier.trust) if tier.trust > 0 else e
             account = pop.creator_account(int(c))
             followers = int(pop.followers_sim[c])
             for d in days:
                 shock = plat.shock.reach_factor if plat.shock is not None and d >= plat.shock.day else 1.0
                 n_disc = int(round(plat.discovery * followers * shock))
-                rows.append((d, p, account, k, factor, n_disc, d_eng, model.stranger_trust))
+                rows.append((d, p, account, k, factor, n_disc, d_eng_c, model.stranger_trust))
     rows.sort(key=lambda r: (r[0], r[1]))
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(8)]
     day = np.array(cols[0], dtype=np.int32)
@@ -405,12 +428,43 @@ def _greedy_partners(pop: Population, world: CreatorAudienceWorld, model: Campai
     return np.array(pick.chosen, dtype=np.int64)
 
 
-def build_schedule(pop: Population, scenario: Scenario, index: int,
-                   arrays: CampaignWorldArrays | None = None) -> Schedule:
-    """Partners and posts of strategy number ``index`` of a campaign scenario.
+@dataclass(frozen=True)
+class Prices:
+    """What partners cost: USD per post by platform then tier (None: no card), and USD per partner
+    by tier (finding, vetting, contracting, managing)."""
+
+    rate_card: dict[str, dict[str, float]] | None
+    partnership_cost: dict[str, float]
+
+
+def build_schedule(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, name: str,
+                   posts: Sequence[PostGroup], keys: Sequence[tuple], prices: Prices, seed: int,
+                   arrays: CampaignWorldArrays | None = None, max_partners: int | None = None) -> Schedule:
+    """Partners and posts of one strategy.
 
     Groups choose in order, each from the creators the earlier groups left. ``arrays`` (the
-    compiled world) is needed by groups that ``select: greedy``.
+    compiled world) is needed by groups that ``select: greedy``. In a roster world every creator
+    has its own price (:func:`roster_hire`); elsewhere every partner of a group costs the rate
+    card's price.
+
+    Parameters
+    ----------
+    pop : Population
+    world, model
+        The scenario's world and model blocks.
+    name : str
+        The strategy's name (in messages).
+    posts : sequence of PostGroup
+        The strategy's post groups.
+    keys : sequence of tuple
+        Key path of each group in the scenario, where a group that does not fit is reported.
+    prices : Prices
+        Rate card and partnership costs (a roster's creators bring their own price per post).
+    seed : int
+        The run's root seed (partners are drawn from it).
+    arrays : CampaignWorldArrays, optional
+    max_partners : int, optional
+        The most partners the strategy hires over all its groups (earlier groups first).
 
     Raises
     ------
@@ -418,18 +472,25 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
         If a group asks for, or its budget buys, more creators than the world has, or a
         positive budget buys nobody; the key names the group.
     """
-    strategy = scenario.strategy_list[index]
-    world, model, seed = scenario.world, scenario.model, scenario.seed
     taken: set[int] = set()
     groups: list[tuple[PostGroup, PartnerPrice, np.ndarray]] = []
-    for j, group in enumerate(strategy.posts):
-        key = scenario.group_key(index, j)
-        if key[0] == "strategies":
-            key = (*key, "creators" if group.creators is not None else "budget")
-        price = partner_price(group, scenario.rate_card, scenario.partnership_cost)
+    for group, key in zip(posts, keys, strict=True):
+        price = partner_price(group, prices.rate_card, prices.partnership_cost) if pop.price_per_post is None \
+            else PartnerPrice(math.nan, len(group.post_days()), float(prices.partnership_cost.get(group.tier, 0.0)))
         pool = partner_pool(pop, group, seed, taken)
+        cap = None if max_partners is None else max_partners - len(taken)
+        if pop.price_per_post is not None:  # a roster: every creator has its own price
+            costs = roster_costs(pop, group, prices.partnership_cost, pool)
+            try:
+                chosen = roster_hire(pop, world, model, arrays, groups, group, price, pool, costs, cap, seed, name)
+            except ValueError as exc:
+                raise CampaignError(key, str(exc)) from None
+            taken.update(int(c) for c in chosen)
+            position = {int(c): i for i, c in enumerate(pool)}
+            groups.append((group, price, chosen, costs[[position[int(c)] for c in chosen]]))
+            continue
         try:
-            n = partners_wanted(group, price, len(pool), strategy.name)
+            n = partners_wanted(group, price, len(pool), name, cap)
         except ValueError as exc:
             raise CampaignError(key, str(exc)) from None
         if group.select == "greedy" and n > 0:
@@ -443,43 +504,141 @@ def build_schedule(pop: Population, scenario: Scenario, index: int,
     return _assemble(pop, world, model, groups)
 
 
-def max_daily_posts(scenario: Scenario) -> int:
-    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables."""
+def roster_costs(pop: Population, group: PostGroup, partnership_cost: dict, pool: np.ndarray) -> np.ndarray:
+    """A roster's cost of each creator of ``pool`` as a partner of ``group``: its own price per post x
+    posts (0 for unpaid posts) + the tier's partnership cost (USD)."""
+    posts = len(group.post_days()) if group.paid else 0
+    return pop.price_per_post[pool] * posts + float(partnership_cost.get(group.tier, 0.0))
+
+
+def roster_hire(pop: Population, world: CreatorAudienceWorld, model: CampaignModel, arrays, before: list,
+                group: PostGroup, price: PartnerPrice, pool: np.ndarray, costs: np.ndarray, cap: int | None,
+                seed: int, strategy: str) -> np.ndarray:
+    """Roster creators a group hires: ``creators`` in ``select`` order, or, with a ``budget``, every
+    creator in ``select`` order whose cost still fits what is left (``greedy``: lazy greedy on expected
+    adopters per dollar within the budget), at most ``cap`` in all.
+
+    Raises
+    ------
+    ValueError
+        If the group asks for more creators than the roster has left, or a positive budget buys nobody.
+    """
+    where = f"{group.tier} creators on {group.platform}"
+    if group.creators is not None:
+        if cap is not None and group.creators > cap:
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but max_partners leaves "
+                             f"room for {cap} after the strategy's earlier groups")
+        if group.creators > len(pool):
+            raise ValueError(f"strategy {strategy}: {group.creators} {where} asked for, but the roster has "
+                             f"{len(pool)} (not already partners of this strategy)")
+        n, budget = group.creators, None
+    else:
+        n, budget = len(pool) if cap is None else min(cap, len(pool)), group.budget
+        if budget == 0 or n == 0:
+            return np.zeros(0, dtype=np.int64)
+    if group.select == "greedy":
+        trials = np.arange(group.greedy_trials, dtype=np.int64)
+        root = selection_root(seed)
+        adopters = TOTALS.index("adopters")
+        position = {int(c): i for i, c in enumerate(pool)}
+
+        def expected_adopters(chosen: tuple[int, ...]) -> float:
+            picked = np.array(chosen, dtype=np.int64)
+            schedule = _assemble(pop, world, model, [*before, (group, price, picked,
+                                                               costs[[position[c] for c in chosen]])])
+            return float(simulate(pop, arrays, schedule, root, trials).totals[:, adopters].mean())
+
+        pick = lazy_greedy([int(c) for c in pool], expected_adopters, k=n,
+                           budget=None if budget is None else budget * (1 + 1e-12),
+                           cost=np.maximum(costs, 1e-9) if budget is not None else None)
+        chosen = np.array(pick.chosen, dtype=np.int64)
+    elif budget is None:
+        chosen = pool[:n]
+    else:
+        keep, spent = [], 0.0
+        for c, cost in zip(pool, costs, strict=True):
+            if len(keep) == n:
+                break
+            if spent + cost <= budget * (1 + 1e-12):
+                keep.append(int(c))
+                spent += cost
+        chosen = np.array(keep, dtype=np.int64)
+    if budget is not None and budget > 0 and len(chosen) == 0:
+        cheapest = f"${costs.min():,.0f}" if len(costs) else "nothing: there is none left"
+        raise ValueError(f"strategy {strategy}: a budget of ${budget:,.0f} buys no partner: the cheapest of the "
+                         f"{where} in the roster costs {cheapest}")
+    return chosen
+
+
+def max_daily_posts(strategies: Iterable[Sequence[PostGroup]]) -> int:
+    """Most posts one partner makes on one day in any strategy (>= 1): sizes the power tables.
+
+    ``strategies``: every strategy's post groups."""
     most = 1
-    for s in scenario.strategy_list:
-        for g in s.posts:
+    for posts in strategies:
+        for g in posts:
             most = max(most, max(collections.Counter(g.post_days()).values()))
     return most
 
 
-def kernel_args(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule) -> tuple:
-    """Positional arguments of the kernel functions, in their order, up to ``root``."""
-    g = pop.graph
-    a = arrays
+def world_record(pop: Population, arrays: CampaignWorldArrays) -> ck.KernelWorld:
+    """The kernel's view of the population and the compiled world (checked field by field).
+
+    Raises
+    ------
+    sim.kernel_records.RecordError
+        If an array has the wrong dtype or a size that disagrees with the graph's.
+    """
+    g, a = pop.graph, arrays
+    return build(ck.KernelWorld, indptr=g.indptr, indices=g.indices, channel=a.channel, reach=a.reach,
+                 trust0=a.trust0, engagement=a.engagement, eligible=a.eligible, threshold_scale=a.threshold_scale,
+                 segment=a.segment, plat_ptr=a.plat_ptr, plat_members=a.plat_members, n_segments=len(pop.segments))
+
+
+def posts_record(schedule: Schedule) -> ck.KernelPosts:
+    """The kernel's view of one strategy's posts (checked field by field)."""
     s = schedule
-    return (g.indptr, g.indices, a.channel, a.reach, a.trust0, a.engagement,
-            a.eligible, a.threshold_scale, a.segment,
-            s.day, s.account, s.channel, s.partner, s.factor, s.n_discovery, s.discovery_engagement,
-            s.discovery_trust, s.draw, a.plat_ptr, a.plat_members,
-            a.shock, a.decay, a.growth, a.wear, a.recovery, a.ceiling, a.reshare, a.reshare_factor,
-            a.mode, a.rate, a.dose_unit, a.days)
+    return build(ck.KernelPosts, day=s.day, account=s.account, channel=s.channel, partner=s.partner,
+                 factor=s.factor, n_discovery=s.n_discovery, discovery_engagement=s.discovery_engagement,
+                 discovery_trust=s.discovery_trust, draw=s.draw, n_partners=len(s.partner_creator))
+
+
+def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
+    """The kernel's view of the model's tables and scalars (checked field by field)."""
+    a = arrays
+    return build(ck.KernelParams, shock=a.shock, decay=a.decay, recovery=a.recovery, growth=a.growth, wear=a.wear,
+                 ceiling=a.ceiling, reshare=a.reshare, reshare_factor=a.reshare_factor, mode=a.mode, rate=a.rate,
+                 dose_unit=a.dose_unit, days=a.days)
+
+
+def kernel_records(pop: Population, arrays: CampaignWorldArrays,
+                   schedule: Schedule) -> tuple[ck.KernelWorld, ck.KernelPosts, ck.KernelParams]:
+    """The three records every campaign kernel function takes, in its order (world, posts, parameters).
+
+    Built once per population, compiled world and schedule (:func:`sim.kernel_records.memo`):
+    the runner calls the kernel chunk after chunk on the same objects.
+    """
+    return memo(world_record, pop, arrays), memo(posts_record, schedule), memo(params_record, arrays)
 
 
 def simulate(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
              trials: np.ndarray) -> CampaignOutcome:
     """Run campaign trials on the numba kernel."""
     trials = np.ascontiguousarray(trials, dtype=np.int64)
-    totals, series, partners, segments = ck.campaign_trials(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), trials,
-        len(schedule.partner_creator), len(pop.segments))
+    totals, series, partners, segments = ck.campaign_trials(*kernel_records(pop, arrays, schedule),
+                                                            np.uint64(root), trials)
     return CampaignOutcome(trials, totals, series, partners, segments)
+
+
+def _one_trial(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64, trial: int):
+    """:func:`sim.campaign.kernel.campaign_adoption_days` of one trial."""
+    return ck.campaign_adoption_days(*kernel_records(pop, arrays, schedule), np.uint64(root), np.int64(trial))
 
 
 def adoption_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                   trial: int) -> tuple[np.ndarray, np.ndarray]:
     """One trial: adoption day of every account (-1 = never) and the totals row."""
-    days, totals, *_ = ck.campaign_adoption_days(*kernel_args(pop, arrays, schedule), np.uint64(root),
-                                                 np.int64(trial), len(schedule.partner_creator), len(pop.segments))
+    days, totals, *_ = _one_trial(pop, arrays, schedule, root, trial)
     return days, totals
 
 
@@ -487,9 +646,7 @@ def funnel_days(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule
                 trial: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One trial's funnel per account: adoption day, first engagement day (both int32[n], -1 = never)
     and the totals row. An adopter engaged before adopting iff ``0 <= engaged <= adopted``."""
-    days, totals, _, _, _, engaged = ck.campaign_adoption_days(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
-        len(schedule.partner_creator), len(pop.segments))
+    days, totals, _, _, _, engaged = _one_trial(pop, arrays, schedule, root, trial)
     return days, engaged, totals
 
 
@@ -546,20 +703,5 @@ def tree_from_posts(schedule: Schedule, adopters: np.ndarray, days: np.ndarray, 
 def cascade_tree(pop: Population, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
                  trial: int) -> CascadeTree:
     """Who activated whom, when and through which post, in one trial (numba kernel)."""
-    _, _, adopters, days, posts, _ = ck.campaign_adoption_days(
-        *kernel_args(pop, arrays, schedule), np.uint64(root), np.int64(trial),
-        len(schedule.partner_creator), len(pop.segments))
+    _, _, adopters, days, posts, _ = _one_trial(pop, arrays, schedule, root, trial)
     return tree_from_posts(schedule, adopters, days, posts)
-
-
-def compile_campaign(scenario: Scenario, pop: Population) -> tuple[CampaignWorldArrays, list[Schedule]]:
-    """World arrays and one schedule per strategy for a campaign scenario.
-
-    Raises
-    ------
-    CampaignError
-        If a strategy asks for partners the world does not have, or its budget buys none.
-    """
-    arrays = compile_world(pop, scenario.world, scenario.model, scenario.days, max_daily_posts(scenario))
-    schedules = [build_schedule(pop, scenario, i, arrays) for i in range(len(scenario.strategy_list))]
-    return arrays, schedules

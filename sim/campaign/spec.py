@@ -6,12 +6,16 @@ its source is in ``docs/model.md``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import collections
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
-from sim.world.spec import TierName
+from sim.input.schema import ModelBlock, NonNegative, PositiveInt, Probability, Spec
+from sim.world.spec import CreatorAudienceWorld, TierName
+
+if TYPE_CHECKING:
+    from sim.input.scenario import Scenario
 
 #: Per-trial outcome columns of a campaign run, in order (docs/model.md §9.1).
 CAMPAIGN_OUTCOMES = (
@@ -29,11 +33,15 @@ class ThresholdSpec(Spec):
     interest_effect: Probability = 0.5
 
 
-class CampaignModel(Spec):
+class CampaignModel(ModelBlock):
     """The campaign model (docs/model.md): exposure, engagement, persuasion doses, adoption, re-sharing.
 
     Every rule and its source is in docs/model.md; units are per exposure or per day.
     """
+
+    family: ClassVar[str] = "campaign"
+    outcomes: ClassVar[tuple[str, ...]] = CAMPAIGN_OUTCOMES
+    plan_key: ClassVar[str] = "posts"
 
     kind: Literal["campaign"]
     adoption: Literal["threshold", "independent"] = "threshold"
@@ -52,6 +60,82 @@ class CampaignModel(Spec):
     peer_engagement: Probability = 0.05
     stranger_trust: Probability = 0.1
 
+    def check_scenario(self, scenario: Scenario) -> None:
+        """A creator-audience world, strategies of posts (listed or a grid) whose tiers, platforms,
+        days and prices the scenario has, budgets that buy partners who cost something, and an
+        ``optimize`` block (:mod:`sim.optimize.spec`) that fits the world and prices (:func:`check_optimize`)."""
+        world = scenario.world
+        if not isinstance(world, CreatorAudienceWorld):
+            raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
+                             "world needs the campaign model")
+        if (scenario.strategies is None and scenario.strategy_grid is None) or any(
+                s.posts is None for s in scenario.strategies or ()):
+            raise ValueError("the campaign model needs 'strategies' whose entries have 'posts', or a 'strategy_grid'")
+        card = scenario.rate_card
+        for s in scenario.strategy_list:
+            for g in s.posts or ():
+                if g.tier not in world.tiers:
+                    raise ValueError(f"strategy {s.name}: tier '{g.tier}' is not in world.tiers "
+                                     f"({', '.join(world.tiers)})")
+                if g.platform not in world.platforms:
+                    raise ValueError(f"strategy {s.name}: platform '{g.platform}' is not in world.platforms "
+                                     f"({', '.join(world.platforms)})")
+                if g.last_day() >= scenario.days:
+                    raise ValueError(f"strategy {s.name}: a post on day {g.last_day()} is beyond the "
+                                     f"horizon (days: {scenario.days})")
+                if world.creators is not None:
+                    continue  # a roster: every creator has its own price
+                if g.paid and (card is None or g.tier not in card.get(g.platform, {})):
+                    raise ValueError(f"strategy {s.name}: rate_card has no price for {g.tier} posts on "
+                                     f"{g.platform}")
+                price = card[g.platform][g.tier] if g.paid and card is not None else 0.0
+                if g.budget is not None and price == 0 and scenario.partnership_cost.get(g.tier, 0.0) == 0:
+                    raise ValueError(f"strategy {s.name}: a budget buys partners that cost something; {g.tier} "
+                                     f"partners on {g.platform} cost nothing here (no price, no partnership_cost): "
+                                     "give 'creators' instead")
+        if scenario.optimize is not None:
+            check_optimize(scenario)
+
+
+def check_optimize(scenario: Scenario) -> None:
+    """Checks of an ``optimize`` block that need the rest of the scenario (world, rate card, grid).
+
+    Raises
+    ------
+    ValueError
+        Naming the key and what is allowed.
+    """
+    spec = scenario.optimize
+    world = scenario.world
+    if spec.budget is None and scenario.budget is None:
+        raise ValueError("optimize: give 'budget' (USD a plan may spend) here or at the top level")
+    if spec.schedules is None and scenario.strategy_grid is None:
+        raise ValueError("optimize: give 'schedules' (when partners post), or a strategy_grid whose schedules "
+                         "it takes")
+    for cell in spec.cells or ():
+        tier, platform = cell.split(".")
+        if tier not in world.tiers:
+            raise ValueError(f"optimize.cells: tier '{tier}' is not in world.tiers ({', '.join(world.tiers)})")
+        if platform not in world.platforms:
+            raise ValueError(f"optimize.cells: platform '{platform}' is not in world.platforms "
+                             f"({', '.join(world.platforms)})")
+        if world.creators is None and (
+                scenario.rate_card is None or tier not in scenario.rate_card.get(platform, {})):
+            raise ValueError(f"optimize.cells: rate_card has no price for {tier} posts on {platform}")
+    schedules = spec.schedules or scenario.strategy_grid.schedules
+    for name, sched in schedules.items():
+        days = sched.days if sched.days is not None else sched.schedule.days()
+        if max(days) >= scenario.days:
+            raise ValueError(f"optimize.schedules.{name}: a post on day {max(days)} is beyond the horizon "
+                             f"(days: {scenario.days})")
+
+
+#: Limits of the keys scheduled posts draw their random numbers with
+#: (:func:`sim.campaign.model.post_draw_key`): days below 2**24, fewer than 256 posts of one
+#: account on one day. Scenarios beyond them are refused when they are read.
+MAX_DAYS = 2**24
+MAX_POSTS_PER_DAY = 255
+
 
 class ScheduleSpec(Spec):
     """Posting days: ``count`` posts, one every ``every`` days from ``start``."""
@@ -63,6 +147,10 @@ class ScheduleSpec(Spec):
     def days(self) -> list[int]:
         """The posting days."""
         return [self.start + i * self.every for i in range(self.count)]
+
+    def last_day(self) -> int:
+        """The last posting day, without listing the others (``count`` may be absurdly large)."""
+        return self.start + (self.count - 1) * self.every
 
 
 class PostGroup(Spec):
@@ -103,8 +191,17 @@ class PostGroup(Spec):
             raise ValueError("give exactly one of 'days' or 'schedule'")
         if self.greedy_trials != 64 and self.select != "greedy":
             raise ValueError("greedy_trials is for select: greedy")
+        if self.days is not None:
+            day, posts = collections.Counter(self.days).most_common(1)[0]
+            if posts > MAX_POSTS_PER_DAY:  # a post's random numbers are keyed by its rank that day
+                raise ValueError(f"day {day} is listed {posts} times: a partner posts at most {MAX_POSTS_PER_DAY} "
+                                 "times a day")
         return self
 
     def post_days(self) -> list[int]:
         """Sorted posting days of each partner in the group."""
         return sorted(self.days) if self.days is not None else self.schedule.days()
+
+    def last_day(self) -> int:
+        """The last posting day (a schedule's without listing its days)."""
+        return max(self.days) if self.days is not None else self.schedule.last_day()

@@ -4,12 +4,12 @@ This engine runs the same models as the numba kernels in :mod:`sim.classic.kerne
 gives, for the same graph, compiled model, recruit plan, root key and trial,
 the **same activation step for every account**, to the bit. That is possible
 because no random number here is drawn in sequence: each is computed from a key
-that says what it is for (:mod:`sim.rng`), exactly as the kernel computes it:
+that says what it is for (:mod:`sim.base.rng`), exactly as the kernel computes it:
 
 * Independent Cascade (Kempe, Kleinberg & Tardos 2003): edge ``e`` is live in
   trial ``t`` iff lane ``t % 64``'s draw of edge ``e`` under the key
   ``trial_key(root, LIVE_LANES, t // 64)`` is below ``threshold[e] = ceil(prob[e] * 2**56)``
-  (:func:`sim.rng.lane_numbers`; the kernel compares the same digits eight edges at a time);
+  (:func:`sim.base.rng.lane_numbers`; the kernel compares the same digits eight edges at a time);
 * Linear Threshold (Kempe et al. 2003) and Watts' (2002) fractional threshold:
   account ``v`` has threshold ``theta_lo + theta_span * uniform(trial_key(root,
   THRESHOLD, t), v)``, in units of ``scale[v]`` integer weight; the general threshold
@@ -31,7 +31,7 @@ anyway, with a generator of its own, to show that it does not.
 Notes
 -----
 Two traps of Mesa 3.3.1 (the start method that ``import mesa`` overwrites, and
-agent-id counters that keep every model alive) are handled in :mod:`sim.mesa_compat`.
+agent-id counters that keep every model alive) are handled in :mod:`sim.base.mesa_compat`.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from sim.classic.model import (
     ThresholdArrays,
 )
 from sim.classic.recruits import RecruitPlan
-from sim.mesa_compat import WeakIdCounters, mesa
-from sim.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
+from sim.base.mesa_compat import WeakIdCounters, mesa
+from sim.base.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
 from sim.world.graph import FlatGraph
 
 __all__ = [
@@ -215,7 +215,7 @@ def thresholds_of_trial(contagion: ThresholdArrays, key: np.uint64, n: int) -> n
 
     The same laws as the kernel's ``_threshold``, written here from the definitions:
     uniform ``theta_lo + theta_span * U``; normal ``theta_lo + theta_span * Phi^-1(U)``
-    (:func:`sim.rng.normal_quantile`, the Python original of the kernel's jitted copy);
+    (:func:`sim.base.rng.normal_quantile`, the Python original of the kernel's jitted copy);
     listed ``table[v]``; steps: the first j with ``U < table[j]`` gives ``theta_lo +
     theta_span * (j + 1)``, infinity past the table.
     """
@@ -267,7 +267,7 @@ def recruits_of_trial(n: int, plan: RecruitPlan, root: np.uint64, trial: int) ->
     if k > 0:
         key = trial_key(np.uint64(root), np.uint64(int(Stream.RECRUITS)), as_key(trial))
         js = np.arange(n - k, n, dtype=np.int64)
-        # float64 product truncated to int64, as `sim.rng.below` does in the kernel.
+        # float64 product truncated to int64, as `sim.base.rng.below` does in the kernel.
         ts = (uniforms(key, js) * (js + 1)).astype(np.int64)
         for j, t in zip(js.tolist(), ts.tolist(), strict=True):
             v = t if t not in chosen else j
@@ -288,7 +288,7 @@ class CascadeModel(mesa.Model):
     plan : RecruitPlan
         Who is active at step 0 (:func:`sim.classic.recruits.plan_recruits`).
     root : numpy.uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trial : int, default 0
         First trial to set up (>= 0); :meth:`start_trial` moves to another.
     max_steps : int, optional
@@ -468,7 +468,7 @@ def activation_times(
     model : IndependentCascadeArrays or ThresholdArrays
     plan : RecruitPlan
     root : numpy.uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trial : int
         Trial number, >= 0.
     max_steps : int, optional

@@ -1,11 +1,11 @@
 """numba kernels for the classic cascade models: Independent Cascade and (fractional) Linear Threshold.
 
 Kernels take arrays and return arrays; they hold no state and draw every random
-number from :mod:`sim.rng` keyed by meaning:
+number from :mod:`sim.base.rng` keyed by meaning:
 
 * IC (Kempe, Kleinberg & Tardos 2003): edge ``e`` is *live* in trial ``t`` iff the
   lane draw of lane ``t % 64`` for edge ``e`` under ``key(root, LIVE_LANES, t // 64)``
-  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.rng.lane_below`: a uniform 56-bit
+  is below ``ceil(prob[e] * 2**56)`` (:func:`sim.base.rng.lane_below`: a uniform 56-bit
   number per trial and edge, so live with probability exactly ``prob[e]``). Each
   newly active node tries each out-edge once, so the activated set is the set
   reachable from the recruits over live edges and the activation step is the
@@ -28,19 +28,29 @@ replacement by Floyd's algorithm keyed by ``(root, RECRUITS, trial)``.
 Per-trial cost is proportional to what the cascade touches: visited marks are
 generation stamps, never cleared arrays (no O(n) work per trial).
 
-Keep every jitted helper a kernel calls in this module or in :mod:`sim.rng`: numba's
+The jitted functions take records (:class:`Graph`, :class:`Cascade` or :class:`Threshold`,
+:class:`Recruits`; NamedTuples checked field by field when :func:`graph_record` and its
+siblings build them, :mod:`sim.base.kernel_records`) and their working arrays in one record
+(:class:`_IcScratch`, :class:`_LtScratch`), never long lists of positional arrays. The
+entry points :func:`final_sizes` and :func:`activation_times` take the compiled model
+objects and build the records.
+
+Keep every jitted helper a kernel calls in this module or in :mod:`sim.base.rng`: numba's
 on-disk cache does not notice edits to helpers in other modules, and
-:mod:`sim.kernel_cache` watches only the kernel modules and ``rng.py``.
+:mod:`sim.base.kernel_cache` watches only the kernel modules and ``rng.py``.
 """
 
 from __future__ import annotations
+
+from typing import Annotated, NamedTuple
 
 import numba as nb
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from sim.intrinsics import prefetch
-from sim.rng import (
+from sim.base.intrinsics import prefetch
+from sim.base.kernel_records import Array, Scalar, build, memo
+from sim.base.rng import (
     LANES,
     Stream,
     below,
@@ -57,6 +67,106 @@ _RECRUIT = np.uint64(int(Stream.RECRUITS))
 
 #: ``max_steps`` value meaning "until the cascade stops".
 UNLIMITED = np.int32(2**31 - 1)
+
+
+# --------------------------------------------------------------------------- records
+
+
+class Graph(NamedTuple):
+    """The CSR follow graph (:class:`sim.world.graph.FlatGraph`; edge id = CSR position)."""
+
+    indptr: Annotated[np.ndarray, Array(np.int64, "n+1")]
+    indices: Annotated[np.ndarray, Array(np.int32, "m")]
+
+
+class Cascade(NamedTuple):
+    """IC compiled (:class:`sim.classic.model.IndependentCascadeArrays`).
+
+    ``threshold``: ``ceil(p_e * 2**56)`` per edge, or one value for all (``stride`` 0: the
+    kernel then reads no per-edge array); ``tops``: the thresholds' top base-256 digits packed
+    eight edges to a word (:func:`sim.classic.model.top_words`).
+    """
+
+    threshold: Annotated[np.ndarray, Array(np.uint64, "*")]
+    tops: Annotated[np.ndarray, Array(np.uint64, "*")]
+    stride: Annotated[int, Scalar(int)]
+
+
+class Threshold(NamedTuple):
+    """LT, fractional and general threshold compiled (:class:`sim.classic.model.ThresholdArrays`).
+
+    Account ``v`` activates once the integer weights of its active in-edges reach
+    ``theta_v * scale[v]``; ``theta_v`` from its keyed uniform by ``law`` (:func:`_threshold`).
+    ``weight``: per edge, or one value for all (``wstride`` 0).
+    """
+
+    weight: Annotated[np.ndarray, Array(np.int64, "*")]
+    wstride: Annotated[int, Scalar(int)]
+    scale: Annotated[np.ndarray, Array(np.float64, "n")]
+    theta_lo: Annotated[float, Scalar(float)]
+    theta_span: Annotated[float, Scalar(float)]
+    law: Annotated[int, Scalar(int)]
+    table: Annotated[np.ndarray, Array(np.float64, "*")]
+    instigators: Annotated[bool, Scalar(bool)]
+
+
+class Recruits(NamedTuple):
+    """Recruits of every trial: ``fixed`` accounts plus ``n_random`` drawn per trial (:class:`sim.classic.recruits.RecruitPlan`)."""
+
+    fixed: Annotated[np.ndarray, Array(np.int32, "*")]
+    n_random: Annotated[int, Scalar(int)]
+
+
+def graph_record(graph) -> Graph:
+    """The kernel's view of a :class:`sim.world.graph.FlatGraph`."""
+    return build(Graph, indptr=graph.indptr, indices=graph.indices)
+
+
+def cascade_record(model) -> Cascade:
+    """The kernel's view of :class:`sim.classic.model.IndependentCascadeArrays`."""
+    t = model.kernel_threshold
+    return build(Cascade, threshold=t, tops=model.top_words, stride=0 if t.shape[0] == 1 else 1)
+
+
+def threshold_record(model) -> Threshold:
+    """The kernel's view of :class:`sim.classic.model.ThresholdArrays`."""
+    w = model.kernel_weight
+    table = np.zeros(0, dtype=np.float64) if model.table is None else np.asarray(model.table, dtype=np.float64)
+    return build(Threshold, weight=w, wstride=0 if w.shape[0] == 1 else 1, scale=model.scale,
+                 theta_lo=model.theta_lo, theta_span=model.theta_span, law=model.law, table=table,
+                 instigators=model.instigators)
+
+
+def recruits_record(plan) -> Recruits:
+    """The kernel's view of a :class:`sim.classic.recruits.RecruitPlan`."""
+    return build(Recruits, fixed=plan.fixed, n_random=plan.n_random)
+
+
+class _IcScratch(NamedTuple):
+    """Working arrays of the IC kernel, made once per call (:func:`_ic_scratch`)."""
+
+    state: np.ndarray  # uint64[n, 4]: per account _GEN, _ACT, _NEW, _PEND (lane masks)
+    sflat: np.ndarray  # the same, flat (for prefetching a row)
+    front: np.ndarray  # int32[n]: accounts of the current shared round
+    nxt: np.ndarray  # int32[n]: the next round's (shared), a lane's queue (lane by lane)
+    seen: np.ndarray  # int32[n]: lane-by-lane visit stamps
+    livebuf: np.ndarray  # int64[_LIVE_BATCH]: live edges of a step, before their targets are visited
+    sizes: np.ndarray  # int64[LANES]: final size per lane of the block
+    last: np.ndarray  # int32[LANES]: step of the last activation per lane
+    rec_node: np.ndarray  # int32[n] or [0]: activations in order (one trial's times), or none
+    rec_time: np.ndarray  # int32[n] or [0]: their steps
+
+
+class _LtScratch(NamedTuple):
+    """Working arrays of the LT kernel (:func:`_lt_scratch`)."""
+
+    row: np.ndarray  # int64[n, 4]: per account record (_MARK, _ACC, _NEED, _SCALE)
+    rowf: np.ndarray  # the same as float64 (``_NEED``, ``_SCALE``)
+    flat: np.ndarray  # the same, flat (for prefetching a row)
+    tgt: np.ndarray  # int32[_LT_BATCH]: in-edge targets gathered in a step
+    wts: np.ndarray  # int64[_LT_BATCH]: their weights
+    order: np.ndarray  # int32[n]: activated accounts in order
+    times: np.ndarray  # int32[n]: their steps
 
 
 _ONE = np.uint64(1)
@@ -148,24 +258,40 @@ SHARED_LANES_MIN = 6.0
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, block, lanes, max_steps,
-              share_min, state, gen, front, nxt, seen, lgen, livebuf, sizes, last, rec_node, rec_time):
+def _ic_block(g, ic, rec, root, block, lanes, max_steps, share_min, sc, gen, lgen):
     """IC for the trials of one block of ``LANES`` trials, one bit (lane) per trial.
 
     ``state[v]`` holds bit masks over the block's lanes. Edge ``e`` is live in lane ``L``
     iff ``L``'s draw for ``e`` under the block's ``LIVE_LANES`` key is below the edge's
-    threshold (:func:`sim.rng.lane_below`). Rounds in which accounts spread
+    threshold (:func:`sim.base.rng.lane_below`). Rounds in which accounts spread
     in many lanes at once (the fixed recruits, in every lane) are run for all lanes
     together, each out-edge's draws computed once for all of them; the rest of each
     trial then runs lane by lane, one hash per eight edges examined. Both give the same result.
 
-    Fills ``sizes[L]`` (accounts active at the end) and ``last[L]`` (step of the last
-    activation) for every lane ``L`` in ``lanes``. When ``rec_node`` is non-empty (one
+    Fills ``sc.sizes[L]`` (accounts active at the end) and ``sc.last[L]`` (step of the last
+    activation) for every lane ``L`` in ``lanes``. When ``sc.rec_node`` is non-empty (one
     lane asked), records every activation in order with its step.
 
     Returns ``(recorded, lgen)``: activations recorded, and the last generation stamp
-    used in ``seen`` (pass it back with the next block).
+    used in ``sc.seen`` (pass it back with the next block).
     """
+    indptr = g.indptr
+    indices = g.indices
+    threshold = ic.threshold
+    tops = ic.tops
+    stride = ic.stride
+    fixed = rec.fixed
+    n_random = rec.n_random
+    state = sc.state
+    sflat = sc.sflat
+    front = sc.front
+    nxt = sc.nxt
+    seen = sc.seen
+    sizes = sc.sizes
+    last = sc.last
+    rec_node = sc.rec_node
+    rec_time = sc.rec_time
+    livebuf = sc.livebuf
     n = indptr.shape[0] - 1
     gen = np.uint64(gen)
     for lane in range(LANES):
@@ -211,7 +337,6 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                     state[v, _ACT] |= bit
                     state[v, _NEW] |= bit
     key = trial_key(root, _LIVE, np.uint64(block))
-    sflat = state.reshape(-1)
     emask = np.zeros(64, dtype=np.uint64)  # live lanes of each out-edge of the account at hand
     clt = np.empty(LANES, dtype=np.uint64)  # per lane: digits below / equal to the tops (_group_lanes)
     ceq = np.empty(LANES, dtype=np.uint64)
@@ -372,12 +497,10 @@ def _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, b
                                 prefetch(indices, e)
                             k += 1
                             if k == livebuf.shape[0]:
-                                count, recorded = _ic_visit(livebuf, k, indptr, indices, seen, lgen, state, sflat,
-                                                            gen, bit, nxt, count, end + _AHEAD, s + 1, rec_node,
-                                                            rec_time, recorded)
+                                count, recorded = _ic_visit(g, sc, k, lgen, gen, bit, count, end + _AHEAD, s + 1,
+                                                            recorded)
                                 k = 0
-            count, recorded = _ic_visit(livebuf, k, indptr, indices, seen, lgen, state, sflat, gen, bit, nxt,
-                                        count, end + _AHEAD, s + 1, rec_node, rec_time, recorded)
+            count, recorded = _ic_visit(g, sc, k, lgen, gen, bit, count, end + _AHEAD, s + 1, recorded)
             head = end
             if count > end:
                 s += 1
@@ -393,12 +516,21 @@ _AHEAD = 8
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_visit(live, k, indptr, indices, seen, lgen, state, sflat, gen, bit, queue, count, unfetched, when,
-              rec_node, rec_time, recorded):
-    """Activate the unvisited targets of the ``k`` live edges in ``live`` at step ``when``.
+def _ic_visit(g, sc, k, lgen, gen, bit, count, unfetched, when, recorded):
+    """Activate the unvisited targets of the ``k`` live edges in ``sc.livebuf`` at step ``when``
+    in lane ``bit``, queueing them in ``sc.nxt`` from ``count``; returns ``(count, recorded)``.
 
     Accounts queued at positions below ``unfetched`` get their CSR offsets prefetched.
     """
+    indptr = g.indptr
+    indices = g.indices
+    live = sc.livebuf
+    seen = sc.seen
+    state = sc.state
+    sflat = sc.sflat
+    queue = sc.nxt
+    rec_node = sc.rec_node
+    rec_time = sc.rec_time
     for j in range(k):
         if j + 2 * _AHEAD < k:
             prefetch(indices, live[j + 2 * _AHEAD])
@@ -463,17 +595,23 @@ def _trial_order(trials):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_run(indptr, indices, threshold, tops, stride, fixed, n_random, root, trials, max_steps, share_min):
-    n = indptr.shape[0] - 1
+def _ic_scratch(n, record):
+    """IC working arrays for ``n`` accounts; ``record``: keep every activation (one trial's times)."""
     state = np.zeros((n, 4), dtype=np.uint64)
-    front = np.empty(n, dtype=np.int32)
-    nxt = np.empty(n, dtype=np.int32)
-    seen = np.zeros(n, dtype=np.int32)
-    livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
+    m = n if record else 0
+    return _IcScratch(state, state.reshape(-1), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32),
+                      np.zeros(n, dtype=np.int32), np.empty(_LIVE_BATCH, dtype=np.int64),
+                      np.zeros(LANES, dtype=np.int64), np.zeros(LANES, dtype=np.int32),
+                      np.empty(m, dtype=np.int32), np.empty(m, dtype=np.int32))
+
+
+@nb.njit(cache=True, nogil=True)
+def _ic_run(g, ic, rec, root, trials, max_steps, share_min):
+    """Final sizes and last steps of ``trials`` (any order), a block of 64 at a time."""
+    sc = _ic_scratch(g.indptr.shape[0] - 1, False)
+    sizes = sc.sizes
+    last = sc.last
     lgen = 0
-    sizes = np.zeros(LANES, dtype=np.int64)
-    last = np.zeros(LANES, dtype=np.int32)
-    none = np.empty(0, dtype=np.int32)
     adopted = np.empty(trials.shape[0], dtype=np.int64)
     steps = np.empty(trials.shape[0], dtype=np.int32)
     order = _trial_order(trials)
@@ -487,9 +625,7 @@ def _ic_run(indptr, indices, threshold, tops, stride, fixed, n_random, root, tri
             lanes |= _ONE << np.uint64(trials[order[j]] % _NLANES)
             j += 1
         gen += 1
-        _, lgen = _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, block, lanes,
-                            max_steps, share_min, state, gen, front, nxt, seen, lgen, livebuf, sizes, last,
-                            none, none)
+        _, lgen = _ic_block(g, ic, rec, root, block, lanes, max_steps, share_min, sc, gen, lgen)
         for k in range(i, j):
             lane = trials[order[k]] % _NLANES
             adopted[order[k]] = sizes[lane]
@@ -507,14 +643,16 @@ _MARK, _ACC, _NEED, _SCALE = 0, 1, 2, 3
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_records(scale):
+def _lt_scratch(scale):
+    """LT working arrays: the per-account records (``scale`` written once) and the step buffers."""
     n = scale.shape[0]
     row = np.empty((n, 4), dtype=np.int64)
     rowf = row.view(np.float64)
     for v in range(n):
         row[v, _MARK] = -1
         rowf[v, _SCALE] = scale[v]
-    return row, rowf
+    return _LtScratch(row, rowf, row.reshape(-1), np.empty(_LT_BATCH, dtype=np.int32),
+                      np.empty(_LT_BATCH, dtype=np.int64), np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32))
 
 
 @nb.njit(cache=True, inline="always")
@@ -540,9 +678,24 @@ def _threshold(law, theta_lo, theta_span, table, key, v):
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed, n_random,
-              root, trial, max_steps, row, rowf, flat, tgt, wts, gen, order, times):
-    """One LT trial; fills ``order``/``times`` with activated accounts; returns (count, last step)."""
+def _lt_trial(g, lt, rec, root, trial, max_steps, sc, gen):
+    """One LT trial; fills ``sc.order``/``sc.times`` with activated accounts; returns (count, last step)."""
+    indptr = g.indptr
+    indices = g.indices
+    weight = lt.weight
+    wstride = lt.wstride
+    theta_lo = lt.theta_lo
+    theta_span = lt.theta_span
+    law = lt.law
+    table = lt.table
+    fixed = rec.fixed
+    n_random = rec.n_random
+    row = sc.row
+    rowf = sc.rowf
+    tgt = sc.tgt
+    wts = sc.wts
+    order = sc.order
+    times = sc.times
     n = indptr.shape[0] - 1
     touched = np.int64(2 * gen)
     active = touched + 1
@@ -564,7 +717,7 @@ def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table
                 order[count] = v
                 count += 1
     key = trial_key(root, _THRESH, np.uint64(trial))
-    if instigators:
+    if lt.instigators:
         # Granovetter's instigators act at step 0: every account's threshold is needed now
         # (O(n) per trial, unlike the lazy draws below).
         for v in range(n):
@@ -596,11 +749,9 @@ def _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table
                 wts[k] = weight[e * wstride]
                 k += 1
                 if k == tgt.shape[0]:
-                    count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched,
-                                      active, step, order, times, count)
+                    count = _lt_apply(lt, sc, k, key, touched, active, step, count)
                     k = 0
-        count = _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched, active,
-                          step, order, times, count)
+        count = _lt_apply(lt, sc, k, key, touched, active, step, count)
         head = end
         if count > end:
             step += 1
@@ -613,9 +764,20 @@ _LT_AHEAD = 16
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, flat, touched, active, step, order,
-              times, count):
-    """Add the weights of ``k`` gathered in-edges to their targets; returns the new ``count``."""
+def _lt_apply(lt, sc, k, key, touched, active, step, count):
+    """Add the weights of the ``k`` in-edges gathered in ``sc.tgt``/``sc.wts`` to their targets,
+    activating (at ``step + 1``) those that reach their threshold; returns the new ``count``."""
+    theta_lo = lt.theta_lo
+    theta_span = lt.theta_span
+    law = lt.law
+    table = lt.table
+    tgt = sc.tgt
+    wts = sc.wts
+    row = sc.row
+    rowf = sc.rowf
+    flat = sc.flat
+    order = sc.order
+    times = sc.times
     for j in range(k):
         if j + _LT_AHEAD < k:
             prefetch(flat, tgt[j + _LT_AHEAD] * 4)
@@ -641,103 +803,24 @@ def _lt_apply(tgt, wts, k, key, theta_lo, theta_span, law, table, row, rowf, fla
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, law, table, instigators, fixed, n_random,
-            root, trials, max_steps):
-    n = indptr.shape[0] - 1
-    row, rowf = _lt_records(scale)
-    flat = row.reshape(-1)
-    tgt = np.empty(_LT_BATCH, dtype=np.int32)
-    wts = np.empty(_LT_BATCH, dtype=np.int64)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
+def _lt_run(g, lt, rec, root, trials, max_steps):
+    """Final sizes and last steps of ``trials``."""
+    sc = _lt_scratch(lt.scale)
     adopted = np.empty(trials.shape[0], dtype=np.int64)
     steps = np.empty(trials.shape[0], dtype=np.int32)
     for i in range(trials.shape[0]):
-        c, s = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed,
-                         n_random, root, trials[i], max_steps, row, rowf, flat, tgt, wts, i + 1, order, times)
+        c, s = _lt_trial(g, lt, rec, root, trials[i], max_steps, sc, i + 1)
         adopted[i] = c
         steps[i] = s
     return adopted, steps
 
 
 @nb.njit(cache=True, nogil=True)
-def _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, law, table, instigators, fixed,
-              n_random, root, trial, max_steps):
-    n = indptr.shape[0] - 1
-    row, rowf = _lt_records(scale)
-    tgt = np.empty(_LT_BATCH, dtype=np.int32)
-    wts = np.empty(_LT_BATCH, dtype=np.int64)
-    order = np.empty(n, dtype=np.int32)
-    times = np.empty(n, dtype=np.int32)
-    c, _ = _lt_trial(indptr, indices, weight, wstride, theta_lo, theta_span, law, table, instigators, fixed,
-                     n_random, root, trial, max_steps, row, rowf, row.reshape(-1), tgt, wts, 1, order, times)
-    return _scatter(n, order, times, c)
-
-
-def ic_final_sizes(indptr, indices, threshold, tops, fixed, n_random, root, trials, max_steps):
-    """Independent Cascade over many trials.
-
-    Parameters
-    ----------
-    indptr : int64[n + 1]
-    indices : int32[m]
-        CSR follow graph (:class:`sim.world.graph.FlatGraph`).
-    threshold : uint64[m] or uint64[1]
-        ``ceil(p_e * 2**56)`` for the probability ``p_e`` that edge ``e`` transmits
-        (:attr:`sim.classic.model.IndependentCascadeArrays.threshold`); a single value when
-        every edge has the same probability (the kernel then reads no per-edge array).
-    tops : uint64[ceil(m / 8)] or uint64[1]
-        The thresholds' top base-256 digits packed eight edges to a word
-        (:attr:`sim.classic.model.IndependentCascadeArrays.top_words`).
-    fixed : int32[k]
-        Recruits present in every trial.
-    n_random : int
-        Extra recruits drawn uniformly without replacement in each trial.
-    root : uint64
-        Root key of the run (:func:`sim.rng.root_key`).
-    trials : int64[T]
-        Trial numbers to simulate (any subset, any order; whole blocks of 64 consecutive
-        trials starting at a multiple of 64 run fastest).
-    max_steps : int32
-        Stop after this many steps (``UNLIMITED`` for none).
-
-    Returns
-    -------
-    adopted : int64[T]
-        Final number of active accounts, recruits included.
-    steps : int32[T]
-        Step of the last activation (0 if nothing spread).
-    """
-    stride = 0 if threshold.shape[0] == 1 else 1
-    return _ic_run(indptr, indices, threshold, tops, stride, fixed, n_random, np.uint64(root),
-                   np.ascontiguousarray(trials, dtype=np.int64), max_steps, SHARED_LANES_MIN)
-
-
-def lt_final_sizes(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trials, max_steps,
-                   law=0, table=None, instigators=False):
-    """Linear Threshold over many trials; arguments as :func:`ic_final_sizes` plus.
-
-    Parameters
-    ----------
-    weight : int64[m] or int64[1]
-        Integer influence of edge ``e`` on its target (a single value when all are equal).
-    scale : float64[n]
-        Weight units that make up a threshold of 1 for account ``v`` (e.g. its in-degree).
-    theta_lo, theta_span : float
-        Thresholds are ``theta_lo + theta_span * U(0, 1)`` per account and trial
-        (0, 1 for Kempe's LT; phi, 0 for Watts' fractional threshold).
-    law : int, default 0
-        How a threshold is made from U (:func:`_threshold`; codes in :mod:`sim.classic.model`).
-    table : float64 array, optional
-        Listed thresholds or cumulative reinforcement table, for laws 2 and 3.
-    instigators : bool, default False
-        Accounts whose threshold is <= 0 are active at step 0.
-    """
-    wstride = 0 if weight.shape[0] == 1 else 1
-    table = np.zeros(0, dtype=np.float64) if table is None else np.ascontiguousarray(table, dtype=np.float64)
-    return _lt_run(indptr, indices, weight, wstride, scale, theta_lo, theta_span, np.int64(law), table,
-                   bool(instigators), fixed, n_random, np.uint64(root), np.ascontiguousarray(trials, dtype=np.int64),
-                   max_steps)
+def _lt_times(g, lt, rec, root, trial, max_steps):
+    """Activation step of every account in one trial (-1: never)."""
+    sc = _lt_scratch(lt.scale)
+    c, _ = _lt_trial(g, lt, rec, root, trial, max_steps, sc, 1)
+    return _scatter(g.indptr.shape[0] - 1, sc.order, sc.times, c)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -749,44 +832,30 @@ def _scatter(n, order, times, count):
 
 
 @nb.njit(cache=True, nogil=True)
-def _ic_times(indptr, indices, threshold, tops, stride, fixed, n_random, root, trial, max_steps):
-    n = indptr.shape[0] - 1
-    state = np.zeros((n, 4), dtype=np.uint64)
-    front = np.empty(n, dtype=np.int32)
-    nxt = np.empty(n, dtype=np.int32)
-    seen = np.zeros(n, dtype=np.int32)
-    livebuf = np.empty(_LIVE_BATCH, dtype=np.int64)
-    sizes = np.zeros(LANES, dtype=np.int64)
-    last = np.zeros(LANES, dtype=np.int32)
-    rec_node = np.empty(n, dtype=np.int32)
-    rec_time = np.empty(n, dtype=np.int32)
+def _ic_times(g, ic, rec, root, trial, max_steps):
+    """Activation step of every account in one IC trial (-1: never): the trial's lane alone."""
+    n = g.indptr.shape[0] - 1
+    sc = _ic_scratch(n, True)
     lanes = _ONE << np.uint64(trial % _NLANES)
-    c, _ = _ic_block(indptr, indices, threshold, tops, stride, fixed, n_random, root, trial // _NLANES, lanes,
-                     max_steps, SHARED_LANES_MIN, state, 1, front, nxt, seen, 0, livebuf, sizes, last, rec_node,
-                     rec_time)
-    return _scatter(n, rec_node, rec_time, c)
-
-
-def ic_activation_times(indptr, indices, threshold, tops, fixed, n_random, root, trial, max_steps):
-    """Activation step of every account in one IC trial (-1 = never); int32[n].
-
-    Arguments as :func:`ic_final_sizes`, with one ``trial`` number.
-    """
-    stride = 0 if threshold.shape[0] == 1 else 1
-    return _ic_times(indptr, indices, threshold, tops, stride, fixed, n_random, np.uint64(root), np.int64(trial),
-                     max_steps)
-
-
-def lt_activation_times(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_random, root, trial, max_steps,
-                        law=0, table=None, instigators=False):
-    """Activation step of every account in one LT trial (-1 = never); int32[n]. Arguments as :func:`lt_final_sizes`."""
-    wstride = 0 if weight.shape[0] == 1 else 1
-    table = np.zeros(0, dtype=np.float64) if table is None else np.ascontiguousarray(table, dtype=np.float64)
-    return _lt_times(indptr, indices, weight, wstride, scale, theta_lo, theta_span, np.int64(law), table,
-                     bool(instigators), fixed, n_random, np.uint64(root), np.int64(trial), max_steps)
+    c, _ = _ic_block(g, ic, rec, root, trial // _NLANES, lanes, max_steps, SHARED_LANES_MIN, sc, 1, 0)
+    return _scatter(n, sc.rec_node, sc.rec_time, c)
 
 
 # --------------------------------------------------------------------------- Python front
+
+
+def _records(graph, model, plan):
+    """The kernel records of a compiled model: (graph, Cascade or Threshold, recruits), each built
+    once per source object (:func:`sim.base.kernel_records.memo`: the runner calls the kernel chunk
+    after chunk on the same graph, model and plan)."""
+    # Read by attribute, not by class: the GPU benchmark passes light stand-ins for the compiled
+    # arrays so that it runs where the scenario schema (pydantic) is not installed.
+    if hasattr(model, "kernel_threshold"):
+        m = memo(cascade_record, model)
+    else:
+        m = memo(threshold_record, model)
+    return memo(graph_record, graph), m, memo(recruits_record, plan)
+
 
 def final_sizes(graph, model, plan, root, trials, max_steps=None):
     """Final cascade size and duration of the given trials.
@@ -797,9 +866,10 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     model : sim.classic.model.IndependentCascadeArrays or sim.classic.model.ThresholdArrays
     plan : sim.classic.recruits.RecruitPlan
     root : numpy.uint64
-        Root key of the run (:func:`sim.rng.root_key`).
+        Root key of the run (:func:`sim.base.rng.root_key`).
     trials : array of int
-        Trial numbers.
+        Trial numbers (any subset, any order; whole blocks of 64 consecutive trials starting
+        at a multiple of 64 run fastest for IC).
     max_steps : int, optional
         Step limit (None: until the cascade stops).
 
@@ -808,18 +878,14 @@ def final_sizes(graph, model, plan, root, trials, max_steps=None):
     adopted : int64[T]
         Active accounts at the end, recruits included.
     steps : int32[T]
-        Step of the last activation.
+        Step of the last activation (0 if nothing spread).
     """
-    from sim.classic.model import IndependentCascadeArrays
-
+    g, m, rec = _records(graph, model, plan)
     trials = np.ascontiguousarray(trials, dtype=np.int64)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
-    if isinstance(model, IndependentCascadeArrays):
-        return ic_final_sizes(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
-                              np.uint64(root), trials, limit)
-    return lt_final_sizes(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
-                          model.theta_span, plan.fixed, plan.n_random, np.uint64(root), trials, limit,
-                          model.law, model.table, model.instigators)
+    if isinstance(m, Cascade):
+        return _ic_run(g, m, rec, np.uint64(root), trials, limit, SHARED_LANES_MIN)
+    return _lt_run(g, m, rec, np.uint64(root), trials, limit)
 
 
 def activation_times(graph, model, plan, root, trial, max_steps=None):
@@ -827,12 +893,8 @@ def activation_times(graph, model, plan, root, trial, max_steps=None):
 
     Same arguments as :func:`final_sizes`, with a single ``trial`` number.
     """
-    from sim.classic.model import IndependentCascadeArrays
-
+    g, m, rec = _records(graph, model, plan)
     limit = UNLIMITED if max_steps is None else np.int32(max_steps)
-    if isinstance(model, IndependentCascadeArrays):
-        return ic_activation_times(graph.indptr, graph.indices, model.kernel_threshold, model.top_words, plan.fixed, plan.n_random,
-                                   np.uint64(root), np.int64(trial), limit)
-    return lt_activation_times(graph.indptr, graph.indices, model.kernel_weight, model.scale, model.theta_lo,
-                               model.theta_span, plan.fixed, plan.n_random, np.uint64(root), np.int64(trial), limit,
-                               model.law, model.table, model.instigators)
+    if isinstance(m, Cascade):
+        return _ic_times(g, m, rec, np.uint64(root), np.int64(trial), limit)
+    return _lt_times(g, m, rec, np.uint64(root), np.int64(trial), limit)

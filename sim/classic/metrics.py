@@ -7,7 +7,11 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from sim.chunks import ChunkTables, strategy_column
+from sim.families.chunks import ChunkTables, strategy_column
+
+
+#: Bytes per row of the trial table while it is held: eight per column of :func:`classic_tables`.
+ROW_BYTES = 5 * 8
 
 
 def classic_tables(names: Sequence[str], strategy: int, trials: np.ndarray, adopted: np.ndarray,

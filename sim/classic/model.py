@@ -1,6 +1,6 @@
 """A contagion model compiled against a graph: the per-edge and per-account arrays the kernels read.
 
-This is where a scenario's model block (:mod:`sim.scenario`) meets a concrete
+This is where a scenario's model block (:mod:`sim.input.scenario`) meets a concrete
 graph. The result is plain frozen data; :mod:`sim.classic.kernel` does the spreading.
 """
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.classic.spec import (
+    ClassicModel,
     FixedThresholds,
     FractionalThreshold,
     GeneralThreshold,
@@ -21,8 +22,7 @@ from sim.classic.spec import (
     SignalThresholds,
     UniformThresholds,
 )
-from sim.rng import lane_threshold
-from sim.scenario import ModelSpec
+from sim.base.rng import lane_threshold
 from sim.world.graph import FlatGraph
 
 #: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.
@@ -37,7 +37,7 @@ class ModelInputError(ValueError):
 class IndependentCascadeArrays:
     """IC compiled: ``prob[e]`` is the transmission probability of edge ``e`` (float64[m], in [0, 1]).
 
-    ``threshold[e] = ceil(prob[e] * 2**56)`` (uint64, :func:`sim.rng.lane_threshold`) lets
+    ``threshold[e] = ceil(prob[e] * 2**56)`` (uint64, :func:`sim.base.rng.lane_threshold`) lets
     the kernel test a lane draw with integer comparisons: for the 56-bit number ``k`` of a
     lane draw, ``k / 2**56 < p`` exactly when ``k < ceil(p * 2**56)``.
     ``kernel_threshold`` is what :mod:`sim.classic.kernel` reads: ``threshold``, or its single
@@ -165,7 +165,7 @@ def _general_threshold(spec: GeneralThreshold, graph: FlatGraph) -> ThresholdArr
     return ThresholdArrays(np.ones(graph.m, np.int64), scale, lo, span, law, table, bool(spec.instigators))
 
 
-def compile_model(spec: ModelSpec, graph: FlatGraph) -> CompiledModel:
+def compile_model(spec: ClassicModel, graph: FlatGraph) -> CompiledModel:
     """Turn a model spec into kernel arrays for ``graph``.
 
     Raises

@@ -12,15 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.classic.spec import ExplicitRecruits, RandomRecruits, RecruitSpec, TopDegreeRecruits
+from sim.input.errors import KeyedProblem
 from sim.world.graph import FlatGraph
 
 
-class RecruitError(ValueError):
+class RecruitError(KeyedProblem):
     """A recruit rule that does not fit the graph; ``key`` is the offending scenario key path."""
-
-    def __init__(self, key: tuple, message: str) -> None:
-        self.key = key
-        super().__init__(message)
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,17 +6,47 @@ fractional threshold; compiled by :mod:`sim.classic.model`, run by :mod:`sim.cla
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.schema import PositiveInt, Probability, Spec, number_or
+from sim.input.schema import ModelBlock, PositiveInt, Probability, Spec, number_or
+from sim.world.spec import CreatorAudienceWorld
+
+if TYPE_CHECKING:
+    from sim.input.scenario import Scenario
 
 #: Per-trial outcome columns of a classic (IC/LT) run.
 CLASSIC_OUTCOMES = ("adopted", "adopted_fraction", "steps")
 
 
-class IndependentCascade(Spec):
+class ClassicModelBlock(ModelBlock):
+    """What the classic models share as scenario blocks: a network world, recruits as plans."""
+
+    family: ClassVar[str] = "classic"
+    outcomes: ClassVar[tuple[str, ...]] = CLASSIC_OUTCOMES
+    plan_key: ClassVar[str] = "recruits"
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """A network world (not creators and an audience), strategies of recruits, and none of the
+        campaign's keys."""
+        if isinstance(scenario.world, CreatorAudienceWorld):
+            raise ValueError("the campaign model needs a creator_audience world, and a creator_audience "
+                             "world needs the campaign model")
+        if scenario.strategy_grid is not None:
+            raise ValueError("strategy_grid spans campaign strategies (budgets, mixes, schedules); "
+                             "classic models take 'strategies' with 'recruits'")
+        if scenario.strategies and any(s.recruits is None for s in scenario.strategies):
+            raise ValueError("classic models need 'recruits' in every strategy")
+        if scenario.cascade_trees:
+            raise ValueError("cascade_trees are written for the campaign model only")
+        if scenario.partnership_cost:
+            raise ValueError("partnership_cost is for the campaign model only")
+        if scenario.optimize is not None or scenario.budget is not None or scenario.objective != "adopters":
+            raise ValueError("objective, budget and optimize are for campaign scenarios (strategies that cost money)")
+
+
+class IndependentCascade(ClassicModelBlock):
     """Independent Cascade (Kempe, Kleinberg & Tardos 2003).
 
     ``edge_prob``: a probability for every edge; ``weighted_cascade`` = 1 / in-degree of
@@ -33,7 +63,7 @@ class IndependentCascade(Spec):
         return number_or(("weighted_cascade", "edge_weight"), 0.0, 1.0)(value)
 
 
-class LinearThreshold(Spec):
+class LinearThreshold(ClassicModelBlock):
     """Linear Threshold (Kempe et al. 2003), thresholds U(0, 1) redrawn every trial.
 
     ``weights``: ``in_degree`` = 1 / in-degree of the target (the default, Kempe's
@@ -50,7 +80,7 @@ class LinearThreshold(Spec):
         return number_or(("in_degree", "edge_weight"), 0.0, 1.0, lo_open=True)(value)
 
 
-class FractionalThreshold(Spec):
+class FractionalThreshold(ClassicModelBlock):
     """Watts (2002) threshold model: adopt when the active fraction of in-neighbours is >= phi."""
 
     kind: Literal["fractional_threshold"]
@@ -109,7 +139,7 @@ ThresholdLaw = Annotated[FixedThresholds | UniformThresholds | NormalThresholds 
                          | ListedThresholds, Field(discriminator="kind")]
 
 
-class GeneralThreshold(Spec):
+class GeneralThreshold(ClassicModelBlock):
     """Threshold model with a threshold distribution (Granovetter 1978; Watts 2002; Centola 2010).
 
     Account v adopts once its active in-neighbours reach its threshold theta_v: as a fraction of

@@ -1,53 +1,31 @@
-"""The source article's claims, audited with the calibrated model over a population of campaigns.
+"""The source article's claims, each with the conditions under which it holds in the model.
 
-The source (JCI Worldwide blog, 2024; docs/calibration.md §1.2) makes five claims about
-micro-influencers and celebrities. Each is read as a per-campaign quantity whose value above 1
-means "the claim holds in this campaign" (an *advantage ratio*), computed for every campaign of
-a population and summarised by one verdict rule:
+The source (JCI Worldwide blog, 2024; docs/calibration.md §1.2) makes claims about micro- and
+nano-influencers against celebrities. Each is read as a comparison of two campaign arms
+(:mod:`sim.experiments.audit`): a log-advantage ratio, positive where the claim holds, between
+platform-matched and budget-matched arms (the swarm gets what the celebrity costs on each
+platform). The audit evaluates every comparison over the **assumption space** of
+``calibration/assumptions.yaml`` (every parameter no calibration identifies, with its range and
+source, and the fitted parameters over their 95% intervals): a Saltelli sample of ``N (D + 2)``
+points, each one scenario run on common random numbers. Per comparison and platform it reports
+the share of the space where the claim holds, Sobol indices of the log advantage, a PRIM box of
+where the claim holds (or fails), and break-even values of its most influential parameters.
 
-* ``roi_micro``, ``roi_nano`` ("56% of marketers report better ROI with micro and
-  nano-influencers"): cost per adopter of one celebrity post over that of a micro (nano) swarm
-  bought with the same budget, at the industry rate card.
-* ``micro_price`` ("micro-influencers typically charge between $2,000 and $8,000 per post";
-  celebrities six to seven figures): the same ratio for micro at the source's own prices
-  (``source_article``: $5,000 micro, $500,000 celebrity, the budget matched to the latter),
-  reported as cost per adopter micro / celebrity and set against the industry card's.
-* ``micro_more_genuine`` ("63.6% of people perceive micro-influencer promotions as more
-  genuine"): actions per reached account of the micro swarm over the celebrity's (the two reach
-  about as many accounts), the model's per-exposure persuasion ratio (Bradley-Terry reading of
-  63.6%: 1.75).
-* ``micro_higher_engagement`` ("superior engagement metrics"): engagements per follower of the
-  micro swarm's partners over the celebrity's.
-* ``cumulative_trust`` (long-term ambassadors build "cumulative trust"): adopters of ten micro
-  partners posting weekly for 12 weeks over those of the same 120 posts by 120 creators on day 0
-  (the same cost on any card); ``cumulative_trust_per_reached``: the same per reached account,
-  the effect of repeated trusted exposure without the burst's larger reach.
+What is a check and what is not (docs/experiments.md, "Verification, validation, findings"):
 
-**Population.** ``worlds`` replicate worlds (root seeds ``replicate_seed(seed, CLAIMS, w)``,
-stream ``CLAIMS`` = 16), each running a Latin hypercube of ``points`` campaigns (the sweep
-machinery: ``sweep: latin_hypercube`` written into the base scenario, sampled by SALib from the
-world's root seed, stream ``DESIGN``) over the 95% intervals of the scenario's fitted set
-(engagement by tier, threshold scale, re-share) and over ranges of the unfitted parameters
-(celebrity trust, trust growth). Every campaign runs under every rate card of the definition.
-
-**Verdict rule** (:func:`verdict`), per claim, from the campaigns' advantage ratios:
-
-1. the share of campaigns in which the claim holds (ratio > 1), with a Wilson interval;
-2. the parameter with the largest |Spearman rho| between the log ratio and the campaign's
-   parameter values (Bonferroni-adjusted p over the parameters);
-3. "depends on X" if the share in the lower half of X's range and in the upper half have
-   intervals on opposite sides of 1/2 (the verdict flips with X); otherwise "supported" if the
-   share's interval lies above 1/2, "not supported" if below; otherwise "depends on X" if X's
-   adjusted p is below ``alpha``; otherwise "undetermined".
-
-A check passes when the verdict is determined (anything but "undetermined"): a claim the model
-does not support is a finding reported in the verdict, not a failed check; a failed check means
-the population is too small to decide.
+* **verification** (gates CI): every budget-matched arm spends its budget to within one partner's
+  price at every point; the audit's own cost accounting equals the runner's; every point ran.
+* **findings** (never checks): each claim's verdict. ``supported`` where it holds in more than
+  90% of the space (the Wilson interval's lower end), ``not supported`` where it holds in less
+  than 10%, else ``depends on`` its most influential parameters; a claim stated as a share (the
+  source's "56% of marketers") is set against that share's published range instead, and is not
+  supported as stated when the model's share lies outside it. No verdict can fail a run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,80 +33,145 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
-from pydantic import Field, field_validator
-from scipy import stats
+from pydantic import Field, model_validator
 
+from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
-from sim.experiments.comparison import Check, Estimate, proportion_interval
+from sim.execution.evaluate import PointEvaluator
+from sim.execution.prepare import prepare
+from sim.experiments.assumptions import AssumptionError, Space, space
+from sim.experiments.audit import (
+    HALF,
+    LOWER_IS_BETTER,
+    Arm,
+    Box,
+    ComparisonSpec,
+    Planner,
+    Prices,
+    blocks,
+    breakeven,
+    conditions,
+    feature,
+    share_holds,
+    sobol_indices,
+)
+from sim.experiments.comparison import Check, Estimate, Finding, Kind
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream
-from sim.runner import run
-from sim.scenario import Scenario, load_scenario
-from sim.schema import PositiveInt, Spec
-from sim.sweeps.design import apply
-from sim.sweeps.executor import machine_cores
-from sim.sweeps.spec import SweepSpec
+from sim.input import keypaths
+from sim.input.design import apply, design_seed
+from sim.input.scenario import load_scenario
+from sim.input.schema import PositiveInt, Spec
+from sim.input.sweep import MAX_POINTS
 
 ROOT = Path(__file__).resolve().parents[2]
-Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=40)]
+Label = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
-SUPPORTED, NOT_SUPPORTED, DEPENDS, UNDETERMINED = "supported", "not supported", "depends on", "undetermined"
-
-
-class FittedRange(Spec):
-    """A fitted parameter varied over its 95% interval in the scenario's fitted set."""
-
-    path: str
-    name: Label
-
-
-class Varied(Spec):
-    """An unfitted parameter varied over a stated range."""
-
-    path: str
-    name: Label
-    low: float
-    high: float
-
-
-class Card(Spec):
-    """A rate card, the budget every budget-matched strategy gets under it, and the strategies run."""
-
-    name: str
-    budget: Annotated[float, Field(gt=0)]
-    strategies: Annotated[list[str], Field(min_length=1)]
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in RATE_CARDS:
-            raise ValueError(f"unknown rate card {value!r} (allowed: {', '.join(RATE_CARDS)})")
-        return value
+SUPPORTED, NOT_SUPPORTED, DEPENDS = "supported", "not supported", "depends on"
+#: Scenario discovery looks at this many most influential parameters (total index), besides the
+#: features a claim names.
+SCOUT = 6
+#: A claim is supported where it holds in more than this share of the space (the Wilson
+#: interval's lower end), not supported where in less than 1 minus it.
+WIDE = 0.9
 
 
 class Parameters(Spec):
-    """The base scenario, what varies across campaigns, the rate cards and the verdict's levels."""
+    """The base campaign, the assumption space, the arms and the comparisons.
+
+    Attributes
+    ----------
+    scenario : str
+        The base campaign (world, model, prices); its strategies are replaced by the arms.
+    assumptions : str
+        The assumption space (``calibration/assumptions.yaml``).
+    fixed : dict
+        Assumptions left at the base scenario's values, each with the reason.
+    arms : dict of str to Arm
+    claims : list of ComparisonSpec
+    features : dict of str to str
+        Derived quantities (arithmetic of parameter names) offered to scenario discovery and
+        break-even besides the parameters, e.g. ``mega_trust * mega_authenticity / (micro_trust *
+        micro_authenticity)``.
+    targets : str
+        The targets file claims with a ``target`` read their published range from.
+    level : float
+        Of every interval.
+    density : float
+        Density PRIM's box aims for.
+    top : int
+        Break-even values are reported for this many most influential parameters (total index)
+        of each comparison, besides those it names.
+    """
 
     scenario: str = "experiments/source_claims/campaigns.yaml"
-    fitted: Annotated[list[FittedRange], Field(min_length=1)]
-    unfitted: list[Varied] = []
-    cards: Annotated[list[Card], Field(min_length=1)]
-    budget_strategies: list[str] = ["micro_swarm", "nano_swarm"]
+    assumptions: str = "calibration/assumptions.yaml"
+    fixed: dict[Label, Annotated[str, Field(min_length=5)]] = {}
+    arms: dict[Label, Arm]
+    claims: Annotated[list[ComparisonSpec], Field(min_length=1)]
+    features: dict[Label, Annotated[str, Field(min_length=1, max_length=300)]] = {}
+    targets: str = "calibration/targets.yaml"
     level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
-    alpha: Annotated[float, Field(gt=0.0, lt=0.5)] = 0.05
+    density: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.8
+    top: Annotated[int, Field(ge=1, le=5)] = 2
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Parameters:
+        ids = [c.id for c in self.claims]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"claim ids must be distinct; repeated: {', '.join(dup)}")
+        for c in self.claims:
+            for ref in (c.arm, c.versus):
+                if ref.split("@")[0] not in self.arms:
+                    raise ValueError(f"claim {c.id}: unknown arm {ref!r} (arms: {', '.join(self.arms)})")
+        for name, arm in self.arms.items():
+            for g in arm.posts:
+                if g.budget_of is not None and g.budget_of.split("@")[0] not in self.arms:
+                    raise ValueError(f"arm {name}: budget_of names unknown arm {g.budget_of!r}")
+        return self
 
 
 class Sizes(Spec):
-    """Replicate worlds, Latin-hypercube campaigns per world, trials per campaign, scenario overrides."""
+    """How big: Saltelli base sample N (a power of two), trials per point, the audience, workers.
 
-    worlds: PositiveInt
-    points: Annotated[int, Field(ge=2)]
+    Attributes
+    ----------
+    base_samples : int
+        N; the sample has N (D + 2) points.
+    trials : int
+        Trials per point (every point on the same root seed).
+    audience : int, optional
+        Simulated audience accounts (``world.audience.peers.n``) and ``communities`` their groups.
+    replicate_worlds : int
+        Further worlds (root seeds) on which the sample's A block is run again, to show how far a
+        point's outcome depends on which creators the world happens to have.
+    batch : int
+        Points per finished piece (a killed run resumes from the last).
+    workers : int
+        Points run at once (threads; the kernel releases the GIL).
+    """
+
+    base_samples: Annotated[int, Field(ge=2, le=MAX_POINTS)]  # a sweep's limit; N (D + 2) is checked too
     trials: PositiveInt
-    overrides: dict[str, float] = {}
+    audience: PositiveInt | None = None
+    communities: PositiveInt | None = None
+    replicate_worlds: Annotated[int, Field(ge=0, le=4)] = 0
+    batch: PositiveInt = 64
+    workers: PositiveInt = 2
+
+    @model_validator(mode="after")
+    def _power_of_two(self) -> Sizes:
+        if self.base_samples & (self.base_samples - 1):
+            raise ValueError(f"base_samples must be a power of two (Saltelli's scheme), got {self.base_samples}")
+        return self
+
+    def points(self, dimensions: int) -> int:
+        """Points run over ``dimensions`` parameters: the sample's N (D + 2), and N more per replicate world."""
+        return self.base_samples * (dimensions + 2 + self.replicate_worlds)
 
 
 class Definition(ExperimentSpec):
@@ -140,367 +183,664 @@ class Definition(ExperimentSpec):
     quick: Sizes
 
 
-# --------------------------------------------------------------------------- the verdict rule
+# --------------------------------------------------------------------------- inputs
 
-@dataclass(frozen=True)
-class Verdict:
-    """A claim's verdict over a population of campaigns.
+def _path(name: str) -> Path:
+    p = Path(name)
+    return p if p.is_absolute() or p.exists() else ROOT / p
 
-    Attributes
-    ----------
-    kind : str
-        ``supported``, ``not supported``, ``depends on`` or ``undetermined``.
-    share : Estimate
-        Share of campaigns in which the claim holds, Wilson interval.
-    parameter : str or None
-        The parameter with the largest |Spearman rho| with the log advantage ratio.
-    rho, p : float
-        Its rank correlation and Bonferroni-adjusted p-value.
-    halves : (Estimate, Estimate) or None
-        Shares in the lower and upper half of that parameter's values.
-    """
-
-    kind: str
-    share: Estimate
-    parameter: str | None
-    rho: float
-    p: float
-    halves: tuple[Estimate, Estimate] | None
-
-    @property
-    def decided(self) -> bool:
-        """Whether the evidence determines the verdict."""
-        return self.kind != UNDETERMINED
-
-    @property
-    def text(self) -> str:
-        """``supported``, ``not supported``, ``depends on <parameter>`` or ``undetermined``."""
-        return f"{DEPENDS} {self.parameter}" if self.kind == DEPENDS else self.kind
-
-
-def verdict(holds: np.ndarray, effect: np.ndarray, x: np.ndarray, labels: list[str], level: float = 0.95,
-            alpha: float = 0.05) -> Verdict:
-    """Supported / not supported / depends on a parameter, from a population of campaigns.
-
-    Parameters
-    ----------
-    holds : bool[N]
-        Whether the claim holds in each campaign.
-    effect : float[N]
-        The size of the advantage (the log advantage ratio), ranked against each parameter.
-    x : float[N, D]
-        Each campaign's parameter values.
-    labels : list of str, length D
-    level : float
-        Of the Wilson intervals.
-    alpha : float
-        Family-wise level of the rank-correlation test (Bonferroni over the D parameters).
-    """
-    holds = np.asarray(holds, dtype=bool)
-    x = np.asarray(x, dtype=np.float64)
-    n = len(holds)
-    share = proportion_interval(int(holds.sum()), n, level)
-    rhos = np.full(x.shape[1], np.nan)
-    ps = np.ones(x.shape[1])
-    for d in range(x.shape[1]):
-        if np.ptp(x[:, d]) > 0 and np.ptp(effect) > 0:
-            res = stats.spearmanr(x[:, d], effect)
-            rhos[d], ps[d] = float(res.statistic), float(res.pvalue)
-    if not np.isfinite(rhos).any():
-        top, rho, p, halves = None, float("nan"), 1.0, None
-    else:
-        d = int(np.nanargmax(np.abs(rhos)))
-        top, rho, p = labels[d], float(rhos[d]), min(1.0, float(ps[d]) * x.shape[1])
-        low = x[:, d] <= np.median(x[:, d])
-        halves = (proportion_interval(int(holds[low].sum()), int(low.sum()), level),
-                  proportion_interval(int(holds[~low].sum()), int((~low).sum()), level))
-    flips = halves is not None and ((halves[0].low > 0.5 and halves[1].high < 0.5)
-                                    or (halves[0].high < 0.5 and halves[1].low > 0.5))
-    if flips:
-        kind = DEPENDS
-    elif share.low > 0.5:
-        kind = SUPPORTED
-    elif share.high < 0.5:
-        kind = NOT_SUPPORTED
-    elif top is not None and p < alpha:
-        kind = DEPENDS
-    else:
-        kind = UNDETERMINED
-    return Verdict(kind, share, top, rho, p, halves)
-
-
-def median_interval(values: np.ndarray, level: float = 0.95) -> Estimate:
-    """Median with its distribution-free interval from order statistics (scipy's quantile test)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    med = float(np.median(v))
-    ci = stats.quantile_test(v, q=med, p=0.5).confidence_interval(confidence_level=level)
-    low, high = float(ci.low), float(ci.high)
-    return Estimate(med, low if np.isfinite(low) else float(v.min()), high if np.isfinite(high) else float(v.max()))
-
-
-# --------------------------------------------------------------------------- the campaigns
 
 @lru_cache(maxsize=4)
-def _base(path: str) -> Scenario:
-    p = Path(path)
-    return load_scenario(p if p.is_absolute() or p.exists() else ROOT / p)
+def _base(path: str):
+    return load_scenario(_path(path))
 
 
-def fitted_intervals(spec: Definition) -> list[Varied]:
-    """The fitted ranges as :class:`Varied`, from the base scenario's fitted set."""
-    from sim.calibration.fitted import find_fitted, read_fitted
+def _tiers_platforms(p: Parameters) -> tuple[set[str], set[str]]:
+    tiers = {g.tier for arm in p.arms.values() for g in arm.posts}
+    platforms = {"instagram", "tiktok"}
+    return tiers, platforms
 
-    base = _base(spec.parameters.scenario)
-    where = Path(spec.parameters.scenario)
-    path = find_fitted(base.parameters, (where if where.is_absolute() else ROOT / where).parent)
-    by_path = {p.path: p for p in read_fitted(path).parameters}
-    out = []
-    for f in spec.parameters.fitted:
-        if f.path not in by_path:
-            raise ValueError(f"parameters.fitted: {f.path} is not in {path} (fitted: {', '.join(by_path)})")
-        lo, hi = by_path[f.path].interval
-        out.append(Varied(path=f.path, name=f.name, low=lo, high=hi))
+
+def relevant(p: Parameters, full: Space) -> tuple[Space, dict[str, str]]:
+    """The dimensions the arms can read, and every left-out one with the reason."""
+    tiers, platforms = _tiers_platforms(p)
+    keep, left = [], {}
+    for d in full.dimensions:
+        k = d.keys
+        if d.name in p.fixed:
+            left[d.name] = p.fixed[d.name]
+        elif k[:2] == ("world", "tiers") and k[2] not in tiers:
+            left[d.name] = f"no arm uses {k[2]} creators"
+        elif k[0] == "partnership_cost" and k[1] not in tiers:
+            left[d.name] = f"no arm uses {k[1]} creators"
+        elif k[0] == "rate_card" and (k[1] not in platforms or k[2] not in tiers):
+            left[d.name] = f"no arm posts {k[2]} on {k[1]}"
+        else:
+            keep.append(d.name)
+    return full.subset(keep), left
+
+
+def workspace_key(spec: Definition, sizes: Sizes) -> str:
+    """What a run's finished points depend on: the files, seed, sizes, arms and what each claim compares
+    (not its wording), so that rewording a claim reuses them."""
+    import hashlib
+    import json
+
+    p = spec.parameters
+    files = {}
+    for name in (p.scenario, p.assumptions):
+        files[name] = hashlib.sha256(_path(name).read_bytes()).hexdigest()
+    try:
+        files["fitted"] = hashlib.sha256(space(p.assumptions).fitted_set.read_bytes()).hexdigest()
+    except AssumptionError:
+        files["fitted"] = ""
+    claims = [c.model_dump(mode="json", include={"id", "quantity", "arm", "versus", "platforms", "card"})
+              for c in p.claims]
+    return json.dumps({"seed": spec.seed, "sizes": sizes.model_dump(mode="json", exclude={"workers"}), "files": files,
+                       "fixed": sorted(p.fixed), "arms": {k: v.model_dump(mode="json") for k, v in p.arms.items()},
+                       "claims": claims}, sort_keys=True)
+
+
+def input_problems(spec: Definition) -> list[str]:
+    """Problems with the files the definition names (assumptions, scenario, targets), before anything runs."""
+    p = spec.parameters
+    problems = []
+    try:
+        full = space(p.assumptions)
+    except AssumptionError as exc:
+        return list(exc.problems)
+    unknown = sorted(set(p.fixed) - set(full.names))
+    if unknown:
+        problems.append(f"parameters.fixed: {', '.join(unknown)} not in {p.assumptions} (has {', '.join(full.names)})")
+    d = len(relevant(p, full)[0].dimensions)
+    for which in ("full", "quick"):
+        sizes = getattr(spec, which)
+        if sizes.points(d) > MAX_POINTS:  # before the sample is drawn: a sweep's limit
+            problems.append(f"{which}.base_samples: {sizes.base_samples:,} x ({d} parameters + 2"
+                            f"{f' + {sizes.replicate_worlds} replicate worlds' if sizes.replicate_worlds else ''}) "
+                            f"= {sizes.points(d):,} points; at most {MAX_POINTS:,} are run")
+    names = set(full.names)
+    for name, expr in p.features.items():
+        try:
+            feature(expr, {n: np.ones(1) for n in names})
+        except ValueError as exc:
+            problems.append(f"parameters.features.{name}: {exc}")
+    known = names | set(p.features)
+    for i, c in enumerate(p.claims):
+        bad = [b for b in c.breakeven if b not in known]
+        if bad:
+            problems.append(f"parameters.claims.{i}.breakeven: {', '.join(bad)} is neither a parameter nor a feature")
+    if any(c.target for c in p.claims):
+        from sim.calibration.targets import TargetsError, load_targets
+
+        try:
+            targets = {t.name for t in load_targets(_path(p.targets)).items}
+        except (TargetsError, OSError) as exc:
+            problems.append(f"parameters.targets: {exc}")
+        else:
+            for i, c in enumerate(p.claims):
+                if c.target and c.target not in targets:
+                    problems.append(f"parameters.claims.{i}.target: {c.target} is not a target of {p.targets}")
+    try:
+        _base(p.scenario)
+    except Exception as exc:  # noqa: BLE001 -- reported as an input problem, whatever went wrong
+        problems.append(f"parameters.scenario: {exc}")
+    return problems
+
+
+def _target(p: Parameters, name: str):
+    from sim.calibration.targets import load_targets
+
+    return {t.name: t for t in load_targets(_path(p.targets)).items}[name]
+
+
+# --------------------------------------------------------------------------- one point
+
+@dataclass(frozen=True)
+class Context:
+    """What every point of a run shares."""
+
+    spec: Definition
+    sizes: Sizes
+    dims: Space
+    base: object  # the base Scenario at the run's sizes
+    instances: tuple[tuple[str, str | None], ...]  # (arm@platform, card) pairs every point needs
+
+    @property
+    def readings(self) -> list[tuple[ComparisonSpec, str, str, str]]:
+        """``(claim, platform label, arm instance, versus instance)`` of every reading."""
+        return [(c, label, a, b) for c in self.spec.parameters.claims for label, a, b in c.readings()]
+
+
+def column(claim: str, label: str) -> str:
+    """The points table's column of one reading's log advantage."""
+    return f"{claim}|{label}"
+
+
+def context(spec: Definition, sizes: Sizes) -> Context:
+    """The run's shared inputs: the relevant dimensions and the base scenario at these sizes."""
+    p = spec.parameters
+    dims, _ = relevant(p, space(p.assumptions))
+    base = _base(p.scenario)
+    values = {("trials",): sizes.trials}
+    if sizes.audience is not None:
+        values[("world", "audience", "peers", "n")] = sizes.audience
+    if sizes.communities is not None:
+        values[("world", "audience", "peers", "count")] = sizes.communities
+    base, _ = apply(base, values)
+    needed = []
+    for c in p.claims:
+        for _label, a, b in c.readings():
+            for inst in (a, b):
+                if (inst, c.card) not in needed:
+                    needed.append((inst, c.card))
+    return Context(spec, sizes, dims, base, tuple(needed))
+
+
+def prices_at(ctx: Context, overrides: dict[tuple[str, ...], float], card: str | None) -> Prices:
+    """The point's prices (its rate card and partnership costs), or ``card``'s posts with the point's fees."""
+    per_post = {k: dict(v) for k, v in ctx.base.rate_card.items()}
+    fees = dict(ctx.base.partnership_cost)
+    for keys, v in overrides.items():
+        if keys[0] == "rate_card":
+            per_post[keys[1]][keys[2]] = float(v)
+        elif keys[0] == "partnership_cost":
+            fees[keys[1]] = float(v)
+    if card is not None:
+        per_post = RATE_CARDS[card].as_dict()
+    return Prices(per_post, fees)
+
+
+def overrides_at(ctx: Context, values: np.ndarray) -> dict[tuple[str, ...], float]:
+    """The point's values at their scenario paths (divided by ``per`` where given)."""
+    data = ctx.base.model_dump(mode="python")
+    out = {}
+    for d, v in zip(ctx.dims.dimensions, values, strict=True):
+        v = float(v)
+        if d.per is not None:
+            v = v / float(keypaths.get(data, keypaths.split(d.per)))
+        out[d.keys] = v
     return out
 
 
-def varied(spec: Definition) -> list[Varied]:
-    """Every parameter the campaigns vary, fitted first."""
-    return fitted_intervals(spec) + list(spec.parameters.unfitted)
+def plan(ctx: Context, values: np.ndarray) -> tuple[dict, list[dict], dict[tuple[str, str | None], dict]]:
+    """The point's overrides, strategies, and per instance its strategy name, cost and budget.
+
+    Raises
+    ------
+    ValueError
+        If an arm's budget buys no partner at this point.
+    """
+    over = overrides_at(ctx, values)
+    planners: dict[str | None, Planner] = {}
+    strategies: dict[tuple, str] = {}
+    info: dict[tuple[str, str | None], dict] = {}
+    for inst, card in ctx.instances:
+        planner = planners.setdefault(card, Planner(ctx.spec.parameters.arms, prices_at(ctx, over, card)))
+        groups = planner.groups(inst)
+        key = tuple(groups)
+        name = strategies.setdefault(key, f"s{len(strategies)}")
+        info[(inst, card)] = {"strategy": name, "cost": planner.cost(inst), "budgets": planner.budgets(inst)}
+    posts = [{"name": name, "posts": [g.post_group() for g in key]} for key, name in strategies.items()]
+    return over, posts, info
 
 
-def scenario_for(spec: Definition, sizes: Sizes, card: Card, world: int) -> Scenario:
-    """The base scenario at the sizes, under ``card`` (its strategies, budgets), world ``world``'s
-    root seed, with the Latin-hypercube sweep over :func:`varied`."""
-    base = _base(spec.parameters.scenario)
-    data = base.model_dump(mode="python")
-    names = [s.name for s in base.strategy_list]
-    missing = [s for s in card.strategies if s not in names]
-    if missing:
-        raise ValueError(f"parameters.cards ({card.name}): no strategy {', '.join(missing)} in "
-                         f"{spec.parameters.scenario} (strategies: {', '.join(names)})")
-    data["strategies"] = [s for s in data["strategies"] if s["name"] in card.strategies]
-    data.update(trials=sizes.trials, seed=replicate_seed(spec.seed, int(Stream.CLAIMS), world))
-    shell = Scenario.model_validate(data)
-    shell._source = base._source
-    values: dict[tuple[str, ...], float | str] = {tuple(k.split(".")): v for k, v in sizes.overrides.items()}
-    values[("rate_card",)] = card.name
-    for i, s in enumerate(shell.strategy_list):
-        if s.name in spec.parameters.budget_strategies:
-            values[("strategies", str(i), "posts", "0", "budget")] = card.budget
-    out, _ = apply(shell, values)
-    data = out.model_dump(mode="python")
-    data["sweep"] = SweepSpec(design="latin_hypercube", samples=sizes.points, uncertainties=[
-        {"path": v.path, "name": v.name, "low": v.low, "high": v.high} for v in varied(spec)]).model_dump(mode="python")
-    swept = Scenario.model_validate(data)
-    swept._source = base._source
-    return swept
+def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: PointEvaluator | None = None) -> dict:
+    """Run one point: every arm instance, then every reading's log advantage.
+
+    The point's scenario runs all its trials through ``evaluator`` (the run stage's
+    :class:`~sim.execution.evaluate.PointEvaluator`: the tables :func:`sim.api.run` would give,
+    tested), which keeps the worlds it builds: points that differ only in what the world builder
+    does not read (the model, trust, reach, prices: most of a Saltelli block's rows) share one.
+
+    Parameters
+    ----------
+    evaluator : PointEvaluator, optional
+        Shared by the points of a group (one thread); default: a new one for this point.
+
+    Returns
+    -------
+    dict
+        ``column(claim, platform)`` -> log advantage, and the point's verification numbers:
+        ``budget_excess`` (most any budget-matched group spends above its budget, USD; <= 0),
+        ``budget_slack`` (most any leaves unspent, in units of one of its partners' price; < 1),
+        ``cost_gap`` (largest |audit cost - runner cost| of arms priced at the point's card), and
+        ``floored`` (arm instances whose mean adopters were raised to half an adopter).
+    """
+    over, posts, info = plan(ctx, values)
+    scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): seed})
+    ev = (evaluator or PointEvaluator()).evaluate(scenario)
+    table = pa.concat_tables([t.runs for t in ev.tables.values()]).to_pandas()
+    # strategy as strings, as in Results.table: pandas sums a categorical key's groups in another
+    # order, which moves the means in their last bits
+    table["strategy"] = table["strategy"].astype("string")
+    means = table.groupby("strategy", observed=True)[["cost", "reach", "engagements", "adopted"]].mean()
+    pop = ev.point.world.population
+    followers = {name: float(pop.followers_real[ev.plan(name).partner_creator].sum()) for name in ev.tables}
+    trials = ctx.sizes.trials
+    q: dict[tuple[str, str | None], dict[str, float]] = {}
+    excess, slack, gap, floored = -math.inf, 0.0, 0.0, 0
+    for (inst, card), meta in info.items():
+        m = means.loc[meta["strategy"]]
+        adopted = float(m["adopted"])
+        if adopted < HALF / trials:
+            adopted, floored = HALF / trials, floored + 1
+        reach = max(float(m["reach"]), HALF / trials)
+        cost = meta["cost"]
+        if card is None:
+            gap = max(gap, abs(cost - float(m["cost"])))
+        for budget, spent, unit in meta["budgets"]:
+            excess = max(excess, spent - budget)
+            slack = max(slack, (budget - spent) / unit)
+        q[(inst, card)] = {"cost_per_adopter": cost / adopted, "actions_per_reached": adopted / reach,
+                           "engagements_per_follower": float(m["engagements"]) / float(followers[meta["strategy"]]),
+                           "adopters": adopted}
+    out = {"budget_excess": excess if excess > -math.inf else 0.0, "budget_slack": slack, "cost_gap": gap,
+           "floored": floored}
+    for c, label, a, b in ctx.readings:
+        qa, qb = q[(a, c.card)][c.quantity], q[(b, c.card)][c.quantity]
+        out[column(c.id, label)] = math.log(qb / qa) if c.quantity in LOWER_IS_BETTER else math.log(qa / qb)
+    for (inst, card), v in q.items():
+        tag = f"{inst}{'|' + card if card else ''}"
+        out[f"adopters|{tag}"] = v["adopters"]
+    return out
 
 
-MEANS = ("cost", "reach", "engagements", "engagers", "adopted", "adopters_engaged")
+# --------------------------------------------------------------------------- the run
+
+def sample(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Saltelli's sample in the unit cube (SALib, scrambled Sobol' sequence; stream DESIGN) and its values."""
+    from SALib.sample import sobol
+
+    d = len(ctx.dims.dimensions)
+    problem = {"num_vars": d, "names": ctx.dims.names, "bounds": [[0.0, 1.0]] * d}
+    unit = sobol.sample(problem, ctx.sizes.base_samples, calc_second_order=False, scramble=True,
+                        seed=design_seed(ctx.spec.seed))
+    return unit, ctx.dims.values(unit)
 
 
-def campaigns(spec: Definition, sizes: Sizes, card: Card, world: int) -> pd.DataFrame:
-    """One world's campaigns under one card: per point and strategy, trial means and partners' followers."""
-    scenario = scenario_for(spec, sizes, card, world)
-    res = run(scenario, workers=min(2, machine_cores()))
-    means = res.table.groupby(["point", "strategy"], observed=True)[list(MEANS)].mean()
-    roster = res.roster.groupby(["point", "strategy"], observed=True).agg(
-        followers=("followers", "sum"), partners=("partner", "size"))
-    frame = means.join(roster).reset_index()
-    frame["strategy"] = frame.strategy.astype(str)
-    values = pd.DataFrame([dict(p.values) for p in res.design.points]).assign(point=range(len(res.design.points)))
-    return frame.merge(values, on="point").assign(card=card.name, world=world)
+def world_seed(spec: Definition, world: int) -> int:
+    """Root seed of world ``world`` (stream CLAIMS); every point of a world shares it."""
+    return replicate_seed(spec.seed, int(Stream.CLAIMS), world)
 
 
-# --------------------------------------------------------------------------- the claims
+def groups(rows: np.ndarray, block: int, workers: int) -> list[np.ndarray]:
+    """``rows`` cut into runs of consecutive rows of one Saltelli block (``block`` = D + 2 rows), each
+    at most ``ceil(block / workers)`` long, so that every worker gets a share of a block.
 
-Wide = pd.DataFrame  # one row per campaign (world, point); columns (card, strategy, quantity)
+    A group's points run in one thread on one :class:`PointEvaluator`: a block's A row and its
+    AB_j rows for the parameters the world builder does not read build one world between them.
+    """
+    size = max(1, math.ceil(block / workers))
+    out: list[list[int]] = []
+    for r in map(int, rows):
+        last = out[-1][-1] if out else None
+        if last is None or r != last + 1 or r // block != last // block or len(out[-1]) >= size:
+            out.append([r])
+        else:
+            out[-1].append(r)
+    return [np.asarray(g) for g in out]
 
 
-def _cpa(w: Wide, card: str, s: str) -> pd.Series:
-    return w[(card, s, "cost")] / w[(card, s, "adopted")]
+def _batch(ctx: Context, values: np.ndarray, rows: np.ndarray, world: int) -> pd.DataFrame:
+    seed = world_seed(ctx.spec, world)
+
+    def work(group: np.ndarray) -> list[dict]:
+        evaluator = PointEvaluator()  # its worlds are dropped with the group
+        return [evaluate_point(ctx, values[i], seed, evaluator) for i in group]
+
+    parts = groups(rows, len(ctx.dims.dimensions) + 2, ctx.sizes.workers)
+    if ctx.sizes.workers > 1:
+        with ThreadPoolExecutor(ctx.sizes.workers) as pool:
+            results = [r for done in pool.map(work, parts) for r in done]
+    else:
+        results = [r for g in parts for r in work(g)]
+    return pd.DataFrame(results).assign(point=rows, world=world)
 
 
-def _per(w: Wide, card: str, s: str, num: str, den: str) -> pd.Series:
-    return w[(card, s, num)] / w[(card, s, den)]
+def check_pools(ctx: Context, values: np.ndarray) -> list[str]:
+    """Arm instances at some point of the sample that would hire more creators than the world has."""
+    prep = prepare(ctx.base)
+    pop = prep.world.population
+    pool = {}
+    for t, tier in enumerate(pop.tiers):
+        for k, platform in enumerate(pop.platforms):
+            pool[(tier, platform)] = int(((pop.creator_tier == t) & (pop.creator_platform == k)).sum())
+    worst: dict[tuple[str, str], tuple[int, int]] = {}
+    problems = []
+    for i in range(len(values)):
+        try:
+            _over, posts, _info = plan(ctx, values[i])
+        except ValueError as exc:
+            problems.append(f"point {i}: {exc}")
+            continue
+        for s in posts:
+            for g in s["posts"]:
+                key = (g["tier"], g["platform"])
+                if g["creators"] > worst.get(key, (0, -1))[0]:
+                    worst[key] = (g["creators"], i)
+    for key, (n, i) in sorted(worst.items()):
+        if n > pool.get(key, 0):
+            problems.append(f"{ctx.spec.parameters.scenario}: world.tiers.{key[0]}: point {i} hires {n} {key[0]} "
+                            f"creators on {key[1]}, the world has {pool.get(key, 0)}: raise the tier's count")
+    return problems[:10]
 
+
+def run_points(ctx: Context, ws: Workspace, steps: Steps) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every point of the sample (and the A block on the replicate worlds), in resumable batches."""
+    unit, values = sample(ctx)
+    problems = check_pools(ctx, values)
+    if problems:
+        raise ValueError("the base campaign cannot run every point of the space:\n" + "\n".join(problems))
+    n = len(values)
+    a_rows = np.arange(ctx.sizes.base_samples) * (len(ctx.dims.dimensions) + 2)
+    units = {}
+    for b0 in range(0, n, ctx.sizes.batch):
+        rows = np.arange(b0, min(b0 + ctx.sizes.batch, n))
+        units[f"w0_{b0}"] = (lambda rows=rows: _batch(ctx, values, rows, 0))
+    for w in range(1, ctx.sizes.replicate_worlds + 1):
+        for b0 in range(0, len(a_rows), ctx.sizes.batch):
+            rows = a_rows[b0:b0 + ctx.sizes.batch]
+            units[f"w{w}_{b0}"] = (lambda rows=rows, w=w: _batch(ctx, values, rows, w))
+    return values, pieces(ws, steps, units)
+
+
+# --------------------------------------------------------------------------- analysis
 
 @dataclass(frozen=True)
-class Claim:
-    """One claim of the source, its reading as an advantage ratio (> 1: it holds in a campaign).
+class Reading:
+    """One comparison on one platform: what the audit concludes."""
 
-    Attributes
-    ----------
-    name, published, reading : str
-        Check name; the claim as the source states it; the model's reading in words.
-    card : str
-        The rate card the ratio is computed under.
-    advantage : callable
-        Wide table -> advantage ratio per campaign.
-    ours : {"share", "median", "inverse_median"}
-        What the check reports: the share of campaigns in which the claim holds, or the median
-        ratio (``inverse_median``: of 1 / ratio, for cost ratios read micro over celebrity).
-    """
-
-    name: str
-    published: str
-    reading: str
-    card: str
-    advantage: Callable[[Wide], pd.Series]
-    ours: str
+    claim: ComparisonSpec
+    platform: str
+    share: Estimate
+    median_ratio: Estimate
+    indices: pd.DataFrame
+    box: Box | None
+    breakevens: tuple[tuple[str, Estimate | None], ...]
+    verdict: str
+    agreement: float
+    target: tuple[float, float] | None
+    in_target: float
 
 
-INDUSTRY, SOURCE = "industry_midpoint", "source_article"
+def _median(x: np.ndarray, level: float) -> Estimate:
+    from scipy import stats
 
-CLAIMS: tuple[Claim, ...] = (
-    Claim("roi_micro", "'56% of marketers report better ROI with micro and nano-influencers' (micro)",
-          "share of campaigns in which a micro swarm's cost per adopter is below one celebrity post's at "
-          "equal budget (industry card)", INDUSTRY,
-          lambda w: _cpa(w, INDUSTRY, "celebrity") / _cpa(w, INDUSTRY, "micro_swarm"), "share"),
-    Claim("roi_nano", "'56% of marketers report better ROI with micro and nano-influencers' (nano)",
-          "share of campaigns in which a nano swarm's cost per adopter is below one celebrity post's at equal "
-          "budget (industry card)", INDUSTRY,
-          lambda w: _cpa(w, INDUSTRY, "celebrity") / _cpa(w, INDUSTRY, "nano_swarm"), "share"),
-    Claim("micro_price", "micro 'between $2,000 and $8,000 per post', celebrities 'hundreds of thousands to "
-          "millions'", "median cost per adopter micro / celebrity at the source's prices ($5,000 / $500,000, "
-          "budget $500,000); holds where < 1", SOURCE,
-          lambda w: _cpa(w, SOURCE, "celebrity") / _cpa(w, SOURCE, "micro_swarm"), "inverse_median"),
-    Claim("micro_more_genuine", "'63.6% of people perceive micro-influencer promotions as more genuine' "
-          "(Bradley-Terry: micro:mega persuasion 1.75)", "median ratio of actions per reached account, micro "
-          "swarm / celebrity at about equal reach (industry card); holds where > 1", INDUSTRY,
-          lambda w: _per(w, INDUSTRY, "micro_swarm", "adopted", "reach")
-          / _per(w, INDUSTRY, "celebrity", "adopted", "reach"), "median"),
-    Claim("micro_higher_engagement", "'micro-influencer partnerships deliver superior engagement metrics'",
-          "median ratio of engagements per follower, micro swarm partners / the celebrity (industry card); holds "
-          "where > 1", INDUSTRY,
-          lambda w: _per(w, INDUSTRY, "micro_swarm", "engagements", "followers")
-          / _per(w, INDUSTRY, "celebrity", "engagements", "followers"), "median"),
-    Claim("cumulative_trust", "long-term ambassadors build 'cumulative trust' (better than one-off posts)",
-          "median ratio of adopters, 10 micro ambassadors posting weekly for 12 weeks / the same 120 posts by 120 "
-          "creators on day 0 (equal cost); holds where > 1", INDUSTRY,
-          lambda w: w[(INDUSTRY, "ambassadors", "adopted")] / w[(INDUSTRY, "burst", "adopted")], "median"),
-    Claim("cumulative_trust_per_reached", "long-term ambassadors build 'cumulative trust' (per person reached)",
-          "median ratio of actions per reached account, ambassadors / burst (the trust effect without the burst's "
-          "larger reach); holds where > 1", INDUSTRY,
-          lambda w: _per(w, INDUSTRY, "ambassadors", "adopted", "reach")
-          / _per(w, INDUSTRY, "burst", "adopted", "reach"), "median"),
-)
+    v = np.sort(np.asarray(x, dtype=np.float64))
+    med = float(np.median(v))
+    if len(v) < 3:
+        return Estimate(med, float(v.min()), float(v.max()))
+    ci = stats.quantile_test(v, q=med, p=0.5).confidence_interval(confidence_level=level)
+    lo, hi = float(ci.low), float(ci.high)
+    return Estimate(med, lo if math.isfinite(lo) else float(v.min()), hi if math.isfinite(hi) else float(v.max()))
 
 
-def wide(frame: pd.DataFrame, labels: list[str]) -> tuple[Wide, pd.DataFrame]:
-    """Campaign table: one row per (world, point), columns (card, strategy, quantity); and its parameters."""
-    keys = ["world", "point"]
-    quantities = [*MEANS, "followers", "partners"]
-    w = frame.pivot_table(index=keys, columns=["card", "strategy"], values=quantities, aggfunc="first")
-    w.columns = w.columns.reorder_levels([1, 2, 0])
-    params = frame.groupby(keys)[labels].first()
-    return w, params
+def _verdict(c: ComparisonSpec, share: Estimate, indices: pd.DataFrame, target) -> str:
+    if c.compare == "share" and target is not None:
+        lo, hi = target
+        shown = f"holds in {share.value:.0%} ({share.low:.0%}-{share.high:.0%}) of the space"
+        if share.high >= lo and share.low <= hi:
+            return f"{SUPPORTED} as stated: {shown}, consistent with the published {lo:.0%}-{hi:.0%}"
+        side = "more" if share.low > hi else "less"
+        return f"{NOT_SUPPORTED} as stated: {shown}, {side} than the published {lo:.0%}-{hi:.0%}"
+    if share.low > WIDE:
+        return SUPPORTED
+    if share.high < 1 - WIDE:
+        return NOT_SUPPORTED
+    top = indices.sort_values("ST", ascending=False).parameter.head(2).tolist()
+    return f"{DEPENDS} {' and '.join(top)}"
 
 
-def audit(frame: pd.DataFrame, labels: list[str], cards: set[str], level: float,
-          alpha: float) -> tuple[list[tuple[Claim, pd.Series, Verdict]], pd.DataFrame]:
-    """Every claim whose card was run: its advantage ratio per campaign and its verdict."""
-    w, params = wide(frame, labels)
+def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Reading]:
+    """Every reading's share, indices, conditions, break-evens and verdict."""
+    p = ctx.spec.parameters
+    names = ctx.dims.names
+    d = len(names)
+    main = frame[frame.world == 0].sort_values("point")
+    rows = blocks(ctx.sizes.base_samples, d)
+    cols = {n: values[:, i] for i, n in enumerate(names)}
+    feats = {n: feature(e, cols) for n, e in p.features.items()}
+    x = pd.DataFrame({**cols, **feats})
+    seed = design_seed(ctx.spec.seed) + 1
     out = []
-    for claim in CLAIMS:
-        if claim.card not in cards:
-            continue
-        ratio = claim.advantage(w).astype(np.float64)
-        ok = np.isfinite(ratio) & (ratio > 0)
-        r = ratio[ok]
-        v = verdict(r.to_numpy() > 1, np.log(r.to_numpy()), params[ok].to_numpy(), labels, level, alpha)
-        out.append((claim, r, v))
-    return out, params
+    for c, label, _a, _b in ctx.readings:
+        y = main[column(c.id, label)].to_numpy(np.float64)
+        holds = y > 0
+        share = share_holds(y, rows, p.level)
+        idx = sobol_indices(y, names, seed)
+        # scenario discovery over the most influential parameters and the claim's named features
+        top = idx.dropna().sort_values("ST", ascending=False).parameter.head(SCOUT).tolist()
+        scout = list(dict.fromkeys([*top, *c.breakeven]))
+        box = conditions(x[scout], holds, threshold=p.density)
+        ranked = idx.dropna().sort_values("ST", ascending=False).parameter.head(p.top).tolist()
+        wanted = list(dict.fromkeys([*ranked, *c.breakeven]))
+        bes = tuple((n, breakeven(x[n].to_numpy()[rows], holds[rows], seed)) for n in wanted)
+        target = None
+        in_target = float("nan")
+        if c.target:
+            t = _target(p, c.target)
+            target = (t.range[0], t.range[1] if t.range[1] is not None else math.inf)
+            if c.compare == "ratio":
+                ratio = np.exp(y[rows])
+                in_target = float(((ratio >= target[0]) & (ratio <= target[1])).mean())
+        agree = float("nan")
+        reps = frame[frame.world > 0]
+        if len(reps):
+            a_rows = np.arange(ctx.sizes.base_samples) * (d + 2)
+            base_holds = pd.Series(holds, index=main.point.to_numpy())
+            same = [((g.set_index("point")[column(c.id, label)] > 0) == base_holds.loc[g.point.to_numpy()].to_numpy())
+                    .mean() for _, g in reps.groupby("world")]
+            agree = float(np.mean(same)) if same and len(a_rows) else float("nan")
+        out.append(Reading(c, label, share, _median(np.exp(y[rows]), p.level), idx, box, bes,
+                           _verdict(c, share, idx, target), agree, target, in_target))
+    return out
 
 
-def _check(claim: Claim, ratio: pd.Series, v: Verdict, level: float, extra: str = "") -> Check:
-    if claim.ours == "share":
-        ours, unit = v.share, "{:.3f}"
-    else:
-        ours = median_interval(1 / ratio if claim.ours == "inverse_median" else ratio, level)
-        unit = "{:.3g}"
-    halves = "" if v.halves is None else (f"; share with {v.parameter} in its lower / upper half "
-                                          f"{v.halves[0].text('{:.2f}')} / {v.halves[1].text('{:.2f}')}")
-    criterion = (f"{claim.reading}. Verdict **{v.text}**: holds in {v.share.text('{:.2f}')} of {len(ratio)} "
-                 f"campaigns; strongest rank correlate {v.parameter} (Spearman {v.rho:+.2f}, adj. p {v.p:.2g})"
-                 f"{halves}{extra}. Passes when the verdict is determined (rule: docs/calibration.md, Claims audit)")
-    return Check(claim.name, claim.published, ours, criterion, v.decided, unit)
+def _fmt(name: str, v: float) -> str:
+    if name.startswith(("price_", "partnership_")) or name == "audience_size":
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
 
+
+def condition_text(r: Reading, density: float = 0.8) -> str:
+    """``holds when ...`` / ``holds except when ...`` from the reading's PRIM box; what is left when
+    no box of at most three parameters separates the outcomes, or one outcome is (nearly) everywhere."""
+    if r.share.low > 0.97 or r.share.high < 0.03:
+        return "holds throughout the space" if r.share.value >= 0.5 else "fails throughout the space"
+    if r.box is None:
+        return "no simple condition: PRIM finds no significant box of at most three parameters"
+    where = r.box.text(_fmt)
+    stat = f"(box: {r.box.coverage:.0%} of those points, density {r.box.density:.0%}, {r.box.mass:.0%} of the space)"
+    if r.box.density < density:
+        verb = "holds" if r.box.outcome == "holds" else "fails"
+        return (f"no box of at most three parameters is {density:.0%} pure; the claim {verb} most often where "
+                f"{where} {stat}")
+    if r.box.outcome == "holds":
+        return f"holds when {where} {stat}"
+    return f"holds except when {where} {stat}"
+
+
+def _headline(c: ComparisonSpec, readings: list[Reading]) -> Reading:
+    mine = [r for r in readings if r.claim.id == c.id]
+    for want in ("mix", "instagram"):
+        for r in mine:
+            if r.platform == want:
+                return r
+    return mine[0]
+
+
+def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.DataFrame,
+           left_out: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """claims, platforms, sensitivity, breakeven, space and points tables."""
+    p = ctx.spec.parameters
+    plat_rows, sens, bes = [], [], []
+    for r in readings:
+        top = r.indices.dropna().sort_values("ST", ascending=False)
+        plat_rows.append({
+            "claim": r.claim.id, "platform": r.platform, "share_holds": r.share.value, "share_low": r.share.low,
+            "share_high": r.share.high, "median_ratio": r.median_ratio.value, "median_low": r.median_ratio.low,
+            "median_high": r.median_ratio.high, "verdict": r.verdict, "conditions": condition_text(r),
+            "top_parameters": ", ".join(f"{a} ({b:.2f})" for a, b in zip(top.parameter.head(3), top.ST.head(3),
+                                                                         strict=False)),
+            "box_outcome": r.box.outcome if r.box else "", "box_coverage": r.box.coverage if r.box else np.nan,
+            "box_density": r.box.density if r.box else np.nan, "agreement_across_worlds": r.agreement,
+            "share_in_target": r.in_target})
+        for _, row in r.indices.iterrows():
+            sens.append({"claim": r.claim.id, "platform": r.platform, "parameter": row.parameter, "S1": row.S1,
+                         "S1_conf": row.S1_conf, "ST": row.ST, "ST_conf": row.ST_conf})
+        for name, est in r.breakevens:
+            bes.append({"claim": r.claim.id, "platform": r.platform, "parameter": name,
+                        "value": est.value if est else np.nan, "low": est.low if est else np.nan,
+                        "high": est.high if est else np.nan,
+                        "note": "" if est else "no flip inside the sampled range (or no clear trend)"})
+    claims = []
+    for c in p.claims:
+        h = _headline(c, readings)
+        row = {"claim": c.id, "kind": c.kind, "published": c.published, "reading": c.reading, "quantity": c.quantity,
+               "platform": h.platform, "share_holds": h.share.value, "share_low": h.share.low,
+               "share_high": h.share.high, "median_ratio": h.median_ratio.value, "verdict": h.verdict,
+               "conditions": condition_text(h),
+               "top_parameters": ", ".join(h.indices.dropna().sort_values("ST", ascending=False).parameter.head(3)),
+               "target": c.target or "", "target_low": h.target[0] if h.target else np.nan,
+               "target_high": h.target[1] if h.target else np.nan}
+        for r in readings:
+            if r.claim.id == c.id:
+                row[f"share_{r.platform}"] = r.share.value
+        claims.append(row)
+    dims = pd.DataFrame(ctx.dims.table()).assign(varied=True)
+    fixed = pd.DataFrame([{"parameter": n, "varied": False, "source": why} for n, why in left_out.items()])
+    points = pd.DataFrame(values, columns=ctx.dims.names).assign(point=np.arange(len(values)))
+    points = points.merge(frame[frame.world == 0].drop(columns=["world"]), on="point")
+    return {"claims": pd.DataFrame(claims), "platforms": pd.DataFrame(plat_rows), "sensitivity": pd.DataFrame(sens),
+            "breakeven": pd.DataFrame(bes), "space": pd.concat([dims, fixed], ignore_index=True), "points": points}
+
+
+def conditions_md(ctx: Context, readings: list[Reading], n_points: int, elapsed_note: str = "") -> str:
+    """``conditions.md``: per claim, its verdict and the conditions under which it holds."""
+    p = ctx.spec.parameters
+    lines = [f"# {ctx.spec.title}", "",
+             f"{n_points:,} points of a Saltelli sample over {len(ctx.dims.dimensions)} parameters "
+             f"(base sample N = {ctx.sizes.base_samples}, {ctx.sizes.trials} trials per point, common random "
+             f"numbers){elapsed_note}. Shares are over the sample's {2 * ctx.sizes.base_samples} independent "
+             "points (Wilson 95% intervals); Sobol total indices ST with 95% bootstrap half-widths; conditions "
+             "from PRIM (EMA Workbench) over the six most influential parameters and the claim's derived "
+             "features, at most three restricted; break-even: the value at "
+             "which the claim holds in half of the campaigns with it (logistic fit, bootstrap 95% interval).", ""]
+    for c in p.claims:
+        lines += [f"## `{c.id}`{' (effect, not a claim of the source)' if c.kind == 'effect' else ''}", "",
+                  f"*Claim:* {c.published}", "", f"*Reading:* {c.reading}", ""]
+        for r in [r for r in readings if r.claim.id == c.id]:
+            top = r.indices.dropna().sort_values("ST", ascending=False).head(3)
+            st = ", ".join(f"{a} {b:.2f} ± {e:.2f}" for a, b, e in zip(top.parameter, top.ST, top.ST_conf,
+                                                                         strict=True))
+            be = "; ".join(f"{n} = {_fmt(n, e.value)} [{_fmt(n, e.low)}, {_fmt(n, e.high)}]" if e is not None
+                           else f"{n}: no flip in range" for n, e in r.breakevens)
+            extra = ""
+            if r.target is not None and c.compare == "ratio":
+                extra = (f" The advantage ratio lies within the published {r.target[0]:g}-{r.target[1]:g} in "
+                         f"{r.in_target:.0%} of the space (median {r.median_ratio.value:.3g}).")
+            agree = (f" Same outcome on another world at {r.agreement:.0%} of the A points."
+                     if r.agreement == r.agreement else "")
+            lines += [f"- **{r.platform}**: **{r.verdict}**. Holds in {r.share.text('{:.2f}')} of the space; "
+                      f"median advantage ratio {r.median_ratio.text('{:.3g}')}. {condition_text(r).capitalize()}. "
+                      f"Most influential (ST): {st}. Break-even: {be}.{extra}{agree}"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the experiment
 
 def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
-    """Run the audit: every card x world's Latin hypercube of campaigns, then each claim's verdict."""
-    p = spec.parameters
-    ranges = varied(spec)
-    labels = [v.name for v in ranges]
-    units = {f"{card.name}_w{w}": (lambda card=card, w=w: campaigns(spec, sizes, card, w))
-             for card in p.cards for w in range(sizes.worlds)}
-    frame = pieces(ws, steps, units)
-    results, params = audit(frame, labels, {c.name for c in p.cards}, p.level, p.alpha)
+    """Run the audit: every point of the space, then each reading's share, indices, conditions and verdict."""
+    ctx = context(spec, sizes)
+    _, left_out = relevant(spec.parameters, space(spec.parameters.assumptions))
+    values, frame = run_points(ctx, ws, steps)
+    readings = analyse(ctx, values, frame)
     report = Report(spec, quick=False)
-    rows, per_campaign = [], params.reset_index()
-    by_name = {c.name: (c, r, v) for c, r, v in results}
-    for claim, ratio, v in results:
-        extra = ""
-        if claim.name == "micro_price" and "roi_micro" in by_name:
-            industry = by_name["roi_micro"][1]
-            shift = median_interval((1 / ratio) / (1 / industry.reindex(ratio.index)), p.level)
-            extra = (f"; at the industry card the median is {median_interval(1 / industry, p.level).text('{:.3g}')}, "
-                     f"so the source's prices multiply micro's relative cost per adopter by {shift.text('{:.3g}')} "
-                     f"(industry verdict: {by_name['roi_micro'][2].text})")
-        if claim.name == "micro_more_genuine":
-            med = float(np.median(ratio))
-            extra = f"; Bradley-Terry share implied by the median: {med / (1 + med):.1%} (source: 63.6%)"
-        check = _check(claim, ratio, v, p.level, extra)
-        report.checks.append(check)
-        med = median_interval(ratio, p.level)
-        rows.append({"claim": claim.name, "card": claim.card, "reading": claim.reading, "campaigns": len(ratio),
-                     "share_holds": v.share.value, "share_low": v.share.low, "share_high": v.share.high,
-                     "median_advantage": med.value, "median_low": med.low, "median_high": med.high,
-                     "parameter": v.parameter, "spearman": v.rho, "p_adjusted": v.p,
-                     "share_lower_half": v.halves[0].value if v.halves else np.nan,
-                     "share_upper_half": v.halves[1].value if v.halves else np.nan,
-                     "verdict": v.text, "reported": check.ours.text(check.unit)})
-        per_campaign[f"{claim.name}_advantage"] = ratio.reindex(params.index).to_numpy()
-    report.tables["claims"] = pd.DataFrame(rows)
-    report.tables["campaigns"] = per_campaign
-    report.tables["runs"] = frame
-    report.figures["verdicts"] = figure(results, params, sizes)
+    main = frame[frame.world == 0]
+    n = len(values)
+    report.checks += [
+        Check("every_point_ran", f"all {n} points of the Saltelli sample ran ({len(frame) - n} more on replicate "
+              "worlds)", Estimate.exact(len(main)), f"= {n}, one row per point",
+              len(main) == n and main.point.nunique() == n, Kind.VERIFICATION, unit="{:.0f}"),
+        Check("budgets_matched", "every budget-matched group spends at most its budget and more than its budget "
+              "less one partner (at every point, arm and platform)", Estimate.exact(float(main.budget_slack.max())),
+              f"largest unspent share of one partner's price < 1 (shown); largest overspend "
+              f"{main.budget_excess.max():.2g} USD <= 0", bool((main.budget_excess <= 1e-6).all()
+                                                              and (main.budget_slack < 1).all()),
+              Kind.VERIFICATION, unit="{:.5f}"),
+        Check("costs_accounted", "the audit's cost of each arm (posts at the point's prices plus partnership) equals "
+              "the runner's", Estimate.exact(float(main.cost_gap.max())), "largest |difference| < 0.01 USD",
+              bool((main.cost_gap < 0.01).all()), Kind.VERIFICATION, unit="{:.3g}"),
+    ]
+    for r in readings:
+        c = r.claim
+        detail = (f"holds in {r.share.text('{:.2f}')} of the space ({len(ctx.dims.dimensions)} parameters); "
+                  f"{condition_text(r)}; most influential: "
+                  + ", ".join(f"{a} (ST {b:.2f})" for a, b in r.indices.dropna().sort_values("ST", ascending=False)
+                              [["parameter", "ST"]].head(3).itertuples(index=False, name=None)))
+        if r.target is not None and c.compare == "ratio":
+            detail += f"; within the published {r.target[0]:g}-{r.target[1]:g} in {r.in_target:.0%} of the space"
+        report.findings.append(Finding(f"{c.id}_{r.platform}", c.published, f"{c.reading} ({r.platform})",
+                                       r.verdict, r.median_ratio, detail, "{:.3g}"))
+    report.tables.update(tables(ctx, readings, values, frame, left_out))
+    report.texts["conditions.md"] = conditions_md(ctx, readings, n)
+    report.publish_tables = ["claims", "platforms", "sensitivity", "breakeven", "space"]
+    report.publish_texts = ["conditions.md"]
+    report.figures["verdicts"] = figure(readings, ctx)
     return report
 
 
-def figure(results: list[tuple[Claim, pd.Series, Verdict]], params: pd.DataFrame, sizes: Sizes) -> Figure:
-    """Left: every campaign's advantage ratio per claim, coloured by the claim's strongest correlate,
-    with its verdict. Right: ambassadors / burst against trust growth."""
-    fig = Figure(figsize=(11.5, 4.8))
-    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.1, 1]})
-    for i, (_claim, ratio, v) in enumerate(results):
-        y = i + np.linspace(-0.25, 0.25, len(ratio))
-        colour = "0.5"
-        if v.parameter is not None:
-            x = params.loc[ratio.index, v.parameter].to_numpy()
-            colour = (x - x.min()) / (np.ptp(x) or 1.0)
-        ax.scatter(ratio.to_numpy(), y, c=colour, cmap="viridis", s=9, vmin=0, vmax=1)
-    ax.axvline(1.0, color="k", lw=0.8)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if round(v, 6) in (0.5, 2, 3, 5) else ""))
-    ax.set_yticks(range(len(results)), [f"{c.name}\n{v.text} ({v.share.value:.0%} hold)" for c, _, v in results],
-                  fontsize="small")
+def figure(readings: list[Reading], ctx: Context) -> Figure:
+    """Left: the share of the space where each claim holds, per platform (Wilson intervals; shaded: a
+    published share). Right: total Sobol indices of each claim's headline reading, for the parameters
+    that matter most anywhere."""
+    claims = ctx.spec.parameters.claims
+    fig = Figure(figsize=(13.5, 0.55 * len(claims) + 2.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.5]})
+    marks = {"instagram": ("o", "#c13584"), "tiktok": ("s", "#111111"), "mix": ("D", "#2b8cbe")}
+    labelled: set[str] = set()
+    for i, c in enumerate(claims):
+        mine = [r for r in readings if r.claim.id == c.id]
+        for j, r in enumerate(mine):
+            m, col = marks.get(r.platform, ("^", "0.4"))
+            y = i + (j - (len(mine) - 1) / 2) * 0.22
+            ax.errorbar(r.share.value, y, xerr=[[r.share.value - r.share.low], [r.share.high - r.share.value]],
+                        fmt=m, color=col, ms=5, capsize=2, label=None if r.platform in labelled else r.platform)
+            labelled.add(r.platform)
+            if r.target is not None and c.compare == "share":
+                ax.fill_betweenx([i - 0.4, i + 0.4], r.target[0], min(r.target[1], 1.0), color="#fdae6b", alpha=0.4,
+                                 lw=0)
+    ax.axvline(0.5, color="k", lw=0.6, ls=":")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_yticks(range(len(claims)), [c.id for c in claims], fontsize="small")
     ax.invert_yaxis()
-    ax.set_xlabel("advantage ratio per campaign (> 1: the claim holds)")
-    ax.set_title(f"{len(params)} campaigns ({sizes.worlds} worlds x {sizes.points} LHS points, {sizes.trials} "
-                 "trials); colour: strongest correlate", fontsize="medium")
-    trust = [r for c, r, _ in results if c.name == "cumulative_trust"]
-    if trust and "trust_growth" in params.columns:
-        r = trust[0]
-        bx.scatter(params.loc[r.index, "trust_growth"], r, s=9, color="C1")
-        bx.axhline(1.0, color="k", lw=0.8)
-        bx.set_yscale("log")
-        bx.set_xlabel("model.trust_growth (per exposure)")
-        bx.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        bx.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if round(v, 6) in (0.4, 0.6, 0.8) else ""))
-        bx.set_ylabel("adopters, ambassadors / burst")
-        bx.set_title("cumulative trust (bands: worlds)", fontsize="medium")
-    fig.tight_layout()
+    ax.set_xlabel("share of the assumption space where the claim holds (95% CI)")
+    ax.legend(fontsize="x-small", frameon=False, loc="lower left")
+    ax.set_title("where each claim holds (orange: the source's published share)", fontsize="medium")
+    heads = [_headline(c, readings) for c in claims]
+    ranked: list[str] = []
+    for h in heads:
+        for name in h.indices.dropna().sort_values("ST", ascending=False).parameter.head(3):
+            if name not in ranked:
+                ranked.append(name)
+    ranked = ranked[:14]
+    grid = np.full((len(heads), len(ranked)), np.nan)
+    for i, h in enumerate(heads):
+        st = h.indices.set_index("parameter").ST
+        for j, name in enumerate(ranked):
+            grid[i, j] = st.get(name, np.nan)
+    im = bx.imshow(np.clip(grid, 0, 1), cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    for i in range(grid.shape[0]):
+        for j in range(grid.shape[1]):
+            if np.isfinite(grid[i, j]) and grid[i, j] >= 0.05:
+                bx.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6.5,
+                        color="white" if grid[i, j] < 0.6 else "black")
+    bx.set_xticks(range(len(ranked)), ranked, rotation=55, ha="right", fontsize="x-small")
+    bx.set_yticks(range(len(heads)), [f"{h.claim.id} ({h.platform})" for h in heads], fontsize="x-small")
+    bx.set_title("total Sobol index ST of the log advantage (headline platform)", fontsize="medium")
+    fig.colorbar(im, ax=bx, shrink=0.8, label="ST")
+    fig.suptitle(f"{ctx.spec.title}: {len(ctx.dims.dimensions)} parameters varied, N = {ctx.sizes.base_samples}",
+                 fontsize="medium")
     return fig

@@ -27,8 +27,9 @@ from sim.experiments import (
     watts_window,
 )
 from sim.experiments.report import Report, Steps, Workspace
-from sim.scenario import read_strict
-from sim.yaml_source import YamlError, read_yaml
+from sim.input.errors import InputError
+from sim.input.strict import read_document, validate_document
+from sim.input.yaml_source import YamlDocument
 
 #: Kind -> module holding its ``Definition`` and ``reproduce``. A new reproduction is one more
 #: module here and one more YAML file.
@@ -43,33 +44,37 @@ ExperimentDefinition = Annotated[
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 
 
-class ExperimentError(ValueError):
+class ExperimentError(InputError):
     """An invalid experiment definition; ``problems`` holds one ``file:line: key: message`` per problem."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
-
-def load_experiment(path: str | Path):
-    """Read and validate an experiment definition.
+def load_experiment(path: str | Path, doc: YamlDocument | None = None):
+    """Read and validate an experiment definition (``doc``: the file already parsed).
 
     Raises
     ------
     ExperimentError
         With one line per problem (file, line, key path, what is allowed).
     """
-    spec, _ = read_strict(path, _ADAPTER.validate_python, ExperimentError, "a definition is a mapping of keys to values")
-    return spec
+    if doc is None:
+        doc = read_document(path, ExperimentError)
+    return validate_document(doc, _ADAPTER.validate_python, ExperimentError, "a definition is a mapping of keys to values")
 
 
-def is_definition(path: str | Path) -> bool:
-    """Whether a YAML file is an experiment definition (has a top-level ``experiment`` key)."""
-    try:
-        data = read_yaml(path).data
-    except (YamlError, OSError):
-        return False
-    return isinstance(data, dict) and "experiment" in data
+def input_problems(spec) -> list[str]:
+    """Problems with the files a definition names (its kind's ``input_problems``, where it has one),
+    found before anything runs; each line names the file and key."""
+    check = getattr(KINDS[spec.experiment], "input_problems", None)
+    return list(check(spec)) if check is not None else []
+
+
+#: The top-level key that makes a YAML document an experiment definition (and names its kind).
+KIND_KEY = "experiment"
+
+
+def names_an_experiment(doc: YamlDocument) -> bool:
+    """Whether a parsed document is an experiment definition (has a top-level ``experiment`` key)."""
+    return isinstance(doc.data, dict) and KIND_KEY in doc.data
 
 
 def run_experiment(spec, *, quick: bool = False, parts: Path | None = None, progress=None) -> Report:
@@ -88,7 +93,9 @@ def run_experiment(spec, *, quick: bool = False, parts: Path | None = None, prog
     """
     module = KINDS[spec.experiment]
     sizes = spec.quick if quick else spec.full
-    ws = Workspace(parts, spec.model_dump_json() + f"|quick={quick}")
+    # a kind may say what its finished pieces depend on (so that rewording a claim keeps them)
+    keyed = getattr(module, "workspace_key", None)
+    ws = Workspace(parts, (keyed(spec, sizes) if keyed else spec.model_dump_json()) + f"|quick={quick}")
     started = time.perf_counter()
     report = module.reproduce(spec, sizes, ws, Steps(progress, f"{spec.id}{' (quick)' if quick else ''}"))
     report.quick = quick

@@ -19,20 +19,25 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
-from scipy import stats
 
-from sim.experiments.comparison import Check, Estimate
+from sim.base.rng import root_key
+from sim.base.stats import Z95, t_quantile
+from sim.experiments.comparison import Check, Estimate, Kind
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.experiments.talk import informed_periods, penetration_times
-from sim.rng import root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.input.schema import PositiveInt, Probability, Spec
 
 FACTORS = ("alpha", "beta_w", "beta_s", "s", "w")
 LEVELS = (0.16, 0.5, 0.95)
 STAGES = ("t16", "t50", "t95", "t16_95")
 Levels = Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=2)]
+
+
+#: Where the validation checks' claims come from.
+SOURCE = ("Goldenberg, Libai & Muller (2001), Marketing Letters 12(3):211-223 (findings [V] from the abstract)"
+          "; literature notes §2.6 (factor ranges [M])")
 
 
 class Parameters(Spec):
@@ -100,7 +105,7 @@ def effects(runs: pd.DataFrame, outcome: str) -> pd.DataFrame:
     dof = len(y) - x.shape[1]
     cov = float(resid @ resid) / dof * np.linalg.inv(x.T @ x)
     se = np.sqrt(np.diag(cov))
-    half = float(stats.t.ppf(0.975, dof)) * se
+    half = t_quantile(dof) * se
     r2 = 1 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
     return pd.DataFrame({"outcome": outcome, "factor": ("intercept", *FACTORS), "effect": beta, "se": se,
                          "low": beta - half, "high": beta + half, "r2": r2, "cov_ws": cov[2, 3]})
@@ -116,7 +121,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     fx = pd.concat([effects(runs.dropna(subset=list(STAGES)), o) for o in STAGES], ignore_index=True)
     report = Report(spec, quick=False, tables={"runs": runs, "effects": fx})
     report.checks.append(Check("all_reach_95", "every run reaches 95% penetration", Estimate.exact(unfinished),
-                               f"= 0 runs unfinished after {p.max_periods} periods", unfinished == 0, "{:.0f}"))
+                               f"= 0 runs unfinished after {p.max_periods} periods", unfinished == 0,
+                               Kind.VERIFICATION, unit="{:.0f}"))
     for stage in ("t16", "t50", "t95"):
         e = fx[fx.outcome == stage].set_index("factor")
         bw, bs = e.loc["beta_w"], e.loc["beta_s"]
@@ -125,9 +131,9 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         se = float(np.sqrt(bw.se ** 2 + bs.se ** 2 - 2 * bw.cov_ws))
         report.checks.append(Check(
             f"weak_vs_strong_{stage}", f"time to {stage[1:]}%: weak ties' effect at least as strong as strong ties'",
-            Estimate(diff, diff - 1.96 * se, diff + 1.96 * se),
+            Estimate(diff, diff - Z95 * se, diff + Z95 * se),
             f"elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; b_w = {bw.effect:.3f}, "
-            f"b_s = {bs.effect:.3f})", bool(diff + 1.96 * se >= 0 and bw.effect < 0), "{:.3f}"))
+            f"b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0), Kind.VALIDATION, SOURCE, "{:.3f}"))
     early = fx[(fx.outcome == "t16") & (fx.factor == "alpha")].iloc[0]
     late = fx[(fx.outcome == "t16_95") & (fx.factor == "alpha")].iloc[0]
     ratio = abs(early.effect) / max(abs(late.effect), 1e-12)
@@ -136,7 +142,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         Estimate(early.effect, early.low, early.high),
         f"|b(alpha)| on log t16 >= {p.early_ratio:g} x on log(t95 - t16) "
         f"(late: {late.effect:.3f} [{late.low:.3f}, {late.high:.3f}]; ratio {ratio:.1f})",
-        bool(early.effect < 0 and ratio >= p.early_ratio), "{:.3f}"))
+        bool(early.effect < 0 and ratio >= p.early_ratio), Kind.VALIDATION, SOURCE, "{:.3f}"))
     report.figures["effects"] = figure(fx, p, sizes, len(cells), int(runs.n.iloc[0]))
     return report
 

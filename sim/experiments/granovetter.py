@@ -28,12 +28,12 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.experiments.comparison import Check, Estimate, mean_interval
+from sim.experiments.comparison import Check, Estimate, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.graph import FlatGraph
 
 K_SE = 4.0
@@ -101,9 +101,10 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     broken, _ = final_sizes(g, compile_model(_model(kind="listed", values=ladder), g), NOBODY, root_key(spec.seed),
                             np.arange(1))
     report.checks.append(Check("riot", f"thresholds 0..{p.n - 1}: all {p.n} act", Estimate.exact(riot[0]),
-                               f"= {p.n} (deterministic)", int(riot[0]) == p.n, "{:.0f}"))
+                               f"= {p.n} (deterministic)", int(riot[0]) == p.n, Kind.VERIFICATION, unit="{:.0f}"))
     report.checks.append(Check("riot_broken", "threshold-1 person moved to 2: only 1 acts",
-                               Estimate.exact(broken[0]), "= 1 (deterministic)", int(broken[0]) == 1, "{:.0f}"))
+                               Estimate.exact(broken[0]), "= 1 (deterministic)", int(broken[0]) == 1, Kind.VERIFICATION,
+                               unit="{:.0f}"))
     steps.advance()
     small = ws.piece("sweep_n", lambda: _sweep(spec, sizes, p.n, sizes.trials, 1))
     steps.advance()
@@ -112,11 +113,12 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     mean_f = p.mean / p.n
     sc = theory.granovetter_critical_sd(mean_f) * p.n
     report.checks.append(Check("critical_sd", "sigma_c = 12.2 (continuum, mean 25)", Estimate.exact(sc),
-                               "|ours - 12.2| < 0.05", abs(sc - 12.2) < 0.05 if p.mean == 25 else True, "{:.3f}"))
+                               "|ours - 12.2| < 0.05", abs(sc - 12.2) < 0.05 if p.mean == 25 else True,
+                               Kind.VERIFICATION, unit="{:.3f}"))
     below = theory.granovetter_normal(mean_f, 0.122)
     report.checks.append(Check("below_critical", "just below sigma_c the equilibrium is ~4-5.5%",
                                Estimate.exact(below), "continuum at sigma = 12.2 in [0.04, 0.056]",
-                               0.04 <= below <= 0.056, "{:.4f}"))
+                               0.04 <= below <= 0.056, Kind.VERIFICATION, unit="{:.4f}"))
     rows = []
     worst_z, worst = 0.0, None
     for sd, grp in small.groupby("sd"):
@@ -135,7 +137,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     report.checks.append(Check(
         "finite_n_exact", f"N = {p.n}: mean participation = exact finite-N expectation (worst sd = {sd:g}: "
         f"{exact:.4f})", est, f"within {K_SE:g} SE at every sd of the grid (worst {worst_z:.2f} SE)",
-        worst_z <= K_SE, "{:.4f}"))
+        worst_z <= K_SE, Kind.VERIFICATION, unit="{:.4f}"))
     far = []
     for sd, grp in large.groupby("sd"):
         est = mean_interval(grp.fraction)
@@ -148,7 +150,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     report.checks.append(Check(
         "continuum", f"continuum equilibrium (worst sd = {sd:g}: {cont:.4f})", est,
         f"N = {sizes.large_n}: |ours - continuum| < 0.02 at every sd >= 2.5 from sigma_c (worst {gap:.4f})",
-        gap < 0.02, "{:.4f}"))
+        gap < 0.02, Kind.VERIFICATION, unit="{:.4f}"))
     summary = pd.DataFrame(rows)
     report.tables = {"summary": summary}
     report.figures["participation"] = figure(summary, p, sizes, sc)

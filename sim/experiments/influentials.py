@@ -27,15 +27,20 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import FractionalThreshold
-from sim.experiments.comparison import Check, Estimate, mean_interval, proportion_interval
+from sim.experiments.comparison import Check, Estimate, Kind, mean_interval, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import Stream, numpy_generator, root_key
-from sim.schema import PositiveInt, Probability, Spec
+from sim.base.rng import Stream, numpy_generator, root_key
+from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
 
+
+#: Where the validation checks' claims come from (the conclusion is verified, the set-up and the
+#: shape of M are from memory in the notes).
+SOURCE = ("Watts & Dodds (2007), J. Consumer Research 34(4):441-458, Fig. 2; literature notes §2.3 "
+          "(conclusion [V], set-up and M's shape [M])")
 
 class Parameters(Spec):
     """phi, who counts as influential, what counts as a global cascade."""
@@ -111,7 +116,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     report.checks.append(Check(
         "influentials_at_least_average", "influentials trigger larger cascades than average individuals (M >= 1)",
         Estimate(worst.M, worst.M_low, worst.M_high), f"M >= 0.95 at every n_avg in the window (lowest: {worst.z:g})",
-        bool((active.M >= 0.95).all()), "{:.2f}"))
+        bool((active.M >= 0.95).all()), Kind.VALIDATION, SOURCE, "{:.2f}"))
     middle = active[(active.z >= lower + 1.0) & (active.z <= upper - 1.0)]
     if len(middle):
         top = middle.loc[middle.M.idxmax()]
@@ -120,12 +125,13 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
             "(cascades driven by a critical mass of easily influenced individuals)",
             Estimate(top.M, top.M_low, top.M_high),
             f"M < 2 for every n_avg in [{lower + 1:.2f}, {upper - 1:.2f}] (largest: {top.z:g})",
-            bool((middle.M < 2.0).all()), "{:.2f}"))
+            bool((middle.M < 2.0).all()), Kind.VALIDATION, SOURCE + " (M 'order 1-2x' over most of the window)",
+            "{:.2f}"))
     edge = active.loc[active.z.idxmin()]
     report.checks.append(Check(
         "large_near_lower_edge", "M is large near the lower edge of the window, where cascades are rare",
         Estimate(edge.M, edge.M_low, edge.M_high), f"M > 1.5 at the smallest n_avg in the window ({edge.z:g})",
-        bool(edge.M > 1.5), "{:.2f}"))
+        bool(edge.M > 1.5), Kind.VALIDATION, SOURCE + " (M large near the lower edge, [M])", "{:.2f}"))
     outside = summary[(summary.z <= lower - 0.05) | (summary.z >= upper + 1.0)]
     if len(outside):
         w = outside.loc[(outside["global"] / outside["initiators"]).idxmax()]
@@ -133,7 +139,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
             "directed_window", f"global cascades only inside the window {lower:.3f} < n_avg < {upper:.2f} "
             "(directed Watts condition)", proportion_interval(int(w["global"]), int(w["initiators"])),
             f"frequency < 0.02 at n_avg <= {lower - 0.05:.2f} and >= {upper + 1:.2f} (worst: {w.z:g})",
-            bool((outside["global"] / outside["initiators"] < 0.02).all()), "{:.4f}"))
+            bool((outside["global"] / outside["initiators"] < 0.02).all()), Kind.VERIFICATION, unit="{:.4f}"))
     report.figures["multiplier"] = figure(summary, lower, upper, p, sizes)
     return report
 

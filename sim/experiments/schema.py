@@ -1,9 +1,9 @@
-"""The part every experiment definition shares: who, what it reproduces, seed, documented deviations.
+"""The part every experiment definition shares: who, what it reproduces, seed, documented validation misses.
 
 Each experiment module (``sim/experiments/<name>.py``) derives its definition from
 :class:`ExperimentSpec`, adding ``experiment: Literal[...]`` (its kind), ``parameters`` (the
 published set-up) and two ``Sizes`` blocks, ``full`` and ``quick`` (how big: graphs, trials,
-accounts). All blocks are strict, frozen :class:`sim.schema.Spec` models, so unknown keys and
+accounts). All blocks are strict, frozen :class:`sim.input.schema.Spec` models, so unknown keys and
 wrong types are refused with file, line and key like scenario errors.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from sim.schema import Spec
+from sim.input.schema import Spec
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
 
@@ -29,10 +29,11 @@ class ExperimentSpec(Spec):
         What is reproduced, and the paper (authors, year, venue, figure).
     seed : int
         Root seed; every graph and trial of the experiment derives from it.
-    deviations : dict
-        Check name -> why the reproduction departs from the paper there (with a pointer to
-        ``docs/experiments.md``). A failing check with a documented deviation does not fail
-        ``reproduce``; it is reported as a deviation.
+    misses : dict
+        Validation check name -> why the model misses the published value there (the cause,
+        with a pointer to ``docs/experiments.md``). A validation MISS never fails ``reproduce``
+        whether documented or not; the table shows this reason beside it, and a MISS without
+        one is marked undocumented. Verification checks cannot be excused here.
     """
 
     id: Name
@@ -40,4 +41,4 @@ class ExperimentSpec(Spec):
     reference: str
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**64)]
-    deviations: dict[Name, str] = {}
+    misses: dict[Name, str] = {}

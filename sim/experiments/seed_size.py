@@ -21,12 +21,12 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import FractionalThreshold, RandomRecruits
-from sim.experiments.comparison import Check, mean_interval
+from sim.experiments.comparison import Check, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.rng import root_key
-from sim.schema import PositiveInt, Spec
+from sim.base.rng import root_key
+from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
 
@@ -101,7 +101,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
                  else f"rho = {exact:.4f} (fixed point)")
         ok = abs(est.value - exact) < p.tolerance and (published is None or abs(exact - published) < 1e-4)
         report.checks.append(Check(f"rho_z{z:g}_{rho0:g}", claim, est,
-                                   f"|ours - {exact:.4f}| < {p.tolerance:g}", ok, "{:.4f}"))
+                                   f"|ours - {exact:.4f}| < {p.tolerance:g}", ok, Kind.VERIFICATION,
+                                   unit="{:.4f}"))
     summary = pd.DataFrame(rows)
     report.tables = {"runs": runs, "summary": summary}
     report.figures["seed_size"] = figure(summary, p, sizes)

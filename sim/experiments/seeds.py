@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rng import derive, root_key
+from sim.base.rng import derive, root_key
 
 
 def replicate_seed(seed: int, *parts: int) -> int:

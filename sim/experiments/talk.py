@@ -10,7 +10,7 @@ becomes informed with probability
 where m is the number of its strong ties and j the number of its weak-tie contacts informed at
 the end of period t - 1 (synchronous update); alpha is advertising. Nobody is informed at t = 0.
 
-Randomness is keyed (:mod:`sim.rng`): contact i of account v in period t is
+Randomness is keyed (:mod:`sim.base.rng`): contact i of account v in period t is
 ``below(derive(trial_key(root, WEAK_TIES, trial), t), v * w + i, n - s - 1)`` (an index among
 the accounts outside v's group), and v's draw is ``uniform(derive(trial_key(root, INFORM,
 trial), t), v)``; so a trial's draws do not depend on who else is informed or on the order of
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.rng import Stream, below, derive, trial_key, uniform
+from sim.base.rng import Stream, below, derive, trial_key, uniform
 
 _WEAK = np.uint64(int(Stream.WEAK_TIES))
 _INFORM = np.uint64(int(Stream.INFORM))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sim.rng import Stream, as_key, trial_key, uniforms
+from sim.base.rng import Stream, as_key, trial_key, uniforms
 from sim.world.graph import FlatGraph
 
 

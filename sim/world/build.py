@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from sim.rng import Stream, numpy_generator
+from sim.base.rng import Stream, numpy_generator
 from sim.world import generators
-from sim.world.datasets import DATASETS, dataset_path
+from sim.world.catalog import DATASETS
+from sim.world.datasets import dataset_path
 from sim.world.edgelist import read_graph
 from sim.world.graph import FlatGraph
 from sim.world.population import Population, build_population

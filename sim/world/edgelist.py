@@ -24,20 +24,12 @@ import gzip
 import json
 import math
 import re
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
+from sim.world.catalog import EdgeListFormat
 from sim.world.graph import FlatGraph
-
-
-class EdgeListFormat(StrEnum):
-    """How the lines of an edge-list file map to edges."""
-
-    EDGELIST = "edgelist"
-    MULTIGRAPH = "multigraph"
-    JSON = "json"
 
 
 class EdgeListError(ValueError):
@@ -118,6 +110,12 @@ def _read(path: Path, fmt: EdgeListFormat) -> tuple[list, list, list[float], lis
                 doc = json.load(fh)
             except json.JSONDecodeError as exc:
                 raise EdgeListError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+            except RecursionError:  # the C decoder stops at the recursion limit and unwinds cleanly
+                raise EdgeListError(f"{path}: invalid JSON: arrays and objects nested too deeply") from None
+            except UnicodeDecodeError:
+                raise  # said as "not a UTF-8 text file" by read_graph
+            except ValueError:  # int() refuses integers of more than 4,300 digits
+                raise EdgeListError(f"{path}: invalid JSON: a number has more than 4,300 digits") from None
         edges = doc.get("edges") if isinstance(doc, dict) else None
         if not isinstance(edges, list):
             raise EdgeListError(f"{path}: a JSON graph needs an 'edges' list of [source, target] pairs")

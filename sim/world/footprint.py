@@ -10,11 +10,12 @@ which is what a refusal needs.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import psutil
 
-from sim.scenario import Scenario
 from sim.world.spec import (
     BarabasiAlbertGraph,
     CommunitiesGraph,
@@ -27,6 +28,7 @@ from sim.world.spec import (
     PowerLawDegrees,
     RandomRegularGraph,
     WattsStrogatzGraph,
+    WorldSpec,
 )
 
 # Bytes per stored (directed) edge while building: int64 sort key + int32 result + the
@@ -110,28 +112,38 @@ def _log_uniform_mean(lo: int, hi: int) -> float:
     return (hi - lo) / math.log(hi / lo)
 
 
-def estimate(scenario: Scenario, workers: int = 1) -> Footprint:
-    """Estimate the memory a scenario's world needs to build and to run."""
-    world = scenario.world
+def expected_followers(world: CreatorAudienceWorld) -> dict[str, float]:
+    """Expected simulated followers of one creator of each tier (followers are log-uniform on the
+    tier's range, divided by ``scale``, and at most the audience)."""
+    n = _graph(world.audience.peers)[0]
+    return {name: min(n, _log_uniform_mean(*t.followers) / world.scale) for name, t in world.tiers.items()}
+
+
+def estimate(world: WorldSpec | CreatorAudienceWorld, workers: int = 1, slots: float = 0.0) -> Footprint:
+    """Estimate the memory a world needs to build and to run.
+
+    Parameters
+    ----------
+    world : WorldSpec or CreatorAudienceWorld
+        The scenario's world block.
+    workers : int
+        Sets of kernel scratch held at once.
+    slots : float
+        Creator-audience worlds: kernel edge state of the largest strategy, one slot per
+        follower of each of its partners (the campaign family estimates it).
+    """
     if isinstance(world, CreatorAudienceWorld):
         n, peer_edges, build = _graph(world.audience.peers)
-        followers = {name: min(n, _log_uniform_mean(*t.followers) / world.scale) for name, t in world.tiers.items()}
-        edges = peer_edges + int(sum(t.count * followers[name] for name, t in world.tiers.items()))
-        accounts = n + sum(t.count for t in world.tiers.values())
+        followers = expected_followers(world)
+        counts = world.tier_counts()
+        roster = world.roster()
+        if roster is not None:  # the roster's own follower counts
+            edges = peer_edges + int(np.minimum(n, roster.followers / world.scale).sum())
+        else:
+            edges = peer_edges + int(sum(counts[name] * followers[name] for name in world.tiers))
+        accounts = n + sum(counts.values())
         # Concatenating peers' CSR with creators' rows holds two copies of the indices.
         build = max(build, 8 * edges + _PER_ACCOUNT * accounts)
-        # Kernel edge state: one slot per follower of each partner of the largest strategy.
-        slots = 0.0
-        for strategy in scenario.strategy_list:
-            total = 0.0
-            for g in strategy.posts or []:
-                count = g.creators
-                if count is None:  # a budget: as many partners as it buys (posts at the card + partnership)
-                    price = scenario.rate_card[g.platform][g.tier] if g.paid else 0.0
-                    each = price * len(g.post_days()) + scenario.partnership_cost.get(g.tier, 0.0)
-                    count = g.budget / each if each > 0 else 0
-                total += min(count, world.tiers[g.tier].count) * followers[g.tier]
-            slots = max(slots, total)
         run = 4 * edges + 8 * accounts + workers * (_PER_ACCOUNT * accounts + _PER_SLOT * slots)
         return Footprint(accounts, edges, int(build), int(run))
     n, edges, build = _graph(world.graph)
@@ -166,11 +178,6 @@ def check(footprint: Footprint, limit: int | None = None) -> None:
             f"limit is {_gib(limit)}; reduce the audience, raise `scale`, use fewer workers or raise --max-memory")
 
 
-#: Bytes per row of each results table while it is held (Arrow while gathering, then pandas):
-#: eight bytes per column, columns as in sim.campaign.metrics / sim.classic.metrics.
-_ROW_BYTES = {"classic": 5 * 8, "runs": 31 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}
-
-
 @dataclass(frozen=True)
 class ResultsFootprint:
     """Estimated size of a run's result tables (upper bounds; Parquet on disk compresses them).
@@ -190,32 +197,12 @@ class ResultsFootprint:
     disk_bytes: int
 
 
-def results_estimate(scenario: Scenario, points: int, partners: list[int], segments: int) -> ResultsFootprint:
-    """The size of the tables a run will write.
-
-    Parameters
-    ----------
-    scenario : Scenario
-    points : int
-        Sweep points (1 without a sweep).
-    partners : list of int
-        Partners of every strategy (campaigns; empty for classic models), summed over points.
-    segments : int
-        Audience segments (campaigns).
-    """
-    trials = scenario.trials
-    strategies = len(scenario.strategy_list)
-    if not scenario.is_campaign:
-        rows = points * strategies * trials
-        size = rows * _ROW_BYTES["classic"]
-    else:
-        runs = points * strategies * trials
-        series = runs * scenario.days
-        by_partner = trials * sum(partners)
-        by_segment = runs * segments
-        rows = runs + series + by_partner + by_segment
-        size = (runs * _ROW_BYTES["runs"] + series * _ROW_BYTES["timeseries"]
-                + by_partner * _ROW_BYTES["partners"] + by_segment * _ROW_BYTES["segments"])
+def results_estimate(tables: Iterable[tuple[int, int]]) -> ResultsFootprint:
+    """The size of the tables a run will write, from ``(rows, bytes per row)`` of each table (the
+    model family counts them: :meth:`sim.families.protocol.ModelFamily.result_tables`)."""
+    tables = list(tables)
+    rows = sum(r for r, _ in tables)
+    size = sum(r * b for r, b in tables)
     return ResultsFootprint(int(rows), int(2 * size), int(size))
 
 
@@ -254,6 +241,7 @@ def parse_bytes(text: str) -> int:
     import re
 
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(i?B)?\s*", text, re.IGNORECASE)
-    if not m or float(m.group(1)) <= 0:
-        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text!r})")
-    return int(float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_"))
+    size = float(m.group(1)) * 1024 ** "_KMGT".index(m.group(2).upper() or "_") if m else 0.0
+    if not 1 <= size < 2**63:  # at least a byte; thousands of digits would read as infinity
+        raise ValueError(f"must be a size such as 4G, 512M or 1.5GiB (got {text[:40]!r})")
+    return int(size)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim.intrinsics import prefetch
-from sim.rng import Stream, numpy_generator
+from sim.base.intrinsics import prefetch
+from sim.base.rng import Stream, numpy_generator
 from sim.world.graph import FlatGraph
 from sim.world.spec import CreatorAudienceWorld
 
@@ -58,6 +58,12 @@ class Population:
         Names, in index order.
     scale : float
         Real accounts one simulated account stands for.
+    handles : tuple of str or None
+        Roster worlds: each creator's handle (None: generated creators).
+    price_per_post : float64[n_creators] or None
+        Roster worlds: each creator's USD per post (replaces the rate card).
+    engagement_rate : float64[n_creators] or None
+        Roster worlds: each creator's engagements per follower per post (NaN: the tier's).
     """
 
     graph: FlatGraph
@@ -73,6 +79,15 @@ class Population:
     tiers: tuple[str, ...]
     segments: tuple[str, ...]
     scale: float
+    handles: tuple[str, ...] | None = None
+    price_per_post: np.ndarray | None = None
+    engagement_rate: np.ndarray | None = None
+
+    def handle(self, creator: int) -> str:
+        """A creator's name: its roster handle, or ``<tier>.<platform>.<number>`` for generated creators."""
+        if self.handles is not None:
+            return self.handles[creator]
+        return f"{self.tiers[self.creator_tier[creator]]}.{self.platforms[self.creator_platform[creator]]}.{creator}"
 
     @property
     def n_creators(self) -> int:
@@ -283,20 +298,32 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     it = spec.audience.interest
     interest = np.clip(_smooth(peers, _beta(rng, it.mean, it.concentration, n_a), it.homophily), 0.0, 1.0)
 
-    # Creators: tier, home platform, real follower count (log-uniform in the tier's range), alignment.
+    # Creators: tier, home platform, real follower count (log-uniform in the tier's range), alignment;
+    # or the planner's roster, in file order (alignment drawn where the file leaves it empty).
     rng = numpy_generator(seed, Stream.WORLD, _CREATORS)
-    c_tier, c_plat, c_real = [], [], []
-    for t, name in enumerate(tiers):
-        tier = spec.tiers[name]
-        shares = np.array([tier.platforms.get(p, 0.0) for p in platforms])
-        c_tier.append(np.full(tier.count, t, dtype=np.int8))
-        c_plat.append(rng.choice(len(platforms), size=tier.count, p=shares / shares.sum()).astype(np.int8))
-        lo, hi = tier.followers
-        c_real.append(np.floor(np.exp(rng.uniform(np.log(lo), np.log(hi), size=tier.count))).astype(np.int64))
-    creator_tier = np.concatenate(c_tier) if c_tier else np.zeros(0, np.int8)
-    creator_platform = np.concatenate(c_plat) if c_plat else np.zeros(0, np.int8)
-    followers_real = np.concatenate(c_real) if c_real else np.zeros(0, np.int64)
-    alignment = _beta(rng, spec.alignment.mean, spec.alignment.concentration, len(creator_tier))
+    roster = spec.roster()
+    extra = {}
+    if roster is not None:
+        creator_tier = np.array([tiers.index(t) for t in roster.tier], dtype=np.int8)
+        creator_platform = np.array([platforms.index(p) for p in roster.platform], dtype=np.int8)
+        followers_real = roster.followers.copy()
+        drawn = _beta(rng, spec.alignment.mean, spec.alignment.concentration, len(roster))
+        alignment = np.where(np.isnan(roster.alignment), drawn, roster.alignment)
+        extra = {"handles": roster.handle, "price_per_post": roster.price_per_post.copy(),
+                 "engagement_rate": roster.engagement_rate.copy()}
+    else:
+        c_tier, c_plat, c_real = [], [], []
+        for t, name in enumerate(tiers):
+            tier = spec.tiers[name]
+            shares = np.array([tier.platforms.get(p, 0.0) for p in platforms])
+            c_tier.append(np.full(tier.count, t, dtype=np.int8))
+            c_plat.append(rng.choice(len(platforms), size=tier.count, p=shares / shares.sum()).astype(np.int8))
+            lo, hi = tier.followers
+            c_real.append(np.floor(np.exp(rng.uniform(np.log(lo), np.log(hi), size=tier.count))).astype(np.int64))
+        creator_tier = np.concatenate(c_tier) if c_tier else np.zeros(0, np.int8)
+        creator_platform = np.concatenate(c_plat) if c_plat else np.zeros(0, np.int8)
+        followers_real = np.concatenate(c_real) if c_real else np.zeros(0, np.int64)
+        alignment = _beta(rng, spec.alignment.mean, spec.alignment.concentration, len(creator_tier))
 
     # Followers: audience members of the creator's platform, weighted towards interested
     # accounts for aligned creators: weight = exp(homophily * alignment * interest).
@@ -329,4 +356,4 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     graph = FlatGraph(indptr, indices.astype(np.int32, copy=False), labels, None, True,
                       f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
     return Population(graph, n_a, segment, interest, on_platform, creator_tier, creator_platform,
-                      followers_real, alignment, platforms, tiers, segments, float(spec.scale))
+                      followers_real, alignment, platforms, tiers, segments, float(spec.scale), **extra)

@@ -1,6 +1,6 @@
 """Scenario blocks that describe a world: follow graphs, and creator-audience worlds.
 
-Validated strictly (see :mod:`sim.schema`); built by :mod:`sim.world.build`.
+Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build`.
 """
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema import NonNegative, PositiveInt, Probability, Spec
-from sim.world.datasets import DATASETS
-from sim.world.edgelist import EdgeListFormat
+from sim.input.schema import NonNegative, PositiveInt, Probability, Spec
+from sim.world.catalog import DATASETS, EdgeListFormat
+from sim.world.roster import Roster, RosterError, digest, parse_roster, read_bytes, read_roster, resolve
 
 # --------------------------------------------------------------------------- graphs
 
@@ -123,7 +123,7 @@ class PowerLawDegrees(Spec):
     kind: Literal["power_law"]
     exponent: Annotated[float, Field(gt=1.0)]
     min: PositiveInt = 1
-    max: PositiveInt = 1000
+    max: Annotated[int, Field(ge=1, le=10**7)] = 1000  # every degree of min..max is listed when drawing
 
     @model_validator(mode="after")
     def _fits(self) -> PowerLawDegrees:
@@ -185,8 +185,13 @@ class EdgeListGraph(Spec):
     @classmethod
     def _exists(cls, value: str, info: ValidationInfo) -> str:
         base = Path((info.context or {}).get("base_dir", "."))
-        path = (base / value).resolve()
-        if not path.is_file():
+        try:
+            path = (base / value).resolve()
+            found = path.is_file()
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("file_missing", "cannot be read: {why}", {"why": why}) from None
+        if not found:
             raise PydanticCustomError("file_missing", "no such file: {path}", {"path": str(path)})
         return str(path)
 
@@ -230,6 +235,17 @@ class BetaSpec(Spec):
 
     mean: Annotated[float, Field(gt=0.0, lt=1.0)]
     concentration: Annotated[float, Field(gt=0.0)] = 4.0
+
+    @model_validator(mode="after")
+    def _positive_shapes(self) -> BetaSpec:
+        # Both bounds hold, yet a product can underflow to 0 (mean 1e-300, concentration 1e-300),
+        # which the Beta sampler refuses.
+        a, b = self.mean * self.concentration, (1.0 - self.mean) * self.concentration
+        if not (a > 0.0 and b > 0.0):
+            raise ValueError(f"concentration {self.concentration:g} is too small for mean {self.mean:g}: the Beta "
+                             f"shapes mean x concentration = {a:g} and (1 - mean) x concentration = {b:g} must be "
+                             "positive")
+        return self
 
 
 class InterestSpec(BetaSpec):
@@ -300,9 +316,10 @@ class TierSpec(Spec):
     followers : [low, high)
         Real follower counts, drawn log-uniformly; tier edges are parameters, not constants.
     count : int
-        Creators of this tier in the world.
+        Creators of this tier in the world (generated worlds; a roster lists its creators instead).
     platforms : dict
-        Share of the tier's creators whose home platform is each platform (sums to 1).
+        Share of the tier's creators whose home platform is each platform (sums to 1; generated
+        worlds only).
     reach : float
         Multiplier on the platform's organic reach for this tier's posts (> 0).
     engagement : float
@@ -313,9 +330,11 @@ class TierSpec(Spec):
         Persuasion factor of a paid post (1: reads as authentic; lower: transactional).
     """
 
-    followers: tuple[PositiveInt, PositiveInt]
-    count: Annotated[int, Field(ge=0)]
-    platforms: Annotated[dict[str, Probability], Field(min_length=1)]
+    # Drawn in float64 and floored to int64: up to 2**53 (far above any account) they are exact.
+    followers: tuple[Annotated[int, Field(ge=1, le=2**53)], Annotated[int, Field(ge=1, le=2**53)]]
+    count: Annotated[Annotated[int, Field(ge=0)] | None, Field(exclude_if=lambda v: v is None)] = None
+    platforms: Annotated[Annotated[dict[str, Probability], Field(min_length=1)] | None,
+                         Field(exclude_if=lambda v: v is None)] = None
     reach: Annotated[float, Field(gt=0.0)] = 1.0
     engagement: Probability
     trust: Probability
@@ -331,10 +350,65 @@ class TierSpec(Spec):
         lo, hi = self.followers
         if hi <= lo:
             raise ValueError(f"followers must be [low, high) with high > low, got [{lo}, {hi}]")
-        total = sum(self.platforms.values())
+        total = sum(self.platforms.values()) if self.platforms is not None else 1.0
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"platform shares must sum to 1 (they sum to {total:.6g})")
         return self
+
+
+class CreatorsSpec(Spec):
+    """The planner's own creators: ``{roster: creators.csv}`` (path relative to the scenario); see
+    :mod:`sim.world.roster` for the columns. ``sha256`` is the file's digest, filled in when the
+    scenario is read (so a changed file is another scenario); given, it must match the file."""
+
+    roster: Annotated[str, Field(min_length=1, max_length=1000)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    _parsed: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("roster"), str):
+            return data
+        base = Path((info.context or {}).get("base_dir", "."))
+        try:
+            path = (base / data["roster"]).resolve()
+            found = path.is_file()  # a device (/dev/zero), a FIFO or a folder is not a roster
+        except (OSError, RuntimeError) as exc:  # a name too long, a loop of symbolic links
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise PydanticCustomError("bad_path", "cannot be read: {why}", {"at": ("roster",), "why": why}) from None
+        if not found:
+            raise PydanticCustomError("bad_path", "no such file: {path}", {"at": ("roster",), "path": str(path)})
+        try:
+            content = read_bytes(path, source=data["roster"])  # read once, bounded: digest and parse the same bytes
+        except RosterError as exc:
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
+        found = digest(content)
+        given = data.get("sha256")
+        if isinstance(given, str) and given != found:
+            raise PydanticCustomError("bad_path", "{path} has changed since this scenario was written (SHA-256 "
+                                      "{found}, expected {given})", {"at": ("roster",), "path": str(path),
+                                                                     "found": found[:12] + "...",
+                                                                     "given": given[:12] + "..."})
+        try:
+            parsed = parse_roster(content, source=data["roster"])
+        except RosterError as exc:
+            raise PydanticCustomError("bad_path", "{problem}", {"at": ("roster",), "problem": exc.brief()}) from None
+        _ROSTERS[found] = parsed
+        return {**data, "roster": str(path), "sha256": found}
+
+    def model_post_init(self, context: Any) -> None:
+        self._parsed = _ROSTERS.get(self.sha256)
+
+    def parsed(self) -> Roster:
+        """The roster as read (:class:`sim.world.roster.Roster`; tiers not yet resolved)."""
+        if self._parsed is None:
+            self._parsed = read_roster(self.roster)
+        return self._parsed
+
+
+#: Rosters read in this process, by SHA-256 (re-validating a scenario does not parse its roster again).
+_ROSTERS: dict[str, Any] = {}
 
 
 class CreatorAudienceWorld(Spec):
@@ -353,19 +427,63 @@ class CreatorAudienceWorld(Spec):
     tiers: Annotated[dict[TierName, TierSpec], Field(min_length=1)]
     alignment: BetaSpec = BetaSpec(mean=0.5, concentration=4.0)
     follower_homophily: NonNegative = 1.0
+    creators: Annotated[CreatorsSpec | None, Field(exclude_if=lambda v: v is None)] = None
+    _roster: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _platforms_known(self) -> CreatorAudienceWorld:
+        largest = max(spec.followers[1] for spec in self.tiers.values())
+        if self.scale > largest:  # also keeps totals (simulated x scale) and their squares finite
+            raise ValueError(f"scale {self.scale:g} is more than the largest follower count ({largest:,}): no creator "
+                             "would have a simulated follower")
         known = set(self.platforms)
-        for where, names in [(f"tiers.{t}.platforms", spec.platforms) for t, spec in self.tiers.items()] + [
+        for t, spec in self.tiers.items():
+            if self.creators is None and (spec.count is None or spec.platforms is None):
+                raise ValueError(f"tiers.{t}: give 'count' and 'platforms' (how many creators of the tier, and "
+                                 "where), or list the creators in world.creators.roster")
+            if self.creators is not None and (spec.count is not None or spec.platforms is not None):
+                raise ValueError(f"tiers.{t}: with a roster the creators come from the file; remove 'count' and "
+                                 "'platforms' from the tier (it keeps followers, engagement, trust, ...)")
+        if self.creators is not None:
+            try:
+                self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
+            except RosterError as exc:
+                raise PydanticCustomError("bad_path", "{problem}", {"at": ("creators", "roster"),
+                                                                    "problem": exc.brief()}) from None
+        for where, names in [(f"tiers.{t}.platforms", spec.platforms or {}) for t, spec in self.tiers.items()] + [
                 (f"audience.segments.{seg.name}.platforms", seg.platforms) for seg in self.audience.segments]:
             unknown = sorted(set(names) - known)
             if unknown:
                 raise ValueError(f"{where}: unknown platform {unknown[0]!r} (platforms: {', '.join(sorted(known))})")
         return self
 
+    def roster(self) -> Roster | None:
+        """The roster with every creator's tier resolved (:class:`sim.world.roster.Roster`), or None."""
+        if self.creators is None:
+            return None
+        if self._roster is None:
+            self._roster = resolve(self.creators.parsed(), list(self.platforms), dict(self.tiers))
+        return self._roster
+
+    def tier_counts(self) -> dict[str, int]:
+        """Creators of each tier: the tiers' ``count``, or the roster's."""
+        roster = self.roster()
+        if roster is None:
+            return {t: int(spec.count) for t, spec in self.tiers.items()}
+        return {t: sum(1 for x in roster.tier if x == t) for t in self.tiers}
+
 
 def world_kind(data: Any) -> str:
     if isinstance(data, dict):
         return data.get("kind", "network")
     return getattr(data, "kind", "network")
+
+
+def graph_of(world: WorldSpec | CreatorAudienceWorld) -> GraphSpec:
+    """The follow graph's block: the network's graph, or the audience's peer graph."""
+    return world.audience.peers if isinstance(world, CreatorAudienceWorld) else world.graph
+
+
+def graph_key(world: WorldSpec | CreatorAudienceWorld) -> tuple[str, ...]:
+    """The key path of :func:`graph_of`'s block in a scenario (where a problem with it is reported)."""
+    return ("world", "audience", "peers") if isinstance(world, CreatorAudienceWorld) else ("world", "graph")

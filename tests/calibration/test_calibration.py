@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 import yaml
 
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import Z95
 from sim.calibration.abc import calibrate
 from sim.calibration.evaluate import Evaluator
-from sim.calibration.fitted import FittedSet, read_fitted
 from sim.calibration.moments import moment_vector, on_scale, strategies_needed, trial_covariance
 from sim.calibration.spec import Calibration, CalibrationError, CalibrationSpec, load_calibration
-from sim.calibration.targets import Z95, Role, Target, Targets, TargetsError, load_targets
-from sim.rng import Stream, numpy_generator
-from sim.scenario import ScenarioError, load_scenario
+from sim.calibration.targets import Role, Target, Targets, TargetsError, load_targets
+from sim.input.fitted import FittedSet, read_fitted
+from sim.input.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 CAL = ROOT / "calibration"

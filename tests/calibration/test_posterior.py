@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibration.abc import systematic_resample
+from sim.base.stats import systematic_resample
 from sim.calibration.moments import StrategyRun, _one_hop_mle, abs_engagement_peak, one_hop_share
-from sim.calibration.posterior import calibration_notes, choose
 from sim.calibration.targets import Target, TargetsError, load_targets
-from sim.scenario import ScenarioError, load_scenario
+from sim.input.posterior import calibration_notes, choose
+from sim.input.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "celebrity_vs_micro.yaml"
@@ -138,7 +138,7 @@ def test_posterior_draws_become_points(tmp_path):
     assert s.sweep.design.value == "posterior" and s.sweep.samples == 7
     assert [u.path for u in s.sweep.uncertainties] == ["world.tiers.micro.engagement", "model.threshold.max"]
     assert s.model.peer_reach == 1.0  # a constant column is written once
-    from sim.sweeps.design import design
+    from sim.input.design import design
 
     points = design(s).points
     chosen = choose(post, 7, s.seed)

@@ -1,6 +1,6 @@
 """The Mesa engine of the campaign model (sim.campaign.agents) reproduces the numba kernel exactly.
 
-Every random number is keyed by what it is for (sim.rng), so for the same population,
+Every random number is keyed by what it is for (sim.base.rng), so for the same population,
 compiled arrays, schedule, root key and trial the two engines must give the same
 adoption day for every account and the same totals, daily series, per-partner and
 per-segment arrays, and the same day of every account's first engagement (the action
@@ -28,9 +28,10 @@ import pytest
 from sim.campaign import agents as campaign_agents
 from sim.campaign import kernel as ck
 from sim.campaign import model as campaign
-from sim.campaign.model import compile_campaign
-from sim.rng import Stream, derive, lane_below, root_key, trial_key, uniform
-from sim.scenario import Scenario
+from sim.campaign.family import compile_campaign
+from sim.base.kernel_records import build
+from sim.base.rng import Stream, derive, lane_below, root_key, trial_key, uniform
+from sim.input.scenario import Scenario
 from sim.world.build import build_world
 from sim.world.spec import CreatorAudienceWorld
 
@@ -252,16 +253,14 @@ def test_kernel_batching_never_changes_a_result(batch):
     n_flushing = 0
     for ci, c in enumerate(CASES):
         for si, sched in enumerate(c.schedules):
-            args = campaign.kernel_args(c.pop, c.arrays, sched)
+            records = campaign.kernel_records(c.pop, c.arrays, sched)
             totals, series, partners, segments, *lists = ck._run_trials(
-                *args, np.uint64(c.root), np.array(TRIALS, np.int64), len(sched.partner_creator),
-                len(c.pop.segments), batch)
+                *records, np.uint64(c.root), np.array(TRIALS, np.int64), batch)
             ref = KERNEL[ci][si]
             for name, got in zip(OUTPUTS, (totals, series, partners, segments), strict=True):
                 assert np.array_equal(got, getattr(ref, name)), f"world-{ci} strategy {si} batch {batch}: {name}"
             # Adopter and engager lists (last trial), in booking order: the same order at any batch size.
-            want = ck._run_trials(*args, np.uint64(c.root), np.array(TRIALS, np.int64), len(sched.partner_creator),
-                                  len(c.pop.segments), ck._BATCH)[4:]
+            want = ck._run_trials(*records, np.uint64(c.root), np.array(TRIALS, np.int64), ck._BATCH)[4:]
             for got, w in zip(lists, want, strict=True):
                 assert np.array_equal(got, w), f"world-{ci} strategy {si} batch {batch}: adopter/engager lists"
             deg = np.diff(c.pop.graph.indptr)
@@ -275,17 +274,22 @@ def test_kernel_flush_before_a_followerless_posters_discovery():
     followers, only discovery draws, so the flush comes before any of its draws. Its
     exposures must still be its own (a flush once reused the previous post's id)."""
     n, days = 6, 2
-    args = (np.array([0, 1, 1, 1, 1, 1, 1], np.int64), np.array([1], np.int32),  # 0 -> 1; 5 has no followers
-            np.zeros(n, np.int8), np.ones(n), np.full(n, 0.5), np.full(n, 0.5),
-            np.ones(n, bool), np.full(n, 1e9), np.zeros(n, np.int16),
-            np.array([0, 0], np.int32), np.array([0, 5], np.int32), np.array([0, 0], np.int8),
-            np.array([0, 1], np.int32), np.ones(2), np.array([0, 3], np.int64),
-            np.array([0.0, 1.0]), np.array([0.1, 0.9]),  # discovery engagement 1: every pick engages
-            campaign.post_draw_key(np.array([0, 5]), np.zeros(2), np.zeros(2)),  # each post's own draws
-            np.array([0, 5], np.int64), np.arange(5, dtype=np.int32),
-            np.ones((2, days)), np.ones(days + 1), np.ones(4), np.ones(4), np.ones(days + 1),
-            1.0, 0.0, 1.0, ck.THRESHOLD_MODE, 1.0, 1e6, days,
-            np.uint64(12345), np.arange(5, dtype=np.int64), 2, 1)
+    world = build(ck.KernelWorld, indptr=np.array([0, 1, 1, 1, 1, 1, 1], np.int64),  # 0 -> 1; 5 has no followers
+                  indices=np.array([1], np.int32), channel=np.zeros(n, np.int8), reach=np.ones(n),
+                  trust0=np.full(n, 0.5), engagement=np.full(n, 0.5), eligible=np.ones(n, bool),
+                  threshold_scale=np.full(n, 1e9), segment=np.zeros(n, np.int16),
+                  plat_ptr=np.array([0, 5], np.int64), plat_members=np.arange(5, dtype=np.int32), n_segments=1)
+    posts = build(ck.KernelPosts, day=np.array([0, 0], np.int32), account=np.array([0, 5], np.int32),
+                  channel=np.array([0, 0], np.int8), partner=np.array([0, 1], np.int32), factor=np.ones(2),
+                  n_discovery=np.array([0, 3], np.int64),
+                  discovery_engagement=np.array([0.0, 1.0]),  # every pick of post 1 engages
+                  discovery_trust=np.array([0.1, 0.9]),
+                  draw=campaign.post_draw_key(np.array([0, 5]), np.zeros(2), np.zeros(2)),  # each post's own draws
+                  n_partners=2)
+    params = build(ck.KernelParams, shock=np.ones((2, days)), decay=np.ones(days + 1), recovery=np.ones(days + 1),
+                   growth=np.ones(4), wear=np.ones(4), ceiling=1.0, reshare=0.0, reshare_factor=1.0,
+                   mode=ck.THRESHOLD_MODE, rate=1.0, dose_unit=1e6, days=days)
+    args = (world, posts, params, np.uint64(12345), np.arange(5, dtype=np.int64))
     ref = ck._run_trials(*args, ck._BATCH)  # no flush at this size
     partners = ref[2]
     assert (partners[:, 1, 0] > 0).all() and np.array_equal(partners[:, 1, 0], partners[:, 1, 1])
@@ -397,7 +401,7 @@ def test_agent_state_is_readable_and_order_free(ci):
 
 
 def test_scalar_draws_match_sim_rng():
-    """The engine's Python-integer draws are bit for bit those of the jitted sim.rng."""
+    """The engine's Python-integer draws are bit for bit those of the jitted sim.base.rng."""
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 2**64, 50, dtype=np.uint64).tolist()
     for key, part in zip(keys, rng.integers(0, 10**6, 50).tolist(), strict=True):

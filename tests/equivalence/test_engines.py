@@ -1,6 +1,6 @@
 """The Mesa engine (sim.classic.agents) reproduces the numba kernels (sim.classic.kernel) exactly.
 
-Every random number is keyed by what it is for (sim.rng), so for the same graph,
+Every random number is keyed by what it is for (sim.base.rng), so for the same graph,
 model, recruit plan, root key and trial the two engines must give identical
 activation steps for every account: ``np.array_equal``, not a statistical match.
 The Mesa engine visits agents in a shuffled order; its results must not depend on
@@ -32,7 +32,7 @@ from sim.classic.spec import (
     RandomRecruits,
     TopDegreeRecruits,
 )
-from sim.rng import root_key
+from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 ROOT = root_key(20250114)

@@ -16,7 +16,7 @@ from sim.classic import kernel as cascade
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.rng import root_key
+from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 ROOT = root_key(7788)

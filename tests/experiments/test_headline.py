@@ -52,3 +52,31 @@ def test_headline_table_costs_per_adopter_are_ratios_of_means():
     assert t.loc["celebrity", "ratio_to_celebrity"] == pytest.approx(1.0)
     assert t.loc["micro", "cost_per_engagement"] == pytest.approx(3.0)
     assert t.loc["micro", "cost_per_adopter_low"] < 18 < t.loc["micro", "cost_per_adopter_high"]
+
+
+def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
+    """A celebrity as trusted and authentic as a micro creator (0.5, 0.9): on TikTok, both arms there, the
+    nano swarm costs more per adopter than the celebrity (1.3x in a trial run), which E9 reports as a
+    finding; the run still exits 0."""
+    from pathlib import Path
+
+    import yaml
+
+    from sim.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    definition = yaml.safe_load((root / "experiments" / "e9_headline.yaml").read_text())
+    definition["parameters"]["scenario"] = str(root / "scenarios" / "headline.yaml")
+    definition["parameters"]["cases"] = [{"name": "equal_persuasion", "rate_card": "industry_midpoint",
+                                          "budgets": [50000],
+                                          "set": {"world.tiers.mega.trust": 0.5, "world.tiers.mega.authenticity": 0.9}}]
+    definition["quick"] = {"trials": 8, "audience": 8000}
+    path = tmp_path / "e9_false.yaml"
+    path.write_text(yaml.safe_dump(definition, sort_keys=False))
+    out = tmp_path / "out"
+    assert main([str(path), "--quick", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "e9_headline" / "comparison.csv").set_index("check")
+    assert set(table[table.kind == "verification"].result) == {"pass"}
+    findings = table[table.kind == "finding"]
+    assert findings.loc["nano_vs_celebrity_tiktok_equal_persuasion_50k", "result"] == "does not hold"
+    assert "platform_effect_nano_equal_persuasion_50k" in findings.index

@@ -192,7 +192,7 @@ case("edges_not_utf8", edgelist_scenario("latin.txt"), "world.graph.path", "not 
 case("edges_bad_gzip", edgelist_scenario("broken.txt.gz"), "world.graph.path", "",
      {"broken.txt.gz": b"\x1f\x8b\x08\x00garbage"})
 case("edges_cut_gzip", edgelist_scenario("cut.txt.gz"), "world.graph.path", "cut short",
-     {"cut.txt.gz": gzip.compress(b"0 1\n" * 1000)[:40]})
+     {"cut.txt.gz": gzip.compress(b"0 1\n" * 1000, mtime=0)[:40]})
 for name, content, msg in [
     ("json_invalid", "{edges: [[0, 1]}", "invalid JSON"),
     ("json_no_edges", '{"nodes": [1, 2]}', "needs an 'edges' list"),
@@ -253,6 +253,105 @@ for old, new, key, msg in [
     ("platforms: {instagram: 1.0}, engagement: 0.05", "platforms: {instagram: 0.5}, engagement: 0.05", "", "sum to 1"),
 ]:
     case(f"contradiction_campaign_{len(CASES)}", sub(CAMPAIGN, old, new), key, msg)
+
+# --- pathological documents: nesting, numbers and tags Python itself chokes on (issue 17, item 6).
+# Deep nesting is refused from PyYAML's event stream, before its composer (one recursion per
+# level) runs: a few thousand levels used to end in a RecursionError and a traceback.
+DEEP = 5000
+case("deep_flow_lists", CLASSIC + "extra: " + "[" * DEEP + "]" * DEEP + "\n", "", "at most 64 are allowed")
+case("deep_flow_mappings", CLASSIC + "extra: " + "{a: " * DEEP + "1" + "}" * DEEP + "\n", "", "at most 64 are allowed")
+case("deep_block_lists", CLASSIC + "extra:\n  " + "- " * DEEP + "1\n", "", "at most 64 are allowed")
+case("deep_block_mappings", CLASSIC + "extra:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(100)) + " " * 101 + "1\n",
+     "", "at most 64 are allowed")
+case("deep_in_a_key", sub(CLASSIC, "seed: 1", "seed: 1\n" + "[" * 100 + "]" * 100 + ": 1"), "", "at most 64 are allowed")
+case("deep_in_a_block", sub(CLASSIC, "model: {kind: independent_cascade, edge_prob: 0.2}",
+                             "model: {kind: independent_cascade, edge_prob: " + "[" * 80 + "0.2" + "]" * 80 + "}"),
+     "", "at most 64 are allowed")
+case("int_5000_digits", sub(CLASSIC, "trials: 10", "trials: " + "9" * 5000), "trials", "out of range")
+case("int_hex_5000_digits", sub(CLASSIC, "seed: 1", "seed: 0x" + "f" * 5000), "seed", "out of range")
+case("int_past_64_bits", sub(CLASSIC, "n: 200", "n: 36893488147419103232"), "world.graph.n", "64-bit")
+case("int_tag_not_a_number", sub(CLASSIC, "seed: 1", "seed: !!int abc"), "seed", "is not an integer")
+case("int_only_underscores", sub(CLASSIC, "seed: 1", "seed: 0x_"), "seed", "is not an integer")
+case("float_tag_not_a_number", sub(CLASSIC, "edge_prob: 0.2", "edge_prob: !!float abc"), "model.edge_prob", "not a number")
+case("bool_tag_not_a_bool", sub(CLASSIC, "mean_degree: 3.0}", "mean_degree: 3.0, directed: !!bool maybe}"),
+     "world.graph.directed", "true or false")
+case("merge_key", sub(CLASSIC, "recruits: {rule: random, count: 2}", "recruits: {<<: {rule: random}, count: 2}"),
+     "recruits", "merge key")
+case("key_python_tag", sub(CLASSIC, "seed: 1", "seed: 1\n? !!python/name:os.system\n: 1"), "", "tag")
+case("key_a_mapping", sub(CLASSIC, "seed: 1", "seed: 1\n? {a: 1}\n: 1"), "", "keys must be names")
+# Rich printed ":100:" as an emoji: a problem on line 100 lost its line number.
+case("problem_on_line_100", "# padding\n" * 98 + sub(CLASSIC, "seed: 1", "seed: one"), "seed", "valid integer")
+case("value_cut_to_a_line", sub(CLASSIC, "name: classic", "name: " + "a" * 5000), "name", "characters)")
+# Sizes whose arrays would not fit, or that break the random-number keys, refused when read.
+case("days_past_the_key_limit", sub(CAMPAIGN, "days: 14", "days: 16777217"), "days", "16777216")
+case("schedule_count_enormous", sub(CAMPAIGN, "days: [0]}]\n  - name: mega",
+                                    "schedule: {start: 0, every: 1, count: 1000000000000}}]\n  - name: mega"),
+     "", "beyond the horizon")
+case("posts_per_day_over_255", sub(CAMPAIGN, "days: [0]}]\n  - name: mega", "days: [" + ", ".join(["0"] * 300)
+                                   + "]}]\n  - name: mega"), "strategies.0.posts.0", "at most 255")
+case("max_steps_past_int32", sub(CLASSIC, "trials: 10", "trials: 10\nmax_steps: 9223372036854775807"), "max_steps",
+     "less than or equal to")
+case("followers_past_2_53", sub(CAMPAIGN, "followers: [3000, 4000]", "followers: [3000, 18446744073709551615]"),
+     "followers", "less than or equal to")
+case("scale_above_every_follower_count", sub(CAMPAIGN, "scale: 10", "scale: 1e308"), "world", "no creator")
+case("beta_shape_underflows", sub(CAMPAIGN, "concentration: 4", "concentration: 5e-324"), "world.audience.interest",
+     "too small")
+case("power_law_support_enormous", sub(CLASSIC, "{kind: erdos_renyi, n: 200, mean_degree: 3.0}",
+                                       "{kind: configuration, n: 200, degrees: {kind: power_law, exponent: 2.5, "
+                                       "max: 1000000000000000000}}"), "world.graph.degrees.max", "")
+case("sobol_design_enormous", sub(CAMPAIGN, "strategies:", "sweep: {design: sobol, samples: 1099511627776, "
+                                  "uncertainties: [{path: model.reshare, low: 0, high: 0.2}]}\nstrategies:"),
+     "sweep", "at most 1,000,000")
+case("factorial_design_enormous", sub(CAMPAIGN, "strategies:", "sweep: {uncertainties: [" + ", ".join(
+    f"{{path: model.{k}, levels: [{', '.join(f'0.{i:02d}' for i in range(1, 41))}]}}"
+    for k in ("reshare", "fatigue", "dilution", "trust_growth")) + "]}\nstrategies:"), "sweep", "2,560,000 points")
+case("strategy_grid_enormous", sub(CAMPAIGN, CAMPAIGN[CAMPAIGN.index("strategies:"):],
+                                   "strategy_grid:\n  budgets: [" + ", ".join(str(1000 + i) for i in range(400))
+                                   + "]\n  mixes: {m: {micro.instagram: 1.0}}\n  schedules: {"
+                                   + ", ".join(f"s{i}: {{days: [0]}}" for i in range(400)) + "}\n"),
+     "strategy_grid", "at most 100,000")
+case("edges_json_deep", edgelist_scenario("deep.json", fmt="json"), "world.graph.path", "nested too deeply",
+     {"deep.json": '{"edges": ' + "[" * DEEP + "]" * DEEP + "}"})
+case("edges_json_long_number", edgelist_scenario("long_number.json", fmt="json"), "world.graph.path", "4,300 digits",
+     {"long_number.json": '{"edges": [[' + "9" * 5000 + ", 1]]}"})
+case("edgelist_name_too_long", edgelist_scenario("a" * 300 + ".txt"), "world.graph.path", "cannot be read")
+
+
+# --- the planner's roster (world.creators.roster): every problem located as creators.csv:line:column
+ROSTER_WORLD = CAMPAIGN.replace(
+    "    micro: {followers: [1000, 3000], count: 10, platforms: {instagram: 1.0}, engagement: 0.1, trust: 0.5}\n"
+    "    mega: {followers: [3000, 4000], count: 2, platforms: {instagram: 1.0}, engagement: 0.05, trust: 0.3}\n",
+    "    micro: {followers: [1000, 3000], engagement: 0.1, trust: 0.5}\n"
+    "    mega: {followers: [3000, 4000], engagement: 0.05, trust: 0.3}\n"
+    "  creators: {roster: ROSTER}\n").replace("creators: 3, days", "creators: 1, days")
+assert "ROSTER" in ROSTER_WORLD
+GOOD_ROSTER = "handle,platform,followers,price_per_post\n@a,instagram,1500,100\n@b,instagram,3500,900\n"
+for name, content, message in [
+    ("roster_duplicate", GOOD_ROSTER + "@a,instagram,2000,120\n", ".csv:4:1: handle: '@a' appears twice"),
+    ("roster_negative", GOOD_ROSTER.replace("1500,100", "-1500,100"), ".csv:2:14: followers: must be"),
+    ("roster_missing_number", GOOD_ROSTER.replace("3500,900", "3500,"), ".csv:3:19: price_per_post: is empty"),
+    ("roster_unknown_platform", GOOD_ROSTER.replace("@b,instagram", "@b,tiktok"),
+     ".csv:3:4: platform: unknown platform 'tiktok'"),
+    ("roster_not_utf8", GOOD_ROSTER.encode().replace(b"@b", b"@\xe9"), ".csv:3:2: not UTF-8 text"),
+    ("roster_missing_column", "handle,platform,followers\n@a,instagram,1500\n", "missing required column"),
+    ("roster_no_tier", GOOD_ROSTER.replace("3500,900", "9000,900"), ".csv:3:14: followers: 9,000 is in no"),
+    ("roster_empty", "", "the roster is empty"),
+]:
+    file = f"{name}.csv"
+    case(name, ROSTER_WORLD.replace("ROSTER", file), "world.creators.roster", message, {file: content})
+case("roster_missing_file", ROSTER_WORLD.replace("ROSTER", "nobody.csv"), "world.creators.roster", "no such file")
+case("roster_with_counts", ROSTER_WORLD.replace("ROSTER", "good.csv").replace(
+    "micro: {followers: [1000, 3000],", "micro: {followers: [1000, 3000], count: 3,"), "world",
+     "with a roster the creators come from the file", {"good.csv": GOOD_ROSTER})
+case("max_partners_below_creators", CAMPAIGN.replace("  - name: micro\n", "  - name: micro\n    max_partners: 2\n"),
+     "strategies.0", "more than max_partners")
+case("optimize_without_budget", CAMPAIGN + "optimize: {schedules: {burst: {days: [0]}}}\n", "",
+     "optimize: give 'budget'")
+case("optimize_budget_buys_nobody", CAMPAIGN + "optimize: {budget: 50, schedules: {burst: {days: [0]}}}\n",
+     "optimize", "buys no partner in any cell")
+case("roster_followers_past_2_53", ROSTER_WORLD.replace("ROSTER", "huge.csv"), "world.creators.roster",
+     ".csv:3:14: followers: must be a whole number <= 9,007,199,254,740,992",
+     {"huge.csv": GOOD_ROSTER.replace("3500,900", "18446744073709551616,900")})
 
 
 def main() -> None:

@@ -11,12 +11,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import sim.runner as runner
-import sim.store as store_module
+import sim.execution.prepare as prepare_module
+import sim.execution.runner as runner
+import sim.execution.store as store_module
 from sim import load_scenario, run
 from sim.cli import main
-from sim.scenario import ScenarioError
-from sim.store import RunStore
+from sim.input.scenario import ScenarioError
+from sim.execution.store import RunStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from sweep_world import write  # noqa: E402
@@ -34,10 +35,11 @@ def test_max_memory_refuses_a_world_that_would_not_fit(tmp_path, capsys):
 
 
 def test_result_tables_too_large_for_the_limit_are_refused_before_running(tmp_path):
+    from sim.families.registry import family_of
     from sim.world import footprint
 
     s = load_scenario(write(tmp_path, trials=4096))
-    world = footprint.estimate(s, 1).peak_bytes
+    world = footprint.estimate(s.world, 1, family_of(s).scratch_slots(s)).peak_bytes
     assert world < 60 * 2**20  # the world fits in the limit below; 4,096 trials' tables do not
     with pytest.raises(ScenarioError) as err:
         run(s, max_memory=60 * 2**20, executor=runner.ExecutorSpec(runner.ExecutorKind.SERIAL), out=tmp_path / "r")
@@ -88,7 +90,7 @@ def test_a_full_disk_ends_the_run_clearly_and_keeps_finished_parts(tmp_path, mon
 
 def test_points_that_differ_only_in_trust_build_one_world_in_a_run(tmp_path, monkeypatch):
     built = []
-    real = runner.build_world
-    monkeypatch.setattr(runner, "build_world", lambda spec, seed: built.append(seed) or real(spec, seed))
+    real = prepare_module.build_world
+    monkeypatch.setattr(prepare_module, "build_world", lambda spec, seed: built.append(seed) or real(spec, seed))
     run(load_scenario(write(tmp_path, trials=8)))  # two points of trust_growth: one world
     assert len(built) == 1

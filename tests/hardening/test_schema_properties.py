@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.scenario import Scenario, ScenarioError, parse_scenario
-from sim.sweeps.design import design
+from sim.input.scenario import Scenario, ScenarioError, parse_scenario
+from sim.input.design import design
 
 BASE = yaml.safe_load("""
 name: prop
@@ -132,3 +132,45 @@ def test_an_unknown_key_anywhere_is_refused(path, key):
         assert free or any(key in p for p in exc.problems), exc.problems
         return
     assert free, (path, key)
+
+
+# --- odd YAML text anywhere (issue 17, item 6): deep nesting in flow and block style, numbers
+# Python cannot convert, tags on text they do not fit, merge keys, tagged keys, byte-order marks.
+ODD_SCALARS = st.sampled_from([
+    "9" * 5000, "-" + "9" * 30, "0x" + "f" * 40, "0x_", "0o", "1__", "!!int abc", "!!int ''", "!!float abc",
+    "!!float 0x10", "!!bool maybe", "!!null x", "!!str 1", "<<", ".nan", "-.inf", "1e400", "-1e-400", "~", "''",
+    '"\\ud800"', '"\\0"', "\ufeff1", "é😀", "!!python/name:os.system", "!local x", "!!binary aGk=", "!!set {a}",
+    "&anchor 1", "*anchor", "18446744073709551615", "18446744073709551616", "-9223372036854775809", "1:20",
+])
+SCALARS = ODD_SCALARS | st.integers(-2**70, 2**70).map(str) | st.floats().map(repr) | st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8).map(lambda t: yaml.safe_dump(t).strip())
+
+
+@st.composite
+def odd_fragments(draw) -> str:
+    """A YAML value: an odd scalar, wrapped in up to 120 levels of flow lists or mappings, or an
+    odd key; sometimes a block sequence (only valid where a block value may stand)."""
+    scalar = draw(SCALARS)
+    depth = draw(st.integers(0, 120))
+    kind = draw(st.sampled_from(["flow_list", "flow_map", "block_list", "key", "plain"]))
+    if kind == "flow_list":
+        return "[" * depth + scalar + "]" * depth
+    if kind == "flow_map":
+        return "{a: " * depth + scalar + "}" * depth
+    if kind == "block_list":
+        return "\n  " + "- " * depth + scalar
+    if kind == "key":
+        return "{" + scalar + ": 1}"
+    return scalar
+
+
+MARK = "__odd_value__"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PATHS), odd_fragments(), st.sampled_from(["", "\ufeff", "%YAML 1.2\n---\n"]),
+       st.sampled_from(["", "\n---\n", "\n...\n"]))
+def test_odd_yaml_anywhere_is_accepted_or_refused_with_its_line(path, fragment, head, tail):
+    text = yaml.safe_dump(mutate(BASE, path, MARK, False), sort_keys=False).replace(MARK, fragment, 1)
+    found = faults(*outcome(head + text + tail))
+    assert not found, found

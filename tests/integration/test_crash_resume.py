@@ -15,7 +15,7 @@ import pytest
 from sweep_world import write
 
 from sim import load_scenario, run
-from sim.store import RunStore
+from sim.execution.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import ExplicitRecruits, RandomRecruits
-from sim.rng import root_key
+from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 RECRUITS = [3, 150, 377]

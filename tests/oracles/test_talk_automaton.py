@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sim.experiments.talk import NEVER, informed_periods, penetration_times
-from sim.rng import root_key
+from sim.base.rng import root_key
 
 K_SE = 4.0
 

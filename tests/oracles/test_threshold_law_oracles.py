@@ -25,7 +25,7 @@ from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.rng import normal_quantile, normal_quantile_jit, root_key
+from sim.base.rng import normal_quantile, normal_quantile_jit, root_key
 from sim.world.graph import FlatGraph
 
 NONE = RecruitPlan(np.zeros(0, dtype=np.int32), 0)

@@ -15,11 +15,12 @@ import math
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.campaign import kernel as ck
+from sim.campaign.family import compile_campaign
 from sim.campaign.metrics import campaign_tables
-from sim.campaign.model import compile_campaign, simulate
-from sim.rng import root_key
-from sim.scenario import Scenario
+from sim.campaign.model import simulate
+from sim.input.scenario import Scenario
 from sim.world.build import build_world
 
 

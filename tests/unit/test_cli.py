@@ -123,3 +123,60 @@ def test_rerun_into_a_finished_folder_says_it_resumed(tmp_path, capsys):
     assert "resumed" not in capsys.readouterr().err
     assert main([str(scenario), "--out", str(out), "--quiet"]) == 0
     assert "held 1 of 1 finished chunks" in capsys.readouterr().err
+
+
+def test_check_refuses_a_grid_budget_that_buys_nobody(tmp_path, capsys):
+    """--check runs the budget feasibility check: no world is built, and the problem is located."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "scenarios" / "budget_sweep.yaml").read_text())
+    data["strategy_grid"]["budgets"] = [20000, 150000]
+    data["baseline"] = "celebrity.burst.150k"
+    path = tmp_path / "grid.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main([str(path), "--check", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith(f"{path}:") for line in err)
+    assert any("strategy_grid.mixes.hybrid.mega.instagram: strategy hybrid.burst.20k: a budget of $13,000 buys no "
+               "partner" in line for line in err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_help_lists_the_commands():
+    """`--help` names every command; each has its own help; none inspects a file to be chosen."""
+    out = subprocess.run([sys.executable, "run_experiment.py", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0
+    for command in ("run", "reproduce", "calibrate", "optimize"):
+        assert f"    {command}" in out.stdout, out.stdout
+        sub = subprocess.run([sys.executable, "run_experiment.py", command, "--help"], cwd=ROOT,
+                             capture_output=True, text=True)
+        assert sub.returncode == 0 and f"run_experiment.py {command}" in sub.stdout
+
+
+def test_run_is_the_default_command(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    assert main(["run", str(scenario), "--check", "--out", str(tmp_path / "a")]) == 0
+    assert main([str(scenario), "--check", "--out", str(tmp_path / "a")]) == 0
+    assert main(["--check", str(scenario), "--out", str(tmp_path / "a")]) == 0  # an option first: still `run`
+    assert capsys.readouterr().out.count("valid") == 3
+
+
+def test_options_of_the_other_kind_of_file_are_refused(tmp_path, capsys):
+    scenario = write(tmp_path, GOOD)
+    assert main([str(scenario), "--quick", "--out", str(tmp_path / "out")]) == 2
+    assert "--quick: options of experiment definitions" in capsys.readouterr().err
+    definition = ROOT / "experiments" / "e8_granovetter.yaml"
+    assert main([str(definition), "--trials", "3", "--out", str(tmp_path / "out")]) == 2
+    assert "--trials: options of scenarios" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_engine_the_model_lacks_exits_2_located(tmp_path, capsys):
+    # No family has a 'tpu' engine (the classic models now have cuda; its refusals, a GPU-less
+    # machine and the campaign family, are tested in tests/gpu/test_cuda_engine.py).
+    scenario = write(tmp_path, GOOD + "engine: tpu\n")
+    assert main([str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"{scenario}:8: engine: no engine 'tpu' runs the classic models (engines: numba, mesa, cuda)"
+    assert main([str(scenario), "--check"]) == 2
+    assert not (tmp_path / "out").exists()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec, LocalExecutor, machine_cores
+from sim.execution.executor import ExecutorKind, ExecutorSpec, LocalExecutor, machine_cores
 
 
 @pytest.mark.parametrize("kind", [ExecutorKind.SERIAL, ExecutorKind.LOCAL])

@@ -43,7 +43,7 @@ def test_torus_sides_refuses_a_strip():
 
 
 def test_follower_graph_keeps_heavy_tailed_follower_counts():
-    from sim.rng import Stream, numpy_generator
+    from sim.base.rng import Stream, numpy_generator
     from sim.world.generators import follower_graph
 
     rng = numpy_generator(3, Stream.WORLD)

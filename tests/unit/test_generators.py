@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.scenario import Scenario
+from sim.input.scenario import Scenario
 from sim.world.build import build_graph, build_world
 from sim.world.spec import BarabasiAlbertGraph, CommunitiesGraph, ErdosRenyiGraph
 

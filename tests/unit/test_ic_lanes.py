@@ -16,7 +16,7 @@ from sim.classic import kernel as cascade
 from sim.classic.model import IndependentCascadeArrays, compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import IndependentCascade
-from sim.rng import root_key
+from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph
@@ -28,11 +28,8 @@ def graph() -> FlatGraph:
 
 
 def _run(graph, model, plan, trials, share_min, max_steps=cascade.UNLIMITED):
-    t = model.kernel_threshold
-    stride = 0 if t.shape[0] == 1 else 1
-    return cascade._ic_run(graph.indptr, graph.indices, t, model.top_words, stride, plan.fixed, plan.n_random,
-                           root_key(9),
-                           np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
+    return cascade._ic_run(cascade.graph_record(graph), cascade.cascade_record(model), cascade.recruits_record(plan),
+                           root_key(9), np.asarray(trials, dtype=np.int64), np.int32(max_steps), share_min)
 
 
 def _plans(graph):
@@ -85,10 +82,10 @@ def test_activation_times_of_one_trial_match_its_block(graph):
 
 
 def _reference_times(graph, prob_threshold, recruits, trial):
-    """Breadth-first search over the edges whose lane draw (sim.rng.lane_numbers) is below threshold."""
+    """Breadth-first search over the edges whose lane draw (sim.base.rng.lane_numbers) is below threshold."""
     from collections import deque
 
-    from sim.rng import LANES, Stream, as_key, lane_numbers, trial_key
+    from sim.base.rng import LANES, Stream, as_key, lane_numbers, trial_key
 
     key = trial_key(root_key(9), as_key(Stream.LIVE_LANES), as_key(trial // LANES))
     live = lane_numbers(np.uint64(key), np.arange(graph.m), trial % LANES) < prob_threshold

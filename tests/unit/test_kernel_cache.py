@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
-from sim import kernel_cache
+from sim.base import kernel_cache
 
 
 def test_cache_emptied_when_rng_changes(tmp_path):
     pkg = tmp_path / "sim"
     pkg.mkdir()
-    src = Path(kernel_cache.__file__).parent
+    src = kernel_cache.PACKAGE
     for name in kernel_cache.KERNEL_SOURCES:
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src / name, pkg / name)
@@ -24,7 +23,7 @@ def test_cache_emptied_when_rng_changes(tmp_path):
     (sub_cache / "kernel._ic_run-1.py311.1.nbc").write_text("x")
     assert kernel_cache.ensure_fresh(pkg) is False  # same sources: cache kept
     assert len(list(sub_cache.glob("*.nb*"))) == 2
-    (pkg / "rng.py").write_text((pkg / "rng.py").read_text() + "\n# edited\n")
+    (pkg / "base" / "rng.py").write_text((pkg / "base" / "rng.py").read_text() + "\n# edited\n")
     assert kernel_cache.ensure_fresh(pkg) is True  # helper edited: stale kernels gone
     assert list(sub_cache.glob("*.nb*")) == []  # kernels of subpackages too
     assert kernel_cache.ensure_fresh(pkg) is False

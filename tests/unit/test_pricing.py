@@ -10,12 +10,13 @@ from scipy import stats
 
 import sim.campaign.model as campaign_model
 from sim import parse_scenario, prepare
+from sim.base.rng import root_key
+from sim.campaign.family import compile_campaign
 from sim.campaign.kernel import TOTALS
-from sim.campaign.model import compile_campaign, simulate
+from sim.campaign.model import simulate
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.influence.greedy import plain_greedy
-from sim.rng import root_key
-from sim.scenario import Scenario, ScenarioError
+from sim.input.scenario import Scenario, ScenarioError
 from sim.world.build import build_world
 
 WORLD = {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.rng import (
+from sim.base.rng import (
     LANES,
     Stream,
     as_key,

@@ -8,11 +8,11 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import sim.runner
-import sim.tasks
-from sim import parse_scenario, run
-from sim.runner import chunk_bounds
-from sim.store import RESULTS_LAYOUT, RunStore, StoreError
+import sim.execution.runner
+import sim.execution.tasks
+from sim import parse_scenario, run, save
+from sim.execution.runner import chunk_bounds
+from sim.execution.store import RESULTS_LAYOUT, RunStore, StoreError
 
 TEXT = textwrap.dedent("""\
     name: crn
@@ -72,7 +72,7 @@ def test_table_shape_and_bounds(reference):
 
 
 def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path, monkeypatch):
-    real = sim.tasks.compute_chunk
+    real = sim.execution.tasks.compute_chunk
     calls = {"n": 0}
 
     def crashing(*args):
@@ -81,17 +81,17 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
             raise KeyboardInterrupt("simulated kill")
         return real(*args)
 
-    monkeypatch.setattr(sim.tasks, "compute_chunk", crashing)
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", crashing)
     with pytest.raises(KeyboardInterrupt):
         run(scenario, out=tmp_path / "run", workers=1)
     store = RunStore(tmp_path / "run")
     finished = store.finished()
     assert len(finished) == 20
     assert store.read_manifest()["status"] == "running"
-    monkeypatch.setattr(sim.tasks, "compute_chunk", real)
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", real)
 
     recomputed = []
-    monkeypatch.setattr(sim.tasks, "compute_chunk", lambda *a: recomputed.append(a[5]) or real(*a))
+    monkeypatch.setattr(sim.execution.tasks, "compute_chunk", lambda *a: recomputed.append(a[3]) or real(*a))
     resumed = run(scenario, out=tmp_path / "run", workers=2)
     total = 3 * len(chunk_bounds(900))
     assert len(recomputed) == total - 20
@@ -102,7 +102,7 @@ def test_interrupted_run_resumes_to_the_same_table(scenario, reference, tmp_path
 
 
 def test_save_round_trip_and_refusal(scenario, reference, tmp_path):
-    folder = reference.save(tmp_path / "saved")
+    folder = save(reference, tmp_path / "saved")
     back = pd.read_parquet(folder / "runs.parquet").astype(reference.table.dtypes.to_dict())
     pd.testing.assert_frame_equal(reference.table, back)
     manifest = RunStore(folder).read_manifest()
@@ -138,7 +138,7 @@ def test_folder_from_another_results_layout_is_not_resumed(scenario, reference, 
     with pytest.raises(StoreError, match="another version"):
         run(small, out=folder)
     again = run(small, out=folder, overwrite=True)
-    assert again.info["chunks"]["resumed"] == 0
+    assert again.info.chunks.resumed == 0
     pd.testing.assert_frame_equal(first.table, again.table)
 
 
@@ -153,7 +153,7 @@ def test_rows_ordered_by_strategy_then_trial_whatever_the_input(reference, as_di
     if as_dictionary:
         strategy = strategy.dictionary_encode()  # categories in order of appearance, not scenario order
     table = table.set_column(0, "strategy", strategy)
-    out = sim.runner._in_order(table, names)
+    out = sim.execution.runner._in_order(table, names)
     pd.testing.assert_frame_equal(out, reference.table)
     assert out["strategy"].dtype == "string"
 
@@ -170,5 +170,5 @@ def test_resume_reads_parts_of_either_string_type(scenario, reference, tmp_path)
     assert pq.read_schema(parts[0]).field("strategy").type != pq.read_schema(parts[1]).field("strategy").type
     parts[-1].unlink()  # one chunk to recompute
     resumed = run(scenario, out=folder)
-    assert resumed.info["chunks"]["resumed"] == len(parts) - 1
+    assert resumed.info.chunks.resumed == len(parts) - 1
     pd.testing.assert_frame_equal(resumed.table, reference.table)

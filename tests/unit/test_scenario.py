@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import ScenarioError, load_scenario, parse_scenario
+from sim.input.scenario import ScenarioError, load_scenario, parse_scenario
 
 BASE = textwrap.dedent("""\
     name: er_ic
@@ -131,7 +131,7 @@ def test_order_of_tiers_is_part_of_the_scenario_and_survives_json():
     """Creators are numbered tier by tier: reordering tiers builds another world, so it must change
     the digest, and a scenario rebuilt from its JSON (as Dask workers do) keeps the order."""
     from sim import load_scenario
-    from sim.scenario import Scenario
+    from sim.input.scenario import Scenario
 
     s = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "celebrity_vs_micro.yaml")
     data = s.model_dump(mode="python")

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from sim.sweeps.design import sample
-from sim.sweeps.sensitivity import analyze
-from sim.sweeps.spec import SweepSpec
+from sim.input.design import sample
+from sim.results.sensitivity import analyze
+from sim.input.sweep import SweepSpec
 
 PI = math.pi
 

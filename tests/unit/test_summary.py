@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.summary import pareto_frontier, strategy_table, summarize
+from sim.results.summary import pareto_frontier, strategy_table, summarize
 
 
 def study(rng: np.random.Generator, n: int, cost=(1000.0, 400.0), rho: float = 0.7) -> pd.DataFrame:

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sim import parse_scenario, run
-from sim.scenario import Scenario, ScenarioError
-from sim.sweeps.design import design
-from sim.sweeps.executor import ExecutorKind, ExecutorSpec
+from sim.input.scenario import Scenario, ScenarioError
+from sim.input.design import design
+from sim.execution.executor import ExecutorKind, ExecutorSpec
 
 WORLD = {
     "kind": "creator_audience", "scale": 20.0,
@@ -180,11 +180,13 @@ def test_every_executor_gives_the_same_tables():
     runs = {kind: run(s, executor=ExecutorSpec(kind, workers=workers))
             for kind, workers in ((ExecutorKind.SERIAL, 1), (ExecutorKind.LOCAL, 3), (ExecutorKind.DASK, 2))}
     ref = runs[ExecutorKind.SERIAL]
-    assert ref.info["chunks"]["total"] == 4 * 3 * 3
+    assert ref.info.chunks.total == 4 * 3 * 3
     for kind, other in runs.items():
-        assert other.info["executor"].startswith({"serial": "serial", "local": "local", "dask": "embedded dask"}[kind])
-        for name in ("table", "timeseries", "partners", "segments", "roster"):
-            pd.testing.assert_frame_equal(getattr(ref, name), getattr(other, name), obj=f"{kind} {name}")
+        assert other.info.executor.startswith({"serial": "serial", "local": "local", "dask": "embedded dask"}[kind])
+        pd.testing.assert_frame_equal(ref.table, other.table, obj=f"{kind} table")
+        for name in ("timeseries", "partners", "segments", "roster"):
+            pd.testing.assert_frame_equal(getattr(ref.campaign, name), getattr(other.campaign, name),
+                                          obj=f"{kind} {name}")
 
 
 def test_sobol_sweep_finds_the_uncertainty_a_strategy_depends_on(tmp_path):
@@ -226,18 +228,18 @@ def test_latin_hypercube_sweep_over_a_count_runs_the_rounded_values(tmp_path):
 def test_points_that_share_a_built_world_build_it_once():
     """Trust and reach are laid onto a built world; sweeping them builds one world, sweeping a count
     builds one per value, and the shared world is the one each point would build alone."""
-    import sim.runner as runner
+    from sim.execution.prepare import WorldCache
     from sim.world.build import build_world
 
     trust = design(scenario())  # micro trust x rate card: the world is the same at all 4 points
-    cache = runner.WorldCache()
+    cache = WorldCache()
     worlds = [cache.world(p.scenario, 1) for p in trust.points]
     assert len(cache) == 1 and all(w is worlds[0] for w in worlds)
     alone = build_world(trust.points[3].scenario.world, trust.points[3].scenario.seed)
     assert np.array_equal(alone.graph.indptr, worlds[0].graph.indptr)
     assert np.array_equal(alone.graph.indices, worlds[0].graph.indices)
     counts = design(scenario(sweep={"uncertainties": [{"path": "world.tiers.nano.count", "levels": [30, 40]}]}))
-    cache = runner.WorldCache()
+    cache = WorldCache()
     for p in counts.points:
         cache.world(p.scenario, 1)
     assert len(cache) == 2
@@ -246,7 +248,7 @@ def test_points_that_share_a_built_world_build_it_once():
 def test_parts_beyond_four_digit_points_and_three_digit_strategies_are_found(tmp_path):
     import pyarrow as pa
 
-    from sim.store import RunStore
+    from sim.execution.store import RunStore
 
     store = RunStore(tmp_path / "r")
     store.open("x")
@@ -259,7 +261,7 @@ def test_parts_beyond_four_digit_points_and_three_digit_strategies_are_found(tmp
 
 
 def test_a_worker_without_the_data_file_says_so(tmp_path):
-    import sim.tasks as tasks
+    import sim.execution.tasks as tasks
 
     edges = tmp_path / "g.txt"
     edges.write_text("0 1\n1 2\n2 0\n")

@@ -1,0 +1,5 @@
+"""Results: a run's tables and their statistics (summary, sensitivity)."""
+
+from sim.results.data import Results
+
+__all__ = ["Results"]

@@ -1,0 +1,182 @@
+"""The cuda engine: equality with the numba kernel under numba's CUDA simulator, and what happens without a GPU.
+
+numba decides once, when it is imported, whether ``numba.cuda`` is the simulator
+(``NUMBA_ENABLE_CUDASIM``, read into ``numba.core.config`` and re-read only by the CPU compiler),
+and this suite imports numba long before this file. The simulated checks
+(``cudasim_checks.py``) therefore run in a subprocess of their own, which leaves this process's
+numba (CPU kernels, and a real ``numba.cuda`` if a GPU is present) untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+
+def test_equal_to_the_numba_kernel_under_the_simulator():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore::RuntimeWarning"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         str(HERE / "cudasim_checks.py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    tail = (proc.stdout[-6000:] + "\n" + proc.stderr[-3000:]).strip()
+    assert proc.returncode == 0, tail
+    assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], tail
+
+
+def test_units_of_trials():
+    """Trials map to 64-trial blocks (units) and back, for runs of consecutive trials and for any others."""
+    from sim.classic.cuda_kernel import _units
+
+    for trials in (np.arange(5, 300), np.arange(64, 128), np.array([7]), np.array([2**40 + 3, 1, 1, 64, 63, 2])):
+        ublocks, masks, where, offset = _units(np.asarray(trials, dtype=np.int64))
+        slots = np.arange(len(ublocks) * 64).reshape(-1, 64)
+        got = np.arange(len(trials)) + offset if where is None else where
+        # every trial lands on its block's row and its lane's column, and that lane is asked for
+        assert np.array_equal(ublocks[got // 64], trials // 64)
+        assert np.array_equal(got % 64, trials % 64)
+        asked = (masks[got // 64] >> (trials % 64).astype(np.uint64)) & np.uint64(1)
+        assert asked.all()
+        assert sum(bin(int(x)).count("1") for x in masks) == len(set(trials.tolist()))
+        assert slots.size >= len(set(trials.tolist()))
+    with pytest.raises(ValueError):
+        _units(np.array([-1], dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- selection and refusals
+
+TINY = """\
+name: tiny_cuda
+seed: 3
+trials: 40
+engine: cuda
+world:
+  graph: {kind: erdos_renyi, n: 300, mean_degree: 3.0}
+model: {kind: independent_cascade, edge_prob: 0.3}
+recruits: {rule: random, count: 2}
+"""
+
+
+def test_campaign_and_normal_thresholds_refused_on_cuda(tmp_path):
+    """Not ported: refused before anything is built, located at the scenario's engine key."""
+    import sim
+    from sim.classic.cuda_kernel import NORMAL_REFUSED
+
+    campaign = sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml").with_overrides(engine="cuda")
+    with pytest.raises(sim.ScenarioError, match=r"engine: no engine 'cuda' runs the campaign models"):
+        sim.prepare(campaign)
+    text = TINY.replace("model: {kind: independent_cascade, edge_prob: 0.3}",
+                        "model: {kind: threshold, thresholds: {kind: normal, mean: 0.3, sd: 0.1}}")
+    path = tmp_path / "normal.yaml"
+    path.write_text(text)
+    with pytest.raises(sim.ScenarioError) as info:
+        sim.prepare(sim.load_scenario(path))
+    assert info.value.problems == [f"{path}:4: engine: {NORMAL_REFUSED}: use engine numba"]
+
+
+def test_cli_campaign_on_cuda_exits_2_one_line(tmp_path, capsys):
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main([str(ROOT / "scenarios" / "celebrity_vs_micro.yaml"), "--engine", "cuda", "--out", str(out),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no engine 'cuda' runs the campaign models" in err[0]
+    assert not out.exists()
+
+
+def test_cli_without_a_gpu_exits_2_one_line(tmp_path, capsys):
+    """Where numba.cuda finds no GPU (CI), --engine cuda says why in one line and runs nothing."""
+    from sim.classic import cuda_kernel
+    from sim.cli import main
+
+    why = cuda_kernel.unavailable()
+    if why is None:
+        pytest.skip("this machine has a usable GPU (or runs the simulator)")
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("engine: cuda\n", ""))
+    out = tmp_path / "out"
+    assert main([str(path), "--engine", "cuda", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{path}:1: engine: the cuda engine cannot run here: {why}"]
+    assert not out.exists()
+    with pytest.raises(__import__("sim").ScenarioError, match="cuda engine cannot run here"):
+        import sim
+
+        sim.run(sim.load_scenario(path), engine="cuda", trials=64)
+
+
+# --------------------------------------------------------------------------- the GPU benchmark (benchmarks/gpu.py)
+
+def test_gpu_benchmark_builds_what_the_schema_builds():
+    """benchmarks.gpu re-makes, without the scenario schema, the worlds and arrays sim builds."""
+    from benchmarks import gpu as bench
+    from sim.classic.model import IndependentCascadeArrays, top_words
+    from sim.world.build import build_graph
+    from sim.world.spec import BarabasiAlbertGraph
+
+    for n, builder in ((3000, "networkx"), (3000, "direct")):
+        want = build_graph(BarabasiAlbertGraph(kind="barabasi_albert", n=n, m=5, builder=builder), 5)
+        got = bench.ba_graph(n, 5, 5, direct=builder == "direct")
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.in_degree, want.in_degree)
+    assert bench.DIRECT_FROM == __import__("sim.world.spec", fromlist=["DIRECT_FROM"]).DIRECT_FROM
+    assert bench.WEIGHT_UNIT == __import__("sim.classic.model", fromlist=["WEIGHT_UNIT"]).WEIGHT_UNIT
+    prob = np.random.default_rng(1).uniform(0, 1, 1001)
+    prob[::7] = 1.0
+    for p in (prob, np.full(50, 0.01)):
+        ours = bench.IC(p)
+        theirs = IndependentCascadeArrays(prob=p)
+        assert np.array_equal(ours.kernel_threshold, theirs.kernel_threshold)
+        assert np.array_equal(ours.top_words, theirs.top_words)
+        assert np.array_equal(bench.top_words(theirs.threshold), top_words(theirs.threshold))
+
+
+@pytest.mark.slow
+def test_gpu_benchmark_runs_under_the_simulator(tmp_path):
+    """The benchmark script end to end on tiny worlds (its numbers mean nothing there), without pydantic."""
+    blocker = tmp_path / "run.py"
+    blocker.write_text(
+        "import importlib.abc, runpy, sys\n"
+        "class B(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] in {'pydantic', 'pandas', 'pyarrow', 'yaml', 'scipy', 'mesa', 'dask'}:\n"
+        "            raise ImportError(name)\n"
+        f"sys.meta_path.insert(0, B()); sys.path.insert(0, {str(ROOT)!r})\n"
+        "sys.argv = ['benchmarks.gpu', *sys.argv[1:]]\n"
+        "runpy.run_module('benchmarks.gpu', run_name='__main__')\n")
+    out = tmp_path / "gpu.jsonl"
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, str(blocker), "--tiny", "--quick", "--target", "0.05", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["result"] for r in records if r["event"] == "check"] == ["PASS", "PASS"]
+    cases = [r for r in records if r["event"] == "case"]
+    assert [c["case"] for c in cases] == ["ic_p01_10k", "lt_10k"]
+    assert all(c["equal"] and c["equal_trials"] >= 64 for c in cases)
+    assert records[-1]["event"] == "done"
+
+
+def test_device_memory_planning(monkeypatch):
+    """Slots fill 60% of the free device memory at most; a world whose graph and one slot do not fit is refused."""
+    from sim.classic import cuda_kernel as ck
+
+    monkeypatch.setattr(ck, "_free_bytes", lambda: 10 * 2**30)
+    plan = ck.plan_launch(1_000_000, 10_000_000, 10**6, "ic", 128, resident=924)
+    assert plan.slots == (int(0.6 * 10 * 2**30) - plan.graph_bytes) // (ck.IC_SLOT_BYTES * 1_000_000) < 924
+    assert ck.plan_launch(10_000, 100_000, 5, "lt", 128, resident=924).slots == 5  # no more slots than work
+    monkeypatch.setattr(ck, "_free_bytes", lambda: 2**20)
+    with pytest.raises(ck.DeviceMemoryError, match=r"^this world needs about .* of GPU memory \(1,000,000 accounts, "
+                                                    r"10,000,000 edges: .*--engine numba$"):
+        ck.plan_launch(1_000_000, 10_000_000, 1, "lt", 128, resident=1)
