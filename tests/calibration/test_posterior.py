@@ -223,3 +223,24 @@ def test_posterior_scenario_runs_and_reports(tmp_path):
     assert sorted(results.table.point.unique()) == [0, 1, 2]
     report = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "draws of the posterior" in report
+
+
+def test_the_planners_answer_integrates_the_draws(tmp_path):
+    """The decision layer takes the posterior's draws as its assumption points, equally weighted
+    (they were resampled by weight): with 3 points the 10th and 90th percentiles across points are
+    the smallest and largest per-draw mean (Hazen positions (k - 1/2)/3 put 10% and 90% outside the
+    middle point), and the expectation is the plain mean of the per-draw means."""
+    from sim import run
+
+    post = _posterior(tmp_path)
+    s = load_scenario(_scenario(tmp_path, f"{{posterior: {post}, draws: 3}}"))
+    results = run(s, trials=4)
+    d = results.decision()
+    assert d.points.n == 3 and np.allclose(d.points.weights, 1 / 3)
+    assert "posterior draws" in d.points.source and str(post) in d.points.source
+    assert set(d.points.labels) == {"micro.engagement", "threshold.max"}
+    per_point = results.table.groupby(["strategy", "point"], observed=True).adopted.mean().unstack("point")
+    for name, row in per_point.iterrows():
+        r = d.row(str(name))
+        assert r["adopters_p10"] == pytest.approx(row.min()) and r["adopters_p90"] == pytest.approx(row.max())
+        assert r["adopters_mean"] == pytest.approx(row.mean())
