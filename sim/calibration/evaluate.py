@@ -9,7 +9,9 @@ world, so the world is built once per seed and kept.
 
 The runs go through the run stage's public call for exactly this,
 :class:`sim.execution.evaluate.PointEvaluator` (variants of a scenario on common random numbers,
-worlds kept); nothing here reaches into the runner.
+worlds kept); the tables are read by column name (the moments' :data:`~sim.calibration.moments.TOTALS`
+and :data:`~sim.calibration.moments.PARTNER`), so nothing here reaches into the runner or the
+campaign family's kernel.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.calibration.moments import PARTNER as MOMENT_PARTNER
 from sim.calibration.moments import TOTALS as MOMENT_TOTALS
 from sim.calibration.moments import PanelRun, StrategyRun, moment_vector
 from sim.calibration.spec import FreeParameter
 from sim.calibration.targets import Target
-from sim.campaign import kernel as ck
 from sim.execution.evaluate import PointEvaluator
 from sim.input.design import apply
 from sim.input.scenario import Scenario
@@ -81,7 +83,7 @@ class Evaluator:
                 name=name,
                 totals={k: runs.column(k).to_numpy().astype(np.float64) for k in MOMENT_TOTALS},
                 partners={k: partners.column(k).to_numpy().astype(np.float64).reshape(self.trials, n_part)
-                          for k in ck.PARTNER},
+                          for k in MOMENT_PARTNER},
                 tier=tuple(pop.tiers[t] for t in pop.creator_tier[c]),
                 platform=tuple(pop.platforms[p] for p in pop.creator_platform[c]),
                 followers=pop.followers_sim[c].astype(np.float64) * pop.scale,

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
 
 #: The importance-weight column of a posterior file (every other column is a parameter path).
 WEIGHT = "weight"
+#: Largest posterior file read (bytes): a million draws of a dozen parameters take about 100 MB; an
+#: enormous file is refused before it is read, like every other input (docs/reliability.md).
+MAX_BYTES = 512 * 2**20
 #: The project's calibrated set: which parameters a scenario without ``parameters`` sets by hand.
 DEFAULT_SET = Path("calibration/fitted/benchmarks.yaml")
 
@@ -117,11 +120,18 @@ def read_posterior(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     Raises
     ------
     PosteriorError
-        Unreadable file, no rows, a column that is not a number or not a key path, weights that
-        are negative, not finite or all zero, values that are not finite.
+        Unreadable or too large a file (:data:`MAX_BYTES`), no rows, a column that is not a number
+        or not a key path, weights that are negative, not finite or all zero, values that are not
+        finite.
     """
     import pyarrow.parquet as pq
 
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        raise PosteriorError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if size > MAX_BYTES:
+        raise PosteriorError(f"{path} has {size:,} bytes, more than the {MAX_BYTES:,} a posterior may have")
     try:
         table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 (pyarrow raises several kinds for a bad file)

@@ -182,6 +182,18 @@ def test_posterior_with_wrong_columns(tmp_path):
     assert "giga" in exc.value.problems[0] and "parameters.posterior" in exc.value.problems[0]
 
 
+def test_an_enormous_posterior_is_refused_unread(tmp_path, monkeypatch):
+    import sim.input.posterior as posterior
+
+    post = _posterior(tmp_path)
+    monkeypatch.setattr(posterior, "MAX_BYTES", post.stat().st_size - 1)
+    path = _scenario(tmp_path, f"{{posterior: {post}, draws: 3}}")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(path)
+    (line,) = exc.value.problems
+    assert line.startswith(f"{path}:") and "parameters.posterior" in line and "bytes, more than" in line
+
+
 def test_posterior_with_a_sweep_is_refused(tmp_path):
     post = _posterior(tmp_path)
     sweep = "\nsweep: {uncertainties: [{path: model.reshare, levels: [0.1, 0.2]}]}"
