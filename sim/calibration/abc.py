@@ -58,7 +58,7 @@ from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
 from sim.base.files import atomic_write
 from sim.base.rng import Stream, numpy_generator
-from sim.base.stats import systematic_resample
+from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.input.posterior import WEIGHT
 
 #: Summary statistic given to pyABC for a moment that is undefined at a parameter vector (no
@@ -208,7 +208,7 @@ class Posterior:
     @property
     def ess(self) -> float:
         """Effective sample size of the draws, 1 / sum(w^2)."""
-        return float(1.0 / np.sum(self.weights**2))
+        return effective_sample_size(self.weights)
 
     @property
     def map_index(self) -> int:
@@ -222,14 +222,7 @@ class Posterior:
 
     def quantile(self, q: float | list[float]) -> np.ndarray:
         """Weighted quantiles of each parameter, float64[len(q), k] (or [k] for a scalar q)."""
-        qs = np.atleast_1d(q)
-        out = np.empty((len(qs), self.draws.shape[1]))
-        for j in range(self.draws.shape[1]):
-            order = np.argsort(self.draws[:, j])
-            cw = np.cumsum(self.weights[order])
-            cw /= cw[-1]
-            out[:, j] = self.draws[order, j][np.minimum(np.searchsorted(cw, qs), len(cw) - 1)]
-        return out[0] if np.isscalar(q) else out
+        return weighted_quantile(self.draws, self.weights, q)
 
     @property
     def median(self) -> np.ndarray:
@@ -244,12 +237,12 @@ class Posterior:
     @property
     def mean(self) -> np.ndarray:
         """Weighted posterior mean."""
-        return self.weights @ self.draws
+        return weighted_moments(self.draws, self.weights)[0]
 
     @property
     def posterior_sd(self) -> np.ndarray:
         """Weighted posterior standard deviation."""
-        return np.sqrt(self.weights @ (self.draws - self.mean) ** 2)
+        return weighted_moments(self.draws, self.weights)[1]
 
     @property
     def prior_sd(self) -> np.ndarray:
@@ -270,11 +263,7 @@ class Posterior:
     @property
     def correlation(self) -> np.ndarray:
         """Weighted correlation matrix of the draws."""
-        d = self.draws - self.mean
-        cov = (self.weights[:, None] * d).T @ d
-        sd = np.sqrt(np.diag(cov))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return cov / np.outer(sd, sd)
+        return weighted_moments(self.draws, self.weights)[2]
 
     def confounded(self) -> list[tuple[str, str, float]]:
         """Pairs whose posterior correlation exceeds :data:`CONFOUNDED` in absolute value."""
@@ -357,7 +346,7 @@ def _generations(history) -> pd.DataFrame:
         w = np.asarray(w, dtype=np.float64)
         rows.append({"t": int(r["t"]), "temperature": float(r["epsilon"]), "evaluations": int(r["samples"]),
                      "particles": int(r["particles"]), "acceptance_rate": float(r["particles"] / r["samples"]),
-                     "ess": float(w.sum() ** 2 / np.sum(w**2))})
+                     "ess": effective_sample_size(w)})
     return pd.DataFrame(rows, columns=["t", "temperature", "evaluations", "particles", "acceptance_rate", "ess"])
 
 
@@ -535,9 +524,9 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
         w /= w.sum()
         x, chi2 = prop, c2
         rows.append({"t": -1, "temperature": 1.0, "evaluations": int(inside.sum()), "particles": len(prop),
-                     "acceptance_rate": 1.0, "ess": float(1.0 / np.sum(w**2))})
+                     "acceptance_rate": 1.0, "ess": effective_sample_size(w)})
         if progress is not None:
-            progress(f"importance round {r + 1}: ESS {1.0 / np.sum(w ** 2):.0f}", None)
+            progress(f"importance round {r + 1}: ESS {effective_sample_size(w):.0f}", None)
     frame = pd.DataFrame(rows)
     frame["t"] = range(-len(rows), 0)
     keep = np.isfinite(chi2)

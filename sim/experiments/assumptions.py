@@ -35,6 +35,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from sim.base.stats import effective_sample_size
 from sim.input import keypaths
 from sim.input.errors import InputError
 from sim.input.fitted import FittedError, read_fitted
@@ -201,8 +202,8 @@ class JointDraws:
 
     @property
     def effective_size(self) -> float:
-        """Kish's effective sample size of the weights, 1 / sum(w^2)."""
-        return float(1.0 / np.sum(self.weights ** 2))
+        """Kish's effective sample size of the weights."""
+        return effective_sample_size(self.weights)
 
 
 @dataclass(frozen=True)
