@@ -12,7 +12,12 @@ in the summary of a run, a reproduction's check, a calibration's comparison and 
   common random numbers: the delta method (Law 2015, *Simulation Modeling and Analysis*, §9.6;
   Glasserman & Yao 1992) (:func:`ratio_of_mean`, :func:`paired_ratio_difference`);
 * a normal approximation where no t applies (a standard error known from elsewhere, a band in
-  a figure): :data:`Z95`, the one normal quantile.
+  a figure): :data:`Z95`, the one normal quantile;
+* weighted draws (a posterior's importance-weighted particles): their quantiles (the inverse of
+  the weighted empirical distribution function, :func:`weighted_quantile`), mean, standard
+  deviation and correlations (:func:`weighted_moments`), Kish's effective sample size
+  (:func:`effective_sample_size`), and systematic resampling into equally weighted draws
+  (:func:`systematic_resample`).
 """
 
 from __future__ import annotations
@@ -139,3 +144,82 @@ def paired_ratio_difference(c_a: float, x_a, c_b: float, x_b,
     d = c_a / ma - c_b / mb
     half = t_quantile(k - 1, level) * se
     return d, se, d - half, d + half
+
+
+def systematic_resample(weights, n: int, u0: float) -> np.ndarray:
+    """Indices of ``n`` draws by systematic resampling (Kitagawa 1996) with offset ``u0`` in [0, 1).
+
+    Draw i is the row whose cumulative weight first reaches (u0 + i) / n: every row is drawn
+    floor(n w) or ceil(n w) times, the least variance of the usual schemes (Douc, Cappé & Moulines
+    2005), and the draws are equally weighted.
+
+    Parameters
+    ----------
+    weights : float64[rows]
+        Non-negative, not all zero (normalised here).
+    n : int
+        Draws wanted.
+    u0 : float
+        The one uniform number the scheme uses, in [0, 1) (keyed by the caller).
+
+    Returns
+    -------
+    int64[n]
+        Row indices, non-decreasing.
+    """
+    cw = np.cumsum(np.asarray(weights, dtype=np.float64))
+    cw /= cw[-1]
+    return np.minimum(np.searchsorted(cw, (u0 + np.arange(n)) / n, side="right"), len(cw) - 1)
+
+
+def effective_sample_size(weights) -> float:
+    """Kish's effective sample size of importance weights, (sum w)^2 / sum w^2 (n for equal weights)."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(w.sum() ** 2 / np.sum(w ** 2))
+
+
+def weighted_quantile(values, weights, q):
+    """Quantiles of weighted draws: the smallest value whose cumulative weight reaches ``q`` (the
+    inverse of the weighted empirical distribution function, no interpolation: NumPy's
+    ``inverted_cdf``).
+
+    Parameters
+    ----------
+    values : float64[n] or float64[n, k]
+        Draws (one column per parameter).
+    weights : float64[n]
+        Non-negative, not all zero.
+    q : float or sequence of float
+        Probabilities in [0, 1].
+
+    Returns
+    -------
+    float64[len(q), k] (or [k] for a scalar ``q``; a 1-D ``values`` drops the k axis)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    flat = v.ndim == 1
+    v = v[:, None] if flat else v
+    w = np.asarray(weights, dtype=np.float64)
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
+    out = np.empty((len(qs), v.shape[1]))
+    for j in range(v.shape[1]):
+        order = np.argsort(v[:, j], kind="stable")
+        cw = np.cumsum(w[order])
+        cw /= cw[-1]
+        out[:, j] = v[order, j][np.minimum(np.searchsorted(cw, qs), len(cw) - 1)]
+    out = out[:, 0] if flat else out
+    return out[0] if np.ndim(q) == 0 else out
+
+
+def weighted_moments(values, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean float64[k], standard deviation float64[k] and correlation matrix float64[k, k] of weighted
+    draws ``values`` float64[n, k] (weights normalised here; NaN correlation for a constant column)."""
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    mean = w @ v
+    d = v - mean
+    cov = (w[:, None] * d).T @ d
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return mean, sd, cov / np.outer(sd, sd)

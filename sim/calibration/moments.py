@@ -29,6 +29,16 @@ Definitions (docs/calibration.md has the mapping of each published figure):
 * ``cost_per_action``: cost / mean(adopted) (USD).
 * ``action_ratio``: ``action_rate_reached`` of ``<tier>_campaign`` over that of ``<versus>_campaign``.
 * ``adopters_per_follower_ratio``: mean(adopted) / sum of partners' followers, tier over versus.
+* ``abs_engagement_peak``: followers at the top of the inverted U of *absolute* engagement
+  (per-partner trial-mean engagements) against followers, from a least-squares quadratic in
+  log-log across the panel's partners with engagement > 0: exp(-b / 2a) when the curve is
+  concave (a < 0), +inf when it has no top (Wies, Bleier & Edeling 2023).
+* ``one_hop_share``: share of organic cascades that end within one hop of their seed (no
+  adopter of generation 3 or more below a direct adopter; Goel, Watts & Goldstein 2012), by
+  maximum likelihood from each trial's deepest generation and its number of seeds (below).
+* ``wearout_peak_exposures``: exposures to one creator at which attitude peaks (Schmidt & Eisend
+  2015); needs the repetition mechanism (issue 19 item 3), so its target is ``pending`` and the
+  function raises :class:`NotComputable` until that lands.
 
 Means are ratios of means over trials (what a planner's totals are), never means of ratios.
 """
@@ -44,7 +54,7 @@ from sim.calibration.targets import PANEL_MOMENTS, MomentName, Target
 
 #: Trial totals a moment may read.
 TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares", "engagers",
-          "adopters_engaged")
+          "adopters_engaged", "depth")
 #: Per-partner columns a moment may read.
 PARTNER = ("impressions", "engagements", "adopters")
 
@@ -65,6 +75,8 @@ class StrategyRun:
         Followers each partner has in the model (simulated followers x scale).
     cost : float
         USD per trial (the same in every trial).
+    scale : float
+        Real accounts per simulated account (totals are real; ``depth`` is a generation number).
     """
 
     name: str
@@ -74,6 +86,7 @@ class StrategyRun:
     platform: tuple[str, ...]
     followers: np.ndarray
     cost: float
+    scale: float = 1.0
 
     @property
     def trials(self) -> int:
@@ -91,6 +104,10 @@ class StrategyRun:
     def of_tier(self, tier: str) -> np.ndarray:
         """Positions of the partners of a tier."""
         return np.flatnonzero(np.asarray(self.tier) == tier)
+
+
+class NotComputable(RuntimeError):
+    """A moment that needs a mechanism the model does not have yet (its target is ``pending``)."""
 
 
 #: A run of every strategy a calibration needs, by strategy name.
@@ -194,6 +211,85 @@ def adopters_per_follower_ratio(runs: PanelRun, t: Target, w: np.ndarray) -> flo
     return _ratio(_per_follower(runs[strategy_of(t)], w), _per_follower(runs[strategy_of(t, t.versus)], w))
 
 
+def abs_engagement_peak(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Followers at the top of absolute engagement against followers (log-log quadratic), +inf if none.
+
+    Per partner of the panel: the trial-mean engagements of its post (absolute, not per
+    follower). Fit log(engagements) = a x^2 + b x + c, x = log(followers), by least squares
+    across partners with engagements > 0; an inverted U (a < 0) peaks at x* = -b / 2a. A convex
+    or straight curve, or a top beyond the largest partner, means absolute engagement rises over
+    the whole range: +inf, above every range (a miss, not an error); a top below the smallest
+    partner gives that partner's followers.
+    """
+    run = runs[strategy_of(t)]
+    eng = run.partner_mean("engagements", w)
+    keep = eng > 0
+    if keep.sum() < 4:
+        return float("nan")
+    x = np.log(run.followers[keep])
+    a, b, _ = np.polyfit(x, np.log(eng[keep]), 2)
+    if a >= 0 or -b / (2 * a) > x.max():
+        return float("inf")  # no top, or a top beyond the largest creator: rising over the whole range
+    return float(np.exp(max(-b / (2 * a), x.min())))  # a top below the smallest creator: falling throughout
+
+
+def _one_hop_mle(deep: np.ndarray, seeds: np.ndarray, w: np.ndarray) -> float:
+    """Maximum-likelihood s of P(trial has no cascade deeper than one hop) = s ** seeds.
+
+    Each trial t has ``seeds[t]`` independent cascades, each ending within one hop with
+    probability s; ``deep[t]`` says whether some cascade went further. With q = -log s >= 0 the
+    log-likelihood sum_t w_t [-(1 - deep_t) n_t q + deep_t log(1 - exp(-n_t q))] is concave in q,
+    so a bounded scalar search finds its one maximum; no deep trial gives s = 1.
+    """
+    from scipy.optimize import minimize_scalar
+
+    live = seeds > 0
+    if not live.any():
+        return float("nan")
+    d, n, ww = deep[live], seeds[live], w[live]
+    if not (ww * d).any():
+        return 1.0
+    if (d >= 1).all() and (ww > 0).all():
+        return 0.0
+
+    def nll(q: float) -> float:
+        with np.errstate(divide="ignore"):
+            return -float(np.sum(ww * (-(1 - d) * n * q + d * np.log(-np.expm1(-n * q)))))
+
+    res = minimize_scalar(nll, bounds=(1e-12, 20.0), method="bounded", options={"xatol": 1e-10})
+    return float(np.exp(-res.x))
+
+
+def one_hop_share(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Share of organic cascades that end within one hop of their seed.
+
+    A cascade is a direct adopter (generation 1, the seed; Goel et al. count seeds that nobody
+    followed as cascades of size one) and the re-share adopters below it. It ends within one hop
+    when no adopter of generation 3 or more descends from it. The kernel reports per trial the
+    deepest generation (``depth``) and the number of seeds (``adopters_direct``, divided by the
+    scale to count simulated accounts); taking a trial's cascades as independent, each ending
+    within one hop with probability s, P(depth <= 2) = s ** seeds, and s is estimated by maximum
+    likelihood over the trials (weights w). Cascades can meet (an account reached by two
+    re-shares is credited to one), which makes them slightly dependent: an approximation.
+    """
+    run = runs[strategy_of(t)]
+    deep = (run.totals["depth"] >= 3).astype(np.float64)
+    seeds = np.rint(run.totals["adopters_direct"] / run.scale)
+    return _one_hop_mle(deep, seeds, w)
+
+
+def wearout_peak_exposures(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Exposures to one creator at which attitude peaks (Schmidt & Eisend 2015: about 10).
+
+    Definition, for when the repetition mechanism lands (issue 19 item 3): the n in 1..30 that
+    maximises the attitude (the model's persuasion state) of a follower after n spaced (daily)
+    exposures to one ``tier`` creator, under the scenario's repetition rule. The current model
+    has no wear-in/wear-out rule of attitude (only per-edge trust growth and fatigue of the dose),
+    so this raises :class:`NotComputable`; its target is marked ``pending``.
+    """
+    raise NotComputable("needs the repetition mechanism (wear-in / wear-out of attitude, issue 19 item 3)")
+
+
 #: Every moment, by the name targets use.
 MOMENTS: Mapping[MomentName, Moment] = {
     MomentName.ER_FOLLOWER_MEDIAN: er_follower_median,
@@ -206,6 +302,9 @@ MOMENTS: Mapping[MomentName, Moment] = {
     MomentName.COST_PER_ACTION: cost_per_action,
     MomentName.ACTION_RATIO: action_ratio,
     MomentName.ADOPTERS_PER_FOLLOWER_RATIO: adopters_per_follower_ratio,
+    MomentName.ABS_ENGAGEMENT_PEAK: abs_engagement_peak,
+    MomentName.ONE_HOP_SHARE: one_hop_share,
+    MomentName.WEAROUT_PEAK: wearout_peak_exposures,
 }
 
 

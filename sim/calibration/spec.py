@@ -1,10 +1,12 @@
 """The calibration definition: ``calibration/<name>.yaml``.
 
 A definition names the base scenario (the panel world, ``calibration/panel.yaml``), the targets
-file and which set of it to fit, values to fix before fitting (e.g. the source article's rate
-card), the free parameters as scenario key paths with bounds, the Monte Carlo trials of every
-evaluation, the optimiser's and the bootstrap's budgets, a reduced ``quick`` budget (what the
-test suite runs) and the root seed. Values are written at their paths and the scenario is
+file and which set of it to fit, values to fix before fitting (``fixed``: the panel's only, e.g.
+the source article's rate card), values assumed by the fit that every scenario using the fitted
+set takes too (``assumed``: a parameter the targets cannot identify, set at a stated value), the
+free parameters as scenario key paths with bounds (their uniform priors), the Monte Carlo trials
+of every evaluation, the ABC-SMC budget, the posterior-predictive draws, a reduced ``quick``
+budget (what the test suite runs) and the root seed. Values are written at their paths and the scenario is
 validated again as a whole, with the sweep machinery (:func:`sim.input.design.apply`), so a
 bound the schema refuses is an error of the definition, before anything runs.
 
@@ -24,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +38,7 @@ from sim.calibration.targets import Role, Targets, TargetsError, TargetSet, load
 from sim.campaign.spec import CampaignModel
 from sim.input import keypaths
 from sim.input.errors import InputError
+from sim.input.posterior import HandSetWarning
 from sim.input.scenario import Scenario, ScenarioError, load_scenario
 from sim.input.schema import PositiveInt, Spec
 from sim.input.strict import located, read_strict
@@ -64,30 +68,52 @@ class FreeParameter(Spec):
         return (self.high - self.low) / math.sqrt(12.0)
 
 
-class OptimiserSpec(Spec):
-    """Budget of :func:`scipy.optimize.differential_evolution` (population = popsize x parameters)."""
+class AbcSpec(Spec):
+    """Budget of the ABC-SMC fit (pyABC; :mod:`sim.calibration.abc`).
 
-    popsize: Annotated[int, Field(ge=2, le=50)] = 5
-    maxiter: Annotated[int, Field(ge=1, le=1000)] = 25
-    tol: Annotated[float, Field(ge=0.0)] = 0.0
+    Attributes
+    ----------
+    population : int
+        Particles of every tempering generation (temperature above 1).
+    final_population : int
+        Particles of the last generation, at temperature 1: the posterior draws written.
+    generations : int
+        At most this many generations in all (the last one included); if the temperature has not
+        reached 1 by then, the fit stops and says so (its draws are then a tempered posterior).
+    target_rate : float
+        Acceptance rate the adaptive temperature aims at (pyABC's ``AcceptanceRateScheme``).
+    decay : float
+        Each generation's temperature is at most ``decay`` times the previous one.
+    min_acceptance_rate : float
+        Stop when a generation accepts fewer proposals than this share.
+    max_evaluations : int
+        Stop after this many model evaluations in all.
+    """
+
+    population: Annotated[int, Field(ge=10, le=100000)] = 400
+    final_population: Annotated[int, Field(ge=10, le=100000)] = 1000
+    generations: Annotated[int, Field(ge=2, le=100)] = 15
+    target_rate: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.3
+    decay: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    min_acceptance_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.001
+    max_evaluations: Annotated[int, Field(ge=10)] = 200000
 
 
-class BootstrapSpec(Spec):
-    """Parametric bootstrap: refits on targets redrawn within their uncertainty and fresh random numbers."""
+class PredictiveSpec(Spec):
+    """Posterior-predictive checks: posterior draws simulated, each on a world and trials of its own."""
 
-    replicates: Annotated[int, Field(ge=2, le=500)] = 10
-    maxiter: Annotated[int, Field(ge=1, le=1000)] = 8
-    trial_replicates: Annotated[int, Field(ge=20, le=10000)] = 200
+    draws: Annotated[int, Field(ge=2, le=100000)] = 200
+    trials: PositiveInt | None = None  #: default: the calibration's trials
 
 
 class QuickSpec(Spec):
-    """Reduced budget for ``--quick`` (the test suite)."""
+    """Reduced budget for ``--quick`` (the test suite): seconds, not a posterior to use."""
 
-    trials: PositiveInt = 8
-    popsize: Annotated[int, Field(ge=2, le=50)] = 3
-    maxiter: Annotated[int, Field(ge=1, le=1000)] = 3
-    replicates: Annotated[int, Field(ge=2, le=500)] = 2
-    bootstrap_maxiter: Annotated[int, Field(ge=1, le=1000)] = 2
+    trials: PositiveInt = 4
+    population: Annotated[int, Field(ge=10, le=100000)] = 20
+    final_population: Annotated[int, Field(ge=10, le=100000)] = 30
+    generations: Annotated[int, Field(ge=2, le=100)] = 3
+    predictive_draws: Annotated[int, Field(ge=2, le=100000)] = 6
 
 
 class CalibrationSpec(Spec):
@@ -99,11 +125,12 @@ class CalibrationSpec(Spec):
     targets: str = "targets.yaml"
     set: TargetSet
     fixed: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")], float | str] = {}
+    assumed: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$")], float] = {}
     free: Annotated[list[FreeParameter], Field(min_length=1)]
     trials: PositiveInt = 32
     seed: Annotated[int, Field(ge=0, lt=2**64)]
-    optimiser: OptimiserSpec = OptimiserSpec()
-    bootstrap: BootstrapSpec = BootstrapSpec()
+    abc: AbcSpec = AbcSpec()
+    predictive: PredictiveSpec = PredictiveSpec()
     quick: QuickSpec = QuickSpec()
     workers: PositiveInt = 1
 
@@ -126,6 +153,9 @@ class CalibrationSpec(Spec):
         dup = sorted({p for p in paths if paths.count(p) > 1})
         if dup:
             raise ValueError(f"free parameters must be distinct; repeated: {', '.join(dup)}")
+        both = sorted(set(paths) & (set(self.assumed) | set(self.fixed)))
+        if both:
+            raise ValueError(f"a free parameter cannot also be fixed or assumed: {', '.join(both)}")
         return self
 
 
@@ -189,7 +219,9 @@ def load_calibration(path: str | Path) -> Calibration:
                             "a calibration is a mapping of keys to values")
     here = path.resolve().parent
     try:
-        base = load_scenario(_resolve(here, spec.base))
+        with warnings.catch_warnings():  # the panel is what calibrations fit: its hand-set values are the point
+            warnings.simplefilter("ignore", HandSetWarning)
+            base = load_scenario(_resolve(here, spec.base))
     except ScenarioError as exc:
         raise CalibrationError([located(doc, ("base",), "the base scenario is not valid:"), *exc.problems]) from None
     if not isinstance(base.model, CampaignModel):
@@ -204,15 +236,19 @@ def load_calibration(path: str | Path) -> Calibration:
         keys = keypaths.split(key)
         if keys[0] not in ("rate_card",) and (problem := keypaths.problem(data, keys)):
             problems.append(located(doc, ("fixed", key), problem))
+    for key in spec.assumed:
+        if problem := keypaths.problem(data, keypaths.split(key)):
+            problems.append(located(doc, ("assumed", key), problem))
     for i, p in enumerate(spec.free):
         if problem := keypaths.problem(data, p.keys):
             problems.append(located(doc, ("free", i, "path"), problem))
     if problems:
         raise CalibrationError(problems)
     try:
-        fixed, _ = apply(base, {keypaths.split(k): v for k, v in spec.fixed.items()})
+        fixed, _ = apply(base, {keypaths.split(k): v for k, v in {**spec.fixed, **spec.assumed}.items()})
     except ValueError as exc:
-        raise CalibrationError([located(doc, ("fixed",), f"the base scenario with these values is not valid: {exc}")]) from None
+        raise CalibrationError([located(doc, ("fixed",), f"the base scenario with the fixed and assumed values is "
+                                        f"not valid: {exc}")]) from None
     for i, p in enumerate(spec.free):
         for end in ("low", "high"):
             try:

@@ -57,12 +57,16 @@ class MomentName(StrEnum):
     COST_PER_ACTION = "cost_per_action"
     ACTION_RATIO = "action_ratio"
     ADOPTERS_PER_FOLLOWER_RATIO = "adopters_per_follower_ratio"
+    ABS_ENGAGEMENT_PEAK = "abs_engagement_peak"
+    ONE_HOP_SHARE = "one_hop_share"
+    WEAROUT_PEAK = "wearout_peak_exposures"
 
 
 #: Moments that compare two tiers (they need ``versus``).
 RATIO_MOMENTS = frozenset({MomentName.ER_RATIO, MomentName.ACTION_RATIO, MomentName.ADOPTERS_PER_FOLLOWER_RATIO})
 #: Moments read from an engagement panel (they need ``platform``).
-PANEL_MOMENTS = frozenset({MomentName.ER_FOLLOWER_MEDIAN, MomentName.ER_SLOPE, MomentName.ER_RATIO})
+PANEL_MOMENTS = frozenset({MomentName.ER_FOLLOWER_MEDIAN, MomentName.ER_SLOPE, MomentName.ER_RATIO,
+                           MomentName.ABS_ENGAGEMENT_PEAK})
 
 
 class Target(Spec):
@@ -91,6 +95,9 @@ class Target(Spec):
         becomes the moment and what is lost on the way.
     year : int
     page : str or None
+    pending : str or None
+        Why the moment cannot be computed yet (the mechanism it needs): such a target is listed
+        with its mapping and never fitted or compared until the line is removed.
     """
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
@@ -108,6 +115,7 @@ class Target(Spec):
     year: Annotated[int, Field(ge=1900, le=2100)]
     page: str | None = None
     mapping: Annotated[str, Field(min_length=1)]
+    pending: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("set", "role", "moment", mode="before")
     @classmethod
@@ -142,6 +150,10 @@ class Target(Spec):
                                  "held out)")
             if self.value is None or hi is None:
                 raise ValueError("a fit target needs a value and a finite range")
+            if self.pending is not None:
+                raise ValueError("a pending target cannot be fitted: its moment is not computable yet")
+        if self.pending is not None and self.moment is None:
+            raise ValueError("'pending' names what the target's moment waits for: give the moment too")
         if self.moment in RATIO_MOMENTS and (self.tier is None or self.versus is None):
             raise ValueError(f"moment {self.moment.value} compares two tiers: give 'tier' and 'versus'")
         if self.moment in PANEL_MOMENTS and self.platform is None:
@@ -209,8 +221,12 @@ class Targets:
         return tuple(t for t in self.items if t.set is which and (role is None or t.role is role))
 
     def comparable(self) -> tuple[Target, ...]:
-        """Every target with a simulated counterpart (fit or held out, either set)."""
-        return tuple(t for t in self.items if t.moment is not None)
+        """Every target with a computable simulated counterpart (fit or held out, either set)."""
+        return tuple(t for t in self.items if t.moment is not None and t.pending is None)
+
+    def pending(self) -> tuple[Target, ...]:
+        """Targets whose moment waits for a mechanism the model does not have yet."""
+        return tuple(t for t in self.items if t.pending is not None)
 
 
 def load_targets(path: str | Path) -> Targets:

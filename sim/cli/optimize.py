@@ -88,8 +88,8 @@ def ours(manifest: dict, scenario: Scenario) -> bool:
 
 def main(args: argparse.Namespace) -> int:
     """Search, run the plan beside the grid, write the folder; returns the exit status."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     if not out.is_terminal:
         out.width = 140
     try:

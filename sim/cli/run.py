@@ -165,7 +165,9 @@ def _run_scenario(doc, args: argparse.Namespace, err: Console) -> int:
         err.print(f"run_experiment.py: error: {exc}", markup=False)
         return EXIT_BAD_INPUT
     if args.check:
-        at = f" x {points} sweep points" if scenario.sweep is not None else ""
+        kind = "posterior draws" if scenario.sweep is not None and scenario.sweep.design.value == "posterior" \
+            else "sweep points"
+        at = f" x {points} {kind}" if scenario.sweep is not None else ""
         out.print(f"{args.file}: valid ({len(scenario.strategy_list)} strategies{at}, "
                   f"{scenario.trials:,} trials each)", markup=False)
         for path in data_files(scenario):  # relative paths are resolved against the scenario's folder

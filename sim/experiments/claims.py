@@ -6,8 +6,9 @@ nano-influencers against celebrities. Each is read as a comparison of two campai
 platform-matched and budget-matched arms (the swarm gets what the celebrity costs on each
 platform). The audit evaluates every comparison over the **assumption space** of
 ``calibration/assumptions.yaml`` (every parameter no calibration identifies, with its range and
-source, and the fitted parameters over their 95% intervals): a Saltelli sample of ``N (D + 2)``
-points, each one scenario run on common random numbers. Per comparison and platform it reports
+source, and the calibrated parameters drawn jointly from the fitted set's posterior, one factor of
+the design): a Saltelli sample of ``N (F + 2)`` points over the F factors, each one scenario run
+on common random numbers. Per comparison and platform it reports
 the share of the space where the claim holds, Sobol indices of the log advantage, a PRIM box of
 where the claim holds (or fails), and break-even values of its most influential parameters.
 
@@ -41,7 +42,7 @@ from sim.base.rng import Stream
 from sim.campaign.rate_cards import RATE_CARDS
 from sim.execution.evaluate import PointEvaluator
 from sim.execution.prepare import prepare
-from sim.experiments.assumptions import AssumptionError, Space, space
+from sim.experiments.assumptions import CALIBRATED, AssumptionError, Space, space
 from sim.experiments.audit import (
     HALF,
     LOWER_IS_BETTER,
@@ -169,9 +170,10 @@ class Sizes(Spec):
             raise ValueError(f"base_samples must be a power of two (Saltelli's scheme), got {self.base_samples}")
         return self
 
-    def points(self, dimensions: int) -> int:
-        """Points run over ``dimensions`` parameters: the sample's N (D + 2), and N more per replicate world."""
-        return self.base_samples * (dimensions + 2 + self.replicate_worlds)
+    def points(self, factors: int) -> int:
+        """Points run over ``factors`` design factors (parameters, the calibrated ones drawn jointly
+        counting as one): the sample's N (F + 2), and N more per replicate world."""
+        return self.base_samples * (factors + 2 + self.replicate_worlds)
 
 
 class Definition(ExperimentSpec):
@@ -231,7 +233,10 @@ def workspace_key(spec: Definition, sizes: Sizes) -> str:
     for name in (p.scenario, p.assumptions):
         files[name] = hashlib.sha256(_path(name).read_bytes()).hexdigest()
     try:
-        files["fitted"] = hashlib.sha256(space(p.assumptions).fitted_set.read_bytes()).hexdigest()
+        full = space(p.assumptions)
+        files["fitted"] = hashlib.sha256(full.fitted_set.read_bytes()).hexdigest()
+        if full.posterior is not None:
+            files["posterior"] = hashlib.sha256(full.posterior.path.read_bytes()).hexdigest()
     except AssumptionError:
         files["fitted"] = ""
     claims = [c.model_dump(mode="json", include={"id", "quantity", "arm", "versus", "platforms", "card"})
@@ -252,11 +257,11 @@ def input_problems(spec: Definition) -> list[str]:
     unknown = sorted(set(p.fixed) - set(full.names))
     if unknown:
         problems.append(f"parameters.fixed: {', '.join(unknown)} not in {p.assumptions} (has {', '.join(full.names)})")
-    d = len(relevant(p, full)[0].dimensions)
+    d = len(relevant(p, full)[0].factors)
     for which in ("full", "quick"):
         sizes = getattr(spec, which)
         if sizes.points(d) > MAX_POINTS:  # before the sample is drawn: a sweep's limit
-            problems.append(f"{which}.base_samples: {sizes.base_samples:,} x ({d} parameters + 2"
+            problems.append(f"{which}.base_samples: {sizes.base_samples:,} x ({d} factors + 2"
                             f"{f' + {sizes.replicate_worlds} replicate worlds' if sizes.replicate_worlds else ''}) "
                             f"= {sizes.points(d):,} points; at most {MAX_POINTS:,} are run")
     names = set(full.names)
@@ -495,11 +500,12 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: Point
 # --------------------------------------------------------------------------- the run
 
 def sample(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
-    """Saltelli's sample in the unit cube (SALib, scrambled Sobol' sequence; stream DESIGN) and its values."""
+    """Saltelli's sample in the factors' unit cube (SALib, scrambled Sobol' sequence; stream DESIGN) and
+    the parameters' values there (float64[N (F + 2), D]: a group's coordinate picks a posterior draw)."""
     from SALib.sample import sobol
 
-    d = len(ctx.dims.dimensions)
-    problem = {"num_vars": d, "names": ctx.dims.names, "bounds": [[0.0, 1.0]] * d}
+    d = len(ctx.dims.factors)
+    problem = {"num_vars": d, "names": ctx.dims.factors, "bounds": [[0.0, 1.0]] * d}
     unit = sobol.sample(problem, ctx.sizes.base_samples, calc_second_order=False, scramble=True,
                         seed=design_seed(ctx.spec.seed))
     return unit, ctx.dims.values(unit)
@@ -535,7 +541,7 @@ def _batch(ctx: Context, values: np.ndarray, rows: np.ndarray, world: int) -> pd
         evaluator = PointEvaluator()  # its worlds are dropped with the group
         return [evaluate_point(ctx, values[i], seed, evaluator) for i in group]
 
-    parts = groups(rows, len(ctx.dims.dimensions) + 2, ctx.sizes.workers)
+    parts = groups(rows, len(ctx.dims.factors) + 2, ctx.sizes.workers)
     if ctx.sizes.workers > 1:
         with ThreadPoolExecutor(ctx.sizes.workers) as pool:
             results = [r for done in pool.map(work, parts) for r in done]
@@ -579,7 +585,7 @@ def run_points(ctx: Context, ws: Workspace, steps: Steps) -> tuple[np.ndarray, p
     if problems:
         raise ValueError("the base campaign cannot run every point of the space:\n" + "\n".join(problems))
     n = len(values)
-    a_rows = np.arange(ctx.sizes.base_samples) * (len(ctx.dims.dimensions) + 2)
+    a_rows = np.arange(ctx.sizes.base_samples) * (len(ctx.dims.factors) + 2)
     units = {}
     for b0 in range(0, n, ctx.sizes.batch):
         rows = np.arange(b0, min(b0 + ctx.sizes.batch, n))
@@ -635,14 +641,15 @@ def _verdict(c: ComparisonSpec, share: Estimate, indices: pd.DataFrame, target) 
     if share.high < 1 - WIDE:
         return NOT_SUPPORTED
     top = indices.sort_values("ST", ascending=False).parameter.head(2).tolist()
-    return f"{DEPENDS} {' and '.join(top)}"
+    return f"{DEPENDS} {' and '.join('the calibrated parameters' if t == CALIBRATED else t for t in top)}"
 
 
 def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Reading]:
     """Every reading's share, indices, conditions, break-evens and verdict."""
     p = ctx.spec.parameters
     names = ctx.dims.names
-    d = len(names)
+    factors = ctx.dims.factors
+    d = len(factors)
     main = frame[frame.world == 0].sort_values("point")
     rows = blocks(ctx.sizes.base_samples, d)
     cols = {n: values[:, i] for i, n in enumerate(names)}
@@ -654,12 +661,14 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
         y = main[column(c.id, label)].to_numpy(np.float64)
         holds = y > 0
         share = share_holds(y, rows, p.level)
-        idx = sobol_indices(y, names, seed)
-        # scenario discovery over the most influential parameters and the claim's named features
+        idx = sobol_indices(y, factors, seed)
+        # scenario discovery over the most influential factors (a group: all its parameters) and the
+        # claim's named features
         top = idx.dropna().sort_values("ST", ascending=False).parameter.head(SCOUT).tolist()
-        scout = list(dict.fromkeys([*top, *c.breakeven]))
+        scout = list(dict.fromkeys([*(m for f in top for m in ctx.dims.members(f)), *c.breakeven]))
         box = conditions(x[scout], holds, threshold=p.density)
         ranked = idx.dropna().sort_values("ST", ascending=False).parameter.head(p.top).tolist()
+        ranked = [_representative(ctx.dims, f, x, y, rows) for f in ranked]
         wanted = list(dict.fromkeys([*ranked, *c.breakeven]))
         bes = tuple((n, breakeven(x[n].to_numpy()[rows], holds[rows], seed)) for n in wanted)
         target = None
@@ -681,6 +690,22 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
         out.append(Reading(c, label, share, _median(np.exp(y[rows]), p.level), idx, box, bes,
                            _verdict(c, share, idx, target), agree, target, in_target))
     return out
+
+
+def _representative(dims: Space, factor: str, x: pd.DataFrame, y: np.ndarray, rows: np.ndarray) -> str:
+    """A factor's parameter for a break-even value: itself, or the member of a group whose values are
+    the most rank-correlated with the log advantage over the independent points (a group has no one
+    value to break even at; its most telling member has)."""
+    members = dims.members(factor)
+    if len(members) == 1:
+        return members[0]
+    from scipy import stats
+
+    def strength(m: str) -> float:
+        rho = stats.spearmanr(x[m].to_numpy()[rows], y[rows]).statistic
+        return abs(rho) if rho == rho else -1.0
+
+    return max(members, key=strength)
 
 
 def _fmt(name: str, v: float) -> str:
@@ -762,11 +787,22 @@ def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.
             "breakeven": pd.DataFrame(bes), "space": pd.concat([dims, fixed], ignore_index=True), "points": points}
 
 
+def _over(dims: Space) -> str:
+    """``35 parameters`` or ``35 parameters in 30 factors (the 6 calibrated ones drawn jointly from the
+    posterior)``."""
+    text = f"{len(dims.dimensions)} parameters"
+    joint = [d for d in dims.dimensions if d.group is not None]
+    if joint:
+        text += (f" in {len(dims.factors)} factors (the {len(joint)} calibrated ones drawn jointly from the "
+                 f"posterior, factor '{joint[0].group}')")
+    return text
+
+
 def conditions_md(ctx: Context, readings: list[Reading], n_points: int, elapsed_note: str = "") -> str:
     """``conditions.md``: per claim, its verdict and the conditions under which it holds."""
     p = ctx.spec.parameters
     lines = [f"# {ctx.spec.title}", "",
-             f"{n_points:,} points of a Saltelli sample over {len(ctx.dims.dimensions)} parameters "
+             f"{n_points:,} points of a Saltelli sample over {_over(ctx.dims)} "
              f"(base sample N = {ctx.sizes.base_samples}, {ctx.sizes.trials} trials per point, common random "
              f"numbers){elapsed_note}. Shares are over the sample's {2 * ctx.sizes.base_samples} independent "
              "points (Wilson 95% intervals); Sobol total indices ST with 95% bootstrap half-widths; conditions "
@@ -822,7 +858,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     ]
     for r in readings:
         c = r.claim
-        detail = (f"holds in {r.share.text('{:.2f}')} of the space ({len(ctx.dims.dimensions)} parameters); "
+        detail = (f"holds in {r.share.text('{:.2f}')} of the space ({_over(ctx.dims)}); "
                   f"{condition_text(r)}; most influential: "
                   + ", ".join(f"{a} (ST {b:.2f})" for a, b in r.indices.dropna().sort_values("ST", ascending=False)
                               [["parameter", "ST"]].head(3).itertuples(index=False, name=None)))

@@ -180,7 +180,10 @@ def design(scenario: Scenario) -> Design:
     if spec is None:
         return Design(None, None, (Point(0, (), scenario),))
     matrix = sample(spec, scenario.seed) if spec.design.sampled else None
-    rows = factorial(spec) if matrix is None else matrix.tolist()
+    if spec.design is DesignKind.POSTERIOR:  # listed points: level i of every uncertainty is point i
+        rows = list(zip(*(u.levels for u in spec.uncertainties), strict=True))
+    else:
+        rows = factorial(spec) if matrix is None else matrix.tolist()
     points, problems = [], []
     uncertainties: list[Uncertainty] = list(spec.uncertainties)
     for i, row in enumerate(rows):

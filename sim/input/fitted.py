@@ -1,11 +1,12 @@
 """Fitted parameter sets: ``calibration/fitted/<name>.yaml``, written by a calibration and named
 by scenarios (``parameters: calibration/fitted/<name>.yaml``).
 
-A fitted set holds each free parameter's path, estimate and 95% interval, the identifiability
-figures, every target's simulated value beside its range, and the provenance: the targets
-file's SHA-256, the seed, trials, the git commit and the date. It is read back strictly; a
-scenario naming it gets the estimates written at their paths before it is validated
-(:func:`apply_fitted`).
+A fitted set holds each free parameter's path, point estimate (the posterior's highest-density
+draw) and 95% posterior interval, the identifiability figures, the values the fit assumed, every
+target's posterior-predictive interval beside its range, and the provenance: the targets file's
+SHA-256, the seed, trials, the git commit and the date. Its posterior draws are
+``<name>.posterior.parquet`` beside it. It is read back strictly; a scenario naming it gets the
+estimates (and the assumed values) written at their paths before it is validated.
 """
 
 from __future__ import annotations
@@ -71,10 +72,17 @@ class FittedSet(Spec):
     objective: float
     parameters: Annotated[list[FittedParameter], Field(min_length=1)]
     confounded: list[tuple[str, str, float]] = []
+    method: str = "smm"
+    posterior: str | None = None
+    assumed: dict[str, float] = {}
+    final_temperature: float | None = None
+    effective_sample_size: float | None = None
 
     def values(self) -> dict[tuple[str, ...], float]:
-        """Estimates by key path."""
-        return {keypaths.split(p.path): p.value for p in self.parameters}
+        """Estimates (and assumed values) by key path."""
+        out = {keypaths.split(k): v for k, v in self.assumed.items()}
+        out.update({keypaths.split(p.path): p.value for p in self.parameters})
+        return out
 
 
 def _plain(x: Any) -> Any:

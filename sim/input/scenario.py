@@ -15,9 +15,11 @@ import collections
 import difflib
 import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     Discriminator,
@@ -43,6 +45,7 @@ from sim.classic.spec import (
 from sim.input import keypaths
 from sim.input.errors import InputError
 from sim.input.fitted import FittedError, check_targets_hash, find_fitted, read_fitted
+from sim.input.posterior import HandSetWarning, PosteriorError, PosteriorRef, calibration_notes, choose, label
 from sim.input.schema import NonNegative, PositiveInt, Spec
 from sim.input.strict import read_document, validate_document
 from sim.input.sweep import StrategyGrid, SweepSpec
@@ -148,10 +151,13 @@ class Scenario(Spec):
         recommended (default: no cap).
     optimize : OptimizeSpec or None
         Campaigns: the search space of ``run_experiment.py optimize`` (:mod:`sim.optimize`).
-    parameters : str or None
+    parameters : str or PosteriorRef or None
         A fitted calibration set (``calibration/fitted/<name>.yaml``, relative to the scenario's
         folder or the repository) whose estimates :func:`load_scenario` writes at their key
-        paths before the scenario is validated; kept here as a record of where they came from.
+        paths before the scenario is validated; or a posterior,
+        ``{posterior: calibration/fitted/<name>.posterior.parquet, draws: N}``, whose N draws
+        (chosen by the root seed) become the points of the run
+        (:mod:`sim.input.posterior`); kept here as a record of where they came from.
     """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
@@ -176,7 +182,10 @@ class Scenario(Spec):
         "adopters"
     budget: Annotated[float | None, Field(gt=0, exclude_if=lambda v: v is None)] = None
     optimize: Annotated[OptimizeSpec | None, Field(exclude_if=lambda v: v is None)] = None
-    parameters: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    parameters: Annotated[Annotated[Annotated[str, Field(min_length=1, max_length=500)], Tag("point_estimate")]
+                          | Annotated[PosteriorRef, Tag("posterior_ref")],
+                          Discriminator(lambda v: "posterior_ref" if isinstance(v, (dict, PosteriorRef)) else "point_estimate")
+                          ] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
 
@@ -315,10 +324,88 @@ def scenario_from_document(doc: YamlDocument, base_dir: Path) -> Scenario:
     """Validate a parsed document; relative paths in it are resolved against ``base_dir``."""
     scenario = validate_document(doc, lambda data: Scenario.model_validate(data, context={"base_dir": str(base_dir)}),
                                  ScenarioError, "a scenario is a mapping of keys to values")
-    if scenario.parameters is not None:
+    if isinstance(scenario.parameters, PosteriorRef):
+        scenario = _with_posterior(scenario, doc, base_dir)
+    elif scenario.parameters is not None:
         scenario = _with_fitted(scenario, doc, base_dir)
     scenario._source = doc
+    for note in calibration_notes(scenario):
+        warnings.warn(f"{doc.source}: {note}", HandSetWarning, stacklevel=3)
     return scenario
+
+
+def _with_posterior(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scenario:
+    """The scenario whose points are draws of a posterior (``parameters: {posterior: ..., draws: N}``).
+
+    Point 0's values (and the file's constant, assumed, columns) are written into the scenario
+    itself; a ``sweep`` block of design ``posterior`` lists every draw, one point each.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be found or used, asks for more draws than it has, names a path the
+        scenario does not have, gives values the scenario refuses, or the scenario also has a sweep.
+    """
+    ref: PosteriorRef = scenario.parameters
+    at_file = f"{doc.source}:{doc.line_of(('parameters', 'posterior'))}: parameters.posterior"
+    at_draws = f"{doc.source}:{doc.line_of(('parameters', 'draws'))}: parameters.draws"
+    if scenario.sweep is not None:
+        raise ScenarioError([f"{doc.source}:{doc.line_of(('sweep',))}: sweep: a posterior already gives the points of "
+                             "the run (one per draw); a sweep cannot be combined with it. Sweep at the point "
+                             "estimate (parameters: <name>.yaml), or run the posterior once per sweep setting"])
+    path = find_fitted(ref.posterior, base_dir)
+    if path is None:
+        raise ScenarioError([f"{at_file}: no posterior file '{ref.posterior}' (looked relative to {base_dir} and "
+                             "to the repository)"])
+    try:
+        chosen = choose(path, ref.draws, scenario.seed)
+    except PosteriorError as exc:
+        raise ScenarioError([f"{at_draws if exc.key == 'draws' else at_file}: {exc}"]) from None
+    sibling = path.with_name(path.name.removesuffix(".posterior.parquet") + ".yaml")
+    if sibling != path and sibling.is_file():
+        try:
+            check_targets_hash(read_fitted(sibling), sibling)
+        except FittedError:  # a sibling that is not a fitted set says nothing about this file
+            pass
+    data = scenario.model_dump(mode="python")
+    problems = [f"{at_file}: {path.name} sets a value the scenario does not have: {problem}"
+                for p in (*chosen.paths, *chosen.constant) if (problem := keypaths.problem(data, keypaths.split(p)))]
+    if problems:
+        raise ScenarioError(problems)
+    values = {keypaths.split(p): v for p, v in chosen.constant.items()}
+    values.update({keypaths.split(p): float(v) for p, v in zip(chosen.paths, chosen.values[0], strict=True)})
+    data = keypaths.with_values(data, values)
+    if chosen.paths:
+        labels = [label(p) for p in chosen.paths]
+        if len(set(labels)) != len(labels):
+            labels = list(chosen.paths)
+        data["sweep"] = {"design": "posterior", "samples": len(chosen.rows),
+                         "uncertainties": [{"path": p, "levels": [float(v) for v in chosen.values[:, j]], "name": n}
+                                           for j, (p, n) in enumerate(zip(chosen.paths, labels, strict=True))]}
+    try:
+        out = Scenario.model_validate(data, context={"base_dir": str(base_dir)})
+    except ValidationError as exc:
+        raise ScenarioError([f"{at_file}: with the draws of {path.name}, "
+                             f"{keypaths.dotted(keypaths.existing(data, e['loc']))}: {e['msg']}"
+                             for e in exc.errors()][:5]) from None
+    # Every draw a valid scenario, before anything runs (the design's own check, without importing
+    # it: sim.input.design builds on this module). Repeated draws are checked once.
+    plain = out.model_dump(mode="python")
+    plain["sweep"] = None
+    problems = []
+    first = np.unique(chosen.values, axis=0, return_index=True)[1] if chosen.paths else np.zeros(0, np.int64)
+    for i in sorted(set(first.tolist()) - {0}):
+        row = {keypaths.split(p): float(v) for p, v in zip(chosen.paths, chosen.values[i], strict=True)}
+        try:
+            Scenario.model_validate(keypaths.with_values(plain, row), context={"base_dir": str(base_dir)})
+        except ValidationError as exc:
+            problems += [f"{at_file}: draw {i} of {path.name} is not a valid scenario: "
+                         f"{keypaths.dotted(keypaths.existing(plain, e['loc']))}: {e['msg']}" for e in exc.errors()[:2]]
+            if len(problems) >= 5:
+                break
+    if problems:
+        raise ScenarioError(problems)
+    return out
 
 
 def _with_fitted(scenario: Scenario, doc: YamlDocument, base_dir: Path) -> Scenario:

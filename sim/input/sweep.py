@@ -61,17 +61,21 @@ class DesignKind(StrEnum):
       uncertainties (Saltelli 2002; Saltelli et al. 2010), through SALib.
     * ``morris``: ``samples`` one-at-a-time trajectories of D + 1 points on a ``levels`` grid
       (Morris 1991; Campolongo, Cariboni & Saltelli 2007), through SALib.
+    * ``posterior``: ``samples`` listed points, point i taking level i of every uncertainty
+      (written by ``parameters: {posterior: ..., draws: N}``: the draws of a calibrated
+      posterior, :mod:`sim.input.posterior`; levels may repeat).
     """
 
     FACTORIAL = "factorial"
     LATIN_HYPERCUBE = "latin_hypercube"
     SOBOL = "sobol"
     MORRIS = "morris"
+    POSTERIOR = "posterior"
 
     @property
     def sampled(self) -> bool:
         """Whether points are drawn from ranges (``low``/``high``) rather than listed levels."""
-        return self is not DesignKind.FACTORIAL
+        return self not in (DesignKind.FACTORIAL, DesignKind.POSTERIOR)
 
 
 class Uncertainty(Spec):
@@ -106,8 +110,6 @@ class Uncertainty(Spec):
             raise ValueError("give both 'low' and 'high'")
         if self.low is not None and not self.low < self.high:
             raise ValueError(f"need low < high (low={self.low:g}, high={self.high:g})")
-        if self.levels is not None and len(set(map(repr, self.levels))) != len(self.levels):
-            raise ValueError("levels must be distinct")
         return self
 
     @property
@@ -178,10 +180,15 @@ class SweepSpec(Spec):
                 raise ValueError(f"uncertainties.{i} ({u.path}): a {self.design.value} design samples ranges; "
                                  "give low and high instead of levels")
             if not self.design.sampled and u.levels is None:
-                raise ValueError(f"uncertainties.{i} ({u.path}): a factorial design needs 'levels'")
-        if self.design.sampled and self.samples is None:
+                raise ValueError(f"uncertainties.{i} ({u.path}): a {self.design.value} design needs 'levels'")
+            if self.design is DesignKind.FACTORIAL and len(set(map(repr, u.levels))) != len(u.levels):
+                raise ValueError(f"uncertainties.{i} ({u.path}): levels must be distinct")
+            if self.design is DesignKind.POSTERIOR and len(u.levels) != self.samples:
+                raise ValueError(f"uncertainties.{i} ({u.path}): a posterior design lists one level per point "
+                                 f"({self.samples} points, {len(u.levels)} levels)")
+        if (self.design.sampled or self.design is DesignKind.POSTERIOR) and self.samples is None:
             raise ValueError(f"a {self.design.value} design needs 'samples'")
-        if not self.design.sampled and self.samples is not None:
+        if self.design is DesignKind.FACTORIAL and self.samples is not None:
             raise ValueError("'samples' is for sampled designs; a factorial design runs every combination of levels")
         if self.design is DesignKind.SOBOL and self.samples & (self.samples - 1):
             raise ValueError(f"a Sobol design needs samples = a power of two (Saltelli's scheme), got {self.samples}")

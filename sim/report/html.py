@@ -22,6 +22,7 @@ import pandas as pd
 from sim.base import fmt
 from sim.execution.store import RunStore
 from sim.families.registry import family_of
+from sim.input.posterior import calibration_notes
 from sim.report import answer
 from sim.results.data import Results
 
@@ -95,12 +96,21 @@ def describe(results: Results) -> list[str]:
                    f"schedules ({', '.join(grid.schedules)}); partners chosen by {grid.select.replace('_', ' ')}.")
     else:
         out.append(f"{n} strateg{'y' if n == 1 else 'ies'}: {', '.join(results.strategies)}.")
-    if results.is_sweep:
+    if results.is_sweep and s.sweep.design.value == "posterior":
+        sw = s.sweep
+        parts = [f"{u.label} {fmt.param(min(u.levels))}-{fmt.param(max(u.levels))}" for u in sw.uncertainties]
+        out.append(f"Calibrated parameters: {len(results.design.points)} draws of the posterior "
+                   f"{s.parameters.posterior} ({'; '.join(parts)}), one point each; every strategy runs at every "
+                   "draw, so results pooled over points carry the parameters' uncertainty.")
+    elif results.is_sweep:
         sw = s.sweep
         parts = [f"{u.label} in {{{', '.join(map(fmt.param, u.levels))}}}" if u.levels is not None
                  else f"{u.label} in [{fmt.param(u.low)}, {fmt.param(u.high)}]" for u in sw.uncertainties]
         out.append(f"Uncertain: {'; '.join(parts)}. A {sw.design.value.replace('_', ' ')} design gives "
                    f"{len(results.design.points)} points; every strategy runs at every point.")
+    if isinstance(s.parameters, str):
+        out.append(f"Calibrated parameters: the point estimate {s.parameters}.")
+    out.extend(f"Warning: {note}." for note in calibration_notes(s))
     out.append(f"{s.trials:,} Monte Carlo trials per strategy{' and point' if results.is_sweep else ''}, root seed "
                f"{s.seed}. Strategies share every random number that does not depend on the strategy, so "
                f"differences to the baseline ({s.baseline_name}) are paired trial by trial.")

@@ -1,10 +1,14 @@
 """The assumption points a decision is taken over: points with weights.
 
 A decision compares strategies at every *assumption point* (a set of values for what nobody
-controls) and averages over the points with their weights. Today the points are a sweep's
-design (equal weights); calibration's posterior draws are points too (equal weights for draws,
-or importance weights), so the decision layer takes any :class:`AssumptionPoints` and does not
-know where they came from.
+controls) and averages over the points with their weights. The points are a sweep's design
+(equal weights: every design here samples uniformly over its ranges or levels) or calibration's
+posterior draws (``parameters: {posterior: ..., draws: N}``, :mod:`sim.input.posterior`): the
+draws are chosen from the file by systematic resampling on their importance weights, so each
+chosen draw stands for an equal share of the posterior and the points are equally weighted too
+(a row drawn twice is two points, i.e. twice the weight). Points with unequal weights (importance
+weights used as they are) go through :meth:`AssumptionPoints.weighted`; the decision layer takes
+any :class:`AssumptionPoints` and does not know where they came from.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.base.fmt import assignment
+from sim.input.sweep import DesignKind
 
 Value = float | str
 
@@ -70,12 +75,17 @@ class AssumptionPoints:
     @classmethod
     def from_design(cls, design) -> AssumptionPoints:
         """A sweep's points, equally weighted (every design here samples points uniformly over the
-        uncertainties' ranges or levels), or the single point of a run without a sweep."""
+        uncertainties' ranges or levels, and a posterior design's draws were resampled by their
+        weights), or the single point of a run without a sweep."""
         if design is None or not design.is_sweep:
             return cls.single()
         spec = design.spec
         n = len(design.points)
         source = f"the sweep's {spec.design.value.replace('_', ' ')} design ({n} point{'s' if n != 1 else ''})"
+        if spec.design is DesignKind.POSTERIOR:  # resampled by weight: the draws are equally weighted
+            ref = getattr(design.points[0].scenario, "parameters", None)
+            where = f" of {ref.posterior}" if hasattr(ref, "posterior") else ""
+            source = f"{n} posterior draw{'s' if n != 1 else ''}{where} (chosen by weight, so equally weighted)"
         return cls.weighted([p.index for p in design.points], None, design.labels,
                             [[v for _, v in p.values] for p in design.points], source)
 

@@ -1,5 +1,6 @@
 """Calibration: targets and definitions are validated strictly, fitted sets apply to scenarios,
-known parameters are recovered, and the committed benchmarks fit hits its fit targets."""
+known parameters are recovered by ABC-SMC, the new moments match independent computations, and
+the committed benchmarks fit hits its fit targets."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import yaml
 
 from sim.base.rng import Stream, numpy_generator
 from sim.base.stats import Z95
-from sim.calibration.estimator import Evaluator, calibrate
+from sim.calibration.abc import calibrate
+from sim.calibration.evaluate import Evaluator
 from sim.calibration.moments import moment_vector, on_scale, strategies_needed, trial_covariance
 from sim.calibration.spec import Calibration, CalibrationError, CalibrationSpec, load_calibration
 from sim.calibration.targets import Role, Target, Targets, TargetsError, load_targets
@@ -111,6 +113,7 @@ def _fitted(tmp_path: Path, paths: dict[str, float], targets: Path | None = None
 
 def _scenario_with(tmp_path: Path, fitted: Path) -> Path:
     text = (ROOT / "scenarios" / "celebrity_vs_micro.yaml").read_text(encoding="utf-8")
+    text = text.replace("parameters: calibration/fitted/benchmarks.yaml\n", "")
     return _write(tmp_path / "s.yaml", text.replace("days: 28", f"days: 28\nparameters: {fitted}", 1))
 
 
@@ -151,33 +154,36 @@ def _target(name: str, moment: str, value: float, sd: float, **where) -> Target:
 
 
 def test_known_parameters_are_recovered(tmp_path):
-    """Moments simulated at known (micro engagement, threshold scale) on one seed are fitted back on
-    another; the error is compared with the simulated moments' standard errors (log scale: ER is
-    proportional to engagement, the action rate close to inversely proportional to the threshold)."""
+    """Moments simulated at known (micro engagement, threshold scale) on one seed are fitted back by
+    ABC-SMC on another. The targets' sd is 0.1 on the log scale, so the posterior sd of each log
+    parameter is about 0.1 (ER is proportional to engagement, the action rate close to inversely
+    proportional to the threshold); the quick budget stops at a tempered posterior (wider), so
+    the posterior median must lie within 4 sd plus the two seeds' simulation noise of the truth,
+    and the (rough, 30-draw) 95% interval, widened by 2 sd, must cover it."""
     cal = load_calibration(CAL / "benchmarks.yaml")
-    spec = CalibrationSpec(name="recovery", base="panel.yaml", set="benchmarks", seed=11, trials=24,
+    spec = CalibrationSpec(name="recovery", base="panel.yaml", set="benchmarks", seed=11, trials=8,
                            free=[{"path": "world.tiers.micro.engagement", "low": 0.03, "high": 0.4},
                                  {"path": "model.threshold.max", "low": 5.0, "high": 60.0}],
-                           quick={"trials": 24, "popsize": 6, "maxiter": 6, "replicates": 2,
-                                  "bootstrap_maxiter": 1})
+                           quick={"trials": 8, "population": 24, "final_population": 30, "generations": 3,
+                                  "predictive_draws": 2})
     truth = np.array([0.12, 20.0])
     shell = [_target("er", "er_follower_median", 1.0, 0.1, platform="instagram", tier="micro"),
              _target("act", "action_rate_reached", 1.0, 0.1, tier="micro")]
-    data = Evaluator(cal.base, spec.free, strategies_needed(tuple(shell)), 48, 99)
+    data = Evaluator(cal.base, spec.free, strategies_needed(tuple(shell)), 32, 99)
     runs = data.runs(truth)
     m = moment_vector(runs, tuple(shell))
     se = np.sqrt(np.diag(trial_covariance(runs, tuple(shell), 200, numpy_generator(5, Stream.CALIBRATION, 9))))
-    targets = tuple(_target(t.name, t.moment.value, float(v), float(s), platform=t.platform, tier=t.tier)
-                    for t, v, s in zip(shell, m, se, strict=True))
-    fit = calibrate(Calibration(spec, tmp_path / "c.yaml", cal.base, Targets(targets, tmp_path / "t.yaml", "0" * 64)),
-                    quick=True)
-    # SE of the estimate on the log scale: the data's SE (48 trials) and the fit's own (24 trials, so
-    # sqrt(2) larger), through slopes of about +1 and -1 in logs.
-    tol = 4 * se * math.sqrt(1 + 2)
-    err = np.abs(np.log(fit.estimate) - np.log(truth))
-    assert np.all(err < tol + 0.02), (fit.estimate, truth, err, tol)
-    hit = {c.target.name: c.hit for c in fit.comparisons}
-    assert hit["er"] and hit["act"]
+    targets = tuple(_target(t.name, t.moment.value, float(v), 0.1, platform=t.platform, tier=t.tier)
+                    for t, v in zip(shell, m, strict=True))
+    path = _write(tmp_path / "c.yaml", "name: recovery\n")
+    post = calibrate(Calibration(spec, path, cal.base, Targets(targets, tmp_path / "t.yaml", "0" * 64)),
+                     quick=True, db_dir=tmp_path)
+    err = np.abs(np.log(post.median) - np.log(truth))
+    assert np.all(err < 4 * 0.1 + 3 * se * math.sqrt(1 + 32 / 8)), (post.median, truth, err)
+    # 30 weighted draws give rough intervals: the truth lies within them, widened by 2 sd on the log scale
+    lo, hi = post.interval.T
+    assert np.all((np.log(lo) - 0.2 <= np.log(truth)) & (np.log(truth) <= np.log(hi) + 0.2)), (post.interval, truth)
+    assert len(post.draws) == 30 and post.weights.sum() == pytest.approx(1.0)
 
 
 def test_action_rate_engaged_is_a_ratio_of_trial_means():
@@ -204,14 +210,15 @@ def test_action_rate_engaged_is_a_ratio_of_trial_means():
 # ----------------------------------------------------------------------------- the committed fit
 
 def test_committed_benchmarks_fit_hits_its_fit_targets():
-    """The committed fitted set, rerun on the panel with fewer trials and another seed, puts every
-    benchmarks fit target in its range (up to three simulation standard errors)."""
+    """The committed fitted set's point estimate, rerun on the panel with other trials and another
+    seed, puts every benchmarks fit target in its range (up to three simulation standard errors)."""
     path = CAL / "fitted" / "benchmarks.yaml"
     fitted: FittedSet = read_fitted(path)
-    assert not fitted.quick
+    assert not fitted.quick and fitted.method == "abc-smc"
     cal = load_calibration(CAL / "benchmarks.yaml")
     fit_t = cal.fit_targets
     assert {p.path for p in fitted.parameters} == {p.path for p in cal.spec.free}
+    assert fitted.assumed == cal.spec.assumed
     ev = Evaluator(cal.base, cal.spec.free, strategies_needed(fit_t), 24, fitted.seed + 1)
     runs = ev.runs([fitted.values()[p.keys] for p in cal.spec.free])
     h = on_scale(fit_t, moment_vector(runs, fit_t))
@@ -221,15 +228,67 @@ def test_committed_benchmarks_fit_hits_its_fit_targets():
         assert lo - 3 * s <= value <= hi + 3 * s, (t.name, value, (lo, hi), s)
 
 
+def test_committed_posterior_and_checks():
+    """The committed posterior has >= 1,000 weighted draws, one column per parameter path (free
+    and assumed) and the weight; the checks table has the agreed columns and >= 8 held-out rows,
+    every one of them a target of the benchmarks set with a computable moment."""
+    import pandas as pd
+
+    cal = load_calibration(CAL / "benchmarks.yaml")
+    post = pd.read_parquet(CAL / "fitted" / "benchmarks.posterior.parquet")
+    assert len(post) >= 1000
+    assert list(post.columns) == [*(p.path for p in cal.spec.free), *cal.spec.assumed, "weight"]
+    assert post.weight.sum() == pytest.approx(1.0) and (post.weight >= 0).all()
+    for p in cal.spec.free:
+        assert post[p.path].between(p.low, p.high).all()
+    checks = pd.read_csv(CAL / "fitted" / "benchmarks.checks.csv")
+    assert list(checks.columns) == ["target", "role", "value", "low", "high", "predicted_low", "predicted_high",
+                                    "hit"]
+    assert (checks.role == "held_out").sum() >= 8
+    names = {t.name for t in cal.compared if t.set.value == "benchmarks"}
+    assert set(checks.target) == names
+
+
 def test_calibrate_command_quick(tmp_path):
     from sim.cli import main
 
     out = tmp_path / "out"
-    assert main(["calibrate", str(CAL / "source.yaml"), "--quick", "--quiet", "--out", str(out)]) == 0
+    assert main(["calibrate", str(CAL / "source.yaml"), "--quick", "--quiet", "--out", str(out),
+                 "--db-dir", str(tmp_path / "db")]) == 0
     fitted = read_fitted(out / "source.yaml")
-    assert fitted.quick and fitted.set == "source"
+    assert fitted.quick and fitted.set == "source" and fitted.method == "abc-smc"
     (p,) = fitted.parameters
     assert p.path == "world.tiers.mega.trust" and 0.05 <= p.value <= 0.9
-    assert (out / "source.png").stat().st_size > 0
-    table = (out / "source.csv").read_text(encoding="utf-8")
-    assert "source_micro_more_genuine" in table and "er_ratio_youtube_micro_mega" in table
+    assert p.interval[0] <= p.value <= p.interval[1]
+    assert (out / "source.png").stat().st_size > 0 and (out / "source.posterior.png").stat().st_size > 0
+    import pandas as pd
+
+    draws = pd.read_parquet(out / "source.posterior.parquet")
+    assert list(draws.columns) == ["world.tiers.mega.trust", "weight"] and len(draws) == 16
+    checks = pd.read_csv(out / "source.checks.csv")
+    assert set(checks.target) == {"source_micro_more_genuine", "source_micro_higher_engagement"}
+    # a second run of the same definition resumes from the database: nothing is simulated again
+    # before the predictive checks, and the draws are the same
+    assert main(["calibrate", str(CAL / "source.yaml"), "--quick", "--quiet", "--out", str(out),
+                 "--db-dir", str(tmp_path / "db")]) == 0
+    again = pd.read_parquet(out / "source.posterior.parquet")
+    pd.testing.assert_frame_equal(draws, again)
+    assert read_fitted(out / "source.yaml").evaluations == fitted.evaluations
+
+
+@pytest.mark.slow
+def test_full_benchmarks_fit(tmp_path):
+    """The long fit (about an hour on two shared cores): the full budget reaches temperature 1,
+    writes >= 1,000 draws, and its posterior-predictive intervals overlap every fit target."""
+    import pandas as pd
+
+    from sim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["calibrate", str(CAL / "benchmarks.yaml"), "--quiet", "--out", str(out),
+                 "--db-dir", str(tmp_path / "db")]) == 0
+    fitted = read_fitted(out / "benchmarks.yaml")
+    assert fitted.final_temperature == pytest.approx(1.0)
+    assert len(pd.read_parquet(out / "benchmarks.posterior.parquet")) >= 1000
+    checks = pd.read_csv(out / "benchmarks.checks.csv")
+    assert checks[checks.role == "fit"].hit.all(), checks

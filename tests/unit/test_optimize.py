@@ -147,3 +147,20 @@ def test_optimize_needs_an_optimize_block(tmp_path, capsys):
     assert main(["optimize", str(path), "--out", str(tmp_path / "out")]) == 2
     assert "optimize" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_search_runs_over_a_posteriors_draws(tmp_path):
+    """A scenario whose points are posterior draws (``parameters: {posterior, draws}``): the optimizer's
+    assumption points are the draws, equally weighted (resampled by weight), each with its values."""
+    draws = pd.DataFrame({"model.trust_growth": [0.0, 0.1, 0.2, 0.3], "weight": [0.1, 0.2, 0.3, 0.4]})
+    draws.to_parquet(tmp_path / "p.posterior.parquet")
+    data = copy.deepcopy(SCENARIO)
+    data.pop("sweep")
+    data["parameters"] = {"posterior": str(tmp_path / "p.posterior.parquet"), "draws": 3}
+    path = tmp_path / "opt.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    s = load_scenario(path)
+    ctxs, points = contexts(s)
+    assert len(ctxs) == points.n == 3 and np.allclose(points.weights, 1 / 3)
+    assert "posterior draws" in points.source
+    assert [v for (v,) in points.values] == [c.scenario.model.trust_growth for c in ctxs]

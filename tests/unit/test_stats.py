@@ -102,3 +102,34 @@ def test_delta_methods_predict_the_spread_of_the_ratios():
 def test_paired_difference_needs_two_positive_means():
     assert all(math.isnan(v) for v in stats.paired_ratio_difference(1.0, [1.0], 1.0, [1.0]))
     assert all(math.isnan(v) for v in stats.paired_ratio_difference(1.0, [0.0, 0.0], 1.0, [1.0, 2.0]))
+
+
+def test_weighted_quantile_is_numpys_inverted_cdf():
+    """Against NumPy's own weighted quantile (numpy >= 2, method inverted_cdf), column by column."""
+    from sim.base.stats import weighted_quantile
+
+    g = np.random.default_rng(4)
+    v, w = g.normal(size=(300, 3)), g.dirichlet(np.ones(300))
+    qs = [0.0, 0.025, 0.5, 0.975, 1.0]
+    got = weighted_quantile(v, w, qs)
+    for j in range(3):
+        want = np.quantile(v[:, j], qs, weights=w, method="inverted_cdf")
+        assert np.array_equal(got[:, j], want)
+    assert weighted_quantile(v[:, 0], w, 0.5) == np.quantile(v[:, 0], 0.5, weights=w, method="inverted_cdf")
+
+
+def test_weighted_moments_equal_those_of_repeated_rows():
+    """Integer weights are repetitions: the weighted mean, sd (population) and correlation of the rows
+    equal the plain ones of the rows repeated."""
+    from sim.base.stats import effective_sample_size, weighted_moments
+
+    g = np.random.default_rng(8)
+    v = g.normal(size=(40, 3))
+    v[:, 1] += v[:, 0]
+    k = g.integers(1, 5, size=40)
+    mean, sd, corr = weighted_moments(v, k)
+    rep = np.repeat(v, k, axis=0)
+    assert np.allclose(mean, rep.mean(axis=0)) and np.allclose(sd, rep.std(axis=0))
+    assert np.allclose(corr, np.corrcoef(rep, rowvar=False))
+    assert effective_sample_size(np.ones(17)) == pytest.approx(17)
+    assert effective_sample_size([1.0, 0.0, 0.0]) == pytest.approx(1)

@@ -120,7 +120,7 @@ def test_bad_uncertainty_paths_are_refused_with_the_line(path, message):
      "give low and high instead of levels"),
     ({"uncertainties": [{"path": "model.reshare", "low": 0.2, "high": 0.1}]}, "need low < high"),
     ({"design": "grid", "uncertainties": [{"path": "model.reshare", "levels": [0.1]}]},
-     "must be one of factorial, latin_hypercube, sobol, morris"),
+     "must be one of factorial, latin_hypercube, sobol, morris, posterior"),
     ({"uncertainties": [{"path": "model.reshare", "levels": [0.1]}], "outcomes": ["adopters"]},
      "'adopters' is not an outcome of this model"),
     ({"uncertainties": [{"path": "model.reshare", "name": "reach", "levels": [0.1]}]},
