@@ -301,9 +301,13 @@ def unwritable(base, dims: Space, source: Path, scenario: str) -> list[str]:
     dimension). Both ends of every dimension are written at once first (two validations when all is
     well), so a range the schema refuses is found before any point runs."""
     data = base.model_dump(mode="python")
+    # Both corners of the factors' unit cube: a jointly drawn (calibrated) group's column picks a
+    # whole posterior draw, so its members are written as a draw, never one by one.
+    corners = {u: dims.values(np.full((1, len(dims.factors)), u))[0] for u in (0.0, 1.0)}
+    column = {d.name: i for i, d in enumerate(dims.dimensions)}
 
     def written(d, u: float) -> dict:
-        v = float(d.value(u))
+        v = float(corners[u][column[d.name]])
         return {d.keys: v / float(keypaths.get(data, keypaths.split(d.per))) if d.per is not None else v}
 
     def refused(items) -> str | None:
@@ -322,7 +326,8 @@ def unwritable(base, dims: Space, source: Path, scenario: str) -> list[str]:
     index = {a.get("name"): i for i, a in enumerate(doc.data.get("assumptions") or []) if isinstance(a, dict)}
     out = []
     for d in dims.dimensions:
-        for u, end in ((0.0, d.low), (1.0, d.high)):
+        for u in (0.0, 1.0):
+            end = float(corners[u][column[d.name]])
             why = refused([(d, u)])
             if why is None:
                 continue
