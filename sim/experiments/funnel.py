@@ -125,6 +125,9 @@ def _signup_rates(spec: Definition, sizes: Sizes) -> pd.DataFrame:
             rows.append({"scenario": Path(name).stem, "strategy": strategy, "rows": len(g),
                          "reach": reach / len(g), "adopted": adopted / len(g),
                          "adopters_engaged": float(g["adopters_engaged"].sum()) / len(g),
+                         # exposures per reached account: above 1 where partners' audiences overlap or
+                         # partners post more than once (the funnel target is one message, once)
+                         "exposures_per_reached": float(g["impressions"].sum()) / reach if reach > 0 else np.nan,
                          "rate": adopted / reach if reach > 0 else np.nan,
                          "rate_p05": float(per_trial.quantile(0.05)) if len(per_trial) else np.nan,
                          "rate_p95": float(per_trial.quantile(0.95)) if len(per_trial) else np.nan,
@@ -133,16 +136,16 @@ def _signup_rates(spec: Definition, sizes: Sizes) -> pd.DataFrame:
 
 
 def _figure(cpa: pd.DataFrame, rates: pd.DataFrame, target: str) -> Figure:
-    fig = Figure(figsize=(10, 4.2))
+    fig = Figure(figsize=(11, max(4.2, 0.15 * len(rates) + 1.2)))
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.2]})
     v = cpa[target].dropna()
     ax1.hist(np.log10(v[v > 0]), bins=20, color="tab:blue", alpha=0.8)
     for x in LEAD_COST:
         ax1.axvline(np.log10(x), color="k", ls="--", lw=1)
-    ax1.set_xlabel("log10 cost per action, one-post micro campaign (USD)")
+    ax1.set_xlabel("log10 USD per action, one-post micro campaign")
     ax1.set_ylabel("posterior draws")
     ax1.set_title("cost per action vs Meta lead costs", fontsize=9)
-    labels = [f"{r.scenario}\n{r.strategy}" for r in rates.itertuples()]
+    labels = [f"{r.scenario}: {r.strategy}" for r in rates.itertuples()]
     y = np.arange(len(rates))
     ax2.errorbar(100 * rates["rate"], y, xerr=[100 * (rates["rate"] - rates["rate_p05"]).clip(lower=0),
                                                 100 * (rates["rate_p95"] - rates["rate"]).clip(lower=0)],
@@ -151,6 +154,8 @@ def _figure(cpa: pd.DataFrame, rates: pd.DataFrame, target: str) -> Figure:
     ax2.set_yticks(y, labels, fontsize=6)
     ax2.invert_yaxis()
     ax2.set_xscale("log")
+    ax2.set_xticks([0.5, 1, 2, 3, 5], ["0.5", "1", "2", "3", "5"])
+    ax2.minorticks_off()
     ax2.set_xlabel("sign-up rate: actions per reached account (%), trials' 5-95%")
     ax2.legend(fontsize=7)
     fig.tight_layout()
