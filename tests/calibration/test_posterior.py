@@ -313,3 +313,17 @@ def test_the_planners_answer_integrates_the_draws(tmp_path):
         r = d.row(str(name))
         assert r["adopters_p10"] == pytest.approx(row.min()) and r["adopters_p90"] == pytest.approx(row.max())
         assert r["adopters_mean"] == pytest.approx(row.mean())
+
+
+def test_a_hand_set_null_calibrated_value_is_noted(tmp_path):
+    """A scenario that sets a calibrated parameter to null by hand (no repetition peak: the old
+    model) runs with the hand-set note, which shows it as null."""
+    text = _plain().replace("model:\n", "model:\n  repetition_peak: null\n", 1)
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = load_scenario(path)
+    assert s.model.repetition_peak is None
+    (note,) = [n for n in calibration_notes(s) if n.startswith("uncalibrated")]
+    assert "model.repetition_peak = null" in note
