@@ -21,15 +21,31 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def test_equal_to_the_numba_kernel_under_the_simulator():
+def _simulated(checks: str, *marks: str) -> None:
+    """Run a file of simulated checks in a subprocess (with ``-m`` ``marks``); every check must pass."""
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore::RuntimeWarning"}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         str(HERE / "cudasim_checks.py")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *marks,
+         str(HERE / checks)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     tail = (proc.stdout[-6000:] + "\n" + proc.stderr[-3000:]).strip()
     assert proc.returncode == 0, tail
     assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], tail
+
+
+def test_equal_to_the_numba_kernel_under_the_simulator():
+    _simulated("cudasim_checks.py")
+
+
+def test_campaign_equal_to_the_numba_kernel_under_the_simulator():
+    """The campaign model (every mechanism on, and a plain campaign): every per-trial row (~1 min)."""
+    _simulated("cudasim_campaign.py", "-m", "not slow")
+
+
+@pytest.mark.slow
+def test_campaign_equal_under_the_simulator_larger_cases():
+    """The larger campaign cases (21 days, a larger audience, more trials; several minutes)."""
+    _simulated("cudasim_campaign.py", "-m", "slow")
 
 
 def test_units_of_trials():
@@ -65,14 +81,12 @@ recruits: {rule: random, count: 2}
 """
 
 
-def test_campaign_and_normal_thresholds_refused_on_cuda(tmp_path):
-    """Not ported: refused before anything is built, located at the scenario's engine key."""
+def test_normal_thresholds_and_independent_campaigns_refused_on_cuda(tmp_path):
+    """Not ported: refused before anything is built, located at the key to blame."""
     import sim
+    from sim.campaign.cuda_kernel import INDEPENDENT_REFUSED
     from sim.classic.cuda_kernel import NORMAL_REFUSED
 
-    campaign = sim.load_scenario(ROOT / "scenarios" / "celebrity_vs_micro.yaml").with_overrides(engine="cuda")
-    with pytest.raises(sim.ScenarioError, match=r"engine: no engine 'cuda' runs the campaign models"):
-        sim.prepare(campaign)
     text = TINY.replace("model: {kind: independent_cascade, edge_prob: 0.3}",
                         "model: {kind: threshold, thresholds: {kind: normal, mean: 0.3, sd: 0.1}}")
     path = tmp_path / "normal.yaml"
@@ -80,16 +94,31 @@ def test_campaign_and_normal_thresholds_refused_on_cuda(tmp_path):
     with pytest.raises(sim.ScenarioError) as info:
         sim.prepare(sim.load_scenario(path))
     assert info.value.problems == [f"{path}:4: engine: {NORMAL_REFUSED}: use engine numba"]
+    source = (ROOT / "scenarios" / "mechanisms.yaml").read_text()
+    assert "  adoption: threshold\n" in source
+    path = tmp_path / "independent.yaml"
+    path.write_text(source.replace("  adoption: threshold\n", "  adoption: independent\n")
+                    .replace("  sources: {synergy: 0.5, cap: 3}", "  sources: {synergy: 0.0, cap: 3}"))
+    line = 1 + path.read_text().splitlines().index("  adoption: independent")
+    with pytest.raises(sim.ScenarioError) as info:
+        sim.prepare(sim.load_scenario(path).with_overrides(engine="cuda"))
+    assert info.value.problems == [f"{path}:{line}: model.adoption: {INDEPENDENT_REFUSED}: use engine numba"]
 
 
-def test_cli_campaign_on_cuda_exits_2_one_line(tmp_path, capsys):
+def test_cli_campaign_without_a_gpu_exits_2_one_line(tmp_path, capsys):
+    """The campaign model on --engine cuda where no GPU is usable: the same one line as the classic models'."""
+    from sim.base import cuda_host
     from sim.cli import main
 
+    why = cuda_host.unavailable()
+    if why is None:
+        pytest.skip("this machine has a usable GPU (or runs the simulator)")
+    scenario = ROOT / "scenarios" / "celebrity_vs_micro.yaml"
     out = tmp_path / "out"
-    assert main([str(ROOT / "scenarios" / "celebrity_vs_micro.yaml"), "--engine", "cuda", "--out", str(out),
-                 "--quiet"]) == 2
+    assert main([str(scenario), "--engine", "cuda", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no engine 'cuda' runs the campaign models" in err[0]
+    assert len(err) == 1 and err[0].startswith(f"{scenario}:")
+    assert err[0].endswith(f": engine: the cuda engine cannot run here: {why}")
     assert not out.exists()
 
 
