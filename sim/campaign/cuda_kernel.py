@@ -430,6 +430,26 @@ def cascade_tree(pop, arrays: CampaignWorldArrays, schedule: Schedule, root: np.
     return tree_from_posts(schedule, adopters, days, posts)
 
 
+def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule) -> int:
+    """How many trials one launch runs at once for this schedule (slots: resident threads that fit in memory).
+
+    Benchmarks warm up with this many trials, so that a timed call allocates no scratch.
+    """
+    world, posts, params = _packed(pop, arrays, schedule)
+    dev = _device()
+    threads = dev.THREADS
+    if cuda_host.simulator():
+        return threads
+    cuda = cuda_host.cuda()
+    free = cuda_host.free_bytes() or 0
+    per_slot = slot_bytes(world.indptr.shape[0] - 1, posts.m_slots, params.cap, params.sources_on)
+    device = cuda.get_current_device()
+    resident = device.MULTIPROCESSOR_COUNT * (device.MAX_THREADS_PER_MULTI_PROCESSOR // threads) * threads
+    fit = (int(SCRATCH_SHARE * (free + cuda_host.held_bytes())) - world_bytes(
+        world.indptr.shape[0] - 1, world.indices.shape[0], world.plat_members.shape[0], posts.pi.shape[0])) // per_slot
+    return int(max(1, min(resident, fit)))
+
+
 def check_fits(pop, arrays: CampaignWorldArrays, schedules) -> None:
     """Refuse (:class:`DeviceMemoryError`), before a run, a world whose arrays and one trial's scratch do not
     fit in the GPU's free memory (the strategy with the most partners' followers decides)."""
