@@ -306,7 +306,7 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
                         m_slots, gens, totals, series, partners, segments, rec32, rec_post):
         slot = cuda.grid(1)
         nslots = cuda.gridsize(1)
-        if slot >= gens.shape[0]:
+        if slot >= gens.shape[0]:  # (never: a launch has at most as many threads as the scratch has slots)
             return
         n = indptr.shape[0] - 1
         n_sched = pdraw.shape[0]

@@ -273,10 +273,12 @@ class _Scratch:
 
 
 def _scratch(n: int, m_slots: int, src_cols: int, slots: int, trials: int) -> _Scratch:
-    """Scratch for exactly ``slots`` slots whose stamps have room for ``trials`` more trials."""
+    """Scratch for at least ``slots`` slots whose stamps have room for ``trials`` more trials (a launch of fewer
+    threads than the scratch has slots uses the first ones: the kernel's slot is its thread's index)."""
     found = cuda_host.scratch.get("campaign")
     key = (n, max(m_slots, 1), src_cols, slots)
-    if found is not None and found[0] == key and found[1][0].used + trials < 2**31 - 2:
+    if (found is not None and found[0][:3] == key[:3] and found[0][3] >= slots
+            and found[1][0].used + trials < 2**31 - 2):
         return found[1][0]
     cuda_host.scratch.pop("campaign", None)
     cuda_host.free_deferred()
