@@ -79,9 +79,9 @@ def _bare_sim() -> None:
 _bare_sim()
 
 from benchmarks.cases import CASES, RECRUIT_SEED, SEED, CascadeCase  # noqa: E402
+from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 from sim.classic import cuda_kernel as gpu  # noqa: E402
 from sim.classic import kernel as cpu  # noqa: E402
-from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 
 #: Graphs of at least this many accounts are built by the direct generator (``sim.world.spec.DIRECT_FROM``,
 #: the ``builder: auto`` switch; repeated here because that module imports the schema).
@@ -278,9 +278,9 @@ def environment() -> dict:
         except Exception as exc:  # noqa: BLE001 - report and go on
             info["device_info_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        import cynetdiff  # noqa: F401
-
         from importlib.metadata import version
+
+        import cynetdiff  # noqa: F401
 
         info["cynetdiff"] = version("cynetdiff")
     except Exception:  # noqa: BLE001

@@ -73,9 +73,9 @@ def _campaign_call(scenario: Path, strategy: str):
     import numpy as np
 
     from sim import load_scenario
+    from sim.base.rng import root_key
     from sim.campaign import kernel as ck
     from sim.campaign.model import kernel_records
-    from sim.base.rng import root_key
     from sim.execution.prepare import prepare
 
     prepared = prepare(load_scenario(scenario))

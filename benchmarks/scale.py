@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from sim import load_scenario
+from sim.base.rng import root_key
 from sim.campaign.family import compile_campaign
 from sim.campaign.model import simulate
-from sim.base.rng import root_key
 from sim.world.build import build_world
 from sim.world.footprint import available_bytes, check, estimate
 

@@ -52,13 +52,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.base.files import atomic_write
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.calibration.evaluate import Evaluator, moments_at
 from sim.calibration.moments import on_scale, strategies_needed
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
-from sim.base.files import atomic_write
-from sim.base.rng import Stream, numpy_generator
-from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.input.posterior import WEIGHT
 
 #: Summary statistic given to pyABC for a moment that is undefined at a parameter vector (no

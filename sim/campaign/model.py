@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.base.kernel_records import build, memo
 from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.base.kernel_records import build, memo
 from sim.input.errors import KeyedProblem
 from sim.world.levels import CreatorLevels, creator_levels
 from sim.world.population import Population

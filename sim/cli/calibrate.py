@@ -58,7 +58,14 @@ def main(args: argparse.Namespace) -> int:
         return 0
     from sim.base.provenance import git_commit, today
     from sim.calibration.abc import budget_of, calibrate
-    from sim.calibration.report import comparison_rows, figure, markdown, posterior_figure, write_posterior, write_tables
+    from sim.calibration.report import (
+        comparison_rows,
+        figure,
+        markdown,
+        posterior_figure,
+        write_posterior,
+        write_tables,
+    )
     from sim.input.fitted import FittedParameter, FittedSet, write_fitted
 
     folder = args.out or (Path("results/calibration") if args.quick else

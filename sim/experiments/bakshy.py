@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from scipy.optimize import brentq
 
+from sim.base.rng import Stream, numpy_generator, root_key
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
@@ -32,7 +33,6 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.influence.ris import ReverseGraph, sample_sets
-from sim.base.rng import Stream, numpy_generator, root_key
 from sim.input.schema import PositiveInt, Spec
 from sim.world.build import sample_degrees
 from sim.world.generators import follower_graph

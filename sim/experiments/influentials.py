@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
 
+from sim.base.rng import Stream, numpy_generator, root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -31,11 +32,9 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval, pro
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import Stream, numpy_generator, root_key
 from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
-
 
 #: Where the validation checks' claims come from (the conclusion is verified, the set-up and the
 #: shape of M are from memory in the notes).

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
 
+from sim.base.rng import root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -25,7 +26,6 @@ from sim.experiments.comparison import Check, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import root_key
 from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph

@@ -20,9 +20,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sim.results.summary import RATIO_OUTCOMES
 from sim.input.design import Design, design_seed, salib_problem
 from sim.input.sweep import DesignKind, SweepSpec
+from sim.results.summary import RATIO_OUTCOMES
 
 #: Columns of an indices table.
 INDEX_COLUMNS = ("method", "parameter", "index", "value", "ci95_low", "ci95_high")

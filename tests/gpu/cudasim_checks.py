@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.classic import cuda_kernel as gpu
 from sim.classic import kernel as cpu
 from sim.classic.model import IndependentCascadeArrays, ThresholdArrays, compile_model
@@ -37,7 +38,6 @@ from sim.classic.spec import (
     SignalThresholds,
     UniformThresholds,
 )
-from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph

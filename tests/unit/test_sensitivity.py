@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim.input.design import sample
-from sim.results.sensitivity import analyze
 from sim.input.sweep import SweepSpec
+from sim.results.sensitivity import analyze
 
 PI = math.pi
 
