@@ -228,7 +228,10 @@ def case_model(case: CascadeCase, graph: Graph):
 
 
 def run_engine(engine, graph: Graph, model, plan: Plan, root, trials, max_steps=None, threads=None):
-    """Final sizes on ``engine`` (cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``)."""
+    """Final sizes on ``engine``.
+
+    cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``.
+    """
     if engine is cpu:  # the numba kernel's public entry point (it builds its argument records)
         return cpu.final_sizes(graph, model, plan, np.uint64(root), trials, max_steps)
     limit = 2**31 - 1 if max_steps is None else int(max_steps)
@@ -412,7 +415,7 @@ def measure_cpu(graph, model, plan, root, target: float, threads: int, cap: int)
 
 
 def measure_cynetdiff(case: CascadeCase, graph: Graph, model, recruits: np.ndarray, target: float):
-    """cynetdiff's C loop (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
+    """The C loop of cynetdiff (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
     import networkx as nx
     from cynetdiff.utils import networkx_to_ic_model, networkx_to_lt_model
 

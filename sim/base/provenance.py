@@ -83,7 +83,7 @@ class Provenance:
 
 
 def provenance() -> Provenance:
-    """This process's provenance."""
+    """The provenance of this process."""
     return Provenance(git_commit=git_commit(), python=sys.version.split()[0], packages=dict(package_versions()),
                       command=list(sys.argv),
                       machine={"platform": platform.platform(), "processor": platform.machine()})

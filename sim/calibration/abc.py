@@ -114,7 +114,7 @@ def budget_of(calibration: Calibration, quick: bool) -> Budget:
 
 
 def safe_name(path: str) -> str:
-    """pyABC's name of a parameter path (letters, digits and ``_`` only)."""
+    """The name pyABC gives a parameter path (letters, digits and ``_`` only)."""
     return "p_" + path.replace(".", "__")
 
 

@@ -71,8 +71,8 @@ def main(args: argparse.Namespace) -> int:
     folder = args.out or (Path("results/calibration") if args.quick else
                           args.definition.resolve().parent / "fitted")
     b = budget_of(calibration, args.quick)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
-               TimeElapsedColumn())
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[what]}"), TimeElapsedColumn())
     with Progress(*columns, disable=args.quiet, console=err) as bar:
         gen = bar.add_task(f"calibrate {calibration.spec.name}", total=b.generations, what="generations")
         evals = bar.add_task("  evaluations", total=None, what="")

@@ -132,8 +132,9 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         report.checks.append(Check(
             f"weak_vs_strong_{stage}", f"time to {stage[1:]}%: weak ties' effect at least as strong as strong ties'",
             Estimate(diff, diff - Z95 * se, diff + Z95 * se),
-            f"elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; b_w = {bw.effect:.3f}, "
-            f"b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0), Kind.VALIDATION, SOURCE, "{:.3f}"))
+            "elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; "
+            f"b_w = {bw.effect:.3f}, b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0),
+            Kind.VALIDATION, SOURCE, "{:.3f}"))
     early = fx[(fx.outcome == "t16") & (fx.factor == "alpha")].iloc[0]
     late = fx[(fx.outcome == "t16_95") & (fx.factor == "alpha")].iloc[0]
     ratio = abs(early.effect) / max(abs(late.effect), 1e-12)

@@ -80,6 +80,7 @@ class Case(Spec):
     set: dict[str, float | str] = {}
 
     def model_post_init(self, _context) -> None:
+        """Refuse a rate card that is not in :data:`RATE_CARDS`."""
         if self.rate_card not in RATE_CARDS:
             raise ValueError(f"unknown rate card {self.rate_card!r}; allowed: {', '.join(sorted(RATE_CARDS))}")
 

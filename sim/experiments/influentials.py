@@ -1,4 +1,6 @@
-"""E4 — Watts & Dodds (2007), "Influentials, networks, and public opinion formation", J. Consumer Research 34(4):441-458, Fig. 2.
+"""E4 — Watts & Dodds (2007), "Influentials, networks, and public opinion formation", Fig. 2.
+
+J. Consumer Research 34(4):441-458.
 
 Model 1 of the paper: a directed influence network in which each of N individuals influences a
 Poisson(n_avg) number of others chosen at random (a directed Erdős–Rényi graph, edge u -> v: u

@@ -128,7 +128,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
             tol = K_SE * (r.global_size_se if np.isfinite(r.global_size_se) else 0) + 0.02
             report.checks.append(Check(
                 f"size_z{r.z:g}", f"global cascades take {r.global_size_theory:.3f} of the graph (Gleeson fixed point)",
-                est, f"|ours - {r.global_size_theory:.3f}| <= 4 SE + 0.02", abs(est.value - r.global_size_theory) <= tol,
+                est, f"|ours - {r.global_size_theory:.3f}| <= 4 SE + 0.02",
+                abs(est.value - r.global_size_theory) <= tol,
                 Kind.VERIFICATION, unit="{:.3f}"))
     # far outside the window the branching process gives no global cascades even at N = 10^4: the kernel
     # must agree (verification); at the window's edges the notes expect none either (validation below)

@@ -114,8 +114,8 @@ def indices(design: Design, table: pd.DataFrame, strategies: list[str]) -> pd.Da
     known = set(table.columns) | set(RATIO_OUTCOMES)
     for outcome in spec.outcomes:
         if outcome not in known:
-            raise ValueError(f"sweep.outcomes: '{outcome}' is not an outcome of this run "
-                             f"(outcomes: {', '.join(c for c in table.columns if c not in ('point', 'strategy', 'trial'))})")
+            outcomes = ", ".join(c for c in table.columns if c not in ("point", "strategy", "trial"))
+            raise ValueError(f"sweep.outcomes: '{outcome}' is not an outcome of this run (outcomes: {outcomes})")
     scenario = design.points[0].scenario
     frames = []
     for name in strategies:

@@ -175,7 +175,7 @@ def rewired(n: int, indptr: np.ndarray, indices: np.ndarray, swaps_per_edge: flo
     src = np.repeat(np.arange(n), np.diff(indptr))
     g = nx.Graph()
     g.add_nodes_from(range(n))
-    g.add_edges_from((int(a), int(b)) for a, b in zip(src, indices) if a < b)
+    g.add_edges_from((int(a), int(b)) for a, b in zip(src, indices, strict=True) if a < b)
     nswap = int(round(swaps_per_edge * g.number_of_edges()))
     for attempt in range(100):  # a swap sequence that disconnects the graph is redrawn (rare at Z = 6)
         h = g.copy()

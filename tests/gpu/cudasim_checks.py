@@ -143,7 +143,7 @@ def test_ic_weighted_cascade_step_limit(ba):
 
 
 def test_ic_certain_and_impossible_edges(ba):
-    """p = 1 (the threshold 2**56, past the top digit) and p = 0."""
+    """Edge cases p = 1 (the threshold 2**56, past the top digit) and p = 0."""
     plan = _plan(ba, "fixed")
     for p in (1.0, 0.0):
         model = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=p), ba)
