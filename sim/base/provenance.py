@@ -39,7 +39,7 @@ def package_versions() -> tuple[tuple[str, str | None], ...]:
     Read once per process: parsing the installed packages' metadata takes ~30 ms, which a sweep of
     many short runs would pay every time.
     """
-    out = []
+    out: list[tuple[str, str | None]] = []
     for pkg in PACKAGES:
         try:
             out.append((pkg, metadata.version(pkg)))

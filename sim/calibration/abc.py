@@ -47,6 +47,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -513,7 +514,7 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
                     progress("", None)
             stats[inside] = np.array(out).reshape(-1, len(targets)) if len(out) else stats[inside]
             saved[key + "_x"], saved[key + "_stats"] = prop, stats
-            atomic_write(store, lambda tmp, saved=saved: _savez(tmp, saved))
+            atomic_write(store, partial(_savez, arrays=saved))
         inside = np.all(np.isfinite(stats), axis=1)
         c2 = np.where(inside, np.sum(((stats - goal) / sd) ** 2, axis=1), np.inf)
         q = np.asarray(trans.pdf(pd.DataFrame(prop, columns=names)), dtype=np.float64).reshape(-1)

@@ -15,6 +15,7 @@ are large.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -131,7 +132,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     edge_p = tune(g, p.mean_cascade, fit_root, sizes.fit_trials)
     check_sizes = mean_cascade(g, edge_p, root_key(replicate_seed(spec.seed, 2)), sizes.fit_trials)
     rr_seed = replicate_seed(spec.seed, 3)
-    runs = pieces(ws, steps, {f"batch{b}": (lambda b=b: _batch(g, edge_p, rr_seed, b, sizes.sets_per_batch))
+    runs = pieces(ws, steps, {f"batch{b}": partial(_batch, g, edge_p, rr_seed, b, sizes.sets_per_batch)
                               for b in range(sizes.batches)})
     followers = g.out_degree
     runs["followers"] = followers[runs.account.to_numpy()]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -328,7 +329,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     """Run the validation: the three readings on Centola's paired networks, and the engines' agreement."""
     p = spec.parameters
     doses = ws.piece("doses", lambda: _doses(spec, sizes))
-    finals = pieces(ws, steps, {f"n{n}_g{g}": (lambda n=n, g=g: _pair(spec, sizes, doses, n, g))
+    finals = pieces(ws, steps, {f"n{n}_g{g}": partial(_pair, spec, sizes, doses, n, g)
                                 for n in p.sizes for g in range(sizes.networks)})
     engines = ws.piece("engines", lambda: _engines(spec, sizes, doses))
     table = readings_table(finals, doses)

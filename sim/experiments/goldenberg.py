@@ -13,6 +13,7 @@ ties' at every stage, and advertising matters early (time to 16%) far more than 
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -115,7 +116,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     """Run E7: the factorial, the regressions of log time, and the paper's two findings."""
     p = spec.parameters
     cells = design(p, sizes)
-    runs = pieces(ws, steps, {f"cell{ci}": (lambda ci=ci, cell=cell: _cell(spec, sizes, ci, cell))
+    runs = pieces(ws, steps, {f"cell{ci}": partial(_cell, spec, sizes, ci, cell)
                               for ci, cell in enumerate(cells)})
     unfinished = int(runs[list(STAGES)].isna().any(axis=1).sum())
     fx = pd.concat([effects(runs.dropna(subset=list(STAGES)), o) for o in STAGES], ignore_index=True)

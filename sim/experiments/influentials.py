@@ -17,6 +17,7 @@ keyed generator per graph. The cascade window of this directed model is computed
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -93,7 +94,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(spec, sizes, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, spec, sizes, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     lower, upper = theory.window(theory.directed_condition, p.phi)

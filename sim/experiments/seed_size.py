@@ -9,6 +9,7 @@ takes over. The project's analogue: many micro-creators against one celebrity re
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -85,7 +86,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(spec, sizes, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, spec, sizes, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     rows = []

@@ -10,6 +10,7 @@ size the Gleeson fixed point from an infinitesimal recruit fraction (:mod:`sim.c
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -90,7 +91,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(p, sizes, spec.seed, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, p, sizes, spec.seed, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     lower, upper = theory.window(theory.watts_condition, p.phi)

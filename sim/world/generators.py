@@ -134,7 +134,7 @@ def barabasi_albert(n: int, m: int, rng: np.random.Generator):
     return csr_from_pairs(n, src, dst, directed=False)
 
 
-def triangular_torus(rows: int, cols: int):
+def triangular_torus(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     """Triangular lattice on a torus, every account with Z = 6 neighbours (Centola 2010's clustered networks).
 
     Account ``r * cols + c`` is tied to ``(r, c +- 1)``, ``(r +- 1, c)`` and ``(r + 1, c - 1)``,
