@@ -88,9 +88,9 @@ def _bare_sim() -> None:
 _bare_sim()
 
 from benchmarks.cases import CASES, RECRUIT_SEED, SEED, CascadeCase  # noqa: E402
+from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 from sim.classic import cuda_kernel as gpu  # noqa: E402
 from sim.classic import kernel as cpu  # noqa: E402
-from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 
 #: Graphs of at least this many accounts are built by the direct generator (``sim.world.spec.DIRECT_FROM``,
 #: the ``builder: auto`` switch; repeated here because that module imports the schema).
@@ -243,7 +243,10 @@ def case_model(case: CascadeCase, graph: Graph):
 
 
 def run_engine(engine, graph: Graph, model, plan: Plan, root, trials, max_steps=None, threads=None):
-    """Final sizes on ``engine`` (cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``)."""
+    """Final sizes on ``engine``.
+
+    cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``.
+    """
     if engine is cpu:  # the numba kernel's public entry point (it builds its argument records)
         return cpu.final_sizes(graph, model, plan, np.uint64(root), trials, max_steps)
     limit = 2**31 - 1 if max_steps is None else int(max_steps)
@@ -293,9 +296,9 @@ def environment() -> dict:
         except Exception as exc:  # noqa: BLE001 - report and go on
             info["device_info_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        import cynetdiff  # noqa: F401
-
         from importlib.metadata import version
+
+        import cynetdiff  # noqa: F401
 
         info["cynetdiff"] = version("cynetdiff")
     except Exception:  # noqa: BLE001
@@ -427,7 +430,7 @@ def measure_cpu(graph, model, plan, root, target: float, threads: int, cap: int)
 
 
 def measure_cynetdiff(case: CascadeCase, graph: Graph, model, recruits: np.ndarray, target: float):
-    """cynetdiff's C loop (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
+    """The C loop of cynetdiff (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
     import networkx as nx
     from cynetdiff.utils import networkx_to_ic_model, networkx_to_lt_model
 
