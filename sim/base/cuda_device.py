@@ -102,7 +102,7 @@ def below(key, counter, bound):
 
 @device
 def tie_below(key, e, lane, threshold):
-    """Digits 1..6 of lane ``lane``'s draw for item ``e`` against ``threshold`` (:func:`sim.base.rng.lane_tie_below`)."""
+    """Digits 1..6 of lane ``lane``'s draw for item ``e`` against ``threshold`` (``rng.lane_tie_below``)."""
     if threshold >= FULL:
         return True
     item = np.uint64(e)

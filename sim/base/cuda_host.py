@@ -18,6 +18,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -176,7 +177,7 @@ def free_bytes() -> int | None:
 #: Held while a launch uses the module-level caches (one launch at a time per process).
 lock = threading.RLock()
 #: Device copies of read-only host arrays, by (address, shape, dtype), oldest first.
-arrays: OrderedDict[tuple, tuple[np.ndarray, object]] = OrderedDict()
+arrays: OrderedDict[tuple, tuple[np.ndarray, Any]] = OrderedDict()
 _KEPT_ARRAYS = 48
 
 
@@ -207,7 +208,7 @@ def cached_bytes() -> int:
 
 #: Each kernel's scratch kept between calls, by kind (``ic``, ``lt``, ``campaign``): ``(key,
 #: tuple of objects with nbytes)``. One kind at a time is kept: a launch drops the others first.
-scratch: dict[str, tuple[tuple, tuple]] = {}
+scratch: dict[str, tuple[tuple, tuple[Any, ...]]] = {}
 
 
 def drop_scratch(keep: str) -> None:

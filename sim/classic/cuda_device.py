@@ -1,12 +1,12 @@
 """numba.cuda device code of the classic models: the draws of :mod:`sim.base.rng` and the IC and LT kernels.
 
 Imported only by :mod:`sim.classic.cuda_kernel`. The keyed draws and the uncontracted float64
-arithmetic come from :mod:`sim.base.cuda_device`, shared with the campaign kernel. Every function here computes what its CPU twin in
-:mod:`sim.base.rng` / :mod:`sim.classic.kernel` computes, bit for bit: the same SplitMix64 keys and
-counters, the same lane draws (``lane_below``: a 56-bit number per lane and edge, decided by its
-first base-256 digit except in 1 case in 256), the same Floyd recruit draws, the same integer
-weight sums and the same float64 threshold arithmetic. What differs is only how the work is laid
-out on the device:
+arithmetic come from :mod:`sim.base.cuda_device`, shared with the campaign kernel. Every function
+here computes what its CPU twin in :mod:`sim.base.rng` / :mod:`sim.classic.kernel` computes, bit for
+bit: the same SplitMix64 keys and counters, the same lane draws (``lane_below``: a 56-bit number per
+lane and edge, decided by its first base-256 digit except in 1 case in 256), the same Floyd recruit
+draws, the same integer weight sums and the same float64 threshold arithmetic. What differs is only
+how the work is laid out on the device:
 
 * **IC** (:func:`ic_kernel`): one CUDA block holds a 64-trial *unit* (a block of trials sharing
   the ``LIVE_LANES`` key, as on the CPU). The unit's state is bit-sliced like the CPU kernel's
