@@ -740,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
                   "traceback": traceback.format_exc()[-3000:]})
     for name, path in campaign:
         left = args.budget - (time.perf_counter() - start)
-        need = 12 * target + (150 if name == "campaign_10m" and not args.tiny else 5)
+        need = 12 * target + (250 if name == "campaign_10m" and not args.tiny else 5)
         if left < need:
             emit({"event": "case", "case": name, "skipped": f"budget: {left:.0f} s left, ~{need:.0f} s needed"})
             continue

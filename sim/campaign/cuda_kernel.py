@@ -129,7 +129,11 @@ class _Params(NamedTuple):
 
 
 def _frozen(a: np.ndarray, dtype) -> np.ndarray:
-    out = np.ascontiguousarray(a, dtype=dtype).copy()
+    """A read-only contiguous array of ``dtype`` (the device copy of a read-only array is kept between calls);
+    an array that already is one (a graph's CSR arrays: ~1 GB at 10 M accounts) is not copied."""
+    if isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous and not a.flags.writeable:
+        return a
+    out = np.array(a, dtype=dtype, order="C", copy=True)
     out.flags.writeable = False
     return out
 
