@@ -179,7 +179,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         f"${LEAD_COST[0]}-{LEAD_COST[1]}", Estimate(float(med), float(lo), float(hi)),
         f"posterior-predictive median (95% of {len(v)} draws in brackets) within ${LEAD_COST[0]}-{LEAD_COST[1]}",
         bool(LEAD_COST[0] <= med <= LEAD_COST[1]), Kind.VALIDATION, LEAD_SOURCE, unit="${:.3g}"))
-    ok = bool(((rates["adopters_engaged"] <= rates["adopted"] + 1e-9) & (rates["adopted"] <= rates["reach"] + 1e-9)).all())
+    ok = bool(((rates["adopters_engaged"] <= rates["adopted"] + 1e-9)
+               & (rates["adopted"] <= rates["reach"] + 1e-9)).all())
     report.checks.append(Check(
         "funnel_consistent", "engaged adopters <= adopters <= reached accounts, every strategy",
         Estimate.exact(float(ok)), "holds in every scenario and strategy", ok, Kind.VERIFICATION, unit="{:.0f}"))
