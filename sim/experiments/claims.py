@@ -973,6 +973,7 @@ def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.
             if r.claim.id == c.id:
                 row[f"share_{r.platform}"] = r.share.value
         row["share_of_advantage"] = _part_of(ctx, c, h.platform, frame)
+        row["definition"] = fingerprint(p, c)
         claims.append(row)
     dims = pd.DataFrame(ctx.dims.table()).assign(varied=True)
     fixed = pd.DataFrame([{"parameter": n, "varied": False, "source": why} for n, why in left_out.items()])
@@ -980,6 +981,22 @@ def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.
     points = points.merge(frame[frame.world == 0].drop(columns=["world"]), on="point")
     return {"claims": pd.DataFrame(claims), "platforms": pd.DataFrame(plat_rows), "sensitivity": pd.DataFrame(sens),
             "breakeven": pd.DataFrame(bes), "space": pd.concat([dims, fixed], ignore_index=True), "points": points}
+
+
+def fingerprint(p: Parameters, c: ComparisonSpec) -> str:
+    """A short digest of what a claim compares: its quantity, platforms, card, variants and the arms it reads
+    (their post groups), not its wording. Published tables carry it, so a summary can tell results of
+    this comparison from those of an earlier one under the same id (:mod:`sim.experiments.claims_summary`)."""
+    import hashlib
+    import json
+
+    refs = {r.split("@")[0] for r in (*c.arms, *c.versuses, *([c.marginal_over] if c.marginal_over else []))}
+    arms = {r: p.arms[r].model_dump(mode="json") for r in sorted(refs)}
+    used = set(c.over or ()) | {p.arms[r].scenario for r in refs if p.arms[r].scenario}
+    data = {"claim": c.model_dump(mode="json", include={"quantity", "arm", "versus", "platforms", "card",
+                                                        "marginal_over", "over", "aggregate"}),
+            "arms": arms, "variants": {v: p.variants[v] for v in sorted(used)}}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _part_of(ctx: Context, c: ComparisonSpec, label: str, frame: pd.DataFrame) -> float:

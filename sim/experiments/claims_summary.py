@@ -57,19 +57,33 @@ def _breakevens(be: pd.DataFrame | None, claim: str, platform: str) -> str:
     return "; ".join(parts)
 
 
-def summary(claims: list, folder: Path = TABLES) -> str:
-    """One bullet per claim of the definition (``claims``: its ComparisonSpec list): where it holds on its
-    headline platform and each platform, the verdict, the conditions and the break-even values."""
+def _current(table: pd.DataFrame | None, definition) -> dict[str, dict]:
+    """The published rows whose comparison is the definition's (same fingerprint), by claim id."""
+    from sim.experiments.claims import fingerprint
+
+    if table is None or "definition" not in table:
+        return {}
+    p = definition.parameters
+    return {r["claim"]: r for r in table.to_dict("records")
+            if any(c.id == r["claim"] and fingerprint(p, c) == r["definition"] for c in p.claims)}
+
+
+def summary(definition, folder: Path = TABLES) -> str:
+    """One bullet per claim of the definition: where it holds on its headline platform and each platform,
+    the verdict, the conditions and the break-even values; a claim the published tables lack (or hold
+    for another comparison under its id) is listed as not yet run."""
+    claims = definition.parameters.claims
     table = _read(folder, "claims.csv")
     be = _read(folder, "breakeven.csv")
-    rows = {} if table is None else {r["claim"]: r for r in table.to_dict("records")}
+    rows = _current(table, definition)
     lines = []
     for c in claims:
         if c.kind != "claim":
             continue
         r = rows.get(c.id)
         if r is None:
-            lines.append(f"- **`{c.id}`** ({c.published}): not yet run: the published tables predate it.")
+            lines.append(f"- **`{c.id}`** ({c.published}): {c.reading}. *Not yet run: the published tables "
+                         "predate this comparison.*")
             continue
         per = [f"{p} {_pct(r[f'share_{p}'])}" for p in ("instagram", "tiktok", "mix")
                if f"share_{p}" in r and r[f"share_{p}"] == r[f"share_{p}"] and p != r["platform"]]
@@ -86,9 +100,13 @@ def summary(claims: list, folder: Path = TABLES) -> str:
     return "\n".join(lines)
 
 
-def table(claims: list, folder: Path = TABLES) -> str:
+def table(definition, folder: Path = TABLES) -> str:
     """A markdown table with one row per claim (and effect) and platform, from ``platforms.csv``."""
+    claims = definition.parameters.claims
+    current = _current(_read(folder, "claims.csv"), definition)
     plat = _read(folder, "platforms.csv")
+    if plat is not None:
+        plat = plat[plat.claim.isin(current)]
     be = _read(folder, "breakeven.csv")
     head = ("| claim | platform | holds in (95% CI) | median advantage ratio | verdict | conditions (PRIM) | "
             "top total Sobol indices | break-even (95% CI) |\n|---|---|---|---|---|---|---|---|")
@@ -96,7 +114,7 @@ def table(claims: list, folder: Path = TABLES) -> str:
     for c in claims:
         mine = plat[plat.claim == c.id] if plat is not None else pd.DataFrame()
         if not len(mine):
-            out.append(f"| `{c.id}` | | not yet run | | | | | |")
+            out.append(f"| `{c.id}` | | not yet run (the published tables predate this comparison) | | | | | |")
             continue
         for r in mine.itertuples():
             out.append(f"| `{c.id}` | {r.platform} | {_pct(r.share_holds)} ({_pct(r.share_low)}-{_pct(r.share_high)}) | "
@@ -113,12 +131,12 @@ def _replace(text: str, markers: tuple[str, str], body: str) -> str:
     return text[: i + len(begin)] + "\n" + body + "\n" + text[j:]
 
 
-def rewritten(claims: list, folder: Path = TABLES, root: Path = ROOT) -> dict[Path, str]:
+def rewritten(definition, folder: Path = TABLES, root: Path = ROOT) -> dict[Path, str]:
     """README.md and docs/calibration.md with their blocks written from the tables."""
     readme = root / "README.md"
     calib = root / "docs" / "calibration.md"
-    return {readme: _replace(readme.read_text(), SUMMARY, summary(claims, folder)),
-            calib: _replace(calib.read_text(), TABLE, table(claims, folder))}
+    return {readme: _replace(readme.read_text(), SUMMARY, summary(definition, folder)),
+            calib: _replace(calib.read_text(), TABLE, table(definition, folder))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,9 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from sim.experiments import load_experiment
 
-    claims = load_experiment(DEFINITION).parameters.claims
     stale = []
-    for path, text in rewritten(claims).items():
+    for path, text in rewritten(load_experiment(DEFINITION)).items():
         if path.read_text() != text:
             stale.append(path)
             if not args.check:

@@ -398,7 +398,11 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
               "micro_authenticity": (0.3, 0.4), "conviction_decay": (0.29, 0.3), "trust_growth": (0.0, 0.001),
               "price_instagram_celebrity": (100000, 110000), "price_tiktok_celebrity": (100000, 110000),
               "partnership_celebrity": (10000, 11000), "partnership_micro": (1400, 1500),
-              "celebrity_audience_share": (0.4, 0.5), "celebrity_press_reach": (0.2, 0.3),
+              "celebrity_audience_share": (0.4, 0.5), "celebrity_engagement": (0.14, 0.15),
+              # the ambassadors are the most aligned of a large pool: no match-up effect, early wear-out
+              "alignment_weight": (0.0, 0.001),
+              # little press, and those it reaches trust the celebrity as followers do
+              "celebrity_press_reach": (0.01, 0.011), "celebrity_press_trust": (0.45, 0.5),
               # a small real audience, so that the tiny test world gives the celebrity's post a few adopters
               # in every trial (an arm with none is floored at half an adopter, which could favour the swarm)
               "audience_size": (5.0e6, 6.0e6),
@@ -428,8 +432,12 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
     assert claims.loc["roi_micro", "verdict"].startswith(f"{NOT_SUPPORTED} as stated")
     # 4 independent points cannot bound a share below 10%, so these read "depends on ..." rather than
     # "not supported"; what matters is that they hold nowhere and nothing failed
+    assert claims.loc["micro_more_genuine", "share_holds"] == 0.0
+    # the ambassadors against the burst rest on a few simulated adopters in this 3,000-account world: at
+    # most one of the four points may go the other way by chance
+    assert claims.loc["cumulative_trust", "share_holds"] <= 0.25, claims[["share_holds", "median_ratio"]]
     for claim in ("micro_more_genuine", "cumulative_trust"):
-        assert claims.loc[claim, "share_holds"] == 0.0 and claims.loc[claim, "verdict"] != SUPPORTED
+        assert claims.loc[claim, "verdict"] != SUPPORTED
     table = pd.read_csv(out / "source_claims" / "comparison.csv")
     assert set(table[table.kind == "verification"].result) == {"pass"}
     assert (table.kind == "finding").sum() == 3
@@ -575,3 +583,31 @@ def test_variants_write_shocks_and_per_tier_resharing_and_audit_parameters_nowhe
     assert plain.world.platforms["tiktok"].shock is None and plain.model.reshare == pytest.approx(col["reshare"])
     resharing = scenario_at(ctx, values[0], over, "participation_celebrity", posts, 1)
     assert resharing.model.reshare == pytest.approx(min(1.0, col["reshare"] * col["participation_celebrity"]))
+
+
+def test_the_summary_is_written_from_the_tables_and_kept_current(tmp_path):
+    """README's summary and calibration.md §7's table are the writer's output over the published tables
+    (no hand-typed number can drift from them); a row of the current comparison is quoted, a row of an
+    earlier comparison under the same id is not."""
+    from sim.experiments import claims_summary as cs
+    from sim.experiments.claims import fingerprint
+
+    spec = load_experiment(ROOT / "experiments" / "source_claims.yaml")
+    for path, text in cs.rewritten(spec).items():
+        assert path.read_text() == text, f"{path.name} is stale: run python -m sim.experiments.claims_summary"
+    c = next(c for c in spec.parameters.claims if c.id == "dilution")
+    row = {"claim": "dilution", "kind": "claim", "platform": "mix", "share_holds": 0.625, "share_low": 0.5,
+           "share_high": 0.73, "median_ratio": 1.4, "verdict": "depends on dilution and celebrity_trust",
+           "conditions": "holds when dilution < 0.41", "share_mix": 0.625, "share_instagram": 0.5,
+           "share_tiktok": 0.7, "share_of_advantage": float("nan"), "definition": fingerprint(spec.parameters, c)}
+    old = {**row, "claim": "hybrid", "definition": "0123456789ab"}
+    pd.DataFrame([row, old]).to_csv(tmp_path / "claims.csv", index=False)
+    pd.DataFrame([{"claim": "dilution", "platform": "mix", "parameter": "dilution", "value": 0.41, "low": 0.35,
+                   "high": 0.47}]).to_csv(tmp_path / "breakeven.csv", index=False)
+    text = cs.summary(spec, tmp_path)
+    line = next(x for x in text.splitlines() if "`dilution`" in x)
+    assert "holds in **62%** (50%-73%) of the space on mix (instagram 50%, tiktok 70%)" in line
+    assert "Holds when dilution < 0.41" in line and "dilution = 0.41 [0.35, 0.47]" in line
+    assert "Not yet run" in next(x for x in text.splitlines() if "`hybrid`" in x)
+    assert len([x for x in text.splitlines() if x.startswith("- **")]) == sum(
+        c.kind == "claim" for c in spec.parameters.claims)
