@@ -1121,7 +1121,25 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     report.publish_tables = ["claims", "platforms", "sensitivity", "breakeven", "space"]
     report.publish_texts = ["conditions.md"]
     report.figures["verdicts"] = figure(readings, ctx)
+    report.on_publish = lambda docs: _publish_summary(spec, docs)
     return report
+
+
+def _publish_summary(spec: Definition, docs: Path) -> None:
+    """After a full run published its tables to ``docs`` (``<checkout>/docs/source_claims``): the README's
+    summary of findings and calibration.md §7's table, written from them (in that checkout only)."""
+    from sim.base.files import atomic_text
+    from sim.experiments.claims_summary import rewritten
+
+    root = docs.parent.parent
+    if not (root / "README.md").is_file() or not (root / "docs" / "calibration.md").is_file():
+        return
+    try:
+        texts = rewritten(spec, docs, root)
+    except ValueError:
+        return  # a checkout without the blocks' markers
+    for path, text in texts.items():
+        atomic_text(path, text)
 
 
 def figure(readings: list[Reading], ctx: Context) -> Figure:

@@ -5,7 +5,8 @@ its tables to ``docs/source_claims/`` (``claims.csv``, ``platforms.csv``, ``brea
 The README and docs/calibration.md quote them between marker comments
 (``<!-- claims-summary:begin -->`` ... ``<!-- claims-summary:end -->`` and ``<!-- claims-table:begin
 -->`` ... ``<!-- claims-table:end -->``); this module writes those blocks from the tables, so no
-number in them is typed by hand and none can drift from the run::
+number in them is typed by hand and none can drift from the run. A full run of the audit rewrites
+them itself after publishing (:func:`sim.experiments.claims._publish_summary`); by hand::
 
     python -m sim.experiments.claims_summary          # rewrite both blocks
     python -m sim.experiments.claims_summary --check  # exit 1 if either block is stale
