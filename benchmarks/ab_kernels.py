@@ -1,4 +1,4 @@
-"""Interleaved A/B of the kernels of two commits in one process: is the new code as fast as the old?
+"""Interleaved A/B of the kernels of two commits in one process: whether the new code is as fast as the old.
 
 Usage::
 
@@ -27,8 +27,9 @@ pairs are timed (wall time, ``time.perf_counter``, and the thread's CPU time,
 ``time.thread_time``, which leaves out time spent waiting for a core on a shared machine),
 the order alternating (old first, then new first), so a drift of machine load within a pair
 does not favour one side. Each pair gives a speed ratio new/old (time old / time new); the
-medians over pairs and their ranges are reported, with the median trials/s of each side. The outputs of both sides are compared once per
-case (``np.array_equal``). On a shared machine, read the paired ratios, not the rates.
+medians over pairs and their ranges are reported, with the median trials/s of each side. The
+outputs of both sides are compared once per case (``np.array_equal``). On a shared machine, read
+the paired ratios, not the rates.
 """
 
 from __future__ import annotations

@@ -44,13 +44,13 @@ import numpy as np
 import sim
 import sim.execution.runner as runner_module
 from benchmarks.cases import RECRUIT_SEED, CampaignCase, CascadeCase
+from sim.base.rng import root_key
 from sim.campaign import kernel as campaign_kernel
 from sim.campaign.model import simulate as campaign_simulate
 from sim.classic.kernel import activation_times, final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import ExplicitRecruits, IndependentCascade, LinearThreshold
-from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph

@@ -11,27 +11,36 @@ the GPU against the CPU kernel on a small world, every per-trial outcome and a f
 activation steps, for IC (one p, per-edge p, fixed, random and mixed recruits, a step limit) and
 the threshold models (in-degree weights, fixed-point weights, Watts' fraction, instigators, signal
 counts), each printed PASS or FAIL; then each case of :data:`benchmarks.cases.CASES` (IC and LT on
-Barabási–Albert graphs, m = 5, both directions, 50 fixed recruits; the campaign case is not
-ported) plus 1-million-account cases, each measured on
+Barabási–Albert graphs, m = 5, both directions, 50 fixed recruits) plus 1-million-account cases,
+and the campaign cases (:data:`CAMPAIGN`: ``scenarios/mechanisms.yaml``, every mechanism on, and
+the 10-million-account world of ``benchmarks/scale_world.yaml``), each measured on
 
-* ``gpu``: :func:`sim.classic.cuda_kernel.ic_final_sizes` / ``lt_final_sizes`` on trials 0..k-1,
-  per-trial results returned to the host (``gpu_trials_per_s``), and the kernels' own time
-  from CUDA events (``gpu_kernel_trials_per_s``);
-* ``cpu_1``: :func:`sim.classic.kernel.final_sizes` in this thread;
+* ``gpu``: :func:`sim.classic.cuda_kernel.ic_final_sizes` / ``lt_final_sizes`` (campaign:
+  :func:`sim.campaign.cuda_kernel.simulate`) on trials 0..k-1, per-trial results returned to the
+  host (``gpu_trials_per_s``), and the kernels' own time from CUDA events
+  (``gpu_kernel_trials_per_s``);
+* ``cpu_1``: :func:`sim.classic.kernel.final_sizes` (campaign: :func:`sim.campaign.model.simulate`)
+  in this thread;
 * ``cpu_all``: the same on a thread pool of every usable core, trials split into contiguous parts
   (the kernel releases the GIL), as ``benchmarks/engines.py`` does;
 * ``cynetdiff`` (its C loop) where it is importable, below a million accounts.
 
 Each case prints one JSON line as soon as it is done, with trials/s, the mean final size, the
 ratios and the issue's floors (every IC and LT case >= 20x ``cpu_all``; IC p = 0.01, n = 10k >=
-200 M trials/s; the 1 M-account case within 2x of the 100k case's trials/s), and an ``equal``
-verdict: the GPU's and the CPU's outcomes of the trials both computed, compared trial for trial.
+200 M trials/s; the 1 M-account case within 2x of the 100k case's trials/s; the 10 M-account
+campaign world >= 20 trials/s), and an ``equal`` verdict: the GPU's and the CPU's outcomes of the
+trials both computed, compared trial for trial (campaign: every totals, series, partner and
+segment row). A campaign case prints one line per strategy.
 A case that fails prints its error and the run goes on. Progress goes to stderr, JSON to stdout.
 
 Imports: NumPy, numba (with numba.cuda or numba-cuda), NetworkX (the 10k graphs, as
 ``sim.world.build`` makes them) and the kernel, generator and rng modules of :mod:`sim`, loaded
 without ``sim/__init__.py`` (which imports the scenario schema and its pydantic): nothing else,
-so it runs on a GPU machine with no network.
+so it runs on a GPU machine with no network. The campaign cases build their worlds through the
+scenario schema (pydantic, PyYAML, pandas): where pydantic is not installed, the benchmark reads it
+from ``.gpu-site/`` at the repository root if that folder exists (cp312 wheels of pydantic and its
+four dependencies unpacked there; ignored by git, carried to the GPU machine with the working
+tree; ``docs/performance.md`` gives the recipe), else reports those cases as skipped.
 """
 
 from __future__ import annotations
@@ -79,9 +88,9 @@ def _bare_sim() -> None:
 _bare_sim()
 
 from benchmarks.cases import CASES, RECRUIT_SEED, SEED, CascadeCase  # noqa: E402
+from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 from sim.classic import cuda_kernel as gpu  # noqa: E402
 from sim.classic import kernel as cpu  # noqa: E402
-from sim.base.rng import Stream, lane_threshold, numpy_generator, root_key  # noqa: E402
 
 #: Graphs of at least this many accounts are built by the direct generator (``sim.world.spec.DIRECT_FROM``,
 #: the ``builder: auto`` switch; repeated here because that module imports the schema).
@@ -94,7 +103,13 @@ MILLION = (
     CascadeCase("ic_p01_1m", "ic", 1_000_000, p=0.01),
     CascadeCase("lt_1m", "lt", 1_000_000),
 )
+#: The campaign cases: name, scenario file (relative to the repository root).
+CAMPAIGN = (
+    ("campaign_mechanisms", "scenarios/mechanisms.yaml"),
+    ("campaign_10m", "benchmarks/scale_world.yaml"),
+)
 #: Issue #22's floors.
+FLOOR_CAMPAIGN_10M = 20.0
 FLOOR_VS_CPU_ALL = 20.0
 FLOOR_IC_P01_10K = 200e6
 FLOOR_MILLION_VS_100K = 0.5
@@ -228,7 +243,10 @@ def case_model(case: CascadeCase, graph: Graph):
 
 
 def run_engine(engine, graph: Graph, model, plan: Plan, root, trials, max_steps=None, threads=None):
-    """Final sizes on ``engine`` (cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``)."""
+    """Final sizes on ``engine``.
+
+    cpu: the numba kernel's ``final_sizes``; gpu: the cuda engine's ``ic_/lt_final_sizes``.
+    """
     if engine is cpu:  # the numba kernel's public entry point (it builds its argument records)
         return cpu.final_sizes(graph, model, plan, np.uint64(root), trials, max_steps)
     limit = 2**31 - 1 if max_steps is None else int(max_steps)
@@ -278,9 +296,9 @@ def environment() -> dict:
         except Exception as exc:  # noqa: BLE001 - report and go on
             info["device_info_error"] = f"{type(exc).__name__}: {exc}"
     try:
-        import cynetdiff  # noqa: F401
-
         from importlib.metadata import version
+
+        import cynetdiff  # noqa: F401
 
         info["cynetdiff"] = version("cynetdiff")
     except Exception:  # noqa: BLE001
@@ -412,7 +430,7 @@ def measure_cpu(graph, model, plan, root, target: float, threads: int, cap: int)
 
 
 def measure_cynetdiff(case: CascadeCase, graph: Graph, model, recruits: np.ndarray, target: float):
-    """cynetdiff's C loop (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
+    """The C loop of cynetdiff (``compute_marginal_gains``), one core, on the same graph, p and recruits."""
     import networkx as nx
     from cynetdiff.utils import networkx_to_ic_model, networkx_to_lt_model
 
@@ -518,6 +536,146 @@ def _ratios(case: CascadeCase, rec: dict, rates: dict) -> None:
         rec["floors"] = floors
 
 
+# --------------------------------------------------------------------------- campaign cases
+
+def _schema() -> None:
+    """Make the scenario schema importable: pydantic installed, or unpacked in ``.gpu-site/``."""
+    try:
+        import pydantic  # noqa: F401
+    except ImportError:
+        site = ROOT / ".gpu-site"
+        if not site.is_dir():
+            raise
+        sys.path.insert(0, str(site))
+        import pydantic  # noqa: F401
+
+
+def tiny_mechanisms():
+    """``scenarios/mechanisms.yaml`` shrunk for the simulator (as ``tests/gpu/cudasim_campaign.py`` does)."""
+    import yaml
+
+    from sim.input.scenario import Scenario
+
+    data = yaml.safe_load((ROOT / "scenarios" / "mechanisms.yaml").read_text())
+    data["world"]["audience"]["peers"].update(n=200, count=5)
+    data["world"]["scale"] = 1000
+    data["days"] = 8
+    data["strategies"][2]["posts"][0]["schedule"]["count"] = 3
+    return Scenario.model_validate(data)
+
+
+def campaign_world(path: str, tiny: bool):
+    """Scenario, population, compiled arrays and schedules of a campaign case (built as ``sim.run`` builds them)."""
+    _schema()
+    from sim.campaign.family import compile_campaign
+    from sim.input.scenario import load_scenario
+    from sim.world.build import build_world
+
+    scenario = tiny_mechanisms() if tiny else load_scenario(ROOT / path)
+    pop = build_world(scenario.world, scenario.seed).population
+    arrays, schedules = compile_campaign(scenario, pop)
+    return scenario, pop, arrays, schedules
+
+
+def _campaign_outs(out) -> tuple:
+    return out.totals, out.series, out.partners, out.segments
+
+
+def _concat_outcomes(outs):
+    return tuple(np.concatenate([o[i] for o in outs]) for i in range(4))
+
+
+def measure_campaign(kind: str, pop, arrays, schedule, root, target: float, cap: int, first: int):
+    """Campaign trials 0..k-1 on ``kind`` (gpu, cpu_1, cpu_all); the record and the outputs of the last call."""
+    from sim.campaign import cuda_kernel as gpu_campaign
+    from sim.campaign import model as cpu_campaign
+
+    if kind == "gpu":
+        warm = min(cap, max(first, gpu_campaign.trials_in_flight(pop, arrays, schedule)))
+        gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(warm))  # compiles, allocates scratch
+        kernel0 = launches0 = 0.0
+
+        def call(k):
+            nonlocal kernel0, launches0
+            kernel0, launches0 = gpu.STATS["kernel_seconds"], gpu.STATS["launches"]
+            return _campaign_outs(gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(k)))
+
+        rate, k, dt, out = timed_rate(call, target, warm, cap, step=max(1, warm))
+        kernel = gpu.STATS["kernel_seconds"] - kernel0
+        return {"trials": k, "seconds": round(dt, 3), "trials_per_s": rate,
+                "kernel_trials_per_s": k / kernel if kernel > 0 else None,
+                "launches": gpu.STATS["launches"] - launches0}, out
+    threads = 1 if kind == "cpu_1" else cores()
+    cpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(1))  # compile / load from numba's cache
+    if threads == 1:
+        def call(k):
+            return _campaign_outs(cpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(k)))
+    else:
+        pool = ThreadPoolExecutor(threads)
+
+        def call(k):  # the campaign kernel releases the GIL: one simulate() per thread on its part
+            parts = np.array_split(trial_numbers(k), threads)
+            outs = list(pool.map(lambda t: _campaign_outs(cpu_campaign.simulate(pop, arrays, schedule, root, t)),
+                                 parts))
+            return _concat_outcomes(outs)
+    try:
+        rate, k, dt, out = timed_rate(call, target, first if threads == 1 else max(first, threads), cap,
+                                      step=threads)
+    finally:
+        if threads > 1:
+            pool.shutdown()
+    return {"trials": k, "seconds": round(dt, 3), "trials_per_s": rate, "threads": threads}, out
+
+
+def run_campaign_case(name: str, path: str, target: float, skip_cpu: bool, tiny: bool) -> list[dict]:
+    """One campaign world: a record per strategy (gpu, cpu_1, cpu_all, equality, ratios, the 10 M floor)."""
+    t0 = time.perf_counter()
+    scenario, pop, arrays, schedules = campaign_world(path, tiny)
+    root = root_key(scenario.seed)
+    base = {"event": "case", "case": name, "scenario": path, "accounts": int(pop.graph.n),
+            "follow_edges": int(pop.graph.m), "days": int(scenario.days),
+            "build_seconds": round(time.perf_counter() - t0, 1)}
+    log(f"{name}: world {pop.graph.n:,} accounts, {pop.graph.m:,} edges in {base['build_seconds']} s")
+    big = pop.graph.n >= 1_000_000
+    target = max(target, 10.0) if big and not tiny else target
+    cap = 2 if tiny else (1 << 14 if big else 1 << 20)
+    records = []
+    for strategy, schedule in zip(scenario.strategy_list, schedules, strict=True):
+        rec = {**base, "strategy": strategy.name, "partners": len(schedule.partner_creator),
+               "posts": len(schedule.day)}
+        s0 = time.perf_counter()
+        outs = {}
+        for kind in ("gpu",) + (() if skip_cpu else ("cpu_1", "cpu_all")):
+            try:
+                rec[kind], outs[kind] = measure_campaign(kind, pop, arrays, schedule, root, target, cap,
+                                                         1 if big or tiny else 8)
+                rec[kind]["mean_adopters"] = float(outs[kind][0][:, 3].mean())
+                log(f"{name} {strategy.name}: {kind} {rec[kind]['trials_per_s']:,.2f} trials/s")
+            except Exception as exc:  # noqa: BLE001 - report and go on
+                rec[kind] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()[-2000:]}
+        if "gpu" in outs:
+            compared = 0
+            for key in ("cpu_all", "cpu_1"):
+                if key in outs:
+                    k = min(len(outs[key][0]), len(outs["gpu"][0]))
+                    same = all(np.array_equal(a[:k], b[:k]) for a, b in zip(outs[key], outs["gpu"], strict=True))
+                    rec["equal"] = rec.get("equal", True) and bool(same)
+                    compared = max(compared, k)
+            rec["equal_trials"] = compared
+        g = _rate(rec, "gpu")
+        for key in ("cpu_1", "cpu_all"):
+            other = _rate(rec, key)
+            if g and other:
+                rec[f"gpu_vs_{key}"] = float(f"{g / other:.4g}")
+        if big and g:
+            rec["floors"] = {"trials_per_s": {"value": g, "required": FLOOR_CAMPAIGN_10M,
+                                              "verdict": "PASS" if g >= FLOOR_CAMPAIGN_10M else "MISS"}}
+        rec["seconds"] = round(time.perf_counter() - s0, 2)
+        emit(rec)
+        records.append(rec)
+    return records
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -528,7 +686,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds for the whole run; cases that would not fit are reported as skipped (default 330)")
     ap.add_argument("--target", type=float, default=None,
                     help="seconds per timed call (default 1.5; 0.3 with --quick)")
-    ap.add_argument("--cases", help="comma-separated case names (default: all IC/LT cases and the 1M cases)")
+    ap.add_argument("--cases", help="comma-separated case names (default: all IC/LT cases, the 1M cases and the "
+                                    "campaign cases)")
     ap.add_argument("--no-cpu", action="store_true", help="measure the GPU only")
     ap.add_argument("--out", type=Path, help="also write the JSON lines to this file")
     ap.add_argument("--tiny", action="store_true",
@@ -552,11 +711,16 @@ def main(argv: list[str] | None = None) -> int:
     checks_ok = equality_checks(args.quick, args.tiny)
     log(f"equality check: {'PASS' if checks_ok else 'FAIL'} ({time.perf_counter() - start:.0f} s so far)")
     cases = [c for c in CASES if isinstance(c, CascadeCase)] + list(MILLION)
+    campaign = list(CAMPAIGN)
     if args.quick:
         cases = [c for c in cases if c.name in ("ic_p01_10k", "lt_10k")]
+        campaign = campaign[:1]
     if args.cases:
         wanted = args.cases.split(",")
         cases = [c for c in cases if c.name in wanted]
+        campaign = [c for c in campaign if c[0] in wanted]
+    if args.tiny:
+        campaign = campaign[:1]
     if args.tiny:
         cases = [dataclasses.replace(c, n=300 if c.n < 1_000_000 else 600, recruits=10) for c in cases]
     rates: dict[str, float | None] = {}
@@ -573,6 +737,22 @@ def main(argv: list[str] | None = None) -> int:
             emit(run_case(case, target, args.no_cpu, rates, 64 if args.tiny else 1 << 28))
         except Exception as exc:  # noqa: BLE001 - report and go on
             emit({"event": "case", "case": case.name, "error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()[-3000:]})
+    for name, path in campaign:
+        left = args.budget - (time.perf_counter() - start)
+        need = 12 * target + (250 if name == "campaign_10m" and not args.tiny else 5)
+        if left < need:
+            emit({"event": "case", "case": name, "skipped": f"budget: {left:.0f} s left, ~{need:.0f} s needed"})
+            continue
+        log(f"campaign case {name} ({left:.0f} s of the budget left)")
+        try:
+            for rec in run_campaign_case(name, path, target, args.no_cpu, args.tiny):
+                checks_ok &= rec.get("equal", True)
+        except ImportError as exc:
+            emit({"event": "case", "case": name, "skipped": f"the scenario schema is not importable ({exc}): "
+                  "install pydantic or unpack its wheels in .gpu-site/ (docs/performance.md)"})
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            emit({"event": "case", "case": name, "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()[-3000:]})
     emit({"event": "done", "equality_check": "PASS" if checks_ok else "FAIL",
           "seconds": round(time.perf_counter() - start, 1), "kernel_launches": gpu.STATS["launches"]})

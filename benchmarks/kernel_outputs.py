@@ -43,8 +43,8 @@ DETAIL_TRIALS = (0, 7, 2**40 + 3)
 
 
 def _campaign_outputs(out: dict, tag: str, prepared) -> None:
-    from sim.campaign import model as campaign
     from sim.base.rng import root_key
+    from sim.campaign import model as campaign
 
     pop, arrays = prepared.world.population, prepared.model
     root = root_key(prepared.scenario.seed)
@@ -109,11 +109,11 @@ def _random_worlds(out: dict) -> None:
 
 
 def _classic(out: dict) -> None:
+    from sim.base.rng import root_key
     from sim.classic import spec as cs
     from sim.classic.kernel import activation_times, final_sizes
     from sim.classic.model import compile_model
     from sim.classic.recruits import RecruitPlan
-    from sim.base.rng import root_key
     from sim.world.build import build_graph
     from sim.world.graph import FlatGraph
     from sim.world.spec import BarabasiAlbertGraph, ErdosRenyiGraph

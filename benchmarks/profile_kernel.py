@@ -73,9 +73,9 @@ def _campaign_call(scenario: Path, strategy: str):
     import numpy as np
 
     from sim import load_scenario
+    from sim.base.rng import root_key
     from sim.campaign import kernel as ck
     from sim.campaign.model import kernel_records
-    from sim.base.rng import root_key
     from sim.execution.prepare import prepare
 
     prepared = prepare(load_scenario(scenario))
@@ -223,7 +223,8 @@ def _line_histogram(workdir: Path, ips: list[int], top: int) -> list[tuple[float
         elif ln is None:
             label = "(no line information)"
         else:
-            label = source[ln - 1].strip() if ln and ln <= len(source) else "(inlined helpers, e.g. sim.base.rng hashes)"
+            label = (source[ln - 1].strip() if ln and ln <= len(source)
+                     else "(inlined helpers, e.g. sim.base.rng hashes)")
         rows.append((100.0 * count / total, ln if ln and ln > 0 else 0, label))
     return rows
 
@@ -255,7 +256,8 @@ def main() -> None:
         what = f"case {args.case}" if args.case else f"{args.strategy} of {args.scenario}"
         print(f"profiling {what} for {args.seconds:g} s (compiling the kernel with debug info first) ...",
               flush=True)
-        subprocess.run(["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-F", "4000", "-o", str(workdir / "perf.data"), "--", *child],
+        subprocess.run(["perf", "record", "-q", "-k", "CLOCK_MONOTONIC", "-F", "4000",
+                        "-o", str(workdir / "perf.data"), "--", *child],
                        env=env, check=True, cwd=HERE.parent)
         try:
             ips = _samples(workdir)

@@ -105,7 +105,8 @@ def _cascade_tables(cases: list[dict]) -> list[str]:
         "Trials per second (median of repeats; single thread):",
         "",
         "| case | ours: kernel | ours: run(), trials only | ours: run(), end to end | cynetdiff (C loop) "
-        "| cynetdiff (Python loop) | NDlib | kernel ÷ cynetdiff: median (range) | best of | run() ÷ cynetdiff | floor |",
+        "| cynetdiff (Python loop) | NDlib | kernel ÷ cynetdiff: median (range) | best of "
+        "| run() ÷ cynetdiff | floor |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cases:
@@ -124,7 +125,8 @@ def _cascade_tables(cases: list[dict]) -> list[str]:
             else f"{floor['required']:g}× — kernel {_yes(floor['kernel'])}, run() {_yes(floor['run_trial_phase'])}"
         )
         lines.append(
-            f"| {c['label']} | {_fmt(e['ours_kernel']['trials_per_s'])} | {_fmt(e['ours_run']['trial_phase_trials_per_s'])} "
+            f"| {c['label']} | {_fmt(e['ours_kernel']['trials_per_s'])} "
+            f"| {_fmt(e['ours_run']['trial_phase_trials_per_s'])} "
             f"| {_fmt(e['ours_run']['trials_per_s'])} | {_fmt(e['cynetdiff_bulk']['trials_per_s'])} "
             f"| {_fmt(e['cynetdiff_loop']['trials_per_s'])} | {nd_s} "
             f"| {r['kernel_vs_cynetdiff']:.2f}× ({lo:.2f}–{hi:.2f}) | {r['kernel_vs_cynetdiff_best_of']:.2f}× "
@@ -147,7 +149,8 @@ def _cascade_tables(cases: list[dict]) -> list[str]:
         lines.append(
             f"| {c['label']} | {k['mean']:,.1f} | {ee['per_trial_mean']:,.0f} "
             f"| {c['edges_per_s']['ours_kernel'] / 1e6:,.0f} M | {c['edges_per_s']['cynetdiff_bulk'] / 1e6:,.0f} M "
-            f"| {k['setup_mem']['retained_mib']:.1f} + {k['trials_mem']['peak_mib']:.1f} | {e['ours_run']['mem']['peak_mib']:.0f} "
+            f"| {k['setup_mem']['retained_mib']:.1f} + {k['trials_mem']['peak_mib']:.1f} "
+            f"| {e['ours_run']['mem']['peak_mib']:.0f} "
             f"| {cy['setup_mem']['retained_mib']:.1f} + {cy['trials_mem']['peak_mib']:.1f} "
             f"| {nd.get('mem', {}).get('peak_mib', '–')} | {median(e['ours_run']['prepare_seconds']):.2f} "
             f"| {cy['setup_s']:.2f} | {nd.get('setup_s', '–')} "
@@ -157,7 +160,8 @@ def _cascade_tables(cases: list[dict]) -> list[str]:
         "",
         f"Agreement of mean final size with our kernel (z; |z| ≤ {Z_LIMIT:g} passes):",
         "",
-        "| case | ours mean ± se (trials) | cynetdiff Python loop | cynetdiff C loop | NDlib | run() = kernel, trial for trial |",
+        "| case | ours mean ± se (trials) | cynetdiff Python loop | cynetdiff C loop | NDlib "
+        "| run() = kernel, trial for trial |",
         "|---|---|---|---|---|---|",
     ]
     for c in cases:
@@ -180,7 +184,8 @@ def _cascade_tables(cases: list[dict]) -> list[str]:
             "",
             f"Two workers on 2 cores (speedup over one; floor {PARALLEL_FLOOR:g}×; results identical to one worker):",
             "",
-            "| case | trials | kernel, 2 threads | run(workers=2), trials only | run(workers=2), end to end | identical | other processes (cores) |",
+            "| case | trials | kernel, 2 threads | run(workers=2), trials only | run(workers=2), end to end "
+            "| identical | other processes (cores) |",
             "|---|---:|---:|---:|---:|---|---:|",
         ]
         for c in par:

@@ -148,14 +148,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": M.machine_info(),
         "settings": asdict(s),
         "methods": {
-            "timing": "time.perf_counter; warm-up call first (numba compilation/cache load excluded); batch sized so one "
-            "measurement takes ~target s; median of repeats, min and max kept",
-            "memory": "peak RSS (VmHWM, reset through /proc/self/clear_refs, malloc_trim first) above the RSS at the start of "
-            "each phase; counts numba, NumPy, Python and C++ allocations (tracemalloc would miss numba's and C++'s)",
+            "timing": "time.perf_counter; warm-up call first (numba compilation/cache load excluded); "
+            "batch sized so one measurement takes ~target s; median of repeats, min and max kept",
+            "memory": "peak RSS (VmHWM, reset through /proc/self/clear_refs, malloc_trim first) "
+            "above the RSS at the start of each phase; counts numba, NumPy, Python and C++ allocations "
+            "(tracemalloc would miss numba's and C++'s)",
             "load": "cores used by other processes = (busy time in /proc/stat - this process's CPU time) / wall time",
-            "agreement": f"z = (mean_other - mean_ours) / sqrt(sd_ours^2/k_ours + sd_other^2/k_other); pass if |z| <= {Z_LIMIT:g}",
-            "edges_examined": "out-edges visited per trial = sum of out-degrees of activated accounts, exact on a sample of "
-            "trials; edges/s = trials/s x that mean (the same definition holds for cynetdiff, which also "
+            "agreement": "z = (mean_other - mean_ours) / sqrt(sd_ours^2/k_ours + sd_other^2/k_other); "
+            f"pass if |z| <= {Z_LIMIT:g}",
+            "edges_examined": "out-edges visited per trial = sum of out-degrees of activated accounts, "
+            "exact on a sample of trials; edges/s = trials/s x that mean "
+            "(the same definition holds for cynetdiff, which also "
             "scans every out-edge of every activated node)",
             "campaign": "campaign case: the scenario file as it is; sim.execution.prepare.prepare once, then "
             "per strategy sim.campaign.model.simulate (the kernel call of run()'s chunks) on trials "

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from sim import load_scenario
+from sim.base.rng import root_key
 from sim.campaign.family import compile_campaign
 from sim.campaign.model import simulate
-from sim.base.rng import root_key
 from sim.world.build import build_world
 from sim.world.footprint import available_bytes, check, estimate
 
@@ -65,7 +65,8 @@ def main() -> None:
     compile_s = time.perf_counter() - t
     report["world"] = {"audience": pop.n_audience, "creators": pop.n_creators, "accounts": world.graph.n,
                        "follow_edges": world.graph.m, "build_seconds": round(build_s, 1),
-                       "campaign_arrays_seconds": round(compile_s, 1), "peak_rss_gib_after_build": round(peak_rss_gib(), 2)}
+                       "campaign_arrays_seconds": round(compile_s, 1),
+                       "peak_rss_gib_after_build": round(peak_rss_gib(), 2)}
     print(json.dumps(report["world"], indent=2), flush=True)
 
     trials = {}

@@ -299,7 +299,8 @@ class Suite:
                     )
                 else:
                     log(
-                        f"  NDlib           no trial finished in {out['elapsed']:.1f} s (< {out['upper_bound']:.3f} trials/s)"
+                        f"  NDlib           no trial finished in {out['elapsed']:.1f} s "
+                        f"(< {out['upper_bound']:.3f} trials/s)"
                     )
             except Exception as exc:  # a peer failing must not lose the rest of the case
                 eng["ndlib"] = {"error": f"{type(exc).__name__}: {exc}"}

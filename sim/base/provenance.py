@@ -39,7 +39,7 @@ def package_versions() -> tuple[tuple[str, str | None], ...]:
     Read once per process: parsing the installed packages' metadata takes ~30 ms, which a sweep of
     many short runs would pay every time.
     """
-    out = []
+    out: list[tuple[str, str | None]] = []
     for pkg in PACKAGES:
         try:
             out.append((pkg, metadata.version(pkg)))
@@ -83,7 +83,7 @@ class Provenance:
 
 
 def provenance() -> Provenance:
-    """This process's provenance."""
+    """The provenance of this process."""
     return Provenance(git_commit=git_commit(), python=sys.version.split()[0], packages=dict(package_versions()),
                       command=list(sys.argv),
                       machine={"platform": platform.platform(), "processor": platform.machine()})

@@ -60,7 +60,8 @@ class Stream(IntEnum):
     REVERSE_SETS = 13  #: reverse-influence sampling: root and live edges (IC) or chosen in-edge (LT) of RR set j
     TARGET_ORDER = 14  #: influence maximisation: the random order of the "random" targeting heuristic
     CALIBRATION = 15  #: calibration: the optimiser's seed, bootstrap replicates' seeds and redrawn targets
-    CLAIMS = 16  #: claims audit (experiments/source_claims): root seeds of the replicate worlds of its population of campaigns
+    #: claims audit (experiments/source_claims): root seeds of the replicate worlds of its population of campaigns
+    CLAIMS = 16
     # 19 is left for other layers' streams; a value is never reused for another purpose.
     WEAK_TIES = 17  #: Goldenberg et al. (2001) automaton: the w weak-tie contacts of account v in period t
     INFORM = 18  #: Goldenberg et al. (2001) automaton: does uninformed account v become informed in period t

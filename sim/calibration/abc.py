@@ -47,18 +47,19 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.base.files import atomic_write
+from sim.base.rng import Stream, numpy_generator
+from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.calibration.evaluate import Evaluator, moments_at
 from sim.calibration.moments import on_scale, strategies_needed
 from sim.calibration.spec import Calibration, FreeParameter
 from sim.calibration.targets import Target
-from sim.base.files import atomic_write
-from sim.base.rng import Stream, numpy_generator
-from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.input.posterior import WEIGHT
 
 #: Summary statistic given to pyABC for a moment that is undefined at a parameter vector (no
@@ -114,7 +115,7 @@ def budget_of(calibration: Calibration, quick: bool) -> Budget:
 
 
 def safe_name(path: str) -> str:
-    """pyABC's name of a parameter path (letters, digits and ``_`` only)."""
+    """The name pyABC gives a parameter path (letters, digits and ``_`` only)."""
     return "p_" + path.replace(".", "__")
 
 
@@ -513,7 +514,7 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
                     progress("", None)
             stats[inside] = np.array(out).reshape(-1, len(targets)) if len(out) else stats[inside]
             saved[key + "_x"], saved[key + "_stats"] = prop, stats
-            atomic_write(store, lambda tmp, saved=saved: _savez(tmp, saved))
+            atomic_write(store, partial(_savez, arrays=saved))
         inside = np.all(np.isfinite(stats), axis=1)
         c2 = np.where(inside, np.sum(((stats - goal) / sd) ** 2, axis=1), np.inf)
         q = np.asarray(trans.pdf(pd.DataFrame(prop, columns=names)), dtype=np.float64).reshape(-1)

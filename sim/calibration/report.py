@@ -105,9 +105,10 @@ def markdown(post: Posterior, name: str, fitted_set: str) -> str:
         lines += ["", "Pending (moment not computable yet, never compared): " +
                   "; ".join(f"`{t.name}` ({t.pending})" for t in post.pending) + "."]
     pairs = post.confounded()
-    lines += ["", f"Confounded pairs (|weighted posterior correlation| > 0.7): " +
+    lines += ["", "Confounded pairs (|weighted posterior correlation| > 0.7): " +
               (", ".join(f"`{a}` ~ `{b}` ({r:+.2f})" for a, b, r in pairs) if pairs else "none"), "",
-              "| generation | temperature | evaluations | particles | acceptance rate | ESS |", "|---|---|---|---|---|---|"]
+              "| generation | temperature | evaluations | particles | acceptance rate | ESS |",
+              "|---|---|---|---|---|---|"]
     k_is = 0
     for _, r in g.iterrows():
         if r.get("step", "abc-smc") == "importance":

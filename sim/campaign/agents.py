@@ -62,10 +62,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.campaign import kernel as ck
-from sim.campaign.model import CampaignOutcome, CampaignWorldArrays, Schedule
 from sim.base.mesa_compat import WeakIdCounters, mesa
 from sim.base.rng import LANE_DIGITS, LANE_SCALE, LANES, Stream, as_key, uniforms
+from sim.campaign import kernel as ck
+from sim.campaign.model import CampaignOutcome, CampaignWorldArrays, Schedule
 from sim.world.population import Population
 
 __all__ = [

@@ -56,11 +56,33 @@ class CampaignEngine(ModuleEngine):
                                         trial)
 
 
-#: The engines of the campaign model, by the name a scenario's ``engine`` gives. Both give the
+class CudaCampaignEngine(CampaignEngine):
+    """The campaign model on a CUDA GPU (:mod:`sim.campaign.cuda_kernel`): the numba engine's trials,
+    identical, from the same keyed draws. Needs numba.cuda and a GPU (``pip install
+    advocacy-sim[gpu]``), or numba's CUDA simulator for tests."""
+
+    def check(self, scenario: Scenario, point: Prepared | None = None) -> None:
+        """Refuse independent adoption (not ported), a machine without a usable GPU, and a world whose
+        arrays and one trial's scratch do not fit in the GPU's free memory."""
+        if scenario.model.adoption == "independent":
+            raise ScenarioError([scenario.locate(("model", "adoption"),
+                                                 self.module.INDEPENDENT_REFUSED + ": use engine numba")])
+        why = self.module.unavailable()
+        if why is not None:
+            raise ScenarioError([scenario.locate(("engine",), f"the cuda engine cannot run here: {why}")])
+        if point is not None:
+            try:
+                self.module.check_fits(point.world.population, point.model, point.plans)
+            except self.module.DeviceMemoryError as exc:
+                raise ScenarioError([scenario.locate(("world",), str(exc))]) from None
+
+
+#: The engines of the campaign model, by the name a scenario's ``engine`` gives. All give the
 #: same outcomes from the same keyed draws; a new engine is one entry here.
 ENGINES: dict[str, CampaignEngine] = {
     "numba": CampaignEngine("sim.campaign.model"),
     "mesa": CampaignEngine("sim.campaign.agents"),
+    "cuda": CudaCampaignEngine("sim.campaign.cuda_kernel"),
 }
 
 

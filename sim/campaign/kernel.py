@@ -417,7 +417,7 @@ def _conversion_probability(rate, dose):
 
 @nb.njit(cache=True, inline="always")
 def _edge_converts(keys, e, nth, cq):
-    """Independent mode: does the ``nth`` exposure (from 0, over the trial) on edge ``e`` convert?
+    """Independent mode: whether the ``nth`` exposure (from 0, over the trial) on edge ``e`` converts.
 
     Returns :data:`_YES`, :data:`_NO` or, for a first exposure whose lane draw ties the
     threshold on its first digit (1 in 256), :data:`_TIE`, settled later by
@@ -493,7 +493,7 @@ def _conviction(a, d, decay_k):
 
 @nb.njit(cache=True, inline="always")
 def _reshares(keys, v, reshare):
-    """Does adopter ``v`` re-share (on the next day; §7.9)?"""
+    """Whether adopter ``v`` re-shares (on the next day; §7.9)."""
     return uniform(keys.reshare, np.uint64(v)) < reshare
 
 

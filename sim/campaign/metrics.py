@@ -25,7 +25,6 @@ from sim.families.chunks import ChunkTables, strategy_column
 from sim.world.levels import CreatorLevels
 from sim.world.population import Population
 
-
 #: Bytes per row of each table while it is held (Arrow while gathering, then pandas): eight
 #: bytes per column of :func:`campaign_tables` (the memory check's estimate).
 ROW_BYTES = {"runs": 32 * 8, "timeseries": 8 * 8, "partners": 6 * 8, "segments": 5 * 8}

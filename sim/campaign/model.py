@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.base.kernel_records import build, memo
 from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign import kernel as ck
 from sim.campaign.kernel import TOTALS
 from sim.campaign.spec import CampaignModel, PostGroup
 from sim.influence.greedy import lazy_greedy
-from sim.base.kernel_records import build, memo
 from sim.input.errors import KeyedProblem
 from sim.world.levels import CreatorLevels, creator_levels
 from sim.world.population import Population
@@ -300,7 +300,8 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
     synergy = np.ones(cap + 1)
     synergy[1:] = np.arange(1, cap + 1, dtype=np.float64) ** src.synergy
     return CampaignWorldArrays(
-        channel=pop.account_channel(), reach=reach, trust0=trust0, engagement=engagement, threshold_scale=threshold_scale,
+        channel=pop.account_channel(), reach=reach, trust0=trust0, engagement=engagement,
+        threshold_scale=threshold_scale,
         eligible=eligible, segment=segment, shock=shock,
         decay=_powers(1.0 - model.conviction_decay, days), recovery=_powers(1.0 - model.fatigue_recovery, days),
         growth=_powers(1.0 - model.trust_growth, max_daily_posts), wear=_powers(1.0 - model.fatigue, max_daily_posts),

@@ -12,9 +12,9 @@ a real celebrity's fee comes from the source article or from reported celebrity 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.base.mesa_compat import WeakIdCounters, mesa
+from sim.base.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
 from sim.classic.kernel import UNLIMITED
 from sim.classic.model import (
     LAW_LISTED,
@@ -49,8 +51,6 @@ from sim.classic.model import (
     ThresholdArrays,
 )
 from sim.classic.recruits import RecruitPlan
-from sim.base.mesa_compat import WeakIdCounters, mesa
-from sim.base.rng import LANES, Stream, as_key, lane_numbers, normal_quantile, trial_key, uniforms
 from sim.world.graph import FlatGraph
 
 __all__ = [

@@ -1,12 +1,12 @@
 """numba.cuda device code of the classic models: the draws of :mod:`sim.base.rng` and the IC and LT kernels.
 
-Imported only by :mod:`sim.classic.cuda_kernel` (which applies the NumPy >= 2.5 shim numba-cuda
-needs before anything imports ``numba.cuda``). Every function here computes what its CPU twin in
-:mod:`sim.base.rng` / :mod:`sim.classic.kernel` computes, bit for bit: the same SplitMix64 keys and
-counters, the same lane draws (``lane_below``: a 56-bit number per lane and edge, decided by its
-first base-256 digit except in 1 case in 256), the same Floyd recruit draws, the same integer
-weight sums and the same float64 threshold arithmetic. What differs is only how the work is laid
-out on the device:
+Imported only by :mod:`sim.classic.cuda_kernel`. The keyed draws and the uncontracted float64
+arithmetic come from :mod:`sim.base.cuda_device`, shared with the campaign kernel. Every function
+here computes what its CPU twin in :mod:`sim.base.rng` / :mod:`sim.classic.kernel` computes, bit for
+bit: the same SplitMix64 keys and counters, the same lane draws (``lane_below``: a 56-bit number per
+lane and edge, decided by its first base-256 digit except in 1 case in 256), the same Floyd recruit
+draws, the same integer weight sums and the same float64 threshold arithmetic. What differs is only
+how the work is laid out on the device:
 
 * **IC** (:func:`ic_kernel`): one CUDA block holds a 64-trial *unit* (a block of trials sharing
   the ``LIVE_LANES`` key, as on the CPU). The unit's state is bit-sliced like the CPU kernel's
@@ -27,62 +27,43 @@ Per-slot scratch (one slot per resident CUDA block) is never cleared across ``n`
 the accounts its unit touched (a list kept as it goes), LT uses generation stamps and clears the
 sums it touched. Results are reduced on the device; only per-trial rows go back to the host.
 
-Floating point: libNVVM contracts ``a + b * c`` into a fused multiply-add by default, which
-rounds once where the CPU rounds twice. The threshold arithmetic therefore goes through
-:func:`_fmul` / :func:`_fadd` (libdevice's round-to-nearest ``dmul_rn`` / ``dadd_rn``, which are
-never contracted), so a threshold is the same double on both engines. The simulator
-(``NUMBA_ENABLE_CUDASIM=1``) runs plain Python arithmetic, which is IEEE already.
+Floating point: the threshold arithmetic goes through :func:`sim.base.cuda_device.fmul` /
+:func:`~sim.base.cuda_device.fadd` (never contracted into a fused multiply-add), so a threshold is
+the same double on both engines.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import os
 
 import numba as nb
 import numpy as np
 
-if not hasattr(np, "row_stack"):  # numba-cuda on NumPy >= 2.5 (see sim.classic.cuda_kernel._cuda)
-    np.row_stack = np.vstack
-
-from numba import cuda  # noqa: E402
-
+# The keyed draws, the uncontracted float64 arithmetic and the numba.cuda import (with its NumPy
+# shim) that every GPU kernel shares.
+from sim.base.cuda_device import LIVE as _LIVE
+from sim.base.cuda_device import NLANES as _NLANES
+from sim.base.cuda_device import ONE as _ONE
+from sim.base.cuda_device import S6 as _S6
+from sim.base.cuda_device import SIMULATOR, cuda, fill_zero
+from sim.base.cuda_device import ZERO as _ZERO
+from sim.base.cuda_device import below as _below
+from sim.base.cuda_device import bits as _bits
+from sim.base.cuda_device import device as _device
+from sim.base.cuda_device import fadd as _fadd
+from sim.base.cuda_device import fmul as _fmul
+from sim.base.cuda_device import tie_below as _tie_below
+from sim.base.cuda_device import trial_key as _trial_key
+from sim.base.cuda_device import uniform as _uniform
 from sim.base.rng import LANES, Stream
 
-#: Whether numba.cuda is the simulator (kernels then run as Python threads, one block at a time).
-SIMULATOR = bool(int(os.environ.get("NUMBA_ENABLE_CUDASIM", "0") or 0)) or bool(
-    getattr(getattr(nb, "config", None), "ENABLE_CUDASIM", 0))
+__all__ = ["SIMULATOR", "fill_zero", "ic_kernel", "lt_kernel"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30 = np.uint64(30)
-_S27 = np.uint64(27)
-_S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_S3 = np.uint64(3)
-_S6 = np.uint64(6)
-_S48 = np.uint64(48)
-_SEVEN = np.uint64(7)
-_BYTE = np.uint64(0xFF)
-_ZERO = np.uint64(0)
-_ONE = np.uint64(1)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
-_FULL = np.uint64(2**56)
-_NLANES = np.uint64(LANES)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_LOW32 = np.uint64(0xFFFFFFFF)
-_LIVE = np.uint64(int(Stream.LIVE_LANES))
 _THRESH = np.uint64(int(Stream.THRESHOLD))
 _RECRUIT = np.uint64(int(Stream.RECRUITS))
-
-
-def _device(fn):
-    """``cuda.jit(device=True)``; under the simulator the plain function (same globals, so the kernel's
-    swapped-in ``cuda`` module applies), which spares the simulator's per-call wrapper."""
-    return fn if SIMULATOR else cuda.jit(device=True)(fn)
 
 
 #: Edge groups (of 8 edges) per IC work item: a hub's out-edges are split among threads.
@@ -97,41 +78,6 @@ LT_THREADS = 8 if SIMULATOR else DEVICE_LT_THREADS
 
 # Slots of the per-block shared counters.
 _NN, _NT, _COM, _UNIT = 0, 1, 2, 3
-
-
-# --------------------------------------------------------------------------- keyed draws (sim.base.rng)
-
-@_device
-def _mix(z):
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
-    return z ^ (z >> _S31)
-
-
-@_device
-def _derive(key, part):
-    return _mix(key ^ _mix(part + _GOLDEN))
-
-
-@_device
-def _bits(key, counter):
-    return _mix(key + (counter + _ONE) * _GOLDEN)
-
-
-@_device
-def _trial_key(root, stream, trial):
-    return _derive(_derive(root, stream), trial)
-
-
-@_device
-def _uniform(key, counter):
-    return float(_bits(key, counter) >> _S11) * _INV53
-
-
-@_device
-def _below(key, counter, bound):
-    """``floor(uniform * bound)`` as :func:`sim.base.rng.below` (a product of doubles, then truncation)."""
-    return np.int64(_uniform(key, counter) * bound)
 
 
 @_device
@@ -177,44 +123,6 @@ def _group_range(c, lo, hi):
     if last > 8:
         last = 8
     return (_HIGH << np.uint64(8 * first)) & (_HIGH >> np.uint64(8 * (8 - last)))
-
-
-@_device
-def _tie_below(key, e, lane, threshold):
-    """Digits 1..6 of lane ``lane``'s draw for edge ``e`` against ``threshold`` (``rng.lane_tie_below``)."""
-    if threshold >= _FULL:
-        return True
-    item = np.uint64(e)
-    shift = (item & _SEVEN) << _S3
-    counter = ((item >> _S3) << _S6) + lane
-    for i in range(1, 7):
-        d = (_bits(_derive(key, np.uint64(i)), counter) >> shift) & _BYTE
-        t = (threshold >> np.uint64(8 * (6 - i))) & _BYTE
-        if d != t:
-            return d < t
-    return False
-
-
-# --------------------------------------------------------------------------- float64 without contraction
-
-if SIMULATOR:
-    @_device
-    def _fmul(a, b):
-        return a * b
-
-    @_device
-    def _fadd(a, b):
-        return a + b
-else:  # pragma: no cover - needs a GPU
-    from numba.cuda import libdevice
-
-    @_device
-    def _fmul(a, b):
-        return libdevice.dmul_rn(a, b)
-
-    @_device
-    def _fadd(a, b):
-        return libdevice.dadd_rn(a, b)
 
 
 @_device
@@ -274,16 +182,6 @@ def _owner(scan, j, threads):
         else:
             lo = mid + 1
     return lo
-
-
-@cuda.jit
-def fill_zero(arr):
-    """Zero a 1-D array (scratch initialisation; grid-stride)."""
-    i = cuda.grid(1)
-    step = cuda.gridsize(1)
-    while i < arr.shape[0]:
-        arr[i] = 0
-        i += step
 
 
 # --------------------------------------------------------------------------- IC

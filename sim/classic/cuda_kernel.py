@@ -21,16 +21,28 @@ many slots fit and refuses, before launching, a world whose graph and one slot d
 
 from __future__ import annotations
 
-import functools
-import threading
-import warnings
-from collections import OrderedDict
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
 
+from sim.base import cuda_host
+from sim.base.cuda_host import (  # noqa: F401 - the engine's public names (family.py, tests, benchmarks)
+    STATS,
+    DeviceMemoryError,
+    EngineUnavailable,
+    device_info,
+    require,
+    unavailable,
+)
+from sim.base.cuda_host import cuda as _cuda
+from sim.base.cuda_host import free_bytes as _free_bytes
+from sim.base.cuda_host import gib as _gib
+from sim.base.cuda_host import lock as _lock
+from sim.base.cuda_host import resident_blocks as _resident_blocks
+from sim.base.cuda_host import timed as _timed
+from sim.base.cuda_host import to_device as _to_device
+from sim.base.cuda_host import zeros as _zeros
 from sim.base.rng import LANES
 
 #: ``max_steps`` meaning "until the cascade stops" (as :data:`sim.classic.kernel.UNLIMITED`).
@@ -50,115 +62,10 @@ NORMAL_REFUSED = ("normal thresholds are not ported to the cuda engine: their qu
                   "differs between the CPU's libm and the GPU's libdevice, so trials would not match the numba engine")
 
 
-class DeviceMemoryError(MemoryError):
-    """The world does not fit in the GPU's memory; the message gives the need and what is free."""
-
-
-class EngineUnavailable(RuntimeError):
-    """The cuda engine cannot run on this machine; the message says why."""
-
-
-def _gib(x: float) -> str:
-    return f"{x / 2**20:,.1f} MiB" if abs(x) < 2**30 else f"{x / 2**30:,.2f} GiB"
-
-
-def _cuda():
-    """``numba.cuda``, imported with the NumPy >= 2.5 shim (numba-cuda still names ``np.row_stack``)."""
-    if not hasattr(np, "row_stack"):
-        np.row_stack = np.vstack
-    from numba import cuda
-
-    # A launch of fewer blocks than the device holds (a small chunk, one trial's activation steps)
-    # is deliberate here: numba's "likely under-utilization" warning would only be noise.
-    warnings.filterwarnings("ignore", message=r"Grid size .* under-utilization")
-    return cuda
-
-
 def _device():
     from sim.classic import cuda_device
 
     return cuda_device
-
-
-@functools.cache
-def unavailable() -> str | None:
-    """Why the cuda engine cannot run here, in one line; None when it can (a GPU or the simulator).
-
-    Imports ``numba.cuda``, asks it for a driver and a device, and compiles and runs a tiny
-    kernel (libNVVM and the driver must both work). The answer is cached for the process.
-    """
-    try:
-        cuda = _cuda()
-    except Exception as exc:  # noqa: BLE001 - any import failure makes the engine unusable
-        return f"numba.cuda cannot be imported ({type(exc).__name__}: {_first_line(exc)}); install advocacy-sim[gpu]"
-    try:
-        if not cuda.is_available():
-            why = _first_line(cuda.cuda_error())
-            return f"no usable CUDA GPU: {why or 'numba.cuda finds no driver or no device'}"
-        dev = _device()
-        out = cuda.device_array(4, dtype=np.int64)
-        dev.fill_zero[1, 4](out)
-        if out.copy_to_host().any():
-            return "a test kernel ran on the GPU but gave wrong results"
-    except Exception as exc:  # noqa: BLE001 - driver, NVVM and launch errors alike
-        return f"the CUDA GPU cannot run numba kernels ({type(exc).__name__}: {_first_line(exc)})"
-    return None
-
-
-def _first_line(message) -> str:
-    """The first non-blank line of an error message (the driver's span several)."""
-    for line in str(message or "").splitlines():
-        if line.strip():
-            return line.strip().rstrip(":")
-    return ""
-
-
-def require() -> None:
-    """Raise :class:`EngineUnavailable` when :func:`unavailable` has a reason."""
-    why = unavailable()
-    if why is not None:
-        raise EngineUnavailable(why)
-
-
-def device_info() -> dict:
-    """Name, compute capability, multiprocessors, memory and versions of the device (for reports)."""
-    import numba
-
-    cuda = _cuda()
-    info = {"numba": numba.__version__, "numpy": np.__version__,
-            "numba_cuda": getattr(cuda, "implementation", "?")}
-    try:
-        from importlib.metadata import version
-
-        info["numba_cuda"] = version("numba-cuda")
-    except Exception:  # noqa: BLE001 - the built-in numba.cuda
-        pass
-    if _device().SIMULATOR:
-        info["device"] = "numba CUDA simulator"
-        return info
-    dev = cuda.get_current_device()
-    name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
-    free, total = cuda.current_context().get_memory_info()
-    info.update(device=name, compute_capability=".".join(map(str, dev.compute_capability)),
-                multiprocessors=dev.MULTIPROCESSOR_COUNT, memory_gib=round(total / 2**30, 1),
-                free_gib=round(free / 2**30, 1))
-    try:
-        info["driver_api"] = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
-    except Exception:  # noqa: BLE001
-        pass
-    try:  # the driver's own version (nvidia-ml-py), as nvidia-smi prints it
-        import pynvml
-
-        pynvml.nvmlInit()
-        version = pynvml.nvmlSystemGetDriverVersion()
-        info["driver"] = version.decode() if isinstance(version, bytes) else str(version)
-    except Exception:  # noqa: BLE001
-        pass
-    try:
-        info["runtime"] = ".".join(map(str, cuda.runtime.get_version()))
-    except Exception:  # noqa: BLE001
-        pass
-    return info
 
 
 # --------------------------------------------------------------------------- launch planning
@@ -171,32 +78,6 @@ class LaunchPlan:
     threads: int
     graph_bytes: int
     scratch_bytes: int
-
-
-def _resident_blocks(kernel, args, threads: int):
-    """The kernel compiled for ``args``' types, and how many of its blocks the device runs at once.
-
-    From the driver's occupancy calculator (registers and shared memory of this very variant);
-    if that is not available, multiprocessors x (threads per multiprocessor / threads).
-    """
-    if _device().SIMULATOR:
-        return kernel, 2  # the simulator runs blocks one after another: two exercise the slot offsets
-    try:
-        spec = kernel.specialize(*args)
-        blocks = int(next(iter(spec.overloads.values())).max_cooperative_grid_blocks(threads))
-        if blocks >= 1:
-            return spec, blocks
-    except Exception:  # noqa: BLE001 - an older or newer numba-cuda: fall back to the device's limits
-        pass
-    dev = _cuda().get_current_device()
-    return kernel, dev.MULTIPROCESSOR_COUNT * max(1, dev.MAX_THREADS_PER_MULTI_PROCESSOR // threads)
-
-
-def _free_bytes() -> int | None:
-    if _device().SIMULATOR:
-        return None
-    free, _ = _cuda().current_context().get_memory_info()
-    return int(free)
 
 
 def plan_launch(n: int, m: int, work: int, kind: str, threads: int, resident: int, held: int = 0) -> LaunchPlan:
@@ -227,54 +108,8 @@ def plan_launch(n: int, m: int, work: int, kind: str, threads: int, resident: in
 
 # --------------------------------------------------------------------------- device memory kept between calls
 
-_lock = threading.RLock()
-_arrays: OrderedDict[tuple, tuple[np.ndarray, object]] = OrderedDict()
-_scratch: dict[str, tuple[tuple, tuple]] = {}
-_KEPT_ARRAYS = 24
-
-
-def _to_device(arr: np.ndarray):
-    """A device copy of ``arr`` (at least one element); read-only host arrays are copied once and kept."""
-    cuda = _cuda()
-    arr = np.ascontiguousarray(arr)
-    if arr.size == 0:
-        arr = np.zeros(1, dtype=arr.dtype)
-    if arr.flags.writeable:
-        return cuda.to_device(arr)
-    key = (arr.__array_interface__["data"][0], arr.shape, arr.dtype.str)
-    found = _arrays.get(key)
-    if found is not None and found[0] is arr:  # the same (immutable) array object, e.g. a FlatGraph's
-        _arrays.move_to_end(key)
-        return found[1]
-    dev = cuda.to_device(arr)
-    _arrays[key] = (arr, dev)  # the host array is kept alive, so its address is not reused
-    while len(_arrays) > _KEPT_ARRAYS:
-        _arrays.popitem(last=False)
-    return dev
-
-
-def _zeros(size: int, dtype):
-    cuda = _cuda()
-    out = cuda.device_array(max(size, 1), dtype=dtype)
-    blocks = max(1, min(4096, -(-out.shape[0] // 256)))
-    _device().fill_zero[blocks, 256](out)
-    return out
-
-
-def _drop_scratch(kind: str) -> None:
-    """Free the other kernel's scratch before planning (so the free memory the driver reports is real)."""
-    if _scratch.pop(kind, None) is not None:
-        try:  # numba defers frees; make them now
-            _cuda().current_context().deallocations.clear()
-        except Exception:  # noqa: BLE001 - the simulator, or another numba: the frees happen later
-            pass
-
-
-def _held_bytes() -> int:
-    total = 0
-    for _, arrays in _scratch.values():
-        total += sum(a.nbytes for a in arrays)
-    return total + sum(dev.nbytes for _, dev in _arrays.values())
+_scratch = cuda_host.scratch  # shared with the campaign engine: one kernel's scratch at a time
+_held_bytes = cuda_host.held_bytes
 
 
 def _ic_scratch(n: int, slots: int):
@@ -341,30 +176,8 @@ def _lt_scratch(n: int, slots: int, trials: int) -> _LtScratch:
 def release() -> None:
     """Free the device memory this module keeps between calls (graph copies and scratch)."""
     with _lock:
-        _arrays.clear()
+        cuda_host.arrays.clear()
         _scratch.clear()
-
-
-#: Seconds the kernels ran (CUDA events around each launch; 0 in the simulator) and launches made,
-#: since the process started: benchmarks read them to tell kernel time from the host's share.
-STATS = {"kernel_seconds": 0.0, "launches": 0}
-
-
-@contextmanager
-def _timed():
-    """Add the enclosed launch's device time to :data:`STATS` (waits for the kernel to finish)."""
-    cuda = _cuda()
-    if _device().SIMULATOR:
-        yield
-        STATS["launches"] += 1
-        return
-    start, stop = cuda.event(timing=True), cuda.event(timing=True)
-    start.record()
-    yield
-    stop.record()
-    stop.synchronize()
-    STATS["kernel_seconds"] += cuda.event_elapsed_time(start, stop) / 1e3
-    STATS["launches"] += 1
 
 
 def _forget_scratch() -> None:
@@ -463,7 +276,7 @@ def _ic_launch(indptr, indices, threshold, tops, fixed, n_random, root, ublocks,
         i64 = cuda.device_array(1, np.int64)
         probe = args(i64, one, 1, (one, one, one, i32, i32), i64, i32, i64)
         launch, resident = _resident_blocks(kernel, probe, threads)
-        _drop_scratch("lt")
+        cuda_host.drop_scratch("ic")
         try:
             for a in range(0, nunits, LAUNCH_UNITS):
                 b = min(nunits, a + LAUNCH_UNITS)
@@ -538,7 +351,7 @@ def _lt_launch(indptr, indices, weight, scale, theta_lo, theta_span, fixed, n_ra
         i32 = cuda.device_array(1, np.int32)
         dummy = _LtArrays(i64, i32, i32, i32, i32, i64)
         launch, resident = _resident_blocks(kernel, args(i64, 1, dummy, i64, i32, i64), threads)
-        _drop_scratch("ic")
+        cuda_host.drop_scratch("lt")
         try:
             for a in range(0, k, LAUNCH_TRIALS):
                 b = min(k, a + LAUNCH_TRIALS)

@@ -111,7 +111,10 @@ class Threshold(NamedTuple):
 
 
 class Recruits(NamedTuple):
-    """Recruits of every trial: ``fixed`` accounts plus ``n_random`` drawn per trial (:class:`sim.classic.recruits.RecruitPlan`)."""
+    """Recruits of every trial: ``fixed`` accounts plus ``n_random`` drawn per trial.
+
+    Built from a :class:`sim.classic.recruits.RecruitPlan`.
+    """
 
     fixed: Annotated[np.ndarray, Array(np.int32, "*")]
     n_random: Annotated[int, Scalar(int)]

@@ -9,7 +9,6 @@ import pyarrow as pa
 
 from sim.families.chunks import ChunkTables, strategy_column
 
-
 #: Bytes per row of the trial table while it is held: eight per column of :func:`classic_tables`.
 ROW_BYTES = 5 * 8
 

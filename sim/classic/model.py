@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.base.rng import lane_threshold
 from sim.classic.spec import (
     ClassicModel,
     FixedThresholds,
@@ -22,7 +23,6 @@ from sim.classic.spec import (
     SignalThresholds,
     UniformThresholds,
 )
-from sim.base.rng import lane_threshold
 from sim.world.graph import FlatGraph
 
 #: Fixed-point unit for real-valued LT weights: integer sums are exact in any order.

@@ -54,7 +54,8 @@ def plan_recruits(spec: RecruitSpec, graph: FlatGraph, key: tuple = ("recruits",
         return RecruitPlan(empty, int(k))
     if isinstance(spec, TopDegreeRecruits):
         if spec.count > graph.n:
-            raise RecruitError((*key, "count"), f"{spec.count} recruits asked for, but the graph has {graph.n} accounts")
+            raise RecruitError((*key, "count"),
+                               f"{spec.count} recruits asked for, but the graph has {graph.n} accounts")
         # Stable sort on -degree: ties go to the lower index, the same on every machine.
         order = np.argsort(-graph.out_degree, kind="stable")[: spec.count]
         return RecruitPlan(np.sort(order).astype(np.int32), 0)

@@ -58,14 +58,21 @@ def main(args: argparse.Namespace) -> int:
         return 0
     from sim.base.provenance import git_commit, today
     from sim.calibration.abc import budget_of, calibrate
-    from sim.calibration.report import comparison_rows, figure, markdown, posterior_figure, write_posterior, write_tables
+    from sim.calibration.report import (
+        comparison_rows,
+        figure,
+        markdown,
+        posterior_figure,
+        write_posterior,
+        write_tables,
+    )
     from sim.input.fitted import FittedParameter, FittedSet, write_fitted
 
     folder = args.out or (Path("results/calibration") if args.quick else
                           args.definition.resolve().parent / "fitted")
     b = budget_of(calibration, args.quick)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
-               TimeElapsedColumn())
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[what]}"), TimeElapsedColumn())
     with Progress(*columns, disable=args.quiet, console=err) as bar:
         gen = bar.add_task(f"calibrate {calibration.spec.name}", total=b.generations, what="generations")
         evals = bar.add_task("  evaluations", total=None, what="")

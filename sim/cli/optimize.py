@@ -44,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=_positive_int, help="override the trials the report's run uses")
     p.add_argument("--evaluations", type=_positive_int, help="override optimize.evaluations")
     p.add_argument("--workers", type=_positive_int, help="threads (default: one per core)")
-    p.add_argument("--overwrite", action="store_true", help="replace a run folder that holds another scenario's results")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run folder that holds another scenario's results")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
 
 

@@ -138,8 +138,9 @@ def run_definitions(paths: list[Path], args: argparse.Namespace, *, out: Path, o
             folder = out / spec.id
             try:
                 report = run_experiment(spec, quick=args.quick, parts=folder / "parts", progress=progress)
-                docs = path.resolve().parent.parent / "docs"
-                publish = docs / "figures" if (not args.quick and not args.no_publish and docs.is_dir()) else None
+                docs_dir = path.resolve().parent.parent / "docs"
+                publish = (docs_dir / "figures" if (not args.quick and not args.no_publish and docs_dir.is_dir())
+                           else None)
                 report.write(folder, publish, command=["run_experiment.py", *getattr(args, "argv", [])])
             except Exception:  # noqa: BLE001 -- a crash is reported and fails the run; the others still run
                 crashed.append(spec.id)

@@ -118,7 +118,7 @@ class Executor(ABC):
             out[i] = result
         return out
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 -- an optional hook: executors without workers keep the no-op
         """Release workers and connections (idempotent)."""
 
     def __enter__(self) -> Executor:
@@ -199,7 +199,8 @@ class DaskExecutor(Executor):
                 try:
                     import bokeh  # noqa: F401
                 except ImportError:
-                    raise RuntimeError("the Dask dashboard needs bokeh: pip install 'advocacy-sim[dashboard]'") from None
+                    raise RuntimeError(
+                        "the Dask dashboard needs bokeh: pip install 'advocacy-sim[dashboard]'") from None
             # The scheduler serves HTTP (health, metrics) even without a dashboard; without an
             # address it would take port 8787, so give it the loopback host and a free port.
             self._cluster = LocalCluster(

@@ -45,6 +45,14 @@ from sim.base.files import atomic_write
 
 _PART = re.compile(r"^part-p(\d{4,})-s(\d{3,})-c(\d{5,})\.parquet$")
 
+
+def _part_order(path: Path) -> tuple[int, ...]:
+    """(point, strategy, chunk) of a part file whose name matches :data:`_PART`, as numbers."""
+    m = _PART.match(path.name)
+    assert m is not None, path  # callers pass only matching names
+    return tuple(int(g) for g in m.groups())
+
+
 #: A finished piece of work: (sweep point, strategy number, chunk number); point 0 without a sweep.
 Job = tuple[int, int, int]
 
@@ -180,7 +188,7 @@ class RunStore:
         folder = self.folder / f"{name}.parquet"
         files = [p for p in folder.iterdir() if _PART.match(p.name)] if folder.is_dir() else []
         # Numeric order: padding is a minimum width, and point 10000 sorts after point 9999.
-        files.sort(key=lambda p: tuple(int(g) for g in _PART.match(p.name).groups()))
+        files.sort(key=_part_order)
         if not files:
             return None
         return pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")

@@ -15,6 +15,7 @@ are large.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -23,6 +24,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from scipy.optimize import brentq
 
+from sim.base.rng import Stream, numpy_generator, root_key
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
@@ -32,7 +34,6 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.influence.ris import ReverseGraph, sample_sets
-from sim.base.rng import Stream, numpy_generator, root_key
 from sim.input.schema import PositiveInt, Spec
 from sim.world.build import sample_degrees
 from sim.world.generators import follower_graph
@@ -131,7 +132,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     edge_p = tune(g, p.mean_cascade, fit_root, sizes.fit_trials)
     check_sizes = mean_cascade(g, edge_p, root_key(replicate_seed(spec.seed, 2)), sizes.fit_trials)
     rr_seed = replicate_seed(spec.seed, 3)
-    runs = pieces(ws, steps, {f"batch{b}": (lambda b=b: _batch(g, edge_p, rr_seed, b, sizes.sets_per_batch))
+    runs = pieces(ws, steps, {f"batch{b}": partial(_batch, g, edge_p, rr_seed, b, sizes.sets_per_batch)
                               for b in range(sizes.batches)})
     followers = g.out_degree
     runs["followers"] = followers[runs.account.to_numpy()]

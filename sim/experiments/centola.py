@@ -14,6 +14,7 @@ curves over time (steps of the synchronous cascade).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -143,7 +144,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     scale = fitted_scale(spec, sizes.fit_trials) if p.fit_clustered_level else 1.0
     adopt = np.minimum(scale * np.asarray(p.adopt), 1.0).tolist()
     units = [(ni, n, gi) for ni, n in enumerate(p.sizes) for gi in range(sizes.networks)]
-    runs = pieces(ws, steps, {f"n{n}_g{gi}": (lambda ni=ni, n=n, gi=gi: _pair(spec, sizes, adopt, ni, n, gi))
+    runs = pieces(ws, steps, {f"n{n}_g{gi}": partial(_pair, spec, sizes, adopt, ni, n, gi)
                               for ni, n, gi in units})
     final = (runs.groupby(["n", "network", "trial", "topology"])["adopted"].max() / runs.groupby(
         ["n", "network", "trial", "topology"])["n"].first()).unstack("topology").reset_index()

@@ -1,4 +1,4 @@
-"""Centola (2010) inside the campaign model: does the multiple-source weight make clustered networks win?
+"""Centola (2010) inside the campaign model: whether the multiple-source weight makes clustered networks win.
 
 A validation of the campaign model's complex-contagion mechanism (docs/model.md §7.7a, §7.13),
 reported PASS / MISS and never a test gate. Centola's networks (a triangular lattice on a torus,
@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -328,14 +329,15 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     """Run the validation: the three readings on Centola's paired networks, and the engines' agreement."""
     p = spec.parameters
     doses = ws.piece("doses", lambda: _doses(spec, sizes))
-    finals = pieces(ws, steps, {f"n{n}_g{g}": (lambda n=n, g=g: _pair(spec, sizes, doses, n, g))
+    finals = pieces(ws, steps, {f"n{n}_g{g}": partial(_pair, spec, sizes, doses, n, g)
                                 for n in p.sizes for g in range(sizes.networks)})
     engines = ws.piece("engines", lambda: _engines(spec, sizes, doses))
     table = readings_table(finals, doses)
     wide = engines.pivot_table(index=["reading", "topology", "trial"], columns="engine", values="final")
     differ = int((wide["numba"] != wide["mesa"]).sum())
     n_of = finals.n.to_numpy()
-    seedless = int(((finals.clustered.to_numpy() * n_of < 1 - 1e-9) | (finals.random.to_numpy() * n_of < 1 - 1e-9)).sum())
+    seedless = int(((finals.clustered.to_numpy() * n_of < 1 - 1e-9)
+                    | (finals.random.to_numpy() * n_of < 1 - 1e-9)).sum())
     fmt = "{:.3f}"
     diff = {name: _estimate(table, name, "difference") for name, *_ in READINGS}
     as_read_c = _estimate(table, "as_read", "clustered")
@@ -394,6 +396,7 @@ def figure(table: pd.DataFrame, sizes: Sizes) -> Figure:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: run the comparison and print it (``python -m sim.experiments.centola_campaign``)."""
     ap = argparse.ArgumentParser(prog="python -m sim.experiments.centola_campaign",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", type=int, default=20, help="rewired networks per size (default 20)")

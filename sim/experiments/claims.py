@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -783,11 +783,11 @@ def run_points(ctx: Context, ws: Workspace, steps: Steps) -> tuple[np.ndarray, p
     units = {}
     for b0 in range(0, n, ctx.sizes.batch):
         rows = np.arange(b0, min(b0 + ctx.sizes.batch, n))
-        units[f"w0_{b0}"] = (lambda rows=rows: _batch(ctx, values, rows, 0))
+        units[f"w0_{b0}"] = partial(_batch, ctx, values, rows, 0)
     for w in range(1, ctx.sizes.replicate_worlds + 1):
         for b0 in range(0, len(a_rows), ctx.sizes.batch):
             rows = a_rows[b0:b0 + ctx.sizes.batch]
-            units[f"w{w}_{b0}"] = (lambda rows=rows, w=w: _batch(ctx, values, rows, w))
+            units[f"w{w}_{b0}"] = partial(_batch, ctx, values, rows, w)
     return values, pieces(ws, steps, units)
 
 

@@ -60,7 +60,8 @@ def load_experiment(path: str | Path, doc: YamlDocument | None = None):
     """
     if doc is None:
         doc = read_document(path, ExperimentError)
-    return validate_document(doc, _ADAPTER.validate_python, ExperimentError, "a definition is a mapping of keys to values")
+    return validate_document(doc, _ADAPTER.validate_python, ExperimentError,
+                             "a definition is a mapping of keys to values")
 
 
 def input_problems(spec) -> list[str]:

@@ -13,6 +13,7 @@ ties' at every stage, and advertising matters early (time to 16%) far more than 
 from __future__ import annotations
 
 import itertools
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -115,7 +116,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     """Run E7: the factorial, the regressions of log time, and the paper's two findings."""
     p = spec.parameters
     cells = design(p, sizes)
-    runs = pieces(ws, steps, {f"cell{ci}": (lambda ci=ci, cell=cell: _cell(spec, sizes, ci, cell))
+    runs = pieces(ws, steps, {f"cell{ci}": partial(_cell, spec, sizes, ci, cell)
                               for ci, cell in enumerate(cells)})
     unfinished = int(runs[list(STAGES)].isna().any(axis=1).sum())
     fx = pd.concat([effects(runs.dropna(subset=list(STAGES)), o) for o in STAGES], ignore_index=True)
@@ -132,8 +133,9 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         report.checks.append(Check(
             f"weak_vs_strong_{stage}", f"time to {stage[1:]}%: weak ties' effect at least as strong as strong ties'",
             Estimate(diff, diff - Z95 * se, diff + Z95 * se),
-            f"elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; b_w = {bw.effect:.3f}, "
-            f"b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0), Kind.VALIDATION, SOURCE, "{:.3f}"))
+            "elasticities |b(beta_w)| - |b(beta_s)| not significantly below 0 (upper 95% bound >= 0; "
+            f"b_w = {bw.effect:.3f}, b_s = {bs.effect:.3f})", bool(diff + Z95 * se >= 0 and bw.effect < 0),
+            Kind.VALIDATION, SOURCE, "{:.3f}"))
     early = fx[(fx.outcome == "t16") & (fx.factor == "alpha")].iloc[0]
     late = fx[(fx.outcome == "t16_95") & (fx.factor == "alpha")].iloc[0]
     ratio = abs(early.effect) / max(abs(late.effect), 1e-12)

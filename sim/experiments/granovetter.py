@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from pydantic import Field
 from scipy.stats import norm
 
+from sim.base.rng import root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -32,7 +33,6 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import root_key
 from sim.input.schema import PositiveInt, Spec
 from sim.world.graph import FlatGraph
 

@@ -23,6 +23,7 @@ can fail a run.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -81,6 +82,7 @@ class Case(Spec):
     set: dict[str, float | str] = {}
 
     def model_post_init(self, _context) -> None:
+        """Refuse a rate card that is not in :data:`RATE_CARDS`."""
         if self.rate_card not in RATE_CARDS:
             raise ValueError(f"unknown rate card {self.rate_card!r}; allowed: {', '.join(sorted(RATE_CARDS))}")
 
@@ -332,7 +334,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     for index, (case, budget) in enumerate(jobs):
         tag = f"{case.label}_{budget_label(budget)}"
         scenario = _case_scenario(spec, sizes, base, case, budget, index)
-        frames.append(ws.piece(f"trials_{tag}", lambda s=scenario, c=case, b=budget: _trials(s, c, b)))
+        frames.append(ws.piece(f"trials_{tag}", partial(_trials, scenario, case, budget)))
         spent = frames[-1].groupby("strategy", sort=False)["cost"].first()
         worst = min(budget - _largest_unit(scenario, name.split(".")[0]) - cost for name, cost in spent.items())
         over = max(cost - budget for cost in spent)

@@ -1,4 +1,6 @@
-"""E4 — Watts & Dodds (2007), "Influentials, networks, and public opinion formation", J. Consumer Research 34(4):441-458, Fig. 2.
+"""E4 — Watts & Dodds (2007), "Influentials, networks, and public opinion formation", Fig. 2.
+
+J. Consumer Research 34(4):441-458.
 
 Model 1 of the paper: a directed influence network in which each of N individuals influences a
 Poisson(n_avg) number of others chosen at random (a directed Erdős–Rényi graph, edge u -> v: u
@@ -15,6 +17,7 @@ keyed generator per graph. The cascade window of this directed model is computed
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -22,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
 
+from sim.base.rng import Stream, numpy_generator, root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -31,11 +35,9 @@ from sim.experiments.comparison import Check, Estimate, Kind, mean_interval, pro
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import Stream, numpy_generator, root_key
 from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
-
 
 #: Where the validation checks' claims come from (the conclusion is verified, the set-up and the
 #: shape of M are from memory in the notes).
@@ -92,7 +94,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(spec, sizes, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, spec, sizes, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     lower, upper = theory.window(theory.directed_condition, p.phi)

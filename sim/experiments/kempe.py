@@ -11,6 +11,7 @@ trials that no selection saw (trial numbers from 2**20 on).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -163,7 +164,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         model = compile_model(choice.model, graph)
         orders = _orders(spec, sizes, graph, model, mi, ws)
         steps.advance()
-        curves = ws.piece(f"curves_{mi}", lambda: _curves(spec, sizes, graph, model, orders, choice.name))
+        curves = ws.piece(f"curves_{mi}", partial(_curves, spec, sizes, graph, model, orders, choice.name))
         steps.advance()
         frames.append(curves)
         _checks(report, curves, choice, graph, model, spec, sizes, orders)
@@ -259,8 +260,9 @@ def figure(curves: pd.DataFrame, p: Parameters, graph, k: int) -> Figure:
     models = [m.name for m in p.models]
     fig = Figure(figsize=(4.2 * len(models), 4.0))
     axes = fig.subplots(1, len(models), squeeze=False)[0]
-    style = {"greedy": ("C3", "-", "greedy (CELF)"), "ris": ("C1", "--", "RIS (IMM)"), "degree": ("C0", "-", "high degree"),
-             "central": ("C2", "-", "distance centrality"), "random": ("0.4", ":", "random")}
+    style = {"greedy": ("C3", "-", "greedy (CELF)"), "ris": ("C1", "--", "RIS (IMM)"),
+             "degree": ("C0", "-", "high degree"), "central": ("C2", "-", "distance centrality"),
+             "random": ("0.4", ":", "random")}
     for ax, name in zip(axes, models, strict=True):
         sub = curves[curves.model == name]
         for algo in ALGORITHMS:

@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -183,8 +184,7 @@ class Report:
                     path = target / f"{self.spec.id}_{name}.{ext}"
                     # svg: no timestamp or random ids, so regenerated figures diff cleanly
                     meta = {"Date": None} if ext == "svg" else {"Software": None}
-                    atomic_write(path, lambda tmp, fig=fig, ext=ext, meta=meta: fig.savefig(
-                        tmp, dpi=150, metadata=meta, format=ext))
+                    atomic_write(path, partial(fig.savefig, dpi=150, metadata=meta, format=ext))
                     written.append(path)
         manifest = {"experiment": self.spec.id, "title": self.spec.title, "reference": self.spec.reference,
                     "quick": self.quick, "definition": self.spec.model_dump(mode="json"),

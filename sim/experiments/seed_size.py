@@ -9,6 +9,7 @@ takes over. The project's analogue: many micro-creators against one celebrity re
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field
 
+from sim.base.rng import root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
@@ -25,7 +27,6 @@ from sim.experiments.comparison import Check, Kind, mean_interval
 from sim.experiments.report import Report, Steps, Workspace
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
-from sim.base.rng import root_key
 from sim.input.schema import PositiveInt, Spec
 from sim.world.build import build_graph
 from sim.world.spec import ErdosRenyiGraph
@@ -85,7 +86,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(spec, sizes, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, spec, sizes, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     rows = []

@@ -10,6 +10,7 @@ size the Gleeson fixed point from an infinitesimal recruit fraction (:mod:`sim.c
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 import numpy as np
@@ -90,7 +91,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     steps.total(len(sizes.mean_degrees))
     parts = []
     for zi, z in enumerate(sizes.mean_degrees):
-        parts.append(ws.piece(f"z{zi}", lambda zi=zi, z=z: _point(p, sizes, spec.seed, zi, z)))
+        parts.append(ws.piece(f"z{zi}", partial(_point, p, sizes, spec.seed, zi, z)))
         steps.advance()
     runs = pd.concat(parts, ignore_index=True)
     lower, upper = theory.window(theory.watts_condition, p.phi)
@@ -128,7 +129,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
             tol = K_SE * (r.global_size_se if np.isfinite(r.global_size_se) else 0) + 0.02
             report.checks.append(Check(
                 f"size_z{r.z:g}", f"global cascades take {r.global_size_theory:.3f} of the graph (Gleeson fixed point)",
-                est, f"|ours - {r.global_size_theory:.3f}| <= 4 SE + 0.02", abs(est.value - r.global_size_theory) <= tol,
+                est, f"|ours - {r.global_size_theory:.3f}| <= 4 SE + 0.02",
+                abs(est.value - r.global_size_theory) <= tol,
                 Kind.VERIFICATION, unit="{:.3f}"))
     # far outside the window the branching process gives no global cascades even at N = 10^4: the kernel
     # must agree (verification); at the window's edges the notes expect none either (validation below)

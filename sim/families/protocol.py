@@ -82,7 +82,7 @@ class Engine(ABC):
         """The outcome of trials ``trials`` (int64 array) of the strategy whose plan is ``plan``, at
         ``point``, in the family's outcome type (what :meth:`ModelFamily.tabulate` reads)."""
 
-    def check(self, scenario: Scenario, point: Prepared | None = None) -> None:
+    def check(self, scenario: Scenario, point: Prepared | None = None) -> None:  # noqa: B027 -- optional hook
         """Refuse what this engine cannot run here: before anything is built (``point`` None),
         then once a point is prepared (its world must fit the engine's memory, say).
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from sim.classic.model import CompiledModel, IndependentCascadeArrays, ThresholdArrays
 from sim.base.rng import Stream, below, trial_key, uniform
+from sim.classic.model import CompiledModel, IndependentCascadeArrays, ThresholdArrays
 from sim.world.graph import FlatGraph
 
 _RR = np.uint64(int(Stream.REVERSE_SETS))

@@ -149,7 +149,8 @@ def apply(scenario: Scenario, values: dict[tuple[str, ...], Value]) -> tuple[Sce
             out = Scenario.model_validate(data)
             break
         except ValidationError as exc:
-            wants_int = {tuple(map(str, keypaths.existing(data, e["loc"]))) for e in exc.errors() if e["type"] in _INT_ERRORS}
+            wants_int = {tuple(map(str, keypaths.existing(data, e["loc"])))
+                         for e in exc.errors() if e["type"] in _INT_ERRORS}
             rounded = {k: int(round(v)) for k, v in written.items() if isinstance(v, float) and k in wants_int}
             if attempt or not rounded:
                 problems = []

@@ -184,7 +184,8 @@ class Scenario(Spec):
     optimize: Annotated[OptimizeSpec | None, Field(exclude_if=lambda v: v is None)] = None
     parameters: Annotated[Annotated[Annotated[str, Field(min_length=1, max_length=500)], Tag("point_estimate")]
                           | Annotated[PosteriorRef, Tag("posterior_ref")],
-                          Discriminator(lambda v: "posterior_ref" if isinstance(v, (dict, PosteriorRef)) else "point_estimate")
+                          Discriminator(lambda v: "posterior_ref" if isinstance(v, (dict, PosteriorRef))
+                                        else "point_estimate")
                           ] | None = None
     _source: YamlDocument | None = PrivateAttr(default=None)
     _grid: tuple[tuple[Strategy, str], ...] = PrivateAttr(default=())
@@ -236,8 +237,9 @@ class Scenario(Spec):
         if (self.recruits is None) == (not listed):
             raise ValueError("give exactly one of 'recruits' (one rule) or 'strategies' (a list) / 'strategy_grid'")
         if self.strategy_grid is not None:
-            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts), max_partners=self.strategy_grid.max_partners),
-                                g.mix) for g in self.strategy_grid.expand())
+            max_partners = self.strategy_grid.max_partners
+            self._grid = tuple((Strategy(name=g.name, posts=list(g.posts), max_partners=max_partners), g.mix)
+                               for g in self.strategy_grid.expand())
         self.model.check_scenario(self)  # the model's family says whether the other blocks fit it
         late = [t for t in self.cascade_trees if t >= self.trials]
         if late:

@@ -90,10 +90,12 @@ def comparison(results, found, name: str) -> tuple[str, list[str], dict]:
         if gain is not None and s == name:
             diff = f"{fmt.signed_count(gain.mean)} ± {fmt.count(Z95 * gain.sem)}"
         body.append(f"<tr><td>{html.escape(s)}</td><td>{what}</td><td>{fmt.money(r['cost'])}</td>"
-                    f"<td>{fmt.money(problem.budget - r['cost'] if s == name else r['unspent'])}</td><td>{fmt.count(r['adopters_mean'])}</td>"
+                    f"<td>{fmt.money(problem.budget - r['cost'] if s == name else r['unspent'])}</td>"
+                    f"<td>{fmt.count(r['adopters_mean'])}</td>"
                     f"<td>{fmt.count(r['adopters_p10'])}</td><td>{diff}</td></tr>")
     plan = found.best_evaluation
-    parts = "; ".join(f"{c}: {fmt.money(b)} ({plan.partners.get(c, 0)} partner{'' if plan.partners.get(c, 0) == 1 else 's'})"
+    parts = "; ".join(f"{c}: {fmt.money(b)} ({plan.partners.get(c, 0)} "
+                      f"partner{'' if plan.partners.get(c, 0) == 1 else 's'})"
                       for c, b in plan.budgets.items())
     source = found.best_source
     picked = ("a grid strategy was best" if source.startswith("grid:") else "found by the search")

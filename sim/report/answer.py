@@ -63,9 +63,11 @@ def answer_sentences(d: Decision, results: Results) -> list[tuple[str, str]]:
     what = f"{what}; " if what else ""
     out.append(("Recommended", f"{d.recommended} ({goal}{within}): {what}{spend}."))
     mc = Z95 * row["adopters_mc_sem"]
+    small = d.points.n > 1 and mc < 0.25 * max(row["adopters_p90"] - row["adopters_p10"], 1e-9)
     out.append(("Expected sign-ups",
                 f"{fmt.compact_count(row['adopters_mean'])} ({_range(d, row)}). Monte Carlo error ±{fmt.count(mc)} "
-                f"(95%, {per}): {'small next to the range across assumptions' if d.points.n > 1 and mc < 0.25 * max(row['adopters_p90'] - row['adopters_p10'], 1e-9) else 'what more trials would shrink'}."
+                f"(95%, {per}): "
+                f"{'small next to the range across assumptions' if small else 'what more trials would shrink'}."
                 + (f" Cost per sign-up {fmt.money(row['cost_per_adopter'])}." if pd.notna(row["cost_per_adopter"])
                    else "")))
     over = f" across {d.points.source}" if d.points.n > 1 else ""
@@ -76,8 +78,10 @@ def answer_sentences(d: Decision, results: Results) -> list[tuple[str, str]]:
         margin = (fmt.compact_count(d.margin) if d.objective is Objective.ADOPTERS else fmt.money(d.margin))
         where = (f"; the recommendation does better at {fmt.share(d.beats_runner_up)} of the assumption points"
                  if d.points.n > 1 else "")
+        margin_mc = (fmt.count(Z95 * d.margin_mc_sem) if d.objective is Objective.ADOPTERS
+                     else fmt.money(Z95 * d.margin_mc_sem))
         out.append(("Runner-up", f"{d.runner_up}, behind by {margin} {units} in expectation "
-                    f"(Monte Carlo error ±{fmt.count(Z95 * d.margin_mc_sem) if d.objective is Objective.ADOPTERS else fmt.money(Z95 * d.margin_mc_sem)}){where}."))
+                    f"(Monte Carlo error ±{margin_mc}){where}."))
     if d.robust is not None:
         rrow = d.row(d.robust)
         regret = fmt.count(rrow["regret_max"]) if d.objective is Objective.ADOPTERS else fmt.money(rrow["regret_max"])
@@ -99,8 +103,8 @@ def answer_sentences(d: Decision, results: Results) -> list[tuple[str, str]]:
     if dr is not None:
         if dr.winner is not None:
             loss = fmt.compact_count(dr.loss) if d.objective is Objective.ADOPTERS else fmt.money(dr.loss)
-            text = (f"{dr.label} (it explains {fmt.share(dr.explained)} of the recommendation's regret over the points): "
-                    f"at {dr.where}, {dr.winner} is best instead, by {loss}.")
+            text = (f"{dr.label} (it explains {fmt.share(dr.explained)} of the recommendation's regret "
+                    f"over the points): at {dr.where}, {dr.winner} is best instead, by {loss}.")
         else:
             lo = fmt.compact_count(dr.low) if d.objective is Objective.ADOPTERS else fmt.money(dr.low)
             hi = fmt.compact_count(dr.high) if d.objective is Objective.ADOPTERS else fmt.money(dr.high)

@@ -78,7 +78,6 @@ def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: floa
     colors : dict, optional
         Family -> colour (:func:`family_colors` of the run's strategies).
     """
-
     colors = colors or family_colors(strategies)
     fig = Figure(figsize=(10, 4.6))
     ax = fig.add_subplot()

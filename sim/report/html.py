@@ -35,8 +35,10 @@ figcaption{color:#555;font-size:.9em}
 table{border-collapse:collapse;font-size:.82em;margin:.6em 0}th,td{padding:.25em .55em;border-bottom:1px solid #eee;
 text-align:right;white-space:nowrap}th{background:#f6f6f6;position:sticky;top:0}td:first-child,th:first-child{text-align:left}
 tr.frontier td{background:#eef7ee;font-weight:600}details{margin:.5em 0}summary{cursor:pointer;font-weight:600}
-.scroll{overflow-x:auto;max-height:70vh}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}.note{color:#666;font-size:.9em}
-#answer dl{display:grid;grid-template-columns:13em 1fr;gap:.25em 1em;margin:.5em 0}#answer dt{font-weight:600;color:#333}
+.scroll{overflow-x:auto;max-height:70vh}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.8em}
+.note{color:#666;font-size:.9em}
+#answer dl{display:grid;grid-template-columns:13em 1fr;gap:.25em 1em;margin:.5em 0}
+#answer dt{font-weight:600;color:#333}
 #answer dd{margin:0}strong.pick{background:#e3f1e3;padding:0 .25em}
 .decision{overflow-x:auto}#decision-table{font-size:.9em}#decision-table tr.pick td{background:#e3f1e3;font-weight:600}
 #decision-table tr.robust td{background:#eef3fb}#decision-table tr.over td{color:#999}
@@ -241,7 +243,8 @@ def write_report(store: RunStore, results: Results, manifest: dict[str, Any], po
                  f"<details><summary>The scenario in words</summary>{words}</details>",
                  f"<details><summary>Every strategy at every assumption point</summary>"
                  "<p>Means over trials in real accounts and USD, with 95% confidence intervals. <b>vs baseline</b> is "
-                 f"the paired difference in sign-ups to {html.escape(s.baseline_name)}, trial by trial on common random "
+                 f"the paired difference in sign-ups to {html.escape(s.baseline_name)}, "
+                 "trial by trial on common random "
                  "numbers. Cost per adopter is cost / mean adopters. Rows on the Pareto frontier of adopters vs cost "
                  "at that point (no cheaper strategy gets more adopters) are highlighted: being on it says nothing "
                  "cheap strategies can be beaten at their price, not that they are good.</p>"

@@ -242,6 +242,7 @@ def _driver(points: AssumptionPoints, u: np.ndarray, regret: np.ndarray, candida
         e = _eta2(y, groups, w)
         if best is None or e > best[0]:
             best = (e, k)
+    assert best is not None  # points.labels is not empty (checked above)
     explained, k = best
     groups, words = _groups([v[k] for v in points.values], w)
     label = points.labels[k]

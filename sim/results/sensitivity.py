@@ -20,9 +20,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from sim.results.summary import RATIO_OUTCOMES
 from sim.input.design import Design, design_seed, salib_problem
 from sim.input.sweep import DesignKind, SweepSpec
+from sim.results.summary import RATIO_OUTCOMES
 
 #: Columns of an indices table.
 INDEX_COLUMNS = ("method", "parameter", "index", "value", "ci95_low", "ci95_high")
@@ -114,8 +114,8 @@ def indices(design: Design, table: pd.DataFrame, strategies: list[str]) -> pd.Da
     known = set(table.columns) | set(RATIO_OUTCOMES)
     for outcome in spec.outcomes:
         if outcome not in known:
-            raise ValueError(f"sweep.outcomes: '{outcome}' is not an outcome of this run "
-                             f"(outcomes: {', '.join(c for c in table.columns if c not in ('point', 'strategy', 'trial'))})")
+            outcomes = ", ".join(c for c in table.columns if c not in ("point", "strategy", "trial"))
+            raise ValueError(f"sweep.outcomes: '{outcome}' is not an outcome of this run (outcomes: {outcomes})")
     scenario = design.points[0].scenario
     frames = []
     for name in strategies:

@@ -106,8 +106,8 @@ def summarize(table: pd.DataFrame, strategies: Sequence[str], outcomes: Sequence
                 row = {"point": point} if has_point else {}
                 row.update(zip(SUMMARY_COLUMNS, (name, col, *stat, baseline, *diff), strict=True))
                 rows.append(row)
-    columns = (["point"] if has_point else []) + list(SUMMARY_COLUMNS)
-    return pd.DataFrame(rows, columns=columns)
+    names = (["point"] if has_point else []) + list(SUMMARY_COLUMNS)
+    return pd.DataFrame(rows, columns=names)
 
 
 def pareto_frontier(cost: np.ndarray, value: np.ndarray) -> np.ndarray:

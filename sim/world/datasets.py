@@ -88,7 +88,8 @@ def dataset_path(name: str, *, download: bool = True) -> Path:
     import pooch  # only needed off the project's machines
 
     try:
-        fetched = pooch.retrieve(ds.url, known_hash=f"sha256:{ds.sha256}", fname=f"{name}-{ds.files[0]}".removesuffix(".gz"),
+        fetched = pooch.retrieve(ds.url, known_hash=f"sha256:{ds.sha256}",
+                                 fname=f"{name}-{ds.files[0]}".removesuffix(".gz"),
                                  path=pooch.os_cache("advocacy-sim"), progressbar=False)
     except Exception as exc:  # network errors come in many types
         raise DatasetUnavailable(

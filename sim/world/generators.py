@@ -134,7 +134,7 @@ def barabasi_albert(n: int, m: int, rng: np.random.Generator):
     return csr_from_pairs(n, src, dst, directed=False)
 
 
-def triangular_torus(rows: int, cols: int):
+def triangular_torus(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     """Triangular lattice on a torus, every account with Z = 6 neighbours (Centola 2010's clustered networks).
 
     Account ``r * cols + c`` is tied to ``(r, c +- 1)``, ``(r +- 1, c)`` and ``(r + 1, c - 1)``,
@@ -175,7 +175,7 @@ def rewired(n: int, indptr: np.ndarray, indices: np.ndarray, swaps_per_edge: flo
     src = np.repeat(np.arange(n), np.diff(indptr))
     g = nx.Graph()
     g.add_nodes_from(range(n))
-    g.add_edges_from((int(a), int(b)) for a, b in zip(src, indices) if a < b)
+    g.add_edges_from((int(a), int(b)) for a, b in zip(src, indices, strict=True) if a < b)
     nswap = int(round(swaps_per_edge * g.number_of_edges()))
     for attempt in range(100):  # a swap sequence that disconnects the graph is redrawn (rare at Z = 6)
         h = g.copy()

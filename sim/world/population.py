@@ -242,7 +242,7 @@ def union_sorted(a, b):
 
 
 def _sorted_draws(rng, cdf, coarse, k):
-    """k indices drawn from the distribution with CDF ``cdf``, in increasing order.
+    """The ``k`` indices drawn from the distribution with CDF ``cdf``, in increasing order.
 
     Sorting the uniforms first lets the searches walk the CDF in order
     (:func:`search_sorted_keys`) and leaves the result sorted.
@@ -262,7 +262,7 @@ def _distinct_sorted(idx):
 
 
 def _sample_followers(rng, candidates, cdf, coarse, k):
-    """k distinct accounts from ``candidates`` (sorted) with probabilities given by ``cdf``."""
+    """The ``k`` distinct accounts from ``candidates`` (sorted) with probabilities given by ``cdf``."""
     if k >= len(candidates):
         return candidates
     idx = _distinct_sorted(_sorted_draws(rng, cdf, coarse, k))

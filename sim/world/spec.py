@@ -444,6 +444,7 @@ class CreatorsSpec(Spec):
         return {**data, "roster": str(path), "sha256": found}
 
     def model_post_init(self, context: Any) -> None:
+        """Attach the roster parsed during validation (cached by content hash)."""
         self._parsed = _ROSTERS.get(self.sha256)
 
     def parsed(self) -> Roster:
@@ -527,6 +528,7 @@ class CreatorAudienceWorld(Spec):
 
 
 def world_kind(data: Any) -> str:
+    """The world's ``kind`` (``network`` when absent), from raw YAML data or a parsed spec."""
     if isinstance(data, dict):
         return data.get("kind", "network")
     return getattr(data, "kind", "network")

@@ -69,7 +69,7 @@ def test_one_hop_share_without_deep_trials_is_one():
 
 
 def test_abs_engagement_peak_is_the_vertex():
-    """log E = -0.5 (x - log 1e6)^2 + 10 exactly: the peak is at 1e6 followers; a straight line
+    """With log E = -0.5 (x - log 1e6)^2 + 10 exactly: the peak is at 1e6 followers; a straight line
     (absolute engagement rising over the range) has no top: +inf."""
     followers = np.geomspace(1e3, 3e6, 40)
     x = np.log(followers)
@@ -111,7 +111,8 @@ def test_systematic_resample_counts():
 
 def _posterior(tmp_path: Path, rows: int = 50, weight: bool = True, **extra) -> Path:
     rng = np.random.default_rng(3)
-    data = {"world.tiers.micro.engagement": rng.uniform(0.1, 0.2, rows), "model.threshold.max": rng.uniform(10, 30, rows),
+    data = {"world.tiers.micro.engagement": rng.uniform(0.1, 0.2, rows),
+            "model.threshold.max": rng.uniform(10, 30, rows),
             "model.peer_reach": np.full(rows, 1.0), **extra}
     if weight:
         data["weight"] = rng.dirichlet(np.ones(rows))

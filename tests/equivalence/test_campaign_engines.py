@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.base.kernel_records import build
+from sim.base.rng import Stream, derive, lane_below, root_key, trial_key, uniform
 from sim.campaign import agents as campaign_agents
 from sim.campaign import kernel as ck
 from sim.campaign import model as campaign
 from sim.campaign.family import compile_campaign
-from sim.base.kernel_records import build
-from sim.base.rng import Stream, derive, lane_below, root_key, trial_key, uniform
 from sim.input.scenario import Scenario
 from sim.world.build import build_world
 from sim.world.spec import CreatorAudienceWorld

@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.classic import agents
 from sim.classic import kernel as cascade
 from sim.classic.model import ThresholdArrays, compile_model
@@ -32,7 +33,6 @@ from sim.classic.spec import (
     RandomRecruits,
     TopDegreeRecruits,
 )
-from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 ROOT = root_key(20250114)

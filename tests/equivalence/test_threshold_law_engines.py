@@ -11,12 +11,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.classic import agents
 from sim.classic import kernel as cascade
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 ROOT = root_key(7788)

@@ -185,7 +185,7 @@ def test_without_a_posterior_the_fitted_intervals_are_sampled(tmp_path):
 
 
 def test_a_calibrated_parameter_varied_by_hand_is_refused(tmp_path):
-    """macro trust is calibrated: listed as an assumption (varied by hand) it is refused, located."""
+    """The macro trust is calibrated: listed as an assumption (varied by hand) it is refused, located."""
     assumptions = yaml.safe_load((ROOT / "calibration" / "assumptions.yaml").read_text())
     assumptions["fitted"]["parameters"] = [f for f in assumptions["fitted"]["parameters"] if f["name"] != "macro_trust"]
     assumptions["assumptions"].append({"name": "macro_trust", "path": "world.tiers.macro.trust", "low": 0.15,
@@ -315,7 +315,7 @@ def test_blocks_are_salibs_a_and_b():
 
 
 def test_sobol_indices_of_an_additive_function():
-    """y = 4 x0 + 2 x1 + 0 x2 on the unit cube: S_i = a_i^2 / sum a^2 = 0.8, 0.2, 0 (first = total)."""
+    """With y = 4 x0 + 2 x1 + 0 x2 on the unit cube: S_i = a_i^2 / sum a^2 = 0.8, 0.2, 0 (first = total)."""
     x = _saltelli(1024, 3)
     y = 4 * x[:, 0] + 2 * x[:, 1]
     idx = sobol_indices(y, ["a", "b", "c"], seed=5).set_index("parameter")
@@ -386,10 +386,12 @@ def test_a_groups_break_even_is_its_most_telling_member(tmp_path):
 # --------------------------------------------------------------------------- a world where the claims are false
 
 def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
-    """Celebrities far more persuasive than micro creators, conviction forgotten fast and no trust
-    growth: the claims fail, the audit reports each verdict and exits 0 (a verdict is a finding, never
-    a check). (Without decay, conviction summed over an ambassador's 12 weekly posts can beat the
-    burst at the calibrated posterior's higher threshold scales: then the claim is not false.)"""
+    """Celebrities far more persuasive, conviction forgotten fast, no trust growth: the claims fail.
+
+    Celebrities far more persuasive than micro creators, conviction forgotten fast and no trust
+    growth: the audit reports each verdict and exits 0 (a verdict is a finding, never a check).
+    (Without decay, conviction summed over an ambassador's 12 weekly posts can beat the burst at
+    the calibrated posterior's higher threshold scales: then the claim is not false.)"""
     from sim.cli import main
 
     assumptions = yaml.safe_load((ROOT / "calibration" / "assumptions.yaml").read_text())

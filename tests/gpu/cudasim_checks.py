@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.classic import cuda_kernel as gpu
 from sim.classic import kernel as cpu
 from sim.classic.model import IndependentCascadeArrays, ThresholdArrays, compile_model
@@ -37,7 +38,6 @@ from sim.classic.spec import (
     SignalThresholds,
     UniformThresholds,
 )
-from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph
@@ -143,7 +143,7 @@ def test_ic_weighted_cascade_step_limit(ba):
 
 
 def test_ic_certain_and_impossible_edges(ba):
-    """p = 1 (the threshold 2**56, past the top digit) and p = 0."""
+    """Edge cases p = 1 (the threshold 2**56, past the top digit) and p = 0."""
     plan = _plan(ba, "fixed")
     for p in (1.0, 0.0):
         model = compile_model(IndependentCascade(kind="independent_cascade", edge_prob=p), ba)

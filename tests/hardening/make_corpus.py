@@ -80,7 +80,8 @@ for old, new, key in [
     ("seed: 1", "sed: 1", "sed"), ("trials: 10", "trails: 10", "trails"),
     ("edge_prob: 0.2", "edgeprob: 0.2", "model.edgeprob"), ("mean_degree: 3.0", "mean_degre: 3.0", "mean_degre"),
     ("count: 2}", "cuont: 2}", "recruits.cuont"), ("kind: erdos_renyi", "kind: erdos_reny", "world.graph.kind"),
-    ("kind: independent_cascade", "kind: independent_cascad", "model.kind"), ("rule: random", "rule: randon", "recruits.rule"),
+    ("kind: independent_cascade", "kind: independent_cascad", "model.kind"),
+    ("rule: random", "rule: randon", "recruits.rule"),
 ]:
     case(f"typo_{key.replace('.', '_')}", sub(CLASSIC, old, new), key, "")
 for old, new, key in [
@@ -92,7 +93,8 @@ for old, new, key in [
 
 # --- wrong types
 for old, new, key in [
-    ("seed: 1", "seed: one", "seed"), ("trials: 10", "trials: '10'", "trials"), ("trials: 10", "trials: 10.5", "trials"),
+    ("seed: 1", "seed: one", "seed"), ("trials: 10", "trials: '10'", "trials"),
+    ("trials: 10", "trials: 10.5", "trials"),
     ("trials: 10", "trials: [10]", "trials"), ("n: 200", "n: two hundred", "world.graph.n"),
     ("edge_prob: 0.2", "edge_prob: high", "model.edge_prob"), ("edge_prob: 0.2", "edge_prob: true", "model.edge_prob"),
     ("count: 2}", "count: [2]}", "recruits.count"), ("name: classic", "name: [classic]", "name"),
@@ -101,8 +103,10 @@ for old, new, key in [
     case(f"type_{key.replace('.', '_')}_{len(CASES)}", sub(CLASSIC, old, new), key, "")
 for old, new, key in [
     ("days: 14", "days: two weeks", "days"), ("scale: 10", "scale: big", "world.scale"),
-    ("followers: [1000, 3000]", "followers: 1000", "followers"), ("days: [0]}]\n  - name: mega", "days: 0}]\n  - name: mega", "days"),
-    ("platforms: {instagram: 0.9}", "platforms: [instagram]", "platforms"), ("rate_card: {instagram: {micro: 300, mega: 20000}}",
+    ("followers: [1000, 3000]", "followers: 1000", "followers"),
+    ("days: [0]}]\n  - name: mega", "days: 0}]\n  - name: mega", "days"),
+    ("platforms: {instagram: 0.9}", "platforms: [instagram]", "platforms"),
+    ("rate_card: {instagram: {micro: 300, mega: 20000}}",
      "rate_card: {instagram: {micro: cheap, mega: 20000}}", "rate_card.instagram.micro"),
 ]:
     case(f"type_campaign_{key.replace('.', '_')}_{len(CASES)}", sub(CAMPAIGN, old, new), key, "")
@@ -127,7 +131,8 @@ for old, new, key, msg in [
     ("n: 200", "n: -5", "world.graph.n", "greater than or equal to 1"),
     ("n: 200", "n: 0", "world.graph.n", "greater than or equal to 1"),
     ("trials: 10", "trials: -1", "trials", ""), ("trials: 10", "trials: 0", "trials", ""),
-    ("n: 200", "n: 1000000000000", "world", "GiB"), ("mean_degree: 3.0", "mean_degree: 1e300", "world.graph", "exceeds n - 1"),
+    ("n: 200", "n: 1000000000000", "world", "GiB"),
+    ("mean_degree: 3.0", "mean_degree: 1e300", "world.graph", "exceeds n - 1"),
     ("seed: 1", "seed: -1", "seed", ""), ("seed: 1", "seed: 18446744073709551616", "seed", ""),
     ("count: 2}", "count: 5000}", "recruits", "5000"), ("count: 2}", "count: -2}", "recruits.count", ""),
 ]:
@@ -159,10 +164,11 @@ case("huge_file", "name: x\n" + "# padding\n" * 120_000, "", "the limit is")
 
 # --- YAML bombs, aliases, tags, duplicate keys
 bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh")) + "name: *h\n"
+    f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)) + "name: *h\n"
 case("billion_laughs", bomb, "", "aliases")
 case("alias_scalar", sub(CLASSIC, "seed: 1", "seed: &s 1\ntrials_again: *s"), "", "aliases")
-case("alias_merge", sub(CLASSIC, "recruits: {rule: random, count: 2}", "base: &b {rule: random}\nrecruits: {<<: *b, count: 2}"),
+case("alias_merge", sub(CLASSIC, "recruits: {rule: random, count: 2}",
+                        "base: &b {rule: random}\nrecruits: {<<: *b, count: 2}"),
      "", "aliases")
 case("python_object", sub(CLASSIC, "name: classic", "name: !!python/object/apply:os.system ['echo pwned']"), "", "tag")
 case("python_name", sub(CLASSIC, "seed: 1", "seed: !!python/name:os.system"), "", "tag")
@@ -171,7 +177,8 @@ case("binary_tag", sub(CLASSIC, "name: classic", "name: !!binary aGVsbG8="), "",
 case("timestamp_tag", sub(CLASSIC, "name: classic", "name: !!timestamp 2001-12-14"), "", "tag")
 case("duplicate_top", sub(CLASSIC, "trials: 10", "trials: 10\ntrials: 20"), "", "duplicate key trials")
 case("duplicate_nested", sub(CLASSIC, "n: 200,", "n: 200, n: 300,"), "", "duplicate key world.graph.n")
-case("duplicate_campaign", sub(CAMPAIGN, "reshare: 0.1", "reshare: 0.1, reshare: 0.2"), "", "duplicate key model.reshare")
+case("duplicate_campaign", sub(CAMPAIGN, "reshare: 0.1", "reshare: 0.1, reshare: 0.2"), "",
+     "duplicate key model.reshare")
 case("nonstring_key", sub(CLASSIC, "seed: 1", "seed: 1\n[1, 2]: x"), "", "keys must be names")
 
 # --- malformed and self-contradictory edge lists
@@ -200,10 +207,13 @@ for name, content, msg in [
     ("json_nested_pair", '{"edges": [[[0], {"a": 1}]]}', "not a [source, target] pair"),
     ("json_labels_list", '{"edges": [[0, 1]], "labels": [1, 2]}', "'labels' must be a mapping"),
 ]:
-    case(f"edges_{name}", edgelist_scenario(f"{name}.json", fmt="json"), "world.graph.path", msg, {f"{name}.json": content})
-case("edges_weights_missing", edgelist_scenario("plain.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
+    case(f"edges_{name}", edgelist_scenario(f"{name}.json", fmt="json"), "world.graph.path", msg,
+         {f"{name}.json": content})
+case("edges_weights_missing",
+     edgelist_scenario("plain.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
      "model", "weight", {"plain.txt": EDGES})
-case("edges_weight_above_one", edgelist_scenario("heavy.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
+case("edges_weight_above_one",
+     edgelist_scenario("heavy.txt", model="{kind: independent_cascade, edge_prob: edge_weight}"),
      "model", "", {"heavy.txt": "0 1 2.5\n1 2 0.5\n"})
 case("edges_unknown_recruit", edgelist_scenario("known.txt", recruits="{rule: explicit, nodes: [42]}"),
      "recruits.nodes", "42", {"known.txt": EDGES})
@@ -219,13 +229,15 @@ case("missing_parameters_file", sub(CAMPAIGN, "seed: 1", "seed: 1\nparameters: c
 
 # --- self-contradictory scenarios
 for old, new, key, msg in [
-    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2, fraction: 0.1}", "recruits", "exactly one"),
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2, fraction: 0.1}", "recruits",
+     "exactly one"),
     ("recruits: {rule: random, count: 2}", "recruits: {rule: random}", "recruits", "exactly one"),
     ("recruits: {rule: random, count: 2}", "", "", "give exactly one of 'recruits'"),
     ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2}\nstrategies: [{name: a, recruits: "
      "{rule: random, count: 1}}]", "", "exactly one"),
     ("mean_degree: 3.0", "mean_degree: 500.0", "world.graph", "exceeds n - 1"),
-    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2}\ncascade_trees: [0]", "", "campaign model only"),
+    ("recruits: {rule: random, count: 2}", "recruits: {rule: random, count: 2}\ncascade_trees: [0]", "",
+     "campaign model only"),
     ("recruits: {rule: random, count: 2}", "strategies: [{name: a, recruits: {rule: random, count: 1}}, "
      "{name: a, recruits: {rule: top_degree, count: 1}}]", "", "unique"),
     ("model: {kind: independent_cascade, edge_prob: 0.2}", "model: {kind: campaign}", "", "creator_audience world"),
@@ -239,8 +251,10 @@ for old, new, key, msg in [
     ("share: 1.0", "share: 0.5", "world.audience", "segment shares must sum to 1"),
     ("creators: 3, days: [0]}]\n  - name: mega", "budget: 100, days: [0]}]\n  - name: mega",
      "strategies.0.posts.0.budget", "buys no partner"),
-    ("creators: 3, days: [0]}]\n  - name: mega", "creators: 3, budget: 900, days: [0]}]\n  - name: mega", "", "exactly one"),
-    ("model: {kind: campaign, reshare: 0.1}", "model: {kind: independent_cascade, edge_prob: 0.1}", "", "campaign model"),
+    ("creators: 3, days: [0]}]\n  - name: mega", "creators: 3, budget: 900, days: [0]}]\n  - name: mega", "",
+     "exactly one"),
+    ("model: {kind: campaign, reshare: 0.1}", "model: {kind: independent_cascade, edge_prob: 0.1}", "",
+     "campaign model"),
     ("strategies:", "baseline: nobody\nstrategies:", "", "baseline 'nobody'"),
     ("trials: 4", "trials: 4\ncascade_trees: [9]", "", "is not run"),
     ("strategies:", "sweep: {uncertainties: [{path: model.reshar, levels: [0.1]}]}\nstrategies:",
@@ -261,9 +275,11 @@ DEEP = 5000
 case("deep_flow_lists", CLASSIC + "extra: " + "[" * DEEP + "]" * DEEP + "\n", "", "at most 64 are allowed")
 case("deep_flow_mappings", CLASSIC + "extra: " + "{a: " * DEEP + "1" + "}" * DEEP + "\n", "", "at most 64 are allowed")
 case("deep_block_lists", CLASSIC + "extra:\n  " + "- " * DEEP + "1\n", "", "at most 64 are allowed")
-case("deep_block_mappings", CLASSIC + "extra:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(100)) + " " * 101 + "1\n",
+case("deep_block_mappings",
+     CLASSIC + "extra:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(100)) + " " * 101 + "1\n",
      "", "at most 64 are allowed")
-case("deep_in_a_key", sub(CLASSIC, "seed: 1", "seed: 1\n" + "[" * 100 + "]" * 100 + ": 1"), "", "at most 64 are allowed")
+case("deep_in_a_key", sub(CLASSIC, "seed: 1", "seed: 1\n" + "[" * 100 + "]" * 100 + ": 1"), "",
+     "at most 64 are allowed")
 case("deep_in_a_block", sub(CLASSIC, "model: {kind: independent_cascade, edge_prob: 0.2}",
                              "model: {kind: independent_cascade, edge_prob: " + "[" * 80 + "0.2" + "]" * 80 + "}"),
      "", "at most 64 are allowed")
@@ -272,7 +288,8 @@ case("int_hex_5000_digits", sub(CLASSIC, "seed: 1", "seed: 0x" + "f" * 5000), "s
 case("int_past_64_bits", sub(CLASSIC, "n: 200", "n: 36893488147419103232"), "world.graph.n", "64-bit")
 case("int_tag_not_a_number", sub(CLASSIC, "seed: 1", "seed: !!int abc"), "seed", "is not an integer")
 case("int_only_underscores", sub(CLASSIC, "seed: 1", "seed: 0x_"), "seed", "is not an integer")
-case("float_tag_not_a_number", sub(CLASSIC, "edge_prob: 0.2", "edge_prob: !!float abc"), "model.edge_prob", "not a number")
+case("float_tag_not_a_number", sub(CLASSIC, "edge_prob: 0.2", "edge_prob: !!float abc"), "model.edge_prob",
+     "not a number")
 case("bool_tag_not_a_bool", sub(CLASSIC, "mean_degree: 3.0}", "mean_degree: 3.0, directed: !!bool maybe}"),
      "world.graph.directed", "true or false")
 case("merge_key", sub(CLASSIC, "recruits: {rule: random, count: 2}", "recruits: {<<: {rule: random}, count: 2}"),

@@ -16,8 +16,8 @@ import sim.execution.runner as runner
 import sim.execution.store as store_module
 from sim import load_scenario, run
 from sim.cli import main
-from sim.input.scenario import ScenarioError
 from sim.execution.store import RunStore
+from sim.input.scenario import ScenarioError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from sweep_world import write  # noqa: E402

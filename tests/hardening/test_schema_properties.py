@@ -11,8 +11,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.input.scenario import Scenario, ScenarioError, parse_scenario
 from sim.input.design import design
+from sim.input.scenario import Scenario, ScenarioError, parse_scenario
 
 BASE = yaml.safe_load("""
 name: prop

@@ -31,7 +31,8 @@ SCENARIO = {
                       "mixes": {"celebrity": {"mega.instagram": 1.0},
                                 "micro": {"micro.instagram": 1.0},
                                 "nano": {"nano.instagram": 1.0}},
-                      "schedules": {"burst": {"days": [0]}, "weekly": {"schedule": {"start": 0, "every": 7, "count": 2}}}},
+                      "schedules": {"burst": {"days": [0]},
+                                    "weekly": {"schedule": {"start": 0, "every": 7, "count": 2}}}},
     "sweep": {"uncertainties": [{"path": "model.trust_growth", "name": "trust_growth", "levels": [0.0, 0.2]}]},
 }
 

@@ -45,7 +45,8 @@ def kill_after(proc: subprocess.Popen, store: RunStore, parts: int, timeout: flo
 def test_killed_sweep_resumes_to_the_uninterrupted_table(tmp_path):
     # 8 points x 12 strategies x 2 chunks = 192 chunks of 64 trials: a few seconds of work.
     path = write(tmp_path, sweep={"uncertainties": [
-        {"path": "model.trust_growth", "name": "trust_growth", "levels": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]}]})
+        {"path": "model.trust_growth", "name": "trust_growth",
+         "levels": [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]}]})
     scenario = load_scenario(path)
     reference = run(scenario)  # uninterrupted, in memory
     total = 8 * 12 * 2

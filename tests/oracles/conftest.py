@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.base.rng import root_key
 from sim.classic.kernel import activation_times, final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import IndependentCascade, LinearThreshold
-from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import ErdosRenyiGraph

@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from conftest import ic, lt, simulate
 
+from sim.base.rng import root_key
 from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import ExplicitRecruits, RandomRecruits
-from sim.base.rng import root_key
 from sim.world.graph import FlatGraph
 
 RECRUITS = [3, 150, 377]

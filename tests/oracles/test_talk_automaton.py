@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.experiments.talk import NEVER, informed_periods, penetration_times
 from sim.base.rng import root_key
+from sim.experiments.talk import NEVER, informed_periods, penetration_times
 
 K_SE = 4.0
 

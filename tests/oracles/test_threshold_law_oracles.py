@@ -20,12 +20,12 @@ from conftest import K_SE, mean_se
 from scipy.special import ndtri
 from scipy.stats import norm
 
+from sim.base.rng import normal_quantile, normal_quantile_jit, root_key
 from sim.classic import theory
 from sim.classic.kernel import final_sizes
 from sim.classic.model import compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import GeneralThreshold
-from sim.base.rng import normal_quantile, normal_quantile_jit, root_key
 from sim.world.graph import FlatGraph
 
 NONE = RecruitPlan(np.zeros(0, dtype=np.int32), 0)

@@ -28,11 +28,11 @@ from scipy.optimize import brentq
 from scipy.special import factorial
 from scipy.stats import binom, poisson
 
+from sim.base.rng import root_key
 from sim.classic.kernel import activation_times
 from sim.classic.model import compile_model
 from sim.classic.recruits import plan_recruits
 from sim.classic.spec import FractionalThreshold, RandomRecruits
-from sim.base.rng import root_key
 
 PHI = 0.18
 K_STAR = int(np.floor(1.0 / PHI))  # 5: degree-k nodes with 1 / k >= phi are vulnerable

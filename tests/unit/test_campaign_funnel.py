@@ -68,7 +68,7 @@ def test_star_engagers_binomial_and_engaged_share_of_adopters(adoption):
 
 
 def test_star_repeated_posts_count_each_engager_once():
-    """k = 3 posts at reach r = 0.5: E[engagers] = F (1 - (1 - r e)^3), below E[engagements] = 3 F r e."""
+    """With k = 3 posts at reach r = 0.5: E[engagers] = F (1 - (1 - r e)^3), below E[engagements] = 3 F r e."""
     e, r, k = 0.4, 0.5, 3
     pop, schedule, out, tot = _run(_star(engagement=e, adoption="independent", days=[0, 2, 4], reach=r), trials=300)
     f = int(pop.followers_sim[schedule.partner_creator[0]])

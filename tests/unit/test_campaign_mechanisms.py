@@ -105,7 +105,7 @@ def test_action_hits_both_funnel_rates():
 @pytest.mark.parametrize(("k", "synergy", "cap"), [(2, 0.0, 3), (2, 1.0, 3), (3, 0.5, 3), (4, 0.5, 3), (3, -0.8, 3),
                                                     (3, 1.0, 1)])
 def test_distinct_sources_weigh_conviction(k, synergy, cap):
-    """k creators, one post each on day 0, dose x = 0.5 each: P(adopt) = min(1, min(k, cap)^s k x / theta)."""
+    """With k creators, one post each on day 0, dose x = 0.5 each: P(adopt) = min(1, min(k, cap)^s k x / theta)."""
     theta, x = 6.0, 0.5
     sc = _star(creators=k, model={"threshold": {"max": theta, "interest_effect": 0.0},
                                   "sources": {"synergy": synergy, "cap": cap}})

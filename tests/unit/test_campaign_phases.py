@@ -8,8 +8,8 @@ import numba as nb
 import numpy as np
 import pytest
 
-from sim.campaign import kernel as ck
 from sim.base.rng import LANE_SCALE, lane_below, lane_tie_below, lane_word, root_key, trial_key
+from sim.campaign import kernel as ck
 
 
 @nb.njit(cache=False)

@@ -12,7 +12,7 @@ from sim.world.generators import rewired, torus_sides, triangular_torus
 def _nx(n, indptr, indices):
     g = nx.Graph()
     g.add_nodes_from(range(n))
-    g.add_edges_from(zip(np.repeat(np.arange(n), np.diff(indptr)).tolist(), indices.tolist()))
+    g.add_edges_from(zip(np.repeat(np.arange(n), np.diff(indptr)).tolist(), indices.tolist(), strict=True))
     return g
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.base.rng import root_key
 from sim.classic import kernel as cascade
 from sim.classic.model import IndependentCascadeArrays, compile_model
 from sim.classic.recruits import RecruitPlan
 from sim.classic.spec import IndependentCascade
-from sim.base.rng import root_key
 from sim.world.build import build_graph
 from sim.world.graph import FlatGraph
 from sim.world.spec import BarabasiAlbertGraph

@@ -7,10 +7,10 @@ from typing import Annotated, NamedTuple
 import numpy as np
 import pytest
 
+from sim.base.kernel_records import Array, RecordError, Scalar, build, fields
 from sim.campaign import kernel as ck
 from sim.campaign.model import kernel_records, params_record, posts_record, world_record
 from sim.classic import kernel as cascade
-from sim.base.kernel_records import Array, RecordError, Scalar, build, fields
 from sim.world.graph import FlatGraph
 
 

@@ -13,10 +13,10 @@ import yaml
 
 from sim import Scenario, load_scenario, run
 from sim.cli import main
-from sim.results.assumptions import AssumptionPoints
 from sim.optimize.compare import paired_gain
 from sim.optimize.plan import Params, resolve
 from sim.optimize.search import build_plan, cell_capacity, contexts, search
+from sim.results.assumptions import AssumptionPoints
 
 WORLD = {
     "kind": "creator_audience", "scale": 20.0,

@@ -36,7 +36,7 @@ def test_numpy_and_numba_agree_bit_for_bit():
 
 
 def test_python_int_keys_do_not_become_floats():
-    """numba turns int64 op uint64 into float64; a plain int key must still give exact draws."""
+    """Numba turns int64 op uint64 into float64; a plain int key must still give exact draws."""
     key = 0x1234_5678_9ABC_DEF0  # below 2**63: numba types a plain int as int64
     assert _jit_uniforms(key, 1000).tolist() == uniforms(np.uint64(key), np.arange(1000)).tolist()
     root = int(root_key(7))

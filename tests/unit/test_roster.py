@@ -193,7 +193,8 @@ def test_the_report_describes_a_roster_world_by_its_file_and_own_prices(tmp_path
     s = load_scenario(write(tmp_path))
     prep = prepare(s)
     words = " ".join(family_of(s).describe(s, prep.world_facts()))
-    assert "1 nano creators" in words and "3 micro creators" in words and "(the planner's roster, creators.csv)" in words
+    assert "1 nano creators" in words and "3 micro creators" in words
+    assert "(the planner's roster, creators.csv)" in words
     assert "Prices per post: each creator's own (the roster's price_per_post)." in words
 
 

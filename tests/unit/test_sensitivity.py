@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sim.input.design import sample
-from sim.results.sensitivity import analyze
 from sim.input.sweep import SweepSpec
+from sim.results.sensitivity import analyze
 
 PI = math.pi
 
@@ -49,7 +49,7 @@ def test_sobol_indices_of_the_ishigami_function():
 
 
 def test_morris_effects_of_a_linear_function_are_its_slopes_times_ranges():
-    """y = 3 x0 - 2 x1 + 0 x2: every elementary effect of x_i is a_i x (range of x_i)."""
+    """With y = 3 x0 - 2 x1 + 0 x2: every elementary effect of x_i is a_i x (range of x_i)."""
     bounds = [(0.0, 2.0), (10.0, 15.0), (-1.0, 1.0)]
     s = spec("morris", 20, bounds, morris_levels=4)
     x = sample(s, seed=7)

@@ -50,7 +50,8 @@ def test_delta_method_interval_of_a_ratio_difference_covers_95_percent():
     true difference 95% of the time, within 3 binomial standard errors."""
     rng = np.random.default_rng(3)
     big = study(np.random.default_rng(99), 400_000)
-    truth = 400.0 / big[big.strategy == "alt"]["adopted"].mean() - 1000.0 / big[big.strategy == "base"]["adopted"].mean()
+    truth = (400.0 / big[big.strategy == "alt"]["adopted"].mean()
+             - 1000.0 / big[big.strategy == "base"]["adopted"].mean())
     studies = 2000
     hits = 0
     for _ in range(studies):

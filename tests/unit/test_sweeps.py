@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from sim import parse_scenario, run
-from sim.input.scenario import Scenario, ScenarioError
-from sim.input.design import design
 from sim.execution.executor import ExecutorKind, ExecutorSpec
+from sim.input.design import design
+from sim.input.scenario import Scenario, ScenarioError
 
 WORLD = {
     "kind": "creator_audience", "scale": 20.0,
