@@ -118,9 +118,11 @@ def table(definition, folder: Path = TABLES) -> str:
             out.append(f"| `{c.id}` | | not yet run (the published tables predate this comparison) | | | | | |")
             continue
         for r in mine.itertuples():
-            out.append(f"| `{c.id}` | {r.platform} | {_pct(r.share_holds)} ({_pct(r.share_low)}-{_pct(r.share_high)}) | "
-                       f"{r.median_ratio:.3g} [{r.median_low:.3g}, {r.median_high:.3g}] | {r.verdict} | {r.conditions} | "
-                       f"{r.top_parameters} | {_breakevens(be, c.id, r.platform) or 'none in range'} |")
+            share = f"{_pct(r.share_holds)} ({_pct(r.share_low)}-{_pct(r.share_high)})"
+            ratio = f"{r.median_ratio:.3g} [{r.median_low:.3g}, {r.median_high:.3g}]"
+            bes = _breakevens(be, c.id, r.platform) or "none in range"
+            out.append(f"| `{c.id}` | {r.platform} | {share} | {ratio} | {r.verdict} | {r.conditions} | "
+                       f"{r.top_parameters} | {bes} |")
     return "\n".join(out)
 
 
@@ -142,7 +144,8 @@ def rewritten(definition, folder: Path = TABLES, root: Path = ROOT) -> dict[Path
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite the blocks (or, with ``--check``, exit 1 where one is stale)."""
-    parser = argparse.ArgumentParser(prog="python -m sim.experiments.claims_summary", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.experiments.claims_summary",
+                                     description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a block differs from the tables")
     args = parser.parse_args(argv)
     from sim.experiments import load_experiment
