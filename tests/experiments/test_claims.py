@@ -591,7 +591,7 @@ def test_the_summary_is_written_from_the_tables_and_kept_current(tmp_path):
     """README's summary and calibration.md §7's table are the writer's output over the published tables
     (no hand-typed number can drift from them); a row of the current comparison is quoted, a row of an
     earlier comparison under the same id is not."""
-    from sim.experiments import claims_summary as cs
+    from sim.experiments import claims as cs
     from sim.experiments.claims import fingerprint
 
     spec = load_experiment(ROOT / "experiments" / "source_claims.yaml")
@@ -606,7 +606,7 @@ def test_the_summary_is_written_from_the_tables_and_kept_current(tmp_path):
     pd.DataFrame([row, old]).to_csv(tmp_path / "claims.csv", index=False)
     pd.DataFrame([{"claim": "dilution", "platform": "mix", "parameter": "dilution", "value": 0.41, "low": 0.35,
                    "high": 0.47}]).to_csv(tmp_path / "breakeven.csv", index=False)
-    text = cs.summary(spec, tmp_path)
+    text = cs.summary_text(spec, tmp_path)
     line = next(x for x in text.splitlines() if "`dilution`" in x)
     assert "holds in **62%** (50%-73%) of the space on mix (instagram 50%, tiktok 70%)" in line
     assert "Holds when dilution < 0.41" in line and "dilution = 0.41 [0.35, 0.47]" in line
