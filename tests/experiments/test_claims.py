@@ -613,3 +613,31 @@ def test_the_summary_is_written_from_the_tables_and_kept_current(tmp_path):
     assert "Not yet run" in next(x for x in text.splitlines() if "`hybrid`" in x)
     assert len([x for x in text.splitlines() if x.startswith("- **")]) == sum(
         c.kind == "claim" for c in spec.parameters.claims)
+
+
+def test_a_full_run_rewrites_the_summary_of_the_checkout_it_publishes_to(tmp_path):
+    """What Report.write calls after publishing: the README block and §7's table of that checkout, from the
+    tables just published (a checkout without README or markers is left alone)."""
+    from sim.experiments.claims import _publish_summary, fingerprint
+
+    spec = load_experiment(ROOT / "experiments" / "source_claims.yaml")
+    root = tmp_path / "checkout"
+    docs = root / "docs" / "source_claims"
+    docs.mkdir(parents=True)
+    shutil.copy(ROOT / "README.md", root / "README.md")
+    shutil.copy(ROOT / "docs" / "calibration.md", root / "docs" / "calibration.md")
+    c = next(c for c in spec.parameters.claims if c.id == "hybrid")
+    pd.DataFrame([{"claim": "hybrid", "kind": "claim", "platform": "mix", "share_holds": 0.25, "share_low": 0.1,
+                   "share_high": 0.5, "verdict": "depends on x and y", "conditions": "holds when x > 1",
+                   "definition": fingerprint(spec.parameters, c)}]).to_csv(docs / "claims.csv", index=False)
+    pd.DataFrame([{"claim": "hybrid", "platform": "mix", "share_holds": 0.25, "share_low": 0.1, "share_high": 0.5,
+                   "median_ratio": 0.8, "median_low": 0.7, "median_high": 0.9, "verdict": "depends on x and y",
+                   "conditions": "holds when x > 1", "top_parameters": "x (0.50)"}]).to_csv(docs / "platforms.csv",
+                                                                                          index=False)
+    _publish_summary(spec, docs)
+    assert "`hybrid`** (" in (root / "README.md").read_text()
+    assert "holds in **25%** (10%-50%) of the space on mix" in (root / "README.md").read_text()
+    assert "| `hybrid` | mix | 25% (10%-50%) | 0.8 [0.7, 0.9] |" in (root / "docs" / "calibration.md").read_text()
+    bare = tmp_path / "bare" / "docs" / "source_claims"
+    bare.mkdir(parents=True)
+    _publish_summary(spec, bare)  # no README: nothing to do, no error
