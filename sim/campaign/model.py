@@ -418,6 +418,7 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
     if levels is None:
         levels = creator_levels(pop, world)
     align = alignment_factor(pop.alignment, model.alignment_weight)
+    followers_sim = pop.followers_sim  # once: the property differences the whole graph's offsets
     partners, ppost, pcost, pfee = [], [], [], []
     rows = []  # (day, partner index, account, channel, factor, n_disc, d_eng, d_trust, n_press, p_eng, p_trust)
     for group, price, chosen, *own in groups:
@@ -447,7 +448,7 @@ def _assemble(pop: Population, world: CreatorAudienceWorld, model: CampaignModel
             pcost.append(price.total if costs is None else float(costs[i]))
             pfee.append(price.partnership)
             account = pop.creator_account(int(c))
-            followers = int(pop.followers_sim[c])
+            followers = int(followers_sim[c])
             for d in days:
                 shock = plat.shock.reach_factor if plat.shock is not None and d >= plat.shock.day else 1.0
                 n_disc = int(round(plat.discovery * followers * shock))

@@ -59,9 +59,12 @@ SINGLE = ("instagram", "tiktok")
 MIX = "mix"
 PlatformName = Literal["instagram", "tiktok", "mix"]
 ArmRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(@(instagram|tiktok|mix))?$", max_length=60)]
-Quantity = Literal["cost_per_adopter", "actions_per_reached", "engagements_per_follower", "adopters"]
+Quantity = Literal["cost_per_adopter", "actions_per_reached", "engagements_per_follower", "adopters", "reach",
+                   "cost_per_engagement", "reshare_multiplier"]
 #: Quantities where less is better (the log advantage is versus over arm).
-LOWER_IS_BETTER = frozenset({"cost_per_adopter"})
+LOWER_IS_BETTER = frozenset({"cost_per_adopter", "cost_per_engagement"})
+#: Tiers an arm may hire (``celebrity``: a real celebrity, 10M-500M followers, docs/model.md §7.12).
+TierName = Literal["nano", "micro", "macro", "mega", "celebrity"]
 #: The fewest adopters a trial mean is taken to be (half an adopter over all trials), so that a
 #: point where an arm persuades nobody gives a finite, very unfavourable log advantage.
 HALF = 0.5
@@ -80,7 +83,7 @@ class ArmPosts(Spec):
     the post group's distance from the core message (the model's dilution, docs/model.md §7.5).
     """
 
-    tier: Literal["nano", "micro", "macro", "mega"]
+    tier: TierName
     creators: Annotated[int, Field(ge=1)] | None = None
     budget: Annotated[float, Field(gt=0)] | None = None
     budget_of: ArmRef | None = None
@@ -107,9 +110,15 @@ class ArmPosts(Spec):
 
 
 class Arm(Spec):
-    """A campaign arm: its post groups (one per tier, each on every platform the arm is read on)."""
+    """A campaign arm: its post groups (one per tier, each on every platform the arm is read on).
+
+    ``scenario`` names a scenario variant of the definition (``parameters.variants``) the arm runs
+    in instead of the point's own scenario (the participation claim: the point's re-share propensity
+    scaled for the arm's tier).
+    """
 
     posts: Annotated[list[ArmPosts], Field(min_length=1, max_length=4)]
+    scenario: Label | None = None
 
 
 class ComparisonSpec(Spec):
@@ -126,11 +135,25 @@ class ComparisonSpec(Spec):
     reading : str
         The model quantity, in words.
     quantity : str
-        ``cost_per_adopter`` (less is better), ``actions_per_reached``,
-        ``engagements_per_follower`` or ``adopters``.
-    arm, versus : str
+        ``cost_per_adopter`` or ``cost_per_engagement`` (less is better), ``actions_per_reached``,
+        ``engagements_per_follower``, ``adopters``, ``reach`` (unique accounts reached) or
+        ``reshare_multiplier`` (adopters over those attributed straight to a partner's post).
+    arm, versus : str or list of str
         Arm names, optionally pinned to a platform (``micro_fixed@tiktok``); the claim holds where
-        ``arm`` does better.
+        ``arm`` does better. A list stands for the best of its arms at the point (a hybrid against
+        the better of the pure mixes; the better of two swarms against a celebrity).
+    marginal_over : str, optional
+        An arm whose result is subtracted from ``arm``'s first: the claim is then about what ``arm``
+        adds over it (``cost_per_adopter``: extra cost over extra adopters), e.g. the second half of
+        a swarm over its first half.
+    over : list of str, optional
+        Scenario variants (``parameters.variants``) every arm runs in, e.g. a reach shock on each
+        platform in turn; ``aggregate`` then combines an arm's quantity over them.
+    aggregate : {"worst", "mean"}
+        Over ``over``: the worst case (least adopters, highest cost) or the mean.
+    part_of : str, optional
+        A claim whose log advantage this claim's is a part of (re-sharing's part of a swarm's cost
+        advantage): the tables report mean(this) / mean(that) over the space.
     platforms : list
         Platforms the unpinned arms are read on, each a separate reading.
     card : str, optional
@@ -148,8 +171,12 @@ class ComparisonSpec(Spec):
     published: Annotated[str, Field(min_length=1)]
     reading: Annotated[str, Field(min_length=1)]
     quantity: Quantity
-    arm: ArmRef
-    versus: ArmRef
+    arm: ArmRef | Annotated[list[ArmRef], Field(min_length=2, max_length=4)]
+    versus: ArmRef | Annotated[list[ArmRef], Field(min_length=2, max_length=4)]
+    marginal_over: ArmRef | None = None
+    over: Annotated[list[Label], Field(min_length=1, max_length=4)] | None = None
+    aggregate: Literal["worst", "mean"] = "worst"
+    part_of: Label | None = None
     platforms: Annotated[list[PlatformName], Field(min_length=1)] = ["instagram", "tiktok", "mix"]
     card: str | None = None
     target: Label | None = None
@@ -164,18 +191,48 @@ class ComparisonSpec(Spec):
             raise ValueError("give 'target' and 'compare' together")
         if len(set(self.platforms)) != len(self.platforms):
             raise ValueError("platforms must be distinct")
+        if self.marginal_over is not None:
+            if self.quantity not in ("cost_per_adopter", "adopters"):
+                raise ValueError("marginal_over is for cost_per_adopter or adopters")
+            if isinstance(self.arm, list):
+                raise ValueError("marginal_over needs one arm, not a list")
         return self
 
-    def readings(self) -> list[tuple[str, str, str]]:
-        """``(platform label, arm instance, versus instance)`` per reading: pinned arms keep their platform."""
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The arm references of ``arm`` (one, or the list's)."""
+        return tuple(self.arm) if isinstance(self.arm, list) else (self.arm,)
+
+    @property
+    def versuses(self) -> tuple[str, ...]:
+        """The arm references of ``versus``."""
+        return tuple(self.versus) if isinstance(self.versus, list) else (self.versus,)
+
+    def readings(self) -> list[tuple[str, str | tuple[str, ...], str | tuple[str, ...]]]:
+        """``(platform label, arm instance(s), versus instance(s))`` per reading: pinned arms keep their
+        platform; a list gives a tuple of instances (and ``marginal_over`` is read on the arm's platform).
+        A reading whose every reference is pinned is labelled ``<arm platform>_vs_<versus platform>``."""
+        refs = [*self.arms, *self.versuses]
+        pinned = all("@" in r for r in refs)
+
+        def at(ref: str, platform: str) -> str:
+            return ref if "@" in ref else f"{ref}@{platform}"
+
         out = []
-        pinned = "@" in self.arm and "@" in self.versus
         for platform in (["pinned"] if pinned else self.platforms):
-            a = self.arm if "@" in self.arm else f"{self.arm}@{platform}"
-            b = self.versus if "@" in self.versus else f"{self.versus}@{platform}"
-            label = f"{a.split('@')[1]}_vs_{b.split('@')[1]}" if pinned else platform
-            out.append((label, a, b))
+            a = tuple(at(r, platform) for r in self.arms)
+            b = tuple(at(r, platform) for r in self.versuses)
+            label = f"{a[0].split('@')[1]}_vs_{b[0].split('@')[1]}" if pinned else platform
+            out.append((label, a if isinstance(self.arm, list) else a[0], b if isinstance(self.versus, list) else b[0]))
         return out
+
+    def marginal_instance(self, arm_instance: str) -> str | None:
+        """The ``marginal_over`` arm on ``arm_instance``'s platform (None without one)."""
+        if self.marginal_over is None:
+            return None
+        if "@" in self.marginal_over:
+            return self.marginal_over
+        return f"{self.marginal_over}@{arm_instance.split('@')[1]}"
 
 
 # --------------------------------------------------------------------------- arm instances
@@ -309,15 +366,22 @@ _OPS: dict[type, Callable] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.
                               ast.Div: operator.truediv}
 
 
+_CALLS: dict[str, Callable] = {"min": np.minimum, "max": np.maximum}
+
+
 def feature(expression: str, columns: dict[str, np.ndarray]) -> np.ndarray:
-    """Evaluate an arithmetic expression (names, numbers, + - * /, parentheses) over named columns.
+    """Evaluate an arithmetic expression (names, numbers, + - * /, parentheses, ``min(a, b)`` and
+    ``max(a, b)``) over named columns.
 
     Raises
     ------
     ValueError
-        On anything else (calls, attributes, unknown names), so a definition cannot run code.
+        On anything else (other calls, attributes, unknown names), so a definition cannot run code.
     """
     def ev(node):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALLS
+                and len(node.args) == 2 and not node.keywords):
+            return _CALLS[node.func.id](ev(node.args[0]), ev(node.args[1]))
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
@@ -337,6 +401,15 @@ def feature(expression: str, columns: dict[str, np.ndarray]) -> np.ndarray:
     except SyntaxError as exc:
         raise ValueError(f"not an expression: {exc.msg}") from None
     return ev(tree)
+
+
+def names_in(expression: str) -> set[str]:
+    """The column names an expression reads (empty if it does not parse)."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _CALLS}
 
 
 # --------------------------------------------------------------------------- analyses

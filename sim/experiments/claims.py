@@ -55,6 +55,7 @@ from sim.experiments.audit import (
     breakeven,
     conditions,
     feature,
+    names_in,
     share_holds,
     sobol_indices,
 )
@@ -93,6 +94,12 @@ class Parameters(Spec):
         Assumptions left at the base scenario's values, each with the reason.
     arms : dict of str to Arm
     claims : list of ComparisonSpec
+    variants : dict of str to dict
+        Scenario variants some arms or claims run in: each the point's scenario with more values
+        written at their key paths, a value being a number, a mapping (a platform's ``shock``
+        block) or an expression over the space's parameters (``min(reshare *
+        participation_micro, 1)``; :func:`~sim.experiments.audit.feature`). Assumptions whose path
+        starts with ``audit.`` are written nowhere else: variants and features read them by name.
     features : dict of str to str
         Derived quantities (arithmetic of parameter names) offered to scenario discovery and
         break-even besides the parameters, e.g. ``mega_trust * mega_authenticity / (micro_trust *
@@ -113,6 +120,8 @@ class Parameters(Spec):
     fixed: dict[Label, Annotated[str, Field(min_length=5)]] = {}
     arms: dict[Label, Arm]
     claims: Annotated[list[ComparisonSpec], Field(min_length=1)]
+    variants: dict[Label, dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")],
+                               int | float | str | dict[str, int | float | str]]] = {}
     features: dict[Label, Annotated[str, Field(min_length=1, max_length=300)]] = {}
     targets: str = "calibration/targets.yaml"
     level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
@@ -126,9 +135,21 @@ class Parameters(Spec):
         if dup:
             raise ValueError(f"claim ids must be distinct; repeated: {', '.join(dup)}")
         for c in self.claims:
-            for ref in (c.arm, c.versus):
+            for ref in (*c.arms, *c.versuses, *([c.marginal_over] if c.marginal_over else [])):
                 if ref.split("@")[0] not in self.arms:
                     raise ValueError(f"claim {c.id}: unknown arm {ref!r} (arms: {', '.join(self.arms)})")
+            for v in c.over or ():
+                if v not in self.variants:
+                    raise ValueError(f"claim {c.id}: over names unknown variant {v!r} (variants: "
+                                     f"{', '.join(self.variants) or 'none'})")
+            if c.over and any(self.arms[r.split("@")[0]].scenario for r in (*c.arms, *c.versuses)):
+                raise ValueError(f"claim {c.id}: an arm with its own scenario cannot also run over variants")
+            if c.part_of is not None and c.part_of not in ids:
+                raise ValueError(f"claim {c.id}: part_of names unknown claim {c.part_of!r}")
+        for name, arm in self.arms.items():
+            if arm.scenario is not None and arm.scenario not in self.variants:
+                raise ValueError(f"arm {name}: scenario names unknown variant {arm.scenario!r} (variants: "
+                                 f"{', '.join(self.variants) or 'none'})")
         for name, arm in self.arms.items():
             for g in arm.posts:
                 if g.budget_of is not None and g.budget_of.split("@")[0] not in self.arms:
@@ -203,14 +224,33 @@ def _tiers_platforms(p: Parameters) -> tuple[set[str], set[str]]:
     return tiers, platforms
 
 
+#: First key of an assumption's path that the audit reads by name and writes into no scenario
+#: (a platform shock's size, a tier's re-share multiplier): variants and features use it.
+AUDIT = "audit"
+
+
+def _variant_names(p: Parameters) -> set[str]:
+    """Parameter names the variants' expressions read."""
+    out: set[str] = set()
+    for values in p.variants.values():
+        for v in values.values():
+            for x in (v.values() if isinstance(v, dict) else [v]):
+                if isinstance(x, str):
+                    out |= names_in(x)
+    return out
+
+
 def relevant(p: Parameters, full: Space) -> tuple[Space, dict[str, str]]:
     """The dimensions the arms can read, and every left-out one with the reason."""
     tiers, platforms = _tiers_platforms(p)
+    used = _variant_names(p) | {n for e in p.features.values() for n in names_in(e)}
     keep, left = [], {}
     for d in full.dimensions:
         k = d.keys
         if d.name in p.fixed:
             left[d.name] = p.fixed[d.name]
+        elif k[0] == AUDIT and d.name not in used:
+            left[d.name] = "no variant or feature of the audit reads it"
         elif k[:2] == ("world", "tiers") and k[2] not in tiers:
             left[d.name] = f"no arm uses {k[2]} creators"
         elif k[0] == "partnership_cost" and k[1] not in tiers:
@@ -239,10 +279,12 @@ def workspace_key(spec: Definition, sizes: Sizes) -> str:
             files["posterior"] = hashlib.sha256(full.posterior.path.read_bytes()).hexdigest()
     except AssumptionError:
         files["fitted"] = ""
-    claims = [c.model_dump(mode="json", include={"id", "quantity", "arm", "versus", "platforms", "card"})
+    claims = [c.model_dump(mode="json", include={"id", "quantity", "arm", "versus", "platforms", "card",
+                                                         "marginal_over", "over", "aggregate"})
               for c in p.claims]
     return json.dumps({"seed": spec.seed, "sizes": sizes.model_dump(mode="json", exclude={"workers"}), "files": files,
                        "fixed": sorted(p.fixed), "arms": {k: v.model_dump(mode="json") for k, v in p.arms.items()},
+                       "variants": p.variants,
                        "claims": claims}, sort_keys=True)
 
 
@@ -291,8 +333,40 @@ def input_problems(spec: Definition) -> list[str]:
     except Exception as exc:  # noqa: BLE001 -- reported as an input problem, whatever went wrong
         problems.append(f"parameters.scenario: {exc}")
     else:
-        problems += unwritable(base, relevant(p, full)[0], full.source, p.scenario)
+        dims = relevant(p, full)[0]
+        problems += unwritable(base, dims, full.source, p.scenario)
+        problems += unwritable_variants(p, base, dims)
     return problems
+
+
+def variant_values(p: Parameters, name: str, columns: dict[str, float]) -> dict[tuple[str, ...], object]:
+    """Variant ``name``'s values at a point (``columns``: the point's parameter values by name), by key path."""
+    def value(v):
+        if isinstance(v, dict):
+            return {k: value(x) for k, x in v.items()}
+        if isinstance(v, str):
+            return float(feature(v, {n: np.asarray(x) for n, x in columns.items()}))
+        return v
+
+    return {keypaths.split(path): value(v) for path, v in p.variants[name].items()}
+
+
+def unwritable_variants(p: Parameters, base, dims: Space) -> list[str]:
+    """Variants whose expressions name unknown parameters, or whose values the scenario refuses at either
+    corner of the space, one line each (``parameters.variants.NAME: problem``)."""
+    out = []
+    corners = [dims.values(np.full((1, len(dims.factors)), u))[0] for u in (0.0, 1.0)]
+    for name in p.variants:
+        for corner in corners:
+            columns = dict(zip(dims.names, map(float, corner), strict=True))
+            try:
+                values = variant_values(p, name, columns)
+                over = _written(dims, corner, base)
+                apply(base, {**over, **values})
+            except (ValueError, KeyError, TypeError) as exc:
+                out.append(f"parameters.variants.{name}: {exc}")
+                break
+    return out
 
 
 def unwritable(base, dims: Space, source: Path, scenario: str) -> list[str]:
@@ -307,6 +381,8 @@ def unwritable(base, dims: Space, source: Path, scenario: str) -> list[str]:
     column = {d.name: i for i, d in enumerate(dims.dimensions)}
 
     def written(d, u: float) -> dict:
+        if d.keys[0] == AUDIT:
+            return {}  # read by the audit's variants, written into no scenario
         v = float(corners[u][column[d.name]])
         return {d.keys: v / float(keypaths.get(data, keypaths.split(d.per))) if d.per is not None else v}
 
@@ -356,17 +432,33 @@ class Context:
     sizes: Sizes
     dims: Space
     base: object  # the base Scenario at the run's sizes
-    instances: tuple[tuple[str, str | None], ...]  # (arm@platform, card) pairs every point needs
+    instances: tuple[Key, ...]  # (arm@platform, card, variant) triples every point needs
 
     @property
-    def readings(self) -> list[tuple[ComparisonSpec, str, str, str]]:
-        """``(claim, platform label, arm instance, versus instance)`` of every reading."""
+    def readings(self) -> list[tuple[ComparisonSpec, str, str | tuple[str, ...], str | tuple[str, ...]]]:
+        """``(claim, platform label, arm instance(s), versus instance(s))`` of every reading."""
         return [(c, label, a, b) for c in self.spec.parameters.claims for label, a, b in c.readings()]
+
+
+#: An arm instance as run: ``(arm@platform, rate card or None, scenario variant or None)``.
+Key = tuple[str, str | None, str | None]
 
 
 def column(claim: str, label: str) -> str:
     """The points table's column of one reading's log advantage."""
     return f"{claim}|{label}"
+
+
+def _tuple(x: str | tuple[str, ...]) -> tuple[str, ...]:
+    return x if isinstance(x, tuple) else (x,)
+
+
+def keys_of(p: Parameters, c: ComparisonSpec, instance: str) -> list[Key]:
+    """The runs one arm instance of a claim needs: one per variant the claim runs over, or one in the
+    arm's own variant (None: the point's scenario)."""
+    if c.over:
+        return [(instance, c.card, v) for v in c.over]
+    return [(instance, c.card, p.arms[instance.split("@")[0]].scenario)]
 
 
 def context(spec: Definition, sizes: Sizes) -> Context:
@@ -380,12 +472,16 @@ def context(spec: Definition, sizes: Sizes) -> Context:
     if sizes.communities is not None:
         values[("world", "audience", "peers", "count")] = sizes.communities
     base, _ = apply(base, values)
-    needed = []
+    needed: list[Key] = []
     for c in p.claims:
         for _label, a, b in c.readings():
-            for inst in (a, b):
-                if (inst, c.card) not in needed:
-                    needed.append((inst, c.card))
+            insts = [*_tuple(a), *_tuple(b)]
+            if c.marginal_over is not None:
+                insts.append(c.marginal_instance(_tuple(a)[0]))
+            for inst in insts:
+                for key in keys_of(p, c, inst):
+                    if key not in needed:
+                        needed.append(key)
     return Context(spec, sizes, dims, base, tuple(needed))
 
 
@@ -403,11 +499,12 @@ def prices_at(ctx: Context, overrides: dict[tuple[str, ...], float], card: str |
     return Prices(per_post, fees)
 
 
-def overrides_at(ctx: Context, values: np.ndarray) -> dict[tuple[str, ...], float]:
-    """The point's values at their scenario paths (divided by ``per`` where given)."""
-    data = ctx.base.model_dump(mode="python")
+def _written(dims: Space, values: np.ndarray, base) -> dict[tuple[str, ...], float]:
+    data = base.model_dump(mode="python")
     out = {}
-    for d, v in zip(ctx.dims.dimensions, values, strict=True):
+    for d, v in zip(dims.dimensions, values, strict=True):
+        if d.keys[0] == AUDIT:
+            continue  # read by name (variants, features), written nowhere
         v = float(v)
         if d.per is not None:
             v = v / float(keypaths.get(data, keypaths.split(d.per)))
@@ -415,8 +512,15 @@ def overrides_at(ctx: Context, values: np.ndarray) -> dict[tuple[str, ...], floa
     return out
 
 
-def plan(ctx: Context, values: np.ndarray) -> tuple[dict, list[dict], dict[tuple[str, str | None], dict]]:
-    """The point's overrides, strategies, and per instance its strategy name, cost and budget.
+def overrides_at(ctx: Context, values: np.ndarray) -> dict[tuple[str, ...], float]:
+    """The point's values at their scenario paths (divided by ``per`` where given); ``audit.*``
+    parameters are left out (variants read them by name)."""
+    return _written(ctx.dims, values, ctx.base)
+
+
+def plan(ctx: Context, values: np.ndarray) -> tuple[dict, dict[str | None, list[dict]], dict[Key, dict]]:
+    """The point's overrides, strategies per scenario variant (None: the point's own scenario), and per
+    arm instance as run its strategy name, cost and budget.
 
     Raises
     ------
@@ -425,25 +529,91 @@ def plan(ctx: Context, values: np.ndarray) -> tuple[dict, list[dict], dict[tuple
     """
     over = overrides_at(ctx, values)
     planners: dict[str | None, Planner] = {}
-    strategies: dict[tuple, str] = {}
-    info: dict[tuple[str, str | None], dict] = {}
-    for inst, card in ctx.instances:
+    strategies: dict[str | None, dict[tuple, str]] = {}
+    info: dict[Key, dict] = {}
+    for inst, card, variant in ctx.instances:
         planner = planners.setdefault(card, Planner(ctx.spec.parameters.arms, prices_at(ctx, over, card)))
         groups = planner.groups(inst)
-        key = tuple(groups)
-        name = strategies.setdefault(key, f"s{len(strategies)}")
-        info[(inst, card)] = {"strategy": name, "cost": planner.cost(inst), "budgets": planner.budgets(inst)}
-    posts = [{"name": name, "posts": [g.post_group() for g in key]} for key, name in strategies.items()]
+        mine = strategies.setdefault(variant, {})
+        name = mine.setdefault(tuple(groups), f"s{len(mine)}")
+        info[(inst, card, variant)] = {"strategy": name, "cost": planner.cost(inst), "budgets": planner.budgets(inst)}
+    posts = {v: [{"name": name, "posts": [g.post_group() for g in key]} for key, name in mine.items()]
+             for v, mine in strategies.items()}
     return over, posts, info
 
 
-def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: PointEvaluator | None = None) -> dict:
-    """Run one point: every arm instance, then every reading's log advantage.
+def scenario_at(ctx: Context, values: np.ndarray, over: dict, variant: str | None, posts: list[dict], seed: int):
+    """The scenario a point runs in one variant: its values, the variant's, the strategies and the seed."""
+    extra = {}
+    if variant is not None:
+        extra = variant_values(ctx.spec.parameters, variant, dict(zip(ctx.dims.names, map(float, values), strict=True)))
+    scenario, _ = apply(ctx.base, {**over, **extra, ("strategies",): posts, ("seed",): seed})
+    return scenario
 
-    The point's scenario runs all its trials through ``evaluator`` (the run stage's
+
+def _best(values: list[float], lower_is_better: bool) -> float:
+    return min(values) if lower_is_better else max(values)
+
+
+def arm_quantity(q: dict[Key, dict[str, float]], raw: dict[Key, dict[str, float]], keys: list[Key], quantity: str,
+                 aggregate: str, marginal: str | None, floor: float) -> float:
+    """One arm instance's quantity at a point from its runs ``keys`` (one per variant it runs in).
+
+    ``q``: each run's quantities (adopters, reach and engagements floored at ``floor``); ``raw``: each
+    run's cost and unfloored adopters. With ``marginal`` (another arm instance, run in the same
+    variants) the quantity is what the arm adds over it: extra cost over extra adopters
+    (``cost_per_adopter``) or extra adopters, the extra adopters floored at ``floor``. Over several
+    variants the runs' quantities are combined: ``worst`` (the fewest adopters, the highest cost)
+    or ``mean``.
+    """
+    lower = quantity in LOWER_IS_BETTER
+    per = []
+    for key in keys:
+        if marginal is None:
+            per.append(q[key][quantity])
+            continue
+        base = (marginal, key[1], key[2])
+        extra = max(raw[key]["adopters"] - raw[base]["adopters"], floor)
+        per.append((raw[key]["cost"] - raw[base]["cost"]) / extra if quantity == "cost_per_adopter" else extra)
+    if len(per) == 1:
+        return per[0]
+    if aggregate == "worst":
+        return max(per) if lower else min(per)
+    return float(np.mean(per))
+
+
+def budget_gap(a: dict, b: dict) -> float:
+    """How far two arm instances' costs differ beyond what budget matching allows (USD; <= 0 when they are
+    matched): |cost a - cost b| less one partner's price of every budget-matched group of either
+    (each spends its budget to within one partner). ``-inf`` where neither has a budgeted group (arms
+    of fixed partner counts, compared as they are)."""
+    units = [u for _, _, u in a["budgets"]] + [u for _, _, u in b["budgets"]]
+    if not units:
+        return -math.inf
+    return abs(a["cost"] - b["cost"]) - sum(units)
+
+
+def _followers_in_audience(ev, strategy: str) -> float:
+    """Real followers of a strategy's partners who are in the modelled audience: each creator's followers
+    times its tier's ``audience_share``, or its simulated followers times the scale where the world capped
+    them at its platform's audience (a celebrity's worldwide followers are not the audience its
+    engagements are counted in)."""
+    pop = ev.point.world.population
+    world = ev.point.scenario.world
+    chosen = ev.plan(strategy).partner_creator
+    share = np.array([world.tiers[t].audience_share for t in pop.tiers])[pop.creator_tier[chosen]]
+    wanted = pop.followers_real[chosen] * share
+    return float(np.minimum(wanted, pop.followers_sim[chosen] * world.scale + world.scale / 2).sum())
+
+
+def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: PointEvaluator | None = None) -> dict:
+    """Run one point: every arm instance in every scenario variant it needs, then every reading's log advantage.
+
+    Each variant's scenario runs all its trials through ``evaluator`` (the run stage's
     :class:`~sim.execution.evaluate.PointEvaluator`: the tables :func:`sim.api.run` would give,
-    tested), which keeps the worlds it builds: points that differ only in what the world builder
-    does not read (the model, trust, reach, prices: most of a Saltelli block's rows) share one.
+    tested), which keeps the worlds it builds: points (and variants) that differ only in what the
+    world builder does not read (the model, trust, reach, shocks, prices: most of a Saltelli
+    block's rows) share one.
 
     Parameters
     ----------
@@ -461,43 +631,62 @@ def evaluate_point(ctx: Context, values: np.ndarray, seed: int, evaluator: Point
         engagements are floored the same way, uncounted).
     """
     over, posts, info = plan(ctx, values)
-    scenario, _ = apply(ctx.base, {**over, ("strategies",): posts, ("seed",): seed})
-    ev = (evaluator or PointEvaluator()).evaluate(scenario)
-    table = pa.concat_tables([t.runs for t in ev.tables.values()]).to_pandas()
-    # strategy as strings, as in Results.table: pandas sums a categorical key's groups in another
-    # order, which moves the means in their last bits
-    table["strategy"] = table["strategy"].astype("string")
-    means = table.groupby("strategy", observed=True)[["cost", "reach", "engagements", "adopted"]].mean()
-    pop = ev.point.world.population
-    followers = {name: float(pop.followers_real[ev.plan(name).partner_creator].sum()) for name in ev.tables}
+    ev = evaluator or PointEvaluator()
+    means: dict[str | None, pd.DataFrame] = {}
+    followers: dict[str | None, dict[str, float]] = {}
+    for variant, strategies in posts.items():
+        out_ = ev.evaluate(scenario_at(ctx, values, over, variant, strategies, seed))
+        table = pa.concat_tables([t.runs for t in out_.tables.values()]).to_pandas()
+        # strategy as strings, as in Results.table: pandas sums a categorical key's groups in another
+        # order, which moves the means in their last bits
+        table["strategy"] = table["strategy"].astype("string")
+        means[variant] = table.groupby("strategy", observed=True)[
+            ["cost", "reach", "engagements", "adopted", "adopters_direct"]].mean()
+        followers[variant] = {name: _followers_in_audience(out_, name) for name in out_.tables}
     trials = ctx.sizes.trials
-    q: dict[tuple[str, str | None], dict[str, float]] = {}
+    floor = HALF / trials
+    q: dict[Key, dict[str, float]] = {}
+    raw: dict[Key, dict[str, float]] = {}
     excess, slack, gap, floored = -math.inf, 0.0, 0.0, 0
-    for (inst, card), meta in info.items():
-        m = means.loc[meta["strategy"]]
+    for key, meta in info.items():
+        inst, card, variant = key
+        m = means[variant].loc[meta["strategy"]]
         adopted = float(m["adopted"])
-        if adopted < HALF / trials:
-            adopted, floored = HALF / trials, floored + 1
-        reach = max(float(m["reach"]), HALF / trials)
+        if adopted < floor:
+            adopted, floored = floor, floored + 1
+        reach = max(float(m["reach"]), floor)
         # an arm whose partners engage nobody (a creator drawn near zero engagement by
         # world.dispersion.engagement, in a small world) is taken to have half an engagement, as adopters
-        engagements = max(float(m["engagements"]), HALF / trials)
+        engagements = max(float(m["engagements"]), floor)
+        direct = max(float(m["adopters_direct"]), floor)
         cost = meta["cost"]
         if card is None:
             gap = max(gap, abs(cost - float(m["cost"])))
         for budget, spent, unit in meta["budgets"]:
             excess = max(excess, spent - budget)
             slack = max(slack, (budget - spent) / unit)
-        q[(inst, card)] = {"cost_per_adopter": cost / adopted, "actions_per_reached": adopted / reach,
-                           "engagements_per_follower": engagements / float(followers[meta["strategy"]]),
-                           "adopters": adopted}
+        raw[key] = {"cost": cost, "adopters": float(m["adopted"])}
+        q[key] = {"cost_per_adopter": cost / adopted, "actions_per_reached": adopted / reach,
+                  "engagements_per_follower": engagements / float(followers[variant][meta["strategy"]]),
+                  "adopters": adopted, "reach": reach, "cost_per_engagement": cost / engagements,
+                  "reshare_multiplier": adopted / direct}
     out = {"budget_excess": excess if excess > -math.inf else 0.0, "budget_slack": slack, "cost_gap": gap,
            "floored": floored}
+    p = ctx.spec.parameters
+    unequal = -math.inf
     for c, label, a, b in ctx.readings:
-        qa, qb = q[(a, c.card)][c.quantity], q[(b, c.card)][c.quantity]
-        out[column(c.id, label)] = math.log(qb / qa) if c.quantity in LOWER_IS_BETTER else math.log(qa / qb)
-    for (inst, card), v in q.items():
-        tag = f"{inst}{'|' + card if card else ''}"
+        lower = c.quantity in LOWER_IS_BETTER
+        qa = _best([arm_quantity(q, raw, keys_of(p, c, i), c.quantity, c.aggregate, c.marginal_instance(i), floor)
+                    for i in _tuple(a)], lower)
+        qb = _best([arm_quantity(q, raw, keys_of(p, c, i), c.quantity, c.aggregate, None, floor)
+                    for i in _tuple(b)], lower)
+        out[column(c.id, label)] = math.log(qb / qa) if lower else math.log(qa / qb)
+        for i in _tuple(a):
+            for j in _tuple(b):
+                unequal = max(unequal, budget_gap(info[keys_of(p, c, i)[0]], info[keys_of(p, c, j)[0]]))
+    out["budget_unequal"] = unequal if unequal > -math.inf else 0.0
+    for (inst, card, variant), v in q.items():
+        tag = f"{inst}{'|' + card if card else ''}{'|' + variant if variant else ''}"
         out[f"adopters|{tag}"] = v["adopters"]
     return out
 
@@ -571,7 +760,7 @@ def check_pools(ctx: Context, values: np.ndarray) -> list[str]:
         except ValueError as exc:
             problems.append(f"point {i}: {exc}")
             continue
-        for s in posts:
+        for s in (x for strategies in posts.values() for x in strategies):
             for g in s["posts"]:
                 key = (g["tier"], g["platform"])
                 if g["creators"] > worst.get(key, (0, -1))[0]:
@@ -783,6 +972,8 @@ def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.
         for r in readings:
             if r.claim.id == c.id:
                 row[f"share_{r.platform}"] = r.share.value
+        row["share_of_advantage"] = _part_of(ctx, c, h.platform, frame)
+        row["definition"] = fingerprint(p, c)
         claims.append(row)
     dims = pd.DataFrame(ctx.dims.table()).assign(varied=True)
     fixed = pd.DataFrame([{"parameter": n, "varied": False, "source": why} for n, why in left_out.items()])
@@ -790,6 +981,37 @@ def tables(ctx: Context, readings: list[Reading], values: np.ndarray, frame: pd.
     points = points.merge(frame[frame.world == 0].drop(columns=["world"]), on="point")
     return {"claims": pd.DataFrame(claims), "platforms": pd.DataFrame(plat_rows), "sensitivity": pd.DataFrame(sens),
             "breakeven": pd.DataFrame(bes), "space": pd.concat([dims, fixed], ignore_index=True), "points": points}
+
+
+def fingerprint(p: Parameters, c: ComparisonSpec) -> str:
+    """A short digest of what a claim compares: its quantity, platforms, card, variants and the arms it reads
+    (their post groups), not its wording. Published tables carry it, so a summary can tell results of
+    this comparison from those of an earlier one under the same id (:mod:`sim.experiments.claims_summary`)."""
+    import hashlib
+    import json
+
+    refs = {r.split("@")[0] for r in (*c.arms, *c.versuses, *([c.marginal_over] if c.marginal_over else []))}
+    arms = {r: p.arms[r].model_dump(mode="json") for r in sorted(refs)}
+    used = set(c.over or ()) | {p.arms[r].scenario for r in refs if p.arms[r].scenario}
+    data = {"claim": c.model_dump(mode="json", include={"quantity", "arm", "versus", "platforms", "card",
+                                                        "marginal_over", "over", "aggregate"}),
+            "arms": arms, "variants": {v: p.variants[v] for v in sorted(used)}}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _part_of(ctx: Context, c: ComparisonSpec, label: str, frame: pd.DataFrame) -> float:
+    """For a claim that is ``part_of`` another: the mean of its log advantage over the mean of the other's
+    on the same platform, over the space's independent points (NaN otherwise): re-sharing's share of
+    the swarm's log cost advantage, say."""
+    if c.part_of is None:
+        return float("nan")
+    main = frame[frame.world == 0].sort_values("point")
+    rows = blocks(ctx.sizes.base_samples, len(ctx.dims.factors))
+    mine, whole = column(c.id, label), column(c.part_of, label)
+    if mine not in main or whole not in main:
+        return float("nan")
+    denominator = float(main[whole].to_numpy()[rows].mean())
+    return float(main[mine].to_numpy()[rows].mean()) / denominator if denominator else float("nan")
 
 
 def _over(dims: Space) -> str:
@@ -838,6 +1060,21 @@ def conditions_md(ctx: Context, readings: list[Reading], n_points: int, elapsed_
 
 # --------------------------------------------------------------------------- the experiment
 
+def _unmatched(ctx: Context) -> int:
+    """Readings of an unpinned platform whose arm and versus instances (and marginal arm) are not all on it."""
+    bad = 0
+    for c, label, a, b in ctx.readings:
+        if "_vs_" in label:
+            continue  # every side pinned: a platform effect, compared across platforms on purpose
+        refs = dict(zip((*c.arms, *c.versuses), (*_tuple(a), *_tuple(b)), strict=True))
+        if c.marginal_over is not None:
+            refs[c.marginal_over] = c.marginal_instance(_tuple(a)[0])
+        on = {inst.split("@")[1] for ref, inst in refs.items() if "@" not in ref}
+        if on and on != {label}:
+            bad += 1
+    return bad
+
+
 def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Report:
     """Run the audit: every point of the space, then each reading's share, indices, conditions and verdict."""
     ctx = context(spec, sizes)
@@ -857,6 +1094,14 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
               f"{main.budget_excess.max():.2g} USD <= 0", bool((main.budget_excess <= 1e-6).all()
                                                               and (main.budget_slack < 1).all()),
               Kind.VERIFICATION, unit="{:.5f}"),
+        Check("budgets_equal", "every comparison whose arms are budget-matched compares arms that cost the same to "
+              "within one partner's price per budgeted group (at every point and platform, lists and variants "
+              "included)", Estimate.exact(float(main.budget_unequal.max())),
+              "largest |cost difference| less the allowed partners' prices <= 0 USD",
+              bool((main.budget_unequal <= 1e-6).all()), Kind.VERIFICATION, unit="{:.3g}"),
+        Check("platform_matched", "both sides of every reading that pins no platform run on the same platforms",
+              Estimate.exact(float(_unmatched(ctx))), "= 0 readings", _unmatched(ctx) == 0, Kind.VERIFICATION,
+              unit="{:.0f}"),
         Check("costs_accounted", "the audit's cost of each arm (posts at the point's prices plus partnership) equals "
               "the runner's", Estimate.exact(float(main.cost_gap.max())), "largest |difference| < 0.01 USD",
               bool((main.cost_gap < 0.01).all()), Kind.VERIFICATION, unit="{:.3g}"),
@@ -876,7 +1121,24 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
     report.publish_tables = ["claims", "platforms", "sensitivity", "breakeven", "space"]
     report.publish_texts = ["conditions.md"]
     report.figures["verdicts"] = figure(readings, ctx)
+    report.on_publish = lambda docs: _publish_summary(spec, docs)
     return report
+
+
+def _publish_summary(spec: Definition, docs: Path) -> None:
+    """After a full run published its tables to ``docs`` (``<checkout>/docs/source_claims``): the README's
+    summary of findings and calibration.md §7's table, written from them (in that checkout only)."""
+    from sim.base.files import atomic_text
+
+    root = docs.parent.parent
+    if not (root / "README.md").is_file() or not (root / "docs" / "calibration.md").is_file():
+        return
+    try:
+        texts = rewritten(spec, docs, root)
+    except ValueError:
+        return  # a checkout without the blocks' markers
+    for path, text in texts.items():
+        atomic_text(path, text)
 
 
 def figure(readings: list[Reading], ctx: Context) -> Figure:
@@ -931,3 +1193,120 @@ def figure(readings: list[Reading], ctx: Context) -> Figure:
     fig.suptitle(f"{ctx.spec.title}: {len(ctx.dims.dimensions)} parameters varied, N = {ctx.sizes.base_samples}",
                  fontsize="medium")
     return fig
+
+
+# --------------------------------------------------------------------------- the published tables as prose
+# (python -m sim.experiments.claims_summary; a full run calls _publish_summary)
+
+DEFINITION = ROOT / "experiments" / "source_claims.yaml"
+TABLES = ROOT / "docs" / "source_claims"
+SUMMARY = ("<!-- claims-summary:begin -->", "<!-- claims-summary:end -->")
+TABLE = ("<!-- claims-table:begin -->", "<!-- claims-table:end -->")
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if x == x else "n/a"
+
+
+def _num(name: str, v: float) -> str:
+    if v != v:
+        return "n/a"
+    if name.startswith(("price_", "partnership_")) or name == "audience_size":
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / name
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def _breakevens(be: pd.DataFrame | None, claim: str, platform: str) -> str:
+    if be is None:
+        return ""
+    rows = be[(be.claim == claim) & (be.platform == platform)]
+    parts = [f"{r.parameter} = {_num(r.parameter, r.value)} [{_num(r.parameter, r.low)}, {_num(r.parameter, r.high)}]"
+             for r in rows.itertuples() if r.value == r.value]
+    return "; ".join(parts)
+
+
+def _current(table: pd.DataFrame | None, definition) -> dict[str, dict]:
+    """The published rows whose comparison is the definition's (same fingerprint), by claim id."""
+    if table is None or "definition" not in table:
+        return {}
+    p = definition.parameters
+    return {r["claim"]: r for r in table.to_dict("records")
+            if any(c.id == r["claim"] and fingerprint(p, c) == r["definition"] for c in p.claims)}
+
+
+def summary_text(definition, folder: Path = TABLES) -> str:
+    """One bullet per claim of the definition: where it holds on its headline platform and each platform,
+    the verdict, the conditions and the break-even values; a claim the published tables lack (or hold
+    for another comparison under its id) is listed as not yet run."""
+    claims = definition.parameters.claims
+    table = _read(folder, "claims.csv")
+    be = _read(folder, "breakeven.csv")
+    rows = _current(table, definition)
+    lines = []
+    for c in claims:
+        if c.kind != "claim":
+            continue
+        r = rows.get(c.id)
+        if r is None:
+            lines.append(f"- **`{c.id}`** ({c.published}): {c.reading}. *Not yet run: the published tables "
+                         "predate this comparison.*")
+            continue
+        per = [f"{p} {_pct(r[f'share_{p}'])}" for p in ("instagram", "tiktok", "mix")
+               if f"share_{p}" in r and r[f"share_{p}"] == r[f"share_{p}"] and p != r["platform"]]
+        text = (f"- **`{c.id}`** ({c.published}): holds in **{_pct(r['share_holds'])}** "
+                f"({_pct(r['share_low'])}-{_pct(r['share_high'])}) of the space on {r['platform']}"
+                + (f" ({', '.join(per)})" if per else "") + f"; {r['verdict']}. {str(r['conditions']).capitalize()}.")
+        extra = r.get("share_of_advantage", math.nan)
+        if extra == extra and extra is not None:
+            text += f" Share of the swarm's mean log advantage from re-sharing: {extra:.0%}."
+        bes = _breakevens(be, c.id, r["platform"])
+        if bes:
+            text += f" Break-even: {bes}."
+        lines.append(text)
+    return "\n".join(lines)
+
+
+def results_table(definition, folder: Path = TABLES) -> str:
+    """A markdown table with one row per claim (and effect) and platform, from ``platforms.csv``."""
+    claims = definition.parameters.claims
+    current = _current(_read(folder, "claims.csv"), definition)
+    plat = _read(folder, "platforms.csv")
+    if plat is not None:
+        plat = plat[plat.claim.isin(current)]
+    be = _read(folder, "breakeven.csv")
+    head = ("| claim | platform | holds in (95% CI) | median advantage ratio | verdict | conditions (PRIM) | "
+            "top total Sobol indices | break-even (95% CI) |\n|---|---|---|---|---|---|---|---|")
+    out = [head]
+    for c in claims:
+        mine = plat[plat.claim == c.id] if plat is not None else pd.DataFrame()
+        if not len(mine):
+            out.append(f"| `{c.id}` | | not yet run (the published tables predate this comparison) | | | | | |")
+            continue
+        for r in mine.itertuples():
+            share = f"{_pct(r.share_holds)} ({_pct(r.share_low)}-{_pct(r.share_high)})"
+            ratio = f"{r.median_ratio:.3g} [{r.median_low:.3g}, {r.median_high:.3g}]"
+            bes = _breakevens(be, c.id, r.platform) or "none in range"
+            out.append(f"| `{c.id}` | {r.platform} | {share} | {ratio} | {r.verdict} | {r.conditions} | "
+                       f"{r.top_parameters} | {bes} |")
+    return "\n".join(out)
+
+
+def _replace(text: str, markers: tuple[str, str], body: str) -> str:
+    begin, end = markers
+    i, j = text.find(begin), text.find(end)
+    if i < 0 or j < i:
+        raise ValueError(f"markers {begin} ... {end} not found")
+    return text[: i + len(begin)] + "\n" + body + "\n" + text[j:]
+
+
+def rewritten(definition, folder: Path = TABLES, root: Path = ROOT) -> dict[Path, str]:
+    """README.md and docs/calibration.md with their blocks written from the tables."""
+    readme = root / "README.md"
+    calib = root / "docs" / "calibration.md"
+    return {readme: _replace(readme.read_text(), SUMMARY, summary_text(definition, folder)),
+            calib: _replace(calib.read_text(), TABLE, results_table(definition, folder))}

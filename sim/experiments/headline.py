@@ -72,7 +72,8 @@ class Case(Spec):
         USD per strategy; each must buy at least one partner of every mix.
     set : dict
         Scenario key path (dotted) -> value, written over the scenario for this case, e.g.
-        ``world.tiers.mega.trust: 0.40`` for the source fit's celebrity trust.
+        ``world.tiers.celebrity.trust: 0.40`` for the source fit's celebrity trust, or a price the
+        card lacks (``rate_card.tiktok.celebrity``).
     """
 
     name: Name | None = None
@@ -141,7 +142,8 @@ def _case_scenario(spec: Definition, sizes: Sizes, base, case: Case, budget: flo
     """The headline scenario ``base`` at one case and budget, validated again."""
     from sim.input.design import apply
 
-    values = {("rate_card",): case.rate_card, ("strategy_grid", "budgets"): [budget],
+    # the card's prices, not its name, so that the case's ``set`` can change one of them
+    values = {("rate_card",): RATE_CARDS[case.rate_card].as_dict(), ("strategy_grid", "budgets"): [budget],
               ("trials",): sizes.trials, ("seed",): replicate_seed(spec.seed, 9, index),
               ("baseline",): f"{CELEBRITY}_instagram.{SCHEDULE}.{budget_label(budget)}"}
     if sizes.audience is not None:

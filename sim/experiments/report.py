@@ -90,6 +90,9 @@ class Report:
     publish_tables: list[str] = field(default_factory=list)
     publish_texts: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    #: Called with ``docs/<id>/`` after a full run published its tables there (the claims audit
+    #: rewrites the README's summary and calibration.md's table from them).
+    on_publish: Callable[[Path], None] | None = None
 
     def statuses(self) -> list[str]:
         """Status of each check, in order."""
@@ -170,6 +173,8 @@ class Report:
                 atomic_text(docs / f"{name}.csv", self.tables[name].to_csv(index=False))
             for name in self.publish_texts:
                 atomic_text(docs / name, self.texts[name])
+            if self.on_publish is not None:
+                self.on_publish(docs)
         written = []
         targets = [folder] + ([publish] if publish is not None else [])
         for name, fig in self.figures.items():

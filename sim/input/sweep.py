@@ -220,7 +220,7 @@ class SweepSpec(Spec):
 
 # --------------------------------------------------------------------------- strategy grid
 
-_MIX_KEY = re.compile(r"^(nano|micro|macro|mega)\.([A-Za-z0-9_]+)$")
+_MIX_KEY = re.compile(r"^(nano|micro|macro|mega|celebrity)\.([A-Za-z0-9_]+)$")
 
 
 class GridSchedule(Spec):
@@ -284,7 +284,8 @@ class StrategyGrid(Spec):
         for name, mix in self.mixes.items():
             for key in mix:
                 if not _MIX_KEY.match(key):
-                    raise ValueError(f"mixes.{name}: '{key}' is not tier.platform (tiers: nano, micro, macro, mega)")
+                    raise ValueError(f"mixes.{name}: '{key}' is not tier.platform (tiers: nano, micro, macro, mega, "
+                                     "celebrity)")
             total = sum(mix.values())
             if abs(total - 1.0) > 1e-9:
                 raise ValueError(f"mixes.{name}: shares must sum to 1 (they sum to {total:.6g})")

@@ -26,6 +26,8 @@ give a creator two levels.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,12 +90,47 @@ def spread(level: float, dispersion: float, quantile: np.ndarray) -> np.ndarray:
     return betaincinv(level * kappa, (1.0 - level) * kappa, quantile)
 
 
+#: Levels already computed, per population (dropped with it) and per the world block's inputs to them:
+#: a scenario's strategies, and the variants of one claims-audit point, share one world and its levels
+#: (each call inverts a Beta distribution function for every creator: ~0.1 s for 80,000 creators).
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
+_MEMO_PER_POPULATION = 8
+
+
 def creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevels:
     """Trust, authenticity and engagement of every creator of ``pop`` under the scenario's ``world`` block
-    (a roster's own engagement rates in place of the drawn engagement, where the roster gives them)."""
+    (a roster's own engagement rates in place of the drawn engagement, where the roster gives them).
+
+    Memoised per population and the world's tiers, platforms and dispersion (what the levels read);
+    the arrays returned are read-only, since callers share them.
+    """
+    key = world.model_dump_json(include={"tiers", "platforms", "dispersion"})
+    with _MEMO_LOCK:
+        found = _MEMO.get(pop, {}).get(key)
+    if found is not None:
+        return found
+    levels = _creator_levels(pop, world)
+    for a in (levels.trust, levels.authenticity, levels.engagement, levels.exposure_engagement):
+        a.flags.writeable = False
+    with _MEMO_LOCK:
+        mine = _MEMO.setdefault(pop, {})
+        if len(mine) >= _MEMO_PER_POPULATION:
+            mine.pop(next(iter(mine)))
+        mine[key] = levels
+    return levels
+
+
+def _spread_levels(pop: Population, world: CreatorAudienceWorld) -> dict[str, np.ndarray]:
+    """Every creator's tier levels spread by the dispersion (memoised on the tiers' levels and the
+    dispersion alone: variants that change only platforms reuse them)."""
+    key = "spread:" + world.model_dump_json(include={"tiers", "dispersion"})
+    with _MEMO_LOCK:
+        found = _MEMO.get(pop, {}).get(key)
+    if found is not None:
+        return found
     n = pop.n_creators
     out = {name: np.zeros(n) for name in LEVELS}
-    p_mult, tp_mult = np.ones(n), np.ones(n)  # the platform's and the tier-on-platform multipliers
     q = pop.creator_quantile if pop.creator_quantile is not None else np.full((n, len(LEVELS)), 0.5)
     for t, tier_name in enumerate(pop.tiers):
         mine = np.flatnonzero(pop.creator_tier == t)
@@ -102,6 +139,22 @@ def creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevel
         tier = world.tiers[tier_name]
         for a, name in enumerate(LEVELS):
             out[name][mine] = spread(getattr(tier, name), getattr(world.dispersion, name), q[mine, a])
+    with _MEMO_LOCK:
+        mine_ = _MEMO.setdefault(pop, {})
+        if len(mine_) >= _MEMO_PER_POPULATION:
+            mine_.pop(next(iter(mine_)))
+        mine_[key] = out
+    return out
+
+
+def _creator_levels(pop: Population, world: CreatorAudienceWorld) -> CreatorLevels:
+    n = pop.n_creators
+    out = {name: v.copy() for name, v in _spread_levels(pop, world).items()}
+    p_mult, tp_mult = np.ones(n), np.ones(n)  # the platform's and the tier-on-platform multipliers
+    for t, tier_name in enumerate(pop.tiers):
+        mine = np.flatnonzero(pop.creator_tier == t)
+        if not len(mine):
+            continue
         for k, plat_name in enumerate(pop.platforms):
             plat = world.platforms[plat_name]
             here = mine[pop.creator_platform[mine] == k]

@@ -55,10 +55,12 @@ def test_headline_table_costs_per_adopter_are_ratios_of_means():
 
 
 def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
-    """A celebrity as trusted and authentic as a micro creator (0.5, 0.9), and engagement never the action
-    itself (the calibrated set's action_on_engagement is about 0.08): on TikTok, both arms there, the
-    nano swarm costs more per adopter than the celebrity (1.3x in a trial run), which E9 reports as a
-    finding; the run still exits 0."""
+    """A real celebrity as trusted and authentic as a nano creator (0.6, 0.95) and priced like an entry-level
+    mega creator ($20,000 a post on either platform, $5,000 partnership), all its followers in the audience
+    and covered widely by the press, and engagement never the action itself (the calibrated
+    action_on_engagement is about 0.08): on TikTok, both arms there,
+    the nano swarm costs more per adopter than the celebrity, which E9 reports as a finding; the run still
+    exits 0."""
     from pathlib import Path
 
     import yaml
@@ -70,7 +72,15 @@ def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
     definition["parameters"]["scenario"] = str(root / "scenarios" / "headline.yaml")
     definition["parameters"]["cases"] = [{"name": "equal_persuasion", "rate_card": "industry_midpoint",
                                           "budgets": [50000],
-                                          "set": {"world.tiers.mega.trust": 0.5, "world.tiers.mega.authenticity": 0.9,
+                                          "set": {"world.tiers.celebrity.trust": 0.6,
+                                                  "world.tiers.celebrity.authenticity": 0.95,
+                                                  "rate_card.instagram.celebrity": 20000,
+                                                  "rate_card.tiktok.celebrity": 20000,
+                                                  "partnership_cost.celebrity": 5000,
+                                                  # its followers all in this audience, wide press coverage
+                                                  "world.tiers.celebrity.audience_share": 1.0,
+                                                  "world.tiers.celebrity.press.reach": 0.3,
+                                                  "world.tiers.celebrity.press.trust": 0.5,
                                                   # no action straight from an engagement (the nano
                                                   # swarm's higher engagement would act for it)
                                                   "model.action_on_engagement": 0.0}}]

@@ -65,5 +65,10 @@ def check_point(scenario, table):
         for g in strategy.posts:
             if g.budget is not None and uniform:
                 p = partner_price(g, scenario.rate_card, scenario.partnership_cost).total
-                assert g.budget - p < (schedule.partner_cost[schedule.partner_cost == p]).sum() <= g.budget
+                # the group's partners: its tier and platform at its price (two groups of one strategy
+                # can share a price, a celebrity's fee on either platform)
+                mine = ((schedule.partner_cost == p)
+                        & (pop.creator_tier[schedule.partner_creator] == pop.tiers.index(g.tier))
+                        & (pop.creator_platform[schedule.partner_creator] == pop.platforms.index(g.platform)))
+                assert g.budget - p < schedule.partner_cost[mine].sum() <= g.budget
         assert rows["adopted"].sum() > 0, "a planner scenario where nobody ever adopts is a broken example"

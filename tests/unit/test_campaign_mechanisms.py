@@ -225,6 +225,28 @@ def test_compiled_world_reads_each_creators_levels_and_tier_platform_engagement(
     assert np.allclose(schedule.factor, 1.0)
 
 
+def test_creator_levels_are_memoised_on_what_they_read():
+    """The same world block gives the same (read-only) levels; changed tier levels give new ones, computed
+    afresh (equal to a fresh population's); a changed platform multiplier reuses the spread levels and
+    changes only the engagement the engines read."""
+    sc = _star(creators=30, world={"dispersion": {"trust": 0.4, "engagement": 0.5}})
+    pop = build_world(sc.world, sc.seed).population
+    a = creator_levels(pop, sc.world)
+    assert creator_levels(pop, sc.world) is a and not a.trust.flags.writeable
+    data = sc.world.model_dump(mode="json")
+    data["tiers"]["micro"]["trust"] = 0.3
+    lower = CreatorAudienceWorld.model_validate(data)
+    b = creator_levels(pop, lower)
+    fresh = creator_levels(build_world(sc.world, sc.seed).population, lower)
+    np.testing.assert_array_equal(b.trust, fresh.trust)
+    assert b.trust.mean() < a.trust.mean()
+    data = sc.world.model_dump(mode="json")
+    data["platforms"]["ig"]["engagement"] = 2.0
+    c = creator_levels(pop, CreatorAudienceWorld.model_validate(data))
+    np.testing.assert_array_equal(c.trust, a.trust)
+    np.testing.assert_allclose(c.exposure_engagement, 2.0 * a.exposure_engagement)
+
+
 def test_dispersion_and_press_do_not_rebuild_the_world():
     base = _star().world
     other = CreatorAudienceWorld.model_validate({
