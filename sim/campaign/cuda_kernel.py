@@ -14,13 +14,18 @@ Not ported: independent adoption (``1 - exp(-rate * dose)``: libm's and libdevic
 in the last bit, so trials would not match the numba engine). :func:`check_model` says so; the
 family's engine refuses it with a located error before anything runs.
 
-Device memory: one GPU thread runs one trial at a time in its own *slot* of scratch: per account
-:data:`ACCOUNT_BYTES` (+ 4 bytes per counted source beyond the first when the multiple-source
-weight is on), per edge-state slot (the partners' out-edges) :data:`EDGE_BYTES`. :func:`plan_launch`
-chooses how many slots fit in :data:`SCRATCH_SHARE` of the free memory beside the world, and
-refuses (:class:`DeviceMemoryError`, worded like ``--max-memory``'s refusals) a world whose arrays
-and one slot do not fit. Without a usable GPU :func:`unavailable` says why in one line (the same
-answer as the classic models' engine: :mod:`sim.base.cuda_host`).
+Two layouts (:func:`choose_layout`, overridable by :data:`LAYOUT` or ``simulate(..., layout=)``): a GPU
+*thread* per trial (:mod:`sim.campaign.cuda_device`) for worlds small enough that every resident thread
+gets its own scratch, a *block* per trial (:mod:`sim.campaign.cuda_block`) for large worlds, where
+memory would otherwise cap the trials in flight (the 10 M-account world: ~1 GB of scratch per trial).
+
+Device memory: each trial in flight (a thread, or a block) has its own *slot* of scratch: per account
+:data:`ACCOUNT_BYTES` (+ :data:`PICK_BYTES` in the block layout, + 4 bytes per counted source beyond
+the first when the multiple-source weight is on), per edge-state slot (the partners' out-edges)
+:data:`EDGE_BYTES`. :func:`plan_launch` chooses how many slots fit in :data:`SCRATCH_SHARE` of the
+free memory beside the world, and refuses (:class:`DeviceMemoryError`, worded like ``--max-memory``'s
+refusals) a world whose arrays and one slot do not fit. Without a usable GPU :func:`unavailable` says
+why in one line (the same answer as the classic models' engine: :mod:`sim.base.cuda_host`).
 """
 
 from __future__ import annotations
@@ -568,13 +573,15 @@ def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule, layou
 
 def check_fits(pop, arrays: CampaignWorldArrays, schedules) -> None:
     """Refuse (:class:`DeviceMemoryError`), before a run, a world whose arrays and one trial's scratch do not
-    fit in the GPU's free memory (the strategy with the most partners' followers decides)."""
+    fit in the GPU's free memory (the strategy with the most partners' followers decides; the block layout's
+    slot, the larger by one int32 per account)."""
     with cuda_host.lock:
         for schedule in schedules:
             world, posts, params = _packed(pop, arrays, schedule)
             plan_launch(world.indptr.shape[0] - 1, world.indices.shape[0], world.plat_members.shape[0],
                         posts.pi.shape[0], posts.m_slots, params.cap, params.sources_on,
-                        row_bytes(params.days, posts.n_partners, world.n_segments), 1, 1, 1, cuda_host.held_bytes())
+                        row_bytes(params.days, posts.n_partners, world.n_segments), 1, 1, 1, cuda_host.held_bytes(),
+                        "block")
 
 
 @functools.cache
