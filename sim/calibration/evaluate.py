@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.calibration.moments import DYNAMICS as MOMENT_DYNAMICS
 from sim.calibration.moments import PARTNER as MOMENT_PARTNER
 from sim.calibration.moments import TOTALS as MOMENT_TOTALS
 from sim.calibration.moments import PanelRun, StrategyRun, moment_vector
@@ -71,8 +72,10 @@ class Evaluator:
 
     def runs(self, x: Sequence[float]) -> PanelRun:
         """Every needed strategy's trials at ``x`` (the world depends on neither x nor trials: built once)."""
-        ev = self._points.evaluate(self.scenario(x), self.strategies)
+        scenario = self.scenario(x)
+        ev = self._points.evaluate(scenario, self.strategies)
         pop = ev.point.world.population
+        dynamics = _dynamics(scenario)
         out = {}
         for name in self.strategies:
             plan = ev.plan(name)
@@ -88,8 +91,17 @@ class Evaluator:
                 platform=tuple(pop.platforms[p] for p in pop.creator_platform[c]),
                 followers=pop.followers_sim[c].astype(np.float64) * pop.scale,
                 cost=float(plan.cost),
-                scale=float(pop.scale))
+                scale=float(pop.scale),
+                dynamics=dynamics)
         return out
+
+
+def _dynamics(scenario: Scenario) -> dict[str, float]:
+    """The values of :data:`sim.calibration.moments.DYNAMICS` and each tier's initial trust."""
+    model = scenario.model
+    out = {k: float("nan") if getattr(model, k) is None else float(getattr(model, k)) for k in MOMENT_DYNAMICS}
+    out.update({f"trust.{name}": float(tier.trust) for name, tier in scenario.world.tiers.items()})
+    return out
 
 
 def moments_at(evaluator: Evaluator, x: Sequence[float], targets: tuple[Target, ...]) -> np.ndarray:

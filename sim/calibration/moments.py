@@ -36,9 +36,9 @@ Definitions (docs/calibration.md has the mapping of each published figure):
 * ``one_hop_share``: share of organic cascades that end within one hop of their seed (no
   adopter of generation 3 or more below a direct adopter; Goel, Watts & Goldstein 2012), by
   maximum likelihood from each trial's deepest generation and its number of seeds (below).
-* ``wearout_peak_exposures``: exposures to one creator at which attitude peaks (Schmidt & Eisend
-  2015); needs the repetition mechanism (issue 19 item 3), so its target is ``pending`` and the
-  function raises :class:`NotComputable` until that lands.
+* ``wearout_peak_exposures``: exposures to one creator at which a follower's attitude peaks
+  over daily exposures (Schmidt & Eisend 2015), from the model's repetition, trust-growth,
+  fatigue and decay rules at the parameter vector (:func:`attitude_curve`).
 
 Means are ratios of means over trials (what a planner's totals are), never means of ratios.
 """
@@ -46,7 +46,7 @@ Means are ratios of means over trials (what a planner's totals are), never means
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,6 +57,10 @@ TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshar
           "adopters_engaged", "depth")
 #: Per-partner columns a moment may read.
 PARTNER = ("impressions", "engagements", "adopters")
+#: Model values a rule-based moment may read (:attr:`StrategyRun.dynamics`).
+DYNAMICS = ("conviction_decay", "trust_growth", "trust_ceiling", "fatigue", "fatigue_recovery", "repetition_peak")
+#: Exposures over which the wear-out peak is searched (Schmidt & Eisend's range is 5-20).
+WEAROUT_MAX = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +81,11 @@ class StrategyRun:
         USD per trial (the same in every trial).
     scale : float
         Real accounts per simulated account (totals are real; ``depth`` is a generation number).
+    dynamics : dict of str -> float
+        The scenario's values that shape one follower's attitude over repeated exposures
+        (:data:`DYNAMICS`: the model's ``conviction_decay``, ``trust_growth``, ``trust_ceiling``,
+        ``fatigue``, ``fatigue_recovery``, ``repetition_peak`` (NaN for none) and ``trust.<tier>``,
+        each tier's initial trust), for the moments that are functions of the rules, not of runs.
     """
 
     name: str
@@ -87,6 +96,7 @@ class StrategyRun:
     followers: np.ndarray
     cost: float
     scale: float = 1.0
+    dynamics: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def trials(self) -> int:
@@ -278,16 +288,49 @@ def one_hop_share(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     return _one_hop_mle(deep, seeds, w)
 
 
+def attitude_curve(d: Mapping[str, float], tier: str, n: int = WEAROUT_MAX) -> np.ndarray:
+    """A follower's attitude after 1..n daily exposures to one creator of ``tier``, float64[n].
+
+    The model's rules (docs/model.md §7.5-7.7) for one (follower, creator) edge hit once a day,
+    in units of the creator's persuasion factor (which scales every term, so the peak does not
+    depend on it): before the k-th exposure (k = 0, 1, ...) fatigue recovers f <- f (1 - omega),
+    the dose is x_k = tau_k (1 - f_k) rho(k), rho(k) = (2P - 2k - 1) / (2P - 1) (1 without a
+    peak), conviction decays and adds it, C <- C (1 - gamma) + x_k, and at the end of the day trust
+    grows towards its ceiling, tau <- tau_max - (tau_max - tau)(1 - g), and fatigue wears,
+    f <- 1 - (1 - f)(1 - w). The attitude after k + 1 exposures is C then (the conviction the
+    threshold rule tests; its fixed-point truncation, below 2^-32 of a dose, is ignored).
+    """
+    tau = float(d[f"trust.{tier}"])
+    tau_max, g = float(d["trust_ceiling"]), float(d["trust_growth"])
+    w, omega, gamma = float(d["fatigue"]), float(d["fatigue_recovery"]), float(d["conviction_decay"])
+    peak = float(d["repetition_peak"])
+    f, c = 0.0, 0.0
+    out = np.empty(n)
+    for k in range(n):
+        f *= (1.0 - omega) if k else 1.0
+        rho = 1.0 if not np.isfinite(peak) else (2 * peak - 2 * k - 1) / (2 * peak - 1)
+        c = c * (1.0 - gamma) + tau * (1.0 - f) * rho
+        out[k] = c
+        tau = tau_max - (tau_max - tau) * (1.0 - g)
+        f = 1.0 - (1.0 - f) * (1.0 - w)
+    return out
+
+
 def wearout_peak_exposures(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     """Exposures to one creator at which attitude peaks (Schmidt & Eisend 2015: about 10).
 
-    Definition, for when the repetition mechanism lands (issue 19 item 3): the n in 1..30 that
-    maximises the attitude (the model's persuasion state) of a follower after n spaced (daily)
-    exposures to one ``tier`` creator, under the scenario's repetition rule. The current model
-    has no wear-in/wear-out rule of attitude (only per-edge trust growth and fatigue of the dose),
-    so this raises :class:`NotComputable`; its target is marked ``pending``.
+    The n in 1..:data:`WEAROUT_MAX` that maximises the attitude of a follower after n spaced
+    (daily) exposures to one ``tier`` creator (:func:`attitude_curve`), under the scenario's
+    repetition peak, trust growth, fatigue and conviction decay. A function of the rules at the
+    parameter vector, not of the trials (``w`` is not used): with trust growth, fatigue and decay
+    all 0 it is exactly the repetition peak P (rounded; the attitude N(2P - N)/(2P - 1) peaks at
+    N = P); decay and fatigue move it earlier, trust growth later. Without a peak (and without
+    decay) attitude rises over the whole range: :data:`WEAROUT_MAX`, the top of the search.
     """
-    raise NotComputable("needs the repetition mechanism (wear-in / wear-out of attitude, issue 19 item 3)")
+    d = runs[strategy_of(t)].dynamics
+    if not d:
+        raise NotComputable("the run carries no model dynamics (StrategyRun.dynamics)")
+    return float(np.argmax(attitude_curve(d, t.tier)) + 1)
 
 
 #: Every moment, by the name targets use.

@@ -19,6 +19,7 @@ from sim.experiments import (
     centola,
     centola_campaign,
     claims,
+    funnel,
     goldenberg,
     granovetter,
     headline,
@@ -36,12 +37,12 @@ from sim.input.yaml_source import YamlDocument
 #: module here and one more YAML file.
 KINDS: dict[str, ModuleType] = {m.Definition.model_fields["experiment"].annotation.__args__[0]: m
                                 for m in (kempe, watts_window, seed_size, influentials, centola, goldenberg, bakshy,
-                                          granovetter, headline, claims, centola_campaign)}
+                                          granovetter, headline, claims, centola_campaign, funnel)}
 
 ExperimentDefinition = Annotated[
     kempe.Definition | watts_window.Definition | seed_size.Definition | influentials.Definition | centola.Definition
     | goldenberg.Definition | bakshy.Definition | granovetter.Definition | headline.Definition | claims.Definition
-    | centola_campaign.Definition,
+    | centola_campaign.Definition | funnel.Definition,
     Field(discriminator="experiment")]
 _ADAPTER = TypeAdapter(ExperimentDefinition)
 

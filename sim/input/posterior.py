@@ -207,6 +207,11 @@ def _paths_of(path: str, mtime_ns: int) -> tuple[str, ...]:  # noqa: ARG001 (the
     return tuple([*fitted.assumed, *(p.path for p in fitted.parameters)])
 
 
+def _shown(value: object) -> str:
+    """A hand-set value as a note shows it (a calibrated parameter may be null, e.g. no repetition peak)."""
+    return "null" if value is None else f"{float(value):g}"  # type: ignore[arg-type]
+
+
 def calibration_notes(scenario: Scenario) -> list[str]:
     """Sentences on the calibrated parameters a campaign scenario sets by hand (empty: none).
 
@@ -221,7 +226,7 @@ def calibration_notes(scenario: Scenario) -> list[str]:
         return []
     notes = []
     if scenario.parameters is None:
-        shown = ", ".join(f"{p} = {float(keypaths.get(data, keypaths.split(p))):g}" for p in calibrated)
+        shown = ", ".join(f"{p} = {_shown(keypaths.get(data, keypaths.split(p)))}" for p in calibrated)
         notes.append(f"uncalibrated: this scenario sets calibrated parameters by hand ({shown}); name the "
                      f"calibrated set with 'parameters: {DEFAULT_SET.as_posix()}' (or its posterior, "
                      "docs/calibration.md)")

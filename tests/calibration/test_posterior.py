@@ -3,6 +3,8 @@
 * ``one_hop_share``'s maximum-likelihood estimate equals a brute-force grid maximum of the same
   likelihood, and recovers a known share from simulated trials within its standard error;
 * ``abs_engagement_peak`` returns the vertex of a known log-log quadratic;
+* ``wearout_peak_exposures`` is the repetition peak P when the other dynamics are off (the
+  closed form N(2P - N)/(2P - 1)) and moves the stated way with decay, fatigue and trust growth;
 * systematic resampling draws every row floor(n w) or ceil(n w) times;
 * ``parameters: {posterior, draws}`` turns draws into the points of a run, chosen by the seed
   (the same seed the same draws, another seed others), with located errors for a missing file,
@@ -19,7 +21,15 @@ import pandas as pd
 import pytest
 
 from sim.base.stats import systematic_resample
-from sim.calibration.moments import StrategyRun, _one_hop_mle, abs_engagement_peak, one_hop_share
+from sim.calibration.moments import (
+    WEAROUT_MAX,
+    StrategyRun,
+    _one_hop_mle,
+    abs_engagement_peak,
+    attitude_curve,
+    one_hop_share,
+    wearout_peak_exposures,
+)
 from sim.calibration.targets import Target, TargetsError, load_targets
 from sim.input.posterior import calibration_notes, choose
 from sim.input.scenario import ScenarioError, load_scenario
@@ -84,17 +94,64 @@ def test_abs_engagement_peak_is_the_vertex():
 
 
 def test_pending_target_is_listed_never_compared(tmp_path):
-    targets = load_targets(ROOT / "calibration" / "targets.yaml")
+    """A target marked ``pending:`` (its moment waits for a mechanism) is listed, never compared,
+    and refused as a fit target. The committed file has none since the wear-out moment landed, so
+    one is marked here."""
+    text = (ROOT / "calibration" / "targets.yaml").read_text(encoding="utf-8")
+    marked = text.replace('    page: "415-428"\n', '    page: "415-428"\n    pending: "a mechanism to come"\n', 1)
+    assert marked != text
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(marked, encoding="utf-8")
+    targets = load_targets(ok)
     pending = {t.name for t in targets.pending()}
-    assert "wearout_peak_exposures" in pending
+    assert pending == {"wearout_peak_exposures"}
     assert pending.isdisjoint(t.name for t in targets.comparable())
-    text = (ROOT / "calibration" / "targets.yaml").read_text(encoding="utf-8").replace(
-        "name: wearout_peak_exposures\n    set: benchmarks\n    role: held_out",
-        "name: wearout_peak_exposures\n    set: benchmarks\n    role: fit", 1)
+    assert not load_targets(ROOT / "calibration" / "targets.yaml").pending()
     bad = tmp_path / "targets.yaml"
-    bad.write_text(text, encoding="utf-8")
+    bad.write_text(marked.replace(
+        "name: wearout_peak_exposures\n    set: benchmarks\n    role: held_out",
+        "name: wearout_peak_exposures\n    set: benchmarks\n    role: fit", 1), encoding="utf-8")
     with pytest.raises(TargetsError, match="pending target cannot be fitted"):
         load_targets(bad)
+
+
+_DYN = {"conviction_decay": 0.0, "trust_growth": 0.0, "trust_ceiling": 0.9, "fatigue": 0.0, "fatigue_recovery": 0.0,
+        "repetition_peak": 10.0, "trust.micro": 0.5}
+
+
+def _wearout(**dyn) -> float:
+    run = StrategyRun("micro_campaign", {"reach": np.ones(1)}, {}, (), (), np.zeros(0), 0.0,
+                      dynamics={**_DYN, **dyn})
+    return wearout_peak_exposures({"micro_campaign": run}, _target("wearout_peak_exposures", tier="micro"),
+                                  np.ones(1))
+
+
+@pytest.mark.parametrize("peak", [1.0, 2.0, 5.0, 10.0, 17.0, 30.0])
+def test_wearout_peak_is_the_repetition_peak_without_other_dynamics(peak):
+    """With trust growth, fatigue and decay off, the attitude after N exposures is
+    N (2P - N) / (2P - 1) (docs/model.md §7.5), whose integer maximum is N = P."""
+    assert _wearout(repetition_peak=peak) == peak
+    n = np.arange(1, 31)
+    curve = attitude_curve({**_DYN, "repetition_peak": peak}, "micro")
+    np.testing.assert_allclose(curve, 0.5 * n * (2 * peak - n) / (2 * peak - 1), rtol=1e-12, atol=1e-12)
+
+
+def test_wearout_peak_moves_with_decay_fatigue_and_trust_growth():
+    """Without decay the top is where the repetition weight turns negative, whatever scales the
+    doses; decay discounts earlier exposures against later ones (an earlier top), fatigue with decay
+    earlier still, trust growth with decay later;
+    no peak and no decay: attitude rises over the whole search range."""
+    base = _wearout()
+    decayed = _wearout(conviction_decay=0.1)
+    assert decayed < base
+    assert _wearout(conviction_decay=0.1, fatigue=0.2) < decayed
+    assert _wearout(conviction_decay=0.1, trust_growth=0.3, trust_ceiling=1.0, **{"trust.micro": 0.1}) > decayed
+    assert _wearout(repetition_peak=float("nan")) == WEAROUT_MAX
+    # one step of the rules by hand: decay 0.5, fatigue 0.5 (no recovery), growth 0.5 to ceiling 1
+    d = {**_DYN, "conviction_decay": 0.5, "fatigue": 0.5, "trust_growth": 0.5, "trust_ceiling": 1.0,
+         "repetition_peak": float("nan")}
+    c = attitude_curve(d, "micro", 2)
+    assert c[0] == pytest.approx(0.5) and c[1] == pytest.approx(0.5 * 0.5 + 0.75 * 0.5)
 
 
 # ----------------------------------------------------------------------------- resampling
@@ -257,3 +314,17 @@ def test_the_planners_answer_integrates_the_draws(tmp_path):
         r = d.row(str(name))
         assert r["adopters_p10"] == pytest.approx(row.min()) and r["adopters_p90"] == pytest.approx(row.max())
         assert r["adopters_mean"] == pytest.approx(row.mean())
+
+
+def test_a_hand_set_null_calibrated_value_is_noted(tmp_path):
+    """A scenario that sets a calibrated parameter to null by hand (no repetition peak: the old
+    model) runs with the hand-set note, which shows it as null."""
+    text = _plain().replace("model:\n", "model:\n  repetition_peak: null\n", 1)
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = load_scenario(path)
+    assert s.model.repetition_peak is None
+    (note,) = [n for n in calibration_notes(s) if n.startswith("uncalibrated")]
+    assert "model.repetition_peak = null" in note

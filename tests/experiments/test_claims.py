@@ -274,7 +274,7 @@ def test_an_assumption_the_scenario_cannot_take_is_refused_before_anything_runs(
 
     text = (ROOT / "calibration" / "assumptions.yaml").read_text()
     text = text.replace("path: model.alignment_weight", "path: model.alignment_wieght")
-    text = text.replace("    low: 3.0\n    high: 30.0\n", "    low: 0.5\n    high: 30.0\n")  # repetition_peak >= 1
+    text = text.replace("    low: 1.5\n    high: 5.5\n", "    low: 0.5\n    high: 5.5\n")  # sources.cap >= 1
     bad = tmp_path / "assumptions.yaml"
     bad.write_text(text)
     definition = yaml.safe_load((ROOT / "experiments" / "source_claims.yaml").read_text())
@@ -285,7 +285,7 @@ def test_an_assumption_the_scenario_cannot_take_is_refused_before_anything_runs(
     err = capsys.readouterr().err
     lines = text.splitlines()
     for key, what in (("model.alignment_wieght", "did you mean 'alignment_weight'"),
-                      ("model.repetition_peak", "greater than or equal to 1")):
+                      ("model.sources.cap", "greater than or equal to 1")):
         line = next(i + 1 for i, x in enumerate(lines) if f"path: {key}" in x)
         assert f"{bad}:{line}: assumptions." in err and what in err
     assert not (tmp_path / "out").exists()
@@ -392,16 +392,22 @@ def test_audit_exits_0_where_the_claims_are_false(tmp_path, capsys):
     from sim.cli import main
 
     assumptions = yaml.safe_load((ROOT / "calibration" / "assumptions.yaml").read_text())
-    assumptions["fitted"]["set"] = str(ROOT / "calibration" / "fitted" / "benchmarks.yaml")
+    # no action straight from an engagement (micro creators' higher engagement would act for them):
+    # action_on_engagement is calibrated, so the posterior's draws are copied with it at 0
+    fitted = tmp_path / "fitted"
+    fitted.mkdir()
+    (fitted / "benchmarks.yaml").write_text((ROOT / "calibration" / "fitted" / "benchmarks.yaml").read_text())
+    post = pd.read_parquet(ROOT / "calibration" / "fitted" / "benchmarks.posterior.parquet")
+    post["model.action_on_engagement"] = 0.0
+    post.to_parquet(fitted / "benchmarks.posterior.parquet")
+    assumptions["fitted"]["set"] = str(fitted / "benchmarks.yaml")
     ranges = {"mega_trust": (0.85, 0.95), "mega_authenticity": (0.95, 1.0), "micro_trust": (0.1, 0.15),
               "micro_authenticity": (0.3, 0.4), "conviction_decay": (0.29, 0.3), "trust_growth": (0.0, 0.001),
               "price_instagram_mega": (10000, 11000), "price_tiktok_mega": (2500, 2600),
               "partnership_mega": (1000, 1100), "partnership_micro": (1400, 1500),
               # a small real audience, so that the tiny test world gives the celebrity's post a few adopters
               # in every trial (an arm with none is floored at half an adopter, which could favour the swarm)
-              "audience_size": (5.0e6, 6.0e6),
-              # no action straight from an engagement: micro creators' higher engagement would act for them
-              "action_on_engagement": (0.0, 0.001)}
+              "audience_size": (5.0e6, 6.0e6)}
     for a in assumptions["assumptions"]:
         if a["name"] in ranges:
             a["low"], a["high"] = ranges[a["name"]]

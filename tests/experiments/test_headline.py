@@ -55,7 +55,8 @@ def test_headline_table_costs_per_adopter_are_ratios_of_means():
 
 
 def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
-    """A celebrity as trusted and authentic as a micro creator (0.5, 0.9): on TikTok, both arms there, the
+    """A celebrity as trusted and authentic as a micro creator (0.5, 0.9), and engagement never the action
+    itself (the calibrated set's action_on_engagement is about 0.08): on TikTok, both arms there, the
     nano swarm costs more per adopter than the celebrity (1.3x in a trial run), which E9 reports as a
     finding; the run still exits 0."""
     from pathlib import Path
@@ -69,7 +70,10 @@ def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
     definition["parameters"]["scenario"] = str(root / "scenarios" / "headline.yaml")
     definition["parameters"]["cases"] = [{"name": "equal_persuasion", "rate_card": "industry_midpoint",
                                           "budgets": [50000],
-                                          "set": {"world.tiers.mega.trust": 0.5, "world.tiers.mega.authenticity": 0.9}}]
+                                          "set": {"world.tiers.mega.trust": 0.5, "world.tiers.mega.authenticity": 0.9,
+                                                  # no action straight from an engagement (the nano
+                                                  # swarm's higher engagement would act for it)
+                                                  "model.action_on_engagement": 0.0}}]
     definition["quick"] = {"trials": 8, "audience": 8000}
     path = tmp_path / "e9_false.yaml"
     path.write_text(yaml.safe_dump(definition, sort_keys=False))
