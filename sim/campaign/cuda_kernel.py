@@ -359,14 +359,14 @@ def choose_layout(n: int, m_slots: int, cap: int, sources_on: bool, world_nbytes
 
     ``"thread"``: a thread per trial (:mod:`sim.campaign.cuda_device`); ``"block"``: a block per trial
     (:mod:`sim.campaign.cuda_block`). The rule: the block layout when the thread layout is short of
-    memory, i.e. when one slot per resident thread
-    (``resident_threads``, the compiled thread kernel's occupancy) does not fit in :data:`SCRATCH_SHARE` of the
-    free memory (``free``) beside the world: then memory, not the device, caps the trials in flight, and
+    memory, i.e. when one thread-layout slot per resident thread (``resident_threads``, the compiled
+    thread kernel's occupancy) does not fit in :data:`SCRATCH_SHARE` of the free memory (``free``)
+    beside the world (``world_nbytes``): then memory, not the device, caps the trials in flight, and
     sharing a slot among a block's threads puts ``BLOCK_THREADS`` times as many of them to work. The
-    block layout needs a *simple* graph (no account following another twice: within a post every reached
-    account is then a different one); otherwise, and without a device (``free`` None: the simulator), the
-    thread layout. ``forced`` ``"thread"`` / ``"block"`` overrides the rule (``"block"`` still needs a simple
-    graph: a world that is not simple runs on the thread layout).
+    block layout needs a *simple* graph (no account following another twice: within a post every
+    reached account is then a different one); otherwise, and without a device (``free`` None: the
+    simulator), the thread layout. ``forced`` ``"thread"`` / ``"block"`` overrides the rule
+    (``"block"`` still needs a simple graph: a world that is not simple runs on the thread layout).
     """
     if forced not in ("auto", "thread", "block"):
         raise ValueError(f"layout must be auto, thread or block, not {forced!r}")
@@ -382,8 +382,11 @@ def choose_layout(n: int, m_slots: int, cap: int, sources_on: bool, world_nbytes
 
 def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndarray, record: bool, threads=None,
             layout: str | None = None):
-    """Run ``trials``; returns (totals, series, partners, segments), with ``record`` (rec32, rec_post), and the
-    layout used (``record``: always the thread layout, which keeps the CPU kernel's adopter order)."""
+    """Run ``trials``; returns (totals, series, partners, segments) and, with ``record``, (rec32, rec_post).
+
+    ``layout`` (None: :data:`LAYOUT`) as :func:`choose_layout`'s ``forced``; with ``record`` always the thread
+    layout, which keeps the CPU kernel's adopter order. The layout that ran goes to :data:`STATS_LAYOUT`.
+    """
     if not trials.shape[0]:
         raise ValueError("no trials to run")
     if trials.min() < 0:
@@ -547,7 +550,7 @@ def cascade_tree(pop, arrays: CampaignWorldArrays, schedule: Schedule, root: np.
 
 def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule, layout: str | None = None) -> int:
     """How many trials one launch runs at once for this schedule (slots that fit in memory, at most one per
-    resident thread, or per resident block with ``layout="block"``; None: the larger of the two).
+    resident thread, or per resident block with ``layout="block"``; None or ``"auto"``: the larger of the two).
 
     Benchmarks warm up with this many trials, so that a timed call allocates no scratch.
     """
@@ -555,7 +558,7 @@ def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule, layou
     dev = _device()
     if cuda_host.simulator():
         return dev.THREADS
-    if layout is None:
+    if layout is None or layout == "auto":
         return max(trials_in_flight(pop, arrays, schedule, "thread"), trials_in_flight(pop, arrays, schedule, "block"))
     block = layout == "block"
     threads = _block_device().BLOCK_THREADS if block else dev.THREADS
