@@ -103,6 +103,11 @@ MILLION = (
     CascadeCase("ic_p01_1m", "ic", 1_000_000, p=0.01),
     CascadeCase("lt_1m", "lt", 1_000_000),
 )
+#: The classic kernels' one layout, whatever the world's size (``docs/performance.md``, GPU section): a
+#: block per 64-trial unit (IC) or per trial (LT), the frontier spread over the block's threads, one
+#: slot of n-sized stamped scratch per resident block (36 MB for IC at 1 M accounts).
+CLASSIC_LAYOUT = {"ic": "block per 64-trial unit", "lt": "block per trial"}
+
 #: The campaign cases: name, scenario file (relative to the repository root).
 CAMPAIGN = (
     ("campaign_mechanisms", "scenarios/mechanisms.yaml"),
@@ -460,7 +465,8 @@ def measure_cynetdiff(case: CascadeCase, graph: Graph, model, recruits: np.ndarr
 
 def run_case(case: CascadeCase, target: float, skip_cpu: bool, rates: dict, gpu_cap: int = 1 << 28) -> dict:
     rec = {"event": "case", "case": case.name, "label": case.label, "model": case.model, "n": case.n,
-           "p": case.p, "p_range": case.p_range, "recruits": case.recruits}
+           "p": case.p, "p_range": case.p_range, "recruits": case.recruits,
+           "gpu_layout": CLASSIC_LAYOUT[case.model]}
     t0 = time.perf_counter()
     graph = ba_graph(case.n, case.m, case.seed)
     recruits = fixed_recruits(case.n, case.recruits)
@@ -585,26 +591,34 @@ def _concat_outcomes(outs):
     return tuple(np.concatenate([o[i] for o in outs]) for i in range(4))
 
 
-def measure_campaign(kind: str, pop, arrays, schedule, root, target: float, cap: int, first: int):
-    """Campaign trials 0..k-1 on ``kind`` (gpu, cpu_1, cpu_all); the record and the outputs of the last call."""
+def measure_campaign(kind: str, pop, arrays, schedule, root, target: float, cap: int, first: int,
+                     layout: str = "auto"):
+    """Campaign trials 0..k-1 on ``kind`` (gpu, cpu_1, cpu_all); the record and the outputs of the last call.
+
+    ``layout``: the GPU's (``auto``: the engine's rule by world size; ``thread``; ``block``); the record
+    says which one ran (``layout``).
+    """
     from sim.campaign import cuda_kernel as gpu_campaign
     from sim.campaign import model as cpu_campaign
 
     if kind == "gpu":
-        warm = min(cap, max(first, gpu_campaign.trials_in_flight(pop, arrays, schedule)))
-        gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(warm))  # compiles, allocates scratch
+        forced = None if layout == "auto" else layout
+        warm = min(cap, max(first, gpu_campaign.trials_in_flight(pop, arrays, schedule, forced)))
+        gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(warm), layout=layout)  # compiles, allocates
+        used = gpu_campaign.STATS_LAYOUT["last"]
         kernel0 = launches0 = 0.0
 
         def call(k):
             nonlocal kernel0, launches0
             kernel0, launches0 = gpu.STATS["kernel_seconds"], gpu.STATS["launches"]
-            return _campaign_outs(gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(k)))
+            return _campaign_outs(gpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(k), layout=layout))
 
         rate, k, dt, out = timed_rate(call, target, warm, cap, step=max(1, warm))
         kernel = gpu.STATS["kernel_seconds"] - kernel0
         return {"trials": k, "seconds": round(dt, 3), "trials_per_s": rate,
                 "kernel_trials_per_s": k / kernel if kernel > 0 else None,
-                "launches": gpu.STATS["launches"] - launches0}, out
+                "launches": gpu.STATS["launches"] - launches0, "layout": used, "layout_asked": layout,
+                "warm_trials": warm}, out
     threads = 1 if kind == "cpu_1" else cores()
     cpu_campaign.simulate(pop, arrays, schedule, root, trial_numbers(1))  # compile / load from numba's cache
     if threads == 1:
@@ -627,8 +641,13 @@ def measure_campaign(kind: str, pop, arrays, schedule, root, target: float, cap:
     return {"trials": k, "seconds": round(dt, 3), "trials_per_s": rate, "threads": threads}, out
 
 
-def run_campaign_case(name: str, path: str, target: float, skip_cpu: bool, tiny: bool) -> list[dict]:
-    """One campaign world: a record per strategy (gpu, cpu_1, cpu_all, equality, ratios, the 10 M floor)."""
+def run_campaign_case(name: str, path: str, target: float, skip_cpu: bool, tiny: bool,
+                      layout: str = "auto") -> list[dict]:
+    """One campaign world: a record per strategy (gpu, cpu_1, cpu_all, equality, ratios, the 10 M floor).
+
+    ``layout``: the GPU layout asked for (``auto``: the engine's rule, which puts the 10 M-account world on the
+    block-per-trial layout on a large GPU); ``rec["gpu"]["layout"]`` is the one that ran.
+    """
     t0 = time.perf_counter()
     scenario, pop, arrays, schedules = campaign_world(path, tiny)
     root = root_key(scenario.seed)
@@ -648,7 +667,7 @@ def run_campaign_case(name: str, path: str, target: float, skip_cpu: bool, tiny:
         for kind in ("gpu",) + (() if skip_cpu else ("cpu_1", "cpu_all")):
             try:
                 rec[kind], outs[kind] = measure_campaign(kind, pop, arrays, schedule, root, target, cap,
-                                                         1 if big or tiny else 8)
+                                                         1 if big or tiny else 8, layout)
                 rec[kind]["mean_adopters"] = float(outs[kind][0][:, 3].mean())
                 log(f"{name} {strategy.name}: {kind} {rec[kind]['trials_per_s']:,.2f} trials/s")
             except Exception as exc:  # noqa: BLE001 - report and go on
@@ -690,6 +709,9 @@ def main(argv: list[str] | None = None) -> int:
                                     "campaign cases)")
     ap.add_argument("--no-cpu", action="store_true", help="measure the GPU only")
     ap.add_argument("--out", type=Path, help="also write the JSON lines to this file")
+    ap.add_argument("--layout", choices=("auto", "thread", "block"), default="auto",
+                    help="the campaign cases' GPU layout (default auto: the engine's rule by world size; each case "
+                         "line says which layout ran)")
     ap.add_argument("--tiny", action="store_true",
                     help="self-test of this script: worlds of hundreds of accounts, one block of trials on the "
                          "GPU (runs under NUMBA_ENABLE_CUDASIM=1); its numbers mean nothing")
@@ -746,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         log(f"campaign case {name} ({left:.0f} s of the budget left)")
         try:
-            for rec in run_campaign_case(name, path, target, args.no_cpu, args.tiny):
+            for rec in run_campaign_case(name, path, target, args.no_cpu, args.tiny, args.layout):
                 checks_ok &= rec.get("equal", True)
         except ImportError as exc:
             emit({"event": "case", "case": name, "skipped": f"the scenario schema is not importable ({exc}): "

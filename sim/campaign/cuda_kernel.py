@@ -14,21 +14,28 @@ Not ported: independent adoption (``1 - exp(-rate * dose)``: libm's and libdevic
 in the last bit, so trials would not match the numba engine). :func:`check_model` says so; the
 family's engine refuses it with a located error before anything runs.
 
-Device memory: one GPU thread runs one trial at a time in its own *slot* of scratch: per account
-:data:`ACCOUNT_BYTES` (+ 4 bytes per counted source beyond the first when the multiple-source
-weight is on), per edge-state slot (the partners' out-edges) :data:`EDGE_BYTES`. :func:`plan_launch`
-chooses how many slots fit in :data:`SCRATCH_SHARE` of the free memory beside the world, and
-refuses (:class:`DeviceMemoryError`, worded like ``--max-memory``'s refusals) a world whose arrays
-and one slot do not fit. Without a usable GPU :func:`unavailable` says why in one line (the same
-answer as the classic models' engine: :mod:`sim.base.cuda_host`).
+Two layouts (:func:`choose_layout`, overridable by :data:`LAYOUT` or ``simulate(..., layout=)``): a GPU
+*thread* per trial (:mod:`sim.campaign.cuda_device`) for worlds small enough that every resident thread
+gets its own scratch, a *block* per trial (:mod:`sim.campaign.cuda_block`) for large worlds, where
+memory would otherwise cap the trials in flight (the 10 M-account world: ~1 GB of scratch per trial).
+
+Device memory: each trial in flight (a thread, or a block) has its own *slot* of scratch: per account
+:data:`ACCOUNT_BYTES` (+ :data:`PICK_BYTES` in the block layout, + 4 bytes per counted source beyond
+the first when the multiple-source weight is on), per edge-state slot (the partners' out-edges)
+:data:`EDGE_BYTES`. :func:`plan_launch` chooses how many slots fit in :data:`SCRATCH_SHARE` of the
+free memory beside the world, and refuses (:class:`DeviceMemoryError`, worded like ``--max-memory``'s
+refusals) a world whose arrays and one slot do not fit. Without a usable GPU :func:`unavailable` says
+why in one line (the same answer as the classic models' engine: :mod:`sim.base.cuda_host`).
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
 from sim.base import cuda_host
@@ -61,6 +68,13 @@ EDGE_BYTES = 8 + 8 + 8 + 4 * 4
 SCRATCH_SHARE = 0.6
 #: Trials per launch at most (bounds the output arrays of one launch).
 LAUNCH_TRIALS = 1 << 16
+#: Scratch bytes per account and slot the block layout adds (its pick column).
+PICK_BYTES = 4
+#: Which layout runs trials (:func:`choose_layout`): ``"auto"`` (the rule by world size), ``"thread"`` or
+#: ``"block"`` (tests force small worlds onto the block layout; the benchmark reports which one ran).
+LAYOUT = "auto"
+#: The layout of the last launch (``"thread"`` or ``"block"``), for benchmarks and tests.
+STATS_LAYOUT = {"last": ""}
 
 INDEPENDENT_REFUSED = ("independent adoption is not ported to the cuda engine: its conversion probability "
                        "1 - exp(-rate * dose) calls exp(), whose last bit differs between the CPU's libm and the "
@@ -72,6 +86,28 @@ def _device():
 
     _check_layout(cuda_device)
     return cuda_device
+
+
+def _block_device():
+    from sim.campaign import cuda_block
+
+    _check_layout(_device())
+    return cuda_block
+
+
+@nb.njit(cache=True, nogil=True)
+def simple_graph(indptr, indices):
+    """Whether no row of a CSR graph names a target twice (no account follows another twice): the block
+    layout's condition. O(n + m), one int32 mark per account."""
+    n = indptr.shape[0] - 1
+    mark = np.full(n, -1, np.int32)
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            if mark[v] == u:
+                return False
+            mark[v] = u
+    return True
 
 
 def check_model(arrays: CampaignWorldArrays) -> str | None:
@@ -94,6 +130,7 @@ class _World(NamedTuple):
     plat_members: np.ndarray
     n_audience: int
     n_segments: int
+    simple: bool  # no account follows another twice (simple_graph): the block layout may run it
 
 
 class _Posts(NamedTuple):
@@ -153,7 +190,7 @@ def _pack_world(pop, arrays: CampaignWorldArrays) -> _World:
     wi[:, dev.W_SEGMENT] = w.segment
     return _World(_frozen(w.indptr, np.int64), _frozen(w.indices, np.int32), _frozen(wf, np.float64),
                   _frozen(wi, np.int32), _frozen(w.plat_ptr, np.int64), _frozen(w.plat_members, np.int32),
-                  int(w.n_audience), int(w.n_segments))
+                  int(w.n_audience), int(w.n_segments), bool(simple_graph(w.indptr, w.indices)))
 
 
 def _pack_posts(pop, schedule: Schedule) -> _Posts:
@@ -204,9 +241,10 @@ class LaunchPlan:
     scratch_bytes: int
 
 
-def slot_bytes(n: int, m_slots: int, cap: int, sources_on: bool) -> int:
-    """Scratch bytes of one slot: ``n`` accounts, ``m_slots`` edge-state slots, sources up to ``cap``."""
-    per_account = ACCOUNT_BYTES + (4 * (cap - 1) if sources_on else 0)
+def slot_bytes(n: int, m_slots: int, cap: int, sources_on: bool, layout: str = "thread") -> int:
+    """Scratch bytes of one slot: ``n`` accounts, ``m_slots`` edge-state slots, sources up to ``cap``
+    (``layout="block"``: :data:`PICK_BYTES` more per account)."""
+    per_account = ACCOUNT_BYTES + (PICK_BYTES if layout == "block" else 0) + (4 * (cap - 1) if sources_on else 0)
     return per_account * max(n, 1) + EDGE_BYTES * max(m_slots, 1) + 8
 
 
@@ -222,17 +260,23 @@ def row_bytes(days: int, partners: int, segments: int) -> int:
 
 
 def plan_launch(n: int, m: int, members: int, posts: int, m_slots: int, cap: int, sources_on: bool, out_bytes: int,
-                work: int, threads: int, resident: int, held: int = 0) -> LaunchPlan:
+                work: int, threads: int, resident: int, held: int = 0, layout: str = "thread") -> LaunchPlan:
     """Slots for ``work`` trials; ``resident``: threads the device runs at once (a multiple of ``threads``).
+
+    ``layout="thread"``: a slot is a thread (one trial each); ``"block"``: a slot is a block of
+    ``threads`` threads sharing one trial, so ``work`` and ``resident`` count blocks' trials and
+    ``plan.slots`` is the number of blocks (``plan.threads`` the block size).
 
     ``out_bytes``: the launch's output arrays. ``held``: device memory this process already keeps
     (cached arrays and scratch), which counts as free. Raises :class:`DeviceMemoryError` when not
     even one slot fits beside the world.
     """
-    per_slot = slot_bytes(n, m_slots, cap, sources_on)
+    per_slot = slot_bytes(n, m_slots, cap, sources_on, layout)
     wbytes = world_bytes(n, m, members, posts)
+    block = layout == "block"
     want = max(1, min(work, resident))
-    want = -(-want // threads) * threads  # whole blocks
+    if not block:
+        want = -(-want // threads) * threads  # whole blocks
     free = cuda_host.free_bytes()
     if free is None:
         return LaunchPlan(want, threads, wbytes, want * per_slot)
@@ -246,6 +290,8 @@ def plan_launch(n: int, m: int, members: int, posts: int, m_slots: int, cap: int
             f"but the GPU has {cuda_host.gib(free)} free, of which the engine uses {SCRATCH_SHARE:.0%}; use a "
             "smaller world or --engine numba")
     slots = min(want, fit)
+    if block:
+        return LaunchPlan(slots, threads, wbytes, slots * per_slot)
     if slots >= threads:
         slots -= slots % threads
     return LaunchPlan(slots, min(threads, slots), wbytes, slots * per_slot)
@@ -256,12 +302,12 @@ def plan_launch(n: int, m: int, members: int, posts: int, m_slots: int, cap: int
 class _Scratch:
     """Per-slot scratch; ``used`` (trials run since the stamps were zeroed) bounds every slot's generation."""
 
-    def __init__(self, n: int, m_slots: int, src_cols: int, slots: int) -> None:
+    def __init__(self, n: int, m_slots: int, src_cols: int, slots: int, a32_cols: int) -> None:
         cuda = cuda_host.cuda()
         dev = _device()
         self.a64 = cuda.device_array((slots * max(n, 1), dev.A64_COLS), np.int64)
         self.adose = cuda.device_array(slots * max(n, 1), np.float64)
-        self.a32 = cuda_host.zeros((slots * max(n, 1), dev.A32_COLS), np.int32)
+        self.a32 = cuda_host.zeros((slots * max(n, 1), a32_cols), np.int32)
         self.lst = cuda.device_array(slots * 3 * max(n, 1), np.int32)
         self.src = cuda.device_array(max(slots * n * src_cols, 1), np.int32)
         self.ef = cuda.device_array((slots * max(m_slots, 1), 2), np.float64)
@@ -276,18 +322,19 @@ class _Scratch:
                                       self.gens))
 
 
-def _scratch(n: int, m_slots: int, src_cols: int, slots: int, trials: int) -> _Scratch:
+def _scratch(kind: str, n: int, m_slots: int, src_cols: int, slots: int, trials: int, a32_cols: int) -> _Scratch:
     """Scratch for at least ``slots`` slots whose stamps have room for ``trials`` more trials (a launch of fewer
-    threads than the scratch has slots uses the first ones: the kernel's slot is its thread's index)."""
-    found = cuda_host.scratch.get("campaign")
+    slots than the scratch has uses the first ones: the kernel's slot is its thread's, or block's, index).
+    ``kind``: ``campaign`` (thread layout) or ``campaign_block``."""
+    found = cuda_host.scratch.get(kind)
     key = (n, max(m_slots, 1), src_cols, slots)
     if (found is not None and found[0][:3] == key[:3] and found[0][3] >= slots
             and found[1][0].used + trials < 2**31 - 2):
         return found[1][0]
-    cuda_host.scratch.pop("campaign", None)
+    cuda_host.scratch.pop(kind, None)
     cuda_host.free_deferred()
-    made = _Scratch(n, m_slots, src_cols, slots)
-    cuda_host.scratch["campaign"] = (key, (made,))
+    made = _Scratch(n, m_slots, src_cols, slots, a32_cols)
+    cuda_host.scratch[kind] = (key, (made,))
     return made
 
 
@@ -300,15 +347,52 @@ def release() -> None:
 
 # --------------------------------------------------------------------------- launches
 
-def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndarray, record: bool, threads=None):
-    """Run ``trials``; returns (totals, series, partners, segments) and, with ``record``, (rec32, rec_post)."""
+def _thread_resident(kernel, args, threads: int) -> int:
+    """Threads of the thread-per-trial kernel the device runs at once (occupancy of the compiled variant)."""
+    _, blocks = cuda_host.resident_blocks(kernel, args, threads)
+    return blocks * threads
+
+
+def choose_layout(n: int, m_slots: int, cap: int, sources_on: bool, world_nbytes: int, simple: bool,
+                  resident_threads: int, free: int | None, forced: str = "auto") -> str:
+    """The layout a world runs on: ``"thread"`` or ``"block"`` (:data:`LAYOUT` ``"auto"``'s rule).
+
+    ``"thread"``: a thread per trial (:mod:`sim.campaign.cuda_device`); ``"block"``: a block per trial
+    (:mod:`sim.campaign.cuda_block`). The rule: the block layout when the thread layout is short of
+    memory, i.e. when one thread-layout slot per resident thread (``resident_threads``, the compiled
+    thread kernel's occupancy) does not fit in :data:`SCRATCH_SHARE` of the free memory (``free``)
+    beside the world (``world_nbytes``): then memory, not the device, caps the trials in flight, and
+    sharing a slot among a block's threads puts ``BLOCK_THREADS`` times as many of them to work. The
+    block layout needs a *simple* graph (no account following another twice: within a post every
+    reached account is then a different one); otherwise, and without a device (``free`` None: the
+    simulator), the thread layout. ``forced`` ``"thread"`` / ``"block"`` overrides the rule
+    (``"block"`` still needs a simple graph: a world that is not simple runs on the thread layout).
+    """
+    if forced not in ("auto", "thread", "block"):
+        raise ValueError(f"layout must be auto, thread or block, not {forced!r}")
+    if not simple:
+        return "thread"
+    if forced != "auto":
+        return forced
+    if free is None:
+        return "thread"
+    budget = int(SCRATCH_SHARE * free) - world_nbytes
+    return "block" if slot_bytes(n, m_slots, cap, sources_on) * resident_threads > budget else "thread"
+
+
+def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndarray, record: bool, threads=None,
+            layout: str | None = None):
+    """Run ``trials``; returns (totals, series, partners, segments) and, with ``record``, (rec32, rec_post).
+
+    ``layout`` (None: :data:`LAYOUT`) as :func:`choose_layout`'s ``forced``; with ``record`` always the thread
+    layout, which keeps the CPU kernel's adopter order. The layout that ran goes to :data:`STATS_LAYOUT`.
+    """
     if not trials.shape[0]:
         raise ValueError("no trials to run")
     if trials.min() < 0:
         raise ValueError("trial numbers must be >= 0")
     cuda = cuda_host.cuda()
     dev = _device()
-    threads = dev.THREADS if threads is None else int(threads)
     n = world.indptr.shape[0] - 1
     k = trials.shape[0]
     p_rows = max(posts.n_partners, 1)
@@ -329,29 +413,51 @@ def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndar
                 np.float64(params.act), np.int64(params.days), np.int64(params.cap), np.uint64(root))
         rec32 = cuda.device_array((max(n, 1), 4), np.int32) if record else cuda.device_array((1, 4), np.int32)
         rec_post = cuda.device_array(max(n, 1) if record else 1, np.int64)
-
-        def args(d_trials, count, s, d_out, counter):
-            return (*head, d_trials, np.int64(count), counter, s.a64, s.adose, s.a32, s.lst, s.src, s.ef, s.ei,
-                    s.e32, np.int64(max(posts.m_slots, 1)), s.gens, *d_out, rec32, rec_post)
-
         i64 = cuda.device_array(1, np.int64)
 
-        class _Probe:  # placeholder scratch of the right types, for the occupancy query
-            a64 = cuda.device_array((1, dev.A64_COLS), np.int64)
-            adose = cuda.device_array(1, np.float64)
-            a32 = cuda.device_array((1, dev.A32_COLS), np.int32)
-            lst = cuda.device_array(1, np.int32)
-            src = cuda.device_array(1, np.int32)
-            ef = cuda.device_array((1, 2), np.float64)
-            ei = cuda.device_array(1, np.int64)
-            e32 = cuda.device_array((1, 4), np.int32)
-            gens = cuda.device_array(1, np.int64)
+        def probe(a32_cols):  # placeholder scratch of the right types, for the occupancy query
+            return SimpleNamespace(
+                a64=cuda.device_array((1, dev.A64_COLS), np.int64), adose=cuda.device_array(1, np.float64),
+                a32=cuda.device_array((1, a32_cols), np.int32), lst=cuda.device_array(1, np.int32),
+                src=cuda.device_array(1, np.int32), ef=cuda.device_array((1, 2), np.float64),
+                ei=cuda.device_array(1, np.int64), e32=cuda.device_array((1, 4), np.int32),
+                gens=cuda.device_array(1, np.int64))
 
         probe_out = (cuda.device_array((1, 1), np.int64), cuda.device_array((1, 1, 1), np.int64),
                      cuda.device_array((1, 1, 1), np.int64), cuda.device_array((1, 1, 1), np.int64))
-        launch, blocks = cuda_host.resident_blocks(kernel, args(i64, 1, _Probe, probe_out, i64), threads)
-        resident = blocks * threads
-        cuda_host.drop_scratch("campaign")
+
+        def args(d_trials, count, s, d_out, counter, rec=True):
+            tail = (rec32, rec_post) if rec else ()
+            return (*head, d_trials, np.int64(count), counter, s.a64, s.adose, s.a32, s.lst, s.src, s.ef, s.ei,
+                    s.e32, np.int64(max(posts.m_slots, 1)), s.gens, *d_out, *tail)
+
+        t_threads = dev.THREADS if threads is None else int(threads)
+        chosen = "thread"
+        if not record:
+            forced = LAYOUT if layout is None else layout
+            free = cuda_host.free_bytes()
+            resident_t = 0
+            if forced == "auto" and free is not None and world.simple:
+                resident_t = _thread_resident(kernel, args(i64, 1, probe(dev.A32_COLS), probe_out, i64), t_threads)
+            chosen = choose_layout(
+                n, posts.m_slots, params.cap, params.sources_on,
+                world_bytes(n, world.indices.shape[0], world.plat_members.shape[0], posts.pi.shape[0]),
+                world.simple, resident_t,
+                None if free is None else free + cuda_host.held_bytes(), forced)
+        if chosen == "block":
+            blk = _block_device()
+            kernel = blk.campaign_block_kernel(params.sources_on, params.repetition_on)
+            threads = blk.BLOCK_THREADS if threads is None else int(threads)
+            kind, a32_cols = "campaign_block", blk.BLOCK_A32_COLS
+            launch, blocks = cuda_host.resident_blocks(
+                kernel, args(i64, 1, probe(a32_cols), probe_out, i64, rec=False), threads)
+            resident = blocks  # a block is a slot
+        else:
+            threads = t_threads
+            kind, a32_cols = "campaign", dev.A32_COLS
+            launch, blocks = cuda_host.resident_blocks(kernel, args(i64, 1, probe(a32_cols), probe_out, i64), threads)
+            resident = blocks * threads
+        cuda_host.drop_scratch(kind)
         step = min(LAUNCH_TRIALS, k)
         try:
             for a in range(0, k, step):
@@ -359,30 +465,36 @@ def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndar
                 out_bytes = (b - a) * row_bytes(params.days, posts.n_partners, world.n_segments)
                 plan = plan_launch(n, world.indices.shape[0], world.plat_members.shape[0], posts.pi.shape[0],
                                    posts.m_slots, params.cap, params.sources_on, out_bytes, b - a, threads, resident,
-                                   cuda_host.held_bytes())
-                s = _scratch(n, posts.m_slots, src_cols, plan.slots, b - a)
+                                   cuda_host.held_bytes(), chosen)
+                s = _scratch(kind, n, posts.m_slots, src_cols, plan.slots, b - a, a32_cols)
                 d_out = (cuda.device_array((b - a, len(ck.TOTALS)), np.int64),
                          cuda.device_array((b - a, params.days, len(ck.SERIES)), np.int64),
                          cuda.device_array((b - a, p_rows, len(ck.PARTNER)), np.int64),
                          cuda.device_array((b - a, s_rows, len(ck.SEGMENT)), np.int64))
-                launch_args = args(cuda.to_device(trials[a:b]), b - a, s, d_out, cuda_host.zeros(1, np.int64))
+                launch_args = args(cuda.to_device(trials[a:b]), b - a, s, d_out, cuda_host.zeros(1, np.int64),
+                                   rec=chosen == "thread")
+                grid = plan.slots if chosen == "block" else plan.slots // plan.threads
                 with cuda_host.timed():
-                    launch[plan.slots // plan.threads, plan.threads](*launch_args)
+                    launch[grid, plan.threads](*launch_args)
                 s.used += b - a
                 for host, dev_out in zip((totals, series, partners, segments), d_out, strict=True):
                     dev_out.copy_to_host(host[a:b])
         except BaseException:
-            cuda_host.scratch.pop("campaign", None)  # stamps may be left behind a failed launch
+            cuda_host.scratch.pop(kind, None)  # stamps may be left behind a failed launch
             raise
         recorded = (rec32.copy_to_host(), rec_post.copy_to_host()) if record else None
+        STATS_LAYOUT["last"] = chosen
     return (totals, series, partners[:, :posts.n_partners], segments[:, :world.n_segments]), recorded
 
 
 # --------------------------------------------------------------------------- the engine's functions
 
 def simulate(pop, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint64,
-             trials: np.ndarray) -> CampaignOutcome:
-    """Campaign trials on the GPU; as :func:`sim.campaign.model.simulate`, equal to it row for row."""
+             trials: np.ndarray, layout: str | None = None) -> CampaignOutcome:
+    """Campaign trials on the GPU; as :func:`sim.campaign.model.simulate`, equal to it row for row.
+
+    ``layout``: ``"thread"``, ``"block"`` or ``"auto"`` (:func:`choose_layout`); None: :data:`LAYOUT`.
+    """
     why = check_model(arrays)
     if why is not None:
         raise ValueError(why)
@@ -393,7 +505,7 @@ def simulate(pop, arrays: CampaignWorldArrays, schedule: Schedule, root: np.uint
                                np.zeros((0, params.days, len(ck.SERIES)), np.int64),
                                np.zeros((0, posts.n_partners, len(ck.PARTNER)), np.int64),
                                np.zeros((0, world.n_segments, len(ck.SEGMENT)), np.int64))
-    (totals, series, partners, segments), _ = _launch(world, posts, params, root, trials, False)
+    (totals, series, partners, segments), _ = _launch(world, posts, params, root, trials, False, layout=layout)
     return CampaignOutcome(trials, totals, series, partners, segments)
 
 
@@ -436,35 +548,43 @@ def cascade_tree(pop, arrays: CampaignWorldArrays, schedule: Schedule, root: np.
     return tree_from_posts(schedule, adopters, days, posts)
 
 
-def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule) -> int:
-    """How many trials one launch runs at once for this schedule (slots: resident threads that fit in memory).
+def trials_in_flight(pop, arrays: CampaignWorldArrays, schedule: Schedule, layout: str | None = None) -> int:
+    """How many trials one launch runs at once for this schedule (slots that fit in memory, at most one per
+    resident thread, or per resident block with ``layout="block"``; None or ``"auto"``: the larger of the two).
 
     Benchmarks warm up with this many trials, so that a timed call allocates no scratch.
     """
     world, posts, params = _packed(pop, arrays, schedule)
     dev = _device()
-    threads = dev.THREADS
     if cuda_host.simulator():
-        return threads
+        return dev.THREADS
+    if layout is None or layout == "auto":
+        return max(trials_in_flight(pop, arrays, schedule, "thread"), trials_in_flight(pop, arrays, schedule, "block"))
+    block = layout == "block"
+    threads = _block_device().BLOCK_THREADS if block else dev.THREADS
     cuda = cuda_host.cuda()
     free = cuda_host.free_bytes() or 0
-    per_slot = slot_bytes(world.indptr.shape[0] - 1, posts.m_slots, params.cap, params.sources_on)
+    n = world.indptr.shape[0] - 1
+    per_slot = slot_bytes(n, posts.m_slots, params.cap, params.sources_on, layout)
     device = cuda.get_current_device()
-    resident = device.MULTIPROCESSOR_COUNT * (device.MAX_THREADS_PER_MULTI_PROCESSOR // threads) * threads
+    blocks = device.MULTIPROCESSOR_COUNT * max(1, device.MAX_THREADS_PER_MULTI_PROCESSOR // threads)
+    resident = blocks if block else blocks * threads
     fit = (int(SCRATCH_SHARE * (free + cuda_host.held_bytes())) - world_bytes(
-        world.indptr.shape[0] - 1, world.indices.shape[0], world.plat_members.shape[0], posts.pi.shape[0])) // per_slot
+        n, world.indices.shape[0], world.plat_members.shape[0], posts.pi.shape[0])) // per_slot
     return int(max(1, min(resident, fit)))
 
 
 def check_fits(pop, arrays: CampaignWorldArrays, schedules) -> None:
     """Refuse (:class:`DeviceMemoryError`), before a run, a world whose arrays and one trial's scratch do not
-    fit in the GPU's free memory (the strategy with the most partners' followers decides)."""
+    fit in the GPU's free memory (the strategy with the most partners' followers decides; the block layout's
+    slot, the larger by one int32 per account)."""
     with cuda_host.lock:
         for schedule in schedules:
             world, posts, params = _packed(pop, arrays, schedule)
             plan_launch(world.indptr.shape[0] - 1, world.indices.shape[0], world.plat_members.shape[0],
                         posts.pi.shape[0], posts.m_slots, params.cap, params.sources_on,
-                        row_bytes(params.days, posts.n_partners, world.n_segments), 1, 1, 1, cuda_host.held_bytes())
+                        row_bytes(params.days, posts.n_partners, world.n_segments), 1, 1, 1, cuda_host.held_bytes(),
+                        "block")
 
 
 @functools.cache

@@ -173,6 +173,94 @@ def test_more_trials_than_threads_and_repeated_calls(plain):
     _same(plain, "ambassadors", trials[::-1].copy())
 
 
+# --------------------------------------------------------------------------- the block-per-trial layout
+#
+# Small worlds forced onto the large-world layout (sim.campaign.cuda_block: a block per trial, the
+# block's threads sharing each post's followers and picks, counters by integer atomics). In the
+# simulator a block has 4 threads (Python threads switched every 0.1 ms), so bookings of one post
+# interleave; launches have 2 blocks, so 3 trials make a block take a second trial on stale stamps.
+
+BLOCK_CASES = [("plain", "ambassadors"), ("plain", "micro"), ("mechanisms", "celebrity"),
+               ("mechanisms", "nano_ambassadors"), ("mechanisms", "cross_platform")]
+
+
+@pytest.mark.parametrize(("world", "strategy"), BLOCK_CASES)
+def test_block_layout_every_row_equal(request, world, strategy):
+    """Every per-trial row of the block layout equals the CPU kernel's (press, discovery, repeated posts past
+    the repetition peak, sources and actions in the mechanisms world; re-shares of re-shares in the plain one)."""
+    case = request.getfixturevalue(world)
+    sched = case.schedule(strategy)
+    trials = TRIALS[[0, 2, 1]]
+    want = cpu.simulate(case.pop, case.arrays, sched, case.root, trials)
+    got = gpu.simulate(case.pop, case.arrays, sched, case.root, trials, layout="block")
+    assert gpu.STATS_LAYOUT["last"] == "block"
+    for field in OUTPUTS:
+        g, w = getattr(got, field), getattr(want, field)
+        assert g.dtype == w.dtype and g.shape == w.shape, f"{strategy}: {field} {g.shape} vs {w.shape}"
+        assert np.array_equal(g, w), f"{strategy}: {field} differs at {np.argwhere(g != w)[:5].tolist()}"
+    assert (want.totals[:, 3] > 0).all()
+
+
+def test_block_layout_dedups_picks(plain, mechanisms):
+    """The cases above exercise the picks' first-come rule: more discovery (and press) picks than exposures
+    booked, so picks of accounts the post had reached already were skipped."""
+    from sim.campaign.model import posts_record
+
+    trials = TRIALS[[0, 2, 1]]
+    for case, name, col, field in ((plain, "micro", 8, "n_discovery"), (mechanisms, "cross_platform", 8, "n_discovery"),
+                                   (mechanisms, "celebrity", 13, "n_press")):
+        sched = case.schedule(name)
+        picks = int(getattr(posts_record(sched), field).sum())
+        booked = cpu.simulate(case.pop, case.arrays, sched, case.root, trials).totals[:, col]
+        assert (booked < picks).all() and (booked > 0).all(), (name, picks, booked)
+
+
+def test_block_layout_by_module_setting_and_records_stay_on_threads(plain, monkeypatch):
+    """``LAYOUT = "block"`` reaches simulate() without an argument (as run() calls it); one trial in full
+    (recorded adopters in the CPU's order) stays on the thread layout."""
+    monkeypatch.setattr(gpu, "LAYOUT", "block")
+    sched = plain.schedule("micro")
+    got = gpu.simulate(plain.pop, plain.arrays, sched, plain.root, TRIALS[:1])
+    assert gpu.STATS_LAYOUT["last"] == "block"
+    assert np.array_equal(got.totals, cpu.simulate(plain.pop, plain.arrays, sched, plain.root, TRIALS[:1]).totals)
+    args = (plain.pop, plain.arrays, sched, plain.root, 5)
+    g_days, g_eng, g_tot = gpu.funnel_days(*args)
+    assert gpu.STATS_LAYOUT["last"] == "thread"
+    w_days, w_eng, w_tot = cpu.funnel_days(*args)
+    assert np.array_equal(g_days, w_days) and np.array_equal(g_eng, w_eng) and np.array_equal(g_tot, w_tot)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["celebrity", "micro_swarm", "nano_ambassadors", "cross_platform"])
+def test_block_layout_three_weeks_more_trials(strategy):
+    """The block layout on the scenario's own 21 days, a larger audience and more trials."""
+    case = _Case(_mechanisms(peers=400, days=21))
+    trials = np.array([0, 1, 2, 63, 64, 2**40 + 3, 7, 7], np.int64)
+    sched = case.schedule(strategy)
+    want = cpu.simulate(case.pop, case.arrays, sched, case.root, trials)
+    got = gpu.simulate(case.pop, case.arrays, sched, case.root, trials, layout="block")
+    for field in OUTPUTS:
+        assert np.array_equal(getattr(got, field), getattr(want, field)), f"{strategy}: {field}"
+
+
+@pytest.mark.slow
+def test_run_on_the_block_layout_gives_the_numba_tables(tmp_path, monkeypatch):
+    """``run(..., engine="cuda")`` with the block layout forced: the numba engine's tables."""
+    import pandas as pd
+
+    import sim
+
+    monkeypatch.setattr(gpu, "LAYOUT", "block")
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(PLAIN))
+    scenario = sim.load_scenario(path)
+    got = sim.run(scenario.with_overrides(engine="cuda"), trials=3, workers=1)
+    want = sim.run(scenario, trials=3, workers=1)
+    pd.testing.assert_frame_equal(got.table, want.table)
+    for name in ("timeseries", "partners", "segments"):
+        pd.testing.assert_frame_equal(getattr(got.campaign, name), getattr(want.campaign, name))
+
+
 def test_independent_adoption_is_refused(plain):
     data = copy.deepcopy(PLAIN)
     data["model"]["adoption"] = "independent"

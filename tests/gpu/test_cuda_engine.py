@@ -171,11 +171,12 @@ def test_gpu_benchmark_builds_what_the_schema_builds():
 
 @pytest.mark.slow
 def test_gpu_benchmark_campaign_case_under_the_simulator(tmp_path):
-    """The benchmark's campaign case end to end on the shrunk mechanisms world (with the schema)."""
+    """The benchmark's campaign case end to end on the shrunk mechanisms world (with the schema), forced onto the
+    large-world (block-per-trial) layout, which each case line reports."""
     out = tmp_path / "gpu.jsonl"
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.gpu", "--tiny", "--quick", "--cases",
-                           "campaign_mechanisms", "--target", "0.05", "--out", str(out)],
+                           "campaign_mechanisms", "--target", "0.05", "--layout", "block", "--out", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json
@@ -184,6 +185,7 @@ def test_gpu_benchmark_campaign_case_under_the_simulator(tmp_path):
     cases = [r for r in cases if r["event"] == "case"]
     assert [c["strategy"] for c in cases] == ["celebrity", "micro_swarm", "nano_ambassadors", "cross_platform"]
     assert all(c["equal"] and c["equal_trials"] >= 2 and c["gpu"]["trials_per_s"] > 0 for c in cases)
+    assert all(c["gpu"]["layout"] == "block" for c in cases)
 
 
 @pytest.mark.slow
@@ -253,3 +255,59 @@ def test_campaign_device_memory_planning(monkeypatch):
     with pytest.raises(cuda_host.DeviceMemoryError, match=r"^this world needs about .* of GPU memory \(10,011,553 "
                                                           r"accounts, 241,500,000 edges: .*--engine numba$"):
         cc.plan_launch(n, m, 2 * n, 400, m_slots, 1, False, out, 1, 64, resident=64)
+
+
+def test_campaign_layout_rule():
+    """The block layout when one thread-layout slot per resident thread does not fit beside the world (the
+    10 M-account world on an H200), the thread layout otherwise, without a device, or for a graph where an
+    account follows another twice; ``forced`` overrides the rule except for such a graph."""
+    from sim.campaign import cuda_kernel as cc
+
+    h200, threads = 140 * 2**30, 132 * 448  # free bytes; the thread kernel's occupancy at ~141 registers
+    big = dict(n=10_011_553, m_slots=5_000_000, cap=1, sources_on=False, world_nbytes=cc.world_bytes(
+        10_011_553, 241_500_000, 2 * 10_011_553, 400))
+    small = dict(n=3273, m_slots=20_000, cap=3, sources_on=True, world_nbytes=cc.world_bytes(3273, 77_027, 5000, 40))
+    assert cc.choose_layout(**big, simple=True, resident_threads=threads, free=h200) == "block"
+    assert cc.choose_layout(**small, simple=True, resident_threads=threads, free=h200) == "thread"
+    assert cc.choose_layout(**big, simple=True, resident_threads=threads, free=None) == "thread"  # the simulator
+    assert cc.choose_layout(**big, simple=False, resident_threads=threads, free=h200) == "thread"
+    assert cc.choose_layout(**small, simple=True, resident_threads=threads, free=h200, forced="block") == "block"
+    assert cc.choose_layout(**big, simple=True, resident_threads=threads, free=h200, forced="thread") == "thread"
+    assert cc.choose_layout(**small, simple=False, resident_threads=threads, free=None, forced="block") == "thread"
+    # The rule's boundary: block exactly when the thread layout's slots for every resident thread exceed the budget.
+    per = cc.slot_bytes(small["n"], small["m_slots"], 3, True)
+    budget = int(cc.SCRATCH_SHARE * h200) - small["world_nbytes"]
+    edge = budget // per
+    assert cc.choose_layout(**small, simple=True, resident_threads=edge, free=h200) == "thread"
+    assert cc.choose_layout(**small, simple=True, resident_threads=edge + 1, free=h200) == "block"
+    with pytest.raises(ValueError, match="layout must be"):
+        cc.choose_layout(**small, simple=True, resident_threads=1, free=None, forced="warp")
+    # The block layout's slot: one int32 more per account.
+    assert cc.slot_bytes(100, 10, 1, False, "block") == cc.slot_bytes(100, 10, 1, False) + cc.PICK_BYTES * 100
+
+
+def test_simple_graph():
+    """No row of the CSR graph names a target twice (self-loops and mutual follows are fine)."""
+    from sim.campaign.cuda_kernel import simple_graph
+
+    indptr = np.array([0, 2, 4, 5], np.int64)
+    assert simple_graph(indptr, np.array([1, 2, 0, 1, 0], np.int32))
+    assert not simple_graph(indptr, np.array([1, 2, 0, 0, 0], np.int32))
+    assert simple_graph(np.zeros(1, np.int64), np.zeros(0, np.int32))
+
+
+def test_campaign_block_launch_planning(monkeypatch):
+    """Block layout: a slot is a block; slots fill 60% of free memory beside the world, at most one per resident
+    block and per trial of work."""
+    from sim.base import cuda_host
+    from sim.campaign import cuda_kernel as cc
+
+    n, m, m_slots = 10_011_553, 241_500_000, 5_000_000
+    monkeypatch.setattr(cuda_host, "free_bytes", lambda: 140 * 2**30)
+    out = 1000 * cc.row_bytes(28, 100, 3)
+    plan = cc.plan_launch(n, m, 2 * n, 400, m_slots, 1, False, out, 10**6, 256, resident=132, layout="block")
+    fit = (int(0.6 * 140 * 2**30) - cc.world_bytes(n, m, 2 * n, 400) - out) // cc.slot_bytes(n, m_slots, 1, False,
+                                                                                             "block")
+    assert plan.slots == min(fit, 132) and plan.threads == 256 and 50 < plan.slots
+    few = cc.plan_launch(n, m, 2 * n, 400, m_slots, 1, False, out, 3, 256, resident=132, layout="block")
+    assert few.slots == 3 and few.threads == 256
