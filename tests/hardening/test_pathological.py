@@ -228,7 +228,10 @@ def test_a_claims_audit_of_more_points_than_a_sweep_runs_is_refused_before_it_ru
     (MAX_POINTS), refused with exit 2 and one line located at the size, nothing written."""
     text = (REPO / "experiments" / "source_claims.yaml").read_text()
     path = tmp_path / "source_claims.yaml"
-    path.write_text(text.replace("base_samples: 64\n", "base_samples: 32768\n", 1))
+    # the first base_samples is the full size's (whatever it is now)
+    bigger, count = re.subn(r"base_samples: \d+\n", "base_samples: 32768\n", text, count=1)
+    assert count == 1 and text.index("full:") < text.index("base_samples:") < text.index("quick:")
+    path.write_text(bigger)
     out = tmp_path / "out"
     assert main([str(path), "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.splitlines()
