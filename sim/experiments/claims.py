@@ -908,6 +908,12 @@ def _fmt(name: str, v: float) -> str:
     return f"{v:.3g}"
 
 
+def _sentence(text: str) -> str:
+    """The text with its first letter upper-case and the rest as written (``str.capitalize`` would
+    lower-case names such as PRIM)."""
+    return text[:1].upper() + text[1:]
+
+
 def condition_text(r: Reading, density: float = 0.8) -> str:
     """``holds when ...`` / ``holds except when ...`` from the reading's PRIM box; what is left when
     no box of at most three parameters separates the outcomes, or one outcome is (nearly) everywhere."""
@@ -1052,7 +1058,7 @@ def conditions_md(ctx: Context, readings: list[Reading], n_points: int, elapsed_
             agree = (f" Same outcome on another world at {r.agreement:.0%} of the A points."
                      if r.agreement == r.agreement else "")
             lines += [f"- **{r.platform}**: **{r.verdict}**. Holds in {r.share.text('{:.2f}')} of the space; "
-                      f"median advantage ratio {r.median_ratio.text('{:.3g}')}. {condition_text(r).capitalize()}. "
+                      f"median advantage ratio {r.median_ratio.text('{:.3g}')}. {_sentence(condition_text(r))}. "
                       f"Most influential (ST): {st}. Break-even: {be}.{extra}{agree}"]
         lines.append("")
     return "\n".join(lines)
@@ -1260,7 +1266,7 @@ def summary_text(definition, folder: Path = TABLES) -> str:
                if f"share_{p}" in r and r[f"share_{p}"] == r[f"share_{p}"] and p != r["platform"]]
         text = (f"- **`{c.id}`** ({c.published}): holds in **{_pct(r['share_holds'])}** "
                 f"({_pct(r['share_low'])}-{_pct(r['share_high'])}) of the space on {r['platform']}"
-                + (f" ({', '.join(per)})" if per else "") + f"; {r['verdict']}. {str(r['conditions']).capitalize()}.")
+                + (f" ({', '.join(per)})" if per else "") + f"; {r['verdict']}. {_sentence(str(r['conditions']))}.")
         extra = r.get("share_of_advantage", math.nan)
         if extra == extra and extra is not None:
             text += f" Share of the swarm's mean log advantage from re-sharing: {extra:.0%}."
