@@ -1021,7 +1021,7 @@ def _part_of(ctx: Context, c: ComparisonSpec, label: str, frame: pd.DataFrame) -
 
 
 def _over(dims: Space) -> str:
-    """``35 parameters`` or ``35 parameters in 30 factors (the 6 calibrated ones drawn jointly from the
+    """``35 parameters`` or ``50 parameters in 45 factors (the 6 calibrated ones drawn jointly from the
     posterior)``."""
     text = f"{len(dims.dimensions)} parameters"
     joint = [d for d in dims.dimensions if d.group is not None]

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a block differs from the tables")
     args = parser.parse_args(argv)
+    from sim.base.files import atomic_text
     from sim.experiments import load_experiment
     from sim.experiments.claims import DEFINITION, ROOT, rewritten
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if path.read_text() != text:
             stale.append(path)
             if not args.check:
-                path.write_text(text)
+                atomic_text(path, text)
     if args.check and stale:
         print("stale: " + ", ".join(str(p.relative_to(ROOT)) for p in stale), file=sys.stderr)
         return 1

