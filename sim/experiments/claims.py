@@ -1227,6 +1227,14 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
+def _in_target(plat: pd.DataFrame | None, claim: str, platform: str) -> float:
+    """Share of the space where a ratio claim's advantage lies within the published range (NaN if none)."""
+    if plat is None or "share_in_target" not in plat:
+        return math.nan
+    rows = plat[(plat.claim == claim) & (plat.platform == platform)]
+    return float(rows.share_in_target.iloc[0]) if len(rows) else math.nan
+
+
 def _breakevens(be: pd.DataFrame | None, claim: str, platform: str) -> str:
     if be is None:
         return ""
@@ -1252,6 +1260,7 @@ def summary_text(definition, folder: Path = TABLES) -> str:
     claims = definition.parameters.claims
     table = _read(folder, "claims.csv")
     be = _read(folder, "breakeven.csv")
+    plat = _read(folder, "platforms.csv")
     rows = _current(table, definition)
     lines = []
     for c in claims:
@@ -1267,6 +1276,11 @@ def summary_text(definition, folder: Path = TABLES) -> str:
         text = (f"- **`{c.id}`** ({c.published}): holds in **{_pct(r['share_holds'])}** "
                 f"({_pct(r['share_low'])}-{_pct(r['share_high'])}) of the space on {r['platform']}"
                 + (f" ({', '.join(per)})" if per else "") + f"; {r['verdict']}. {_sentence(str(r['conditions']))}.")
+        inside = _in_target(plat, c.id, r["platform"])
+        if c.compare == "ratio" and inside == inside:
+            # the direction can hold while the published size does not: say how often the size matches
+            text += (f" The ratio lies within the published {r['target_low']:g}-{r['target_high']:g} in "
+                     f"{inside:.0%} of the space (median {r['median_ratio']:.3g}).")
         extra = r.get("share_of_advantage", math.nan)
         if extra == extra and extra is not None:
             text += f" Share of the swarm's mean log advantage from re-sharing: {extra:.0%}."
