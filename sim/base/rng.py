@@ -22,6 +22,8 @@ forces ``np.uint64`` at its boundary; callers from Python pass keys through
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 import numba as nb
@@ -330,3 +332,19 @@ def numpy_generator(seed: int, stream: Stream, *parts: int) -> np.random.Generat
     ``(seed, stream, *parts)`` so it is independent of every other use.
     """
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(stream), *map(int, parts)])))
+
+
+@contextmanager
+def numpy_global_seeded(seed: int) -> Iterator[None]:
+    """NumPy's legacy global generator seeded with ``seed`` inside the block, restored after it.
+
+    For libraries that draw from ``np.random`` and take no generator (pyABC's samplers and
+    transitions): the seed is one the caller keys from the run's root seed, and the state any other
+    code sees is the one it had before the block, so nothing outside depends on the library's draws.
+    """
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)

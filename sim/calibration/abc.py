@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from sim.base.files import atomic_write
-from sim.base.rng import Stream, numpy_generator
+from sim.base.rng import Stream, numpy_generator, numpy_global_seeded
 from sim.base.stats import effective_sample_size, systematic_resample, weighted_moments, weighted_quantile
 from sim.calibration.evaluate import Evaluator, moments_at
 from sim.calibration.moments import on_scale, strategies_needed
@@ -420,9 +420,10 @@ def run_abc(calibration: Calibration, *, quick: bool = False, db_dir: str | Path
         # Phase A: tempering with `population` particles, down to TEMPER_TO or the budget's end,
         # one generation kept for the final phase.
         if last_t > TEMPER_TO and done < b.generations - 1:
-            np.random.seed(_seed(spec.seed, 0, 10, done))
-            abc.run(minimum_epsilon=TEMPER_TO, max_nr_populations=b.generations - 1 - done,
-                    min_acceptance_rate=b.min_acceptance_rate, max_total_nr_simulations=b.max_evaluations)
+            # pyABC draws from NumPy's global generator: keyed seed, state restored afterwards
+            with numpy_global_seeded(_seed(spec.seed, 0, 10, done)):
+                abc.run(minimum_epsilon=TEMPER_TO, max_nr_populations=b.generations - 1 - done,
+                        min_acceptance_rate=b.min_acceptance_rate, max_total_nr_simulations=b.max_evaluations)
     finally:
         if handler is not None:
             logging.getLogger("ABC").removeHandler(handler)
@@ -490,12 +491,13 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
         if key + "_x" in saved:
             prop, stats = saved[key + "_x"], saved[key + "_stats"]
         else:
-            np.random.seed(seed + r)
             prop = np.zeros((0, len(names)))
-            while len(prop) < b.final_population:  # proposals outside the prior's box have weight 0: redrawn
-                more = np.asarray(trans.rvs(size=b.final_population)[names], dtype=np.float64).reshape(-1, len(names))
-                more = more[np.all((more >= lows) & (more <= highs), axis=1)]
-                prop = np.vstack([prop, more])[:b.final_population]
+            with numpy_global_seeded(seed + r):  # the transition's rvs draws from NumPy's global generator
+                while len(prop) < b.final_population:  # proposals outside the prior's box have weight 0: redrawn
+                    more = np.asarray(trans.rvs(size=b.final_population)[names],
+                                      dtype=np.float64).reshape(-1, len(names))
+                    more = more[np.all((more >= lows) & (more <= highs), axis=1)]
+                    prop = np.vstack([prop, more])[:b.final_population]
             inside = np.ones(len(prop), dtype=bool)
             stats = np.full((len(prop), len(targets)), np.nan)
             todo = prop[inside]

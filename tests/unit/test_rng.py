@@ -127,3 +127,16 @@ def test_lane_draws_are_uniform_and_independent():
         hits = sum(bin(int(m)).count("1") for m in masks)
         trials = 20_000 * LANES
         assert abs(hits / trials - p) < 4 * np.sqrt(p * (1 - p) / trials)
+
+
+def test_numpy_global_seeded_gives_the_seeds_draws_and_leaves_the_global_state_as_it_was():
+    from sim.base.rng import numpy_global_seeded
+
+    np.random.seed(12345)
+    before = np.random.get_state()[1].copy()
+    with numpy_global_seeded(7):
+        inside = np.random.random(3)
+    assert np.array_equal(inside, np.random.RandomState(7).random_sample(3))
+    assert np.array_equal(np.random.get_state()[1], before)
+    with numpy_global_seeded(7):
+        assert np.array_equal(np.random.random(3), inside)
