@@ -21,8 +21,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
 
-def _simulated(checks: str, *marks: str) -> None:
-    """Run a file of simulated checks in a subprocess (with ``-m`` ``marks``); every check must pass."""
+def _simulated(checks: str, *marks: str) -> str:
+    """Run a file of simulated checks in a subprocess (with ``-m`` ``marks``); every check must pass.
+    Returns pytest's summary line ("N passed in ...")."""
     env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore::RuntimeWarning"}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *marks,
@@ -31,21 +32,22 @@ def _simulated(checks: str, *marks: str) -> None:
     tail = (proc.stdout[-6000:] + "\n" + proc.stderr[-3000:]).strip()
     assert proc.returncode == 0, tail
     assert " passed" in proc.stdout and "skipped" not in proc.stdout.splitlines()[-1], tail
+    return proc.stdout.splitlines()[-1]
 
 
 def test_equal_to_the_numba_kernel_under_the_simulator():
-    _simulated("cudasim_checks.py")
+    assert " passed" in _simulated("cudasim_checks.py")
 
 
 def test_campaign_equal_to_the_numba_kernel_under_the_simulator():
     """The campaign model (every mechanism on, and a plain campaign): every per-trial row (~1 min)."""
-    _simulated("cudasim_campaign.py", "-m", "not slow")
+    assert " passed" in _simulated("cudasim_campaign.py", "-m", "not slow")
 
 
 @pytest.mark.slow
 def test_campaign_equal_under_the_simulator_larger_cases():
     """The larger campaign cases (21 days, a larger audience, more trials; several minutes)."""
-    _simulated("cudasim_campaign.py", "-m", "slow")
+    assert " passed" in _simulated("cudasim_campaign.py", "-m", "slow")
 
 
 def test_units_of_trials():
