@@ -26,6 +26,10 @@ Definitions (docs/calibration.md has the mapping of each published figure):
 * ``action_rate_engaged``: mean(adopters_engaged) / mean(engagers), the share of accounts that
   engaged at least once which also acted (the action funnel, docs/model.md §7.7).
 * ``engagements_per_reached``: mean(engagements) / mean(reach).
+* ``clicks_per_reached``: mean(clickers) / mean(reach), the share of reached accounts that
+  clicked through to the action page at least once (the click stage, docs/model.md §7.7).
+* ``action_rate_clicked``: mean(adopters_clicked) / mean(clickers), the share of accounts that
+  clicked at least once which also acted (the bottom step of the funnel M+R measures).
 * ``cost_per_action``: cost / mean(adopted) (USD).
 * ``action_ratio``: ``action_rate_reached`` of ``<tier>_campaign`` over that of ``<versus>_campaign``.
 * ``adopters_per_follower_ratio``: mean(adopted) / sum of partners' followers, tier over versus.
@@ -54,7 +58,7 @@ from sim.calibration.targets import PANEL_MOMENTS, MomentName, Target
 
 #: Trial totals a moment may read.
 TOTALS = ("reach", "engagements", "adopted", "adopters_direct", "adopters_reshare", "reshares", "engagers",
-          "adopters_engaged", "depth")
+          "adopters_engaged", "clickers", "adopters_clicked", "depth")
 #: Per-partner columns a moment may read.
 PARTNER = ("impressions", "engagements", "adopters")
 #: Model values a rule-based moment may read (:attr:`StrategyRun.dynamics`).
@@ -201,6 +205,23 @@ def engagements_per_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     return _ratio(run.mean("engagements", w), run.mean("reach", w))
 
 
+def clicks_per_reached(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Share of reached accounts that clicked through to the action page: mean(clickers) / mean(reach)."""
+    run = runs[strategy_of(t)]
+    return _ratio(run.mean("clickers", w), run.mean("reach", w))
+
+
+def action_rate_clicked(runs: PanelRun, t: Target, w: np.ndarray) -> float:
+    """Share of clickers that act: mean(adopters_clicked) / mean(clickers).
+
+    ``adopters_clicked`` counts adopters that had clicked by the end of their adoption day (the
+    booking rule of ``adopters_engaged``); an email benchmark's response rate over its click rate
+    (M+R) is this step when every response comes through a click.
+    """
+    run = runs[strategy_of(t)]
+    return _ratio(run.mean("adopters_clicked", w), run.mean("clickers", w))
+
+
 def cost_per_action(runs: PanelRun, t: Target, w: np.ndarray) -> float:
     """USD per action: cost / mean(adopted)."""
     run = runs[strategy_of(t)]
@@ -342,6 +363,8 @@ MOMENTS: Mapping[MomentName, Moment] = {
     MomentName.ACTION_RATE_REACHED: action_rate_reached,
     MomentName.ACTION_RATE_ENGAGED: action_rate_engaged,
     MomentName.ENGAGEMENTS_PER_REACHED: engagements_per_reached,
+    MomentName.CLICKS_PER_REACHED: clicks_per_reached,
+    MomentName.ACTION_RATE_CLICKED: action_rate_clicked,
     MomentName.COST_PER_ACTION: cost_per_action,
     MomentName.ACTION_RATIO: action_ratio,
     MomentName.ADOPTERS_PER_FOLLOWER_RATIO: adopters_per_follower_ratio,

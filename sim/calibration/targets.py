@@ -54,6 +54,8 @@ class MomentName(StrEnum):
     ACTION_RATE_REACHED = "action_rate_reached"
     ACTION_RATE_ENGAGED = "action_rate_engaged"
     ENGAGEMENTS_PER_REACHED = "engagements_per_reached"
+    CLICKS_PER_REACHED = "clicks_per_reached"
+    ACTION_RATE_CLICKED = "action_rate_clicked"
     COST_PER_ACTION = "cost_per_action"
     ACTION_RATIO = "action_ratio"
     ADOPTERS_PER_FOLLOWER_RATIO = "adopters_per_follower_ratio"
