@@ -11,8 +11,8 @@ says what it is for (:mod:`sim.base.rng`), exactly as the kernel computes it:
 * exposure of the follower on edge ``e`` to post ``p``: ``U(EXPOSE, p; e)``, where a
   scheduled post's draws are keyed by its schedule's ``draw`` key (creator, day, rank that
   day; :func:`sim.campaign.model.post_draw_key`) and a re-share's by its id;
-  engagement ``U(ENGAGE, p; e)`` (the same draw decides whether the engagement is the action
-  itself, ``action_on_engagement``); discovery draw ``j`` of post ``p``:
+  engagement ``U(ENGAGE, p; e)`` (the same draw decides whether the engagement is a click,
+  ``click_share``, and whether it is the action itself, ``action_on_engagement``); discovery draw ``j`` of post ``p``:
   ``U(DISCOVER, p; j)``, ``U(DISCOVER_ENGAGE, p; j)``, ``U(DISCOVER_CONVERT, p; j)``; press
   draw ``j``: ``U(PRESS, p; j)``, ``U(PRESS_ENGAGE, p; j)``, ``U(PRESS_CONVERT, p; j)``;
 * independent mode, the ``n``-th exposure on edge ``e``: ``U(EDGE_LIVE, n; e)`` for
@@ -79,7 +79,7 @@ __all__ = [
 
 # Column indices of the outcome arrays (same names as the kernel's).
 (_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
- _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR) = range(len(ck.TOTALS))
+ _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR, _CLICKERS, _ACLICKED) = range(len(ck.TOTALS))
 _FOLLOW, _DISCOVERY, _PRESS = 0, 1, 2  # kinds of inbox entries (a post's are booked in this order)
 
 # --------------------------------------------------------------------------- scalar keyed draws
@@ -190,6 +190,10 @@ class CampaignAccount(mesa.Agent):
         feeds no dose (an engagement that is the action adopts); an adopter counts as engaged before adopting iff
         ``0 <= engaged_day <= adopted_day`` (the day's exposures, engagements included, are
         booked before the end-of-day adoption decision).
+    clicked_day : int
+        Day of the account's first click through a post's call to action in the trial (-1: never;
+        ``click_share``); a click is an engagement, so ``engaged_day <= clicked_day`` when both are set.
+        An adopter counts in ``adopters_clicked`` iff ``0 <= clicked_day <= adopted_day``.
     adopted_day : int
         Day of adoption (-1: not adopted).
     adopted_by_action : bool
@@ -262,6 +266,7 @@ class CampaignAccount(mesa.Agent):
         self.sources: set[int] = set()
         self.adopted_by_action = False
         self.engaged_day = -1
+        self.clicked_day = -1
         self.adopted_day = -1
         self.adopted_post = -1
         self.root_partner = -1
@@ -357,7 +362,7 @@ class CampaignAccount(mesa.Agent):
                 trust0 = m.trust0[u]
                 p_eng = min(1.0, m.engagement[u] * trust / trust0 if trust0 > 0.0 else m.engagement[u])
                 draw = _uniform(m.post_key(m.k_engage, pid), e)
-                engaged, acts = draw < p_eng, draw < p_eng * m.act
+                engaged, clicked, acts = draw < p_eng, draw < p_eng * m.click, draw < p_eng * m.act
                 conv = False
                 if independent:
                     q = 1.0 - math.exp(-m.rate * max(dose, 0.0))
@@ -369,7 +374,8 @@ class CampaignAccount(mesa.Agent):
                 j = idx
                 dose = m.post_dtrust[pid] * factor
                 draw = _uniform(m.post_key(m.k_deng, pid), j)
-                engaged, acts = draw < m.post_deng[pid], draw < m.post_deng[pid] * m.act
+                p_eng = m.post_deng[pid]
+                engaged, clicked, acts = draw < p_eng, draw < p_eng * m.click, draw < p_eng * m.act
                 conv = False
                 if independent:
                     conv = _uniform(m.post_key(m.k_dconv, pid), j) < 1.0 - math.exp(-m.rate * max(dose, 0.0))
@@ -378,7 +384,8 @@ class CampaignAccount(mesa.Agent):
                 j = idx
                 dose = m.post_ptrust[pid] * factor
                 draw = _uniform(m.post_key(m.k_peng, pid), j)
-                engaged, acts = draw < m.post_peng[pid], draw < m.post_peng[pid] * m.act
+                p_eng = m.post_peng[pid]
+                engaged, clicked, acts = draw < p_eng, draw < p_eng * m.click, draw < p_eng * m.act
                 conv = False
                 if independent:
                     conv = _uniform(m.post_key(m.k_pconv, pid), j) < 1.0 - math.exp(-m.rate * max(dose, 0.0))
@@ -392,6 +399,9 @@ class CampaignAccount(mesa.Agent):
             if engaged and self.engaged_day < 0:
                 self.engaged_day = d
                 m.count_engager()
+            if clicked and self.clicked_day < 0:
+                self.clicked_day = d
+                m.count_clicker()
             today += int(dose * m.dose_unit)
             converted = converted or conv
             acted = acted or acts
@@ -426,7 +436,8 @@ class CampaignAccount(mesa.Agent):
         self.adopted_post = best_pid
         self.root_partner = best_root
         self.generation = best_gen
-        m.count_adoption(self.segment, best_root, best_gen, engaged=self.engaged_day >= 0)
+        m.count_adoption(self.segment, best_root, best_gen, engaged=self.engaged_day >= 0,
+                         clicked=self.clicked_day >= 0)
         if _uniform(m.k_reshare, self.index) < m.reshare_p:
             self.reshare_day = d + 1
             m.resharers_next.append(self)
@@ -499,6 +510,7 @@ class CampaignAgentModel(mesa.Model):
         self.threshold_scale = arrays.threshold_scale.tolist()
         self.reach = np.asarray(arrays.reach, dtype=np.float64)
         self.act = float(arrays.act)
+        self.click = float(arrays.click)
         self.repetition = arrays.repetition.tolist()
         self.repetition_on = bool(arrays.repetition_on)
         self.synergy = arrays.synergy.tolist()
@@ -682,13 +694,20 @@ class CampaignAgentModel(mesa.Model):
         self._totals[_ENGAGERS] += 1
         self._series[self.day][4] += 1
 
-    def count_adoption(self, segment: int, root: int, gen: int, *, engaged: bool) -> None:
+    def count_clicker(self) -> None:
+        """Book an account clicking through a post's call to action for the first time in the trial."""
+        self._totals[_CLICKERS] += 1
+
+    def count_adoption(self, segment: int, root: int, gen: int, *, engaged: bool, clicked: bool) -> None:
         """Book one adoption attributed to partner ``root`` at generation ``gen``, by an account
-        that has (``engaged``) or has not engaged in the trial so far, today included."""
+        that has (``engaged``) or has not engaged in the trial so far, today included, and that
+        has or has not (``clicked``) clicked."""
         t = self._totals
         t[_ADOPT] += 1
         t[_ADIRECT if gen == 1 else _ARESHARE] += 1
         t[_AENGAGED if engaged else _AUNENGAGED] += 1
+        if clicked:
+            t[_ACLICKED] += 1
         t[_DEPTH] = max(t[_DEPTH], gen)
         self._series[self.day][3] += 1
         if root >= 0:

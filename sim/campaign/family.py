@@ -186,8 +186,11 @@ def _mechanisms(scenario: Scenario) -> list[str]:
                    f"perfect fit, x{1 - m.alignment_weight:.2f} for none.")
     else:
         out.append("A creator's fit with the cause does not change its persuasion.")
+    if m.click_share < 1:
+        out.append(f"{m.click_share:.0%} of engagements are a click through to the action page.")
     if m.action_on_engagement > 0:
-        out.append(f"{m.action_on_engagement:.0%} of engagements are the action itself (a click through to act).")
+        of = "clicks" if m.click_share < 1 else "engagements (each a click through to act)"
+        out.append(f"{m.action_on_engagement:.0%} of {of} are the action itself.")
     s = m.sources.synergy
     if s != 0:
         kind = "reinforce each other" if s > 0 else "persuade less than their sum"

@@ -18,11 +18,14 @@ One trial runs day by day. On day ``d``:
 3. **Engagement**: an exposed account engages iff
    ``U(ENGAGE, p; e) < p_eng = min(1, engagement[u] * trust_e / trust0[u])`` (``engagement[u]``
    if ``trust0[u] == 0``; discovery and press: ``U(DISCOVER_ENGAGE, p; j) <
-   discovery_engagement[p]``, ``U(PRESS_ENGAGE, p; j) < press_engagement[p]``), and the exposure
-   *acts* (the engagement is the advocacy action itself) iff that draw is ``< act * p_eng``.
+   discovery_engagement[p]``, ``U(PRESS_ENGAGE, p; j) < press_engagement[p]``); the engagement
+   is a *click* through the post's call to action iff that draw is ``< click * p_eng``
+   (``click_share``), and the exposure *acts* (the click is the advocacy action itself) iff the
+   draw is ``< act * p_eng`` (``act = click_share * action_on_engagement``, computed on the host).
    Engagement feeds no dose: it is counted per exposure (``engagements``), per account at its
    first engagement of the trial (``engagers``, ``new_engagers``), and per adopter by whether
-   it had engaged by the end of its adoption day (``adopters_engaged``, ``adopters_unengaged``).
+   it had engaged by the end of its adoption day (``adopters_engaged``, ``adopters_unengaged``);
+   clicks per account (``clickers``) and per adopter that had clicked by then (``adopters_clicked``).
 4. **Dose** ``= trust_e * factor[p] * (1 - fatigue_e)``, times ``repetition[n]`` for the
    ``n``-th exposure on the edge when ``repetition_on`` (wear-in / wear-out: negative past the
    peak), with edge state read as of the start of day ``d`` (synchronous update); stored as
@@ -77,8 +80,9 @@ mechanism changes one phase:
 Where the mechanisms of issue 19 are (docs/model.md §5, §7): alignment and per-creator
 authenticity in each post's ``factor`` and per-creator trust and engagement (engagement per tier
 and platform included) in the per-posting-account arrays of :class:`KernelWorld`, all compiled
-in :mod:`sim.campaign.model` (no kernel code); the action on engagement in :func:`_engages`
-(the engagement draw decides it), :func:`_book` (bit :data:`_A_ACT`) and :func:`_adopt`;
+in :mod:`sim.campaign.model` (no kernel code); the click and the action on engagement in
+:func:`_engages` (the engagement draw decides both), :func:`_book` (bits :data:`_A_ACT`,
+:data:`_A_CLICKED`) and :func:`_adopt`;
 wear-in / wear-out in :func:`_expose_followers` (``params.repetition``, by the edge's exposure
 count); the multiple-source weight in :func:`_book` (distinct posters counted in bits 3-6 of the
 account record's ``state`` and the first ``cap - 1`` of them in ``_Scratch.src``) and
@@ -157,11 +161,16 @@ INDEPENDENT_MODE = 1
 #: comes before the end-of-day adoption, so an engagement on the adoption day counts);
 #: ``adopters_unengaged``: the other adopters (``adopters`` is the sum of the two).
 #: ``press_impressions``: exposures through press coverage (earned media; included in ``impressions``).
+#: ``clickers``: accounts that clicked through a post's call to action at least once in the trial
+#: (a click is an engagement whose draw is below ``click * p_eng``: ``click_share``, §7.7c);
+#: ``adopters_clicked``: adopters that had clicked on or before their adoption day (the booking
+#: rule of ``adopters_engaged``). Appended last, so the earlier columns keep their indices.
 TOTALS = ("reach", "impressions", "engagements", "adopters", "adopters_direct", "adopters_reshare",
           "depth", "reshares", "discovery_impressions", "pairs_examined",
-          "engagers", "adopters_engaged", "adopters_unengaged", "press_impressions")
+          "engagers", "adopters_engaged", "adopters_unengaged", "press_impressions",
+          "clickers", "adopters_clicked")
 (_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
- _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR) = range(len(TOTALS))
+ _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR, _CLICKERS, _ACLICKED) = range(len(TOTALS))
 #: Per-day series columns (``new_engagers``: accounts engaging for the first time in the trial).
 SERIES = ("new_reach", "impressions", "engagements", "adopters", "new_engagers")
 #: Per-partner columns.
@@ -180,9 +189,10 @@ SEGMENT = ("reach", "adopters")
 #: today's summed doses; ``state``: bit :data:`_A_CONV`, some exposure today converted
 #: (independent mode; reset with ``today``), bit :data:`_A_ACT`, some exposure today was the
 #: action itself (``action_on_engagement``; reset with ``today``), bit :data:`_A_ENGAGED`, the
-#: account has engaged in this trial, and bits 3-6, the distinct sources that reached it in this
-#: trial, up to ``sources_cap`` (the last three reset with the persuasion state at the trial's
-#: first exposure; the sources themselves are in ``_Scratch.src``);
+#: account has engaged in this trial, bits 3-6, the distinct sources that reached it in this
+#: trial, up to ``sources_cap``, and bit :data:`_A_CLICKED`, the account has clicked in this trial
+#: (the last three reset with the persuasion state at the trial's first exposure; the sources
+#: themselves are in ``_Scratch.src``);
 #: ``best_*``: today's attribution. ``segment`` and ``eligible`` are copies of the inputs,
 #: so booking and adoption read them from the same line. The record is full (64 bytes):
 #: new per-account facts go into spare bits, not new fields.
@@ -199,6 +209,7 @@ _A_ACT = np.uint8(4)
 _A_NOT_TODAY = np.uint8(0xFF ^ 5)  # clears the day's bits (_A_CONV, _A_ACT)
 _A_SRC_SHIFT = 3  # distinct sources so far, in bits 3-6 (at most 8)
 _A_NOT_SRC = 0xFF ^ (15 << 3)
+_A_CLICKED = np.uint8(128)  # the account has clicked in this trial (click_share; the record's last free bit)
 #: Outcomes of :func:`_edge_converts`.
 _NO, _YES, _TIE = 0, 1, 2
 _S3 = np.uint64(3)
@@ -212,6 +223,7 @@ _MARKS = np.uint8(4)  # a follower exposure of a post with discovery or press: m
 _DISCOVERY = np.uint8(8)  # a discovery or press draw: an exposure unless the post reached the account already
 _PRESS = np.uint8(16)  # a press draw (with _DISCOVERY)
 _ACTS = np.uint8(32)  # the exposure is the action itself (action_on_engagement)
+_CLICKS = np.uint8(64)  # the engagement is a click through to the action page (click_share)
 #: State of one edge-state slot (a scheduled poster's out-edge), one 40-byte record so a post
 #: touches one or two cache lines per exposed follower instead of one per field (nano partners have
 #: a few dozen followers each: the fields of separate arrays were a miss apiece).
@@ -286,7 +298,8 @@ class KernelParams(NamedTuple):
     rate: Annotated[float, Scalar(float)]  #: independent mode: P(convert) = 1 - exp(-rate * dose)
     dose_unit: Annotated[float, Scalar(float)]  #: fixed-point unit of doses
     days: Annotated[int, Scalar(int)]  #: days of a trial
-    act: Annotated[float, Scalar(float)]  #: share of engagements that are the action (action_on_engagement)
+    act: Annotated[float, Scalar(float)]  #: click_share * action_on_engagement: P(act | engaged)
+    click: Annotated[float, Scalar(float)]  #: share of engagements that are a click (click_share; >= act)
     repetition: Annotated[np.ndarray, Array(np.float64, "reps")]  #: weight of the n-th exposure on an edge
     synergy: Annotated[np.ndarray, Array(np.float64, "caps")]  #: min(k, cap) ** synergy for k distinct sources
     sources_cap: Annotated[int, Scalar(int)]  #: distinct sources counted at most
@@ -316,7 +329,7 @@ class _Buffer(NamedTuple):
 
     v: np.ndarray  # int32: exposed account
     dose: np.ndarray  # float64
-    flag: np.ndarray  # uint8: _ENGAGED | _CONVERTS | _MARKS | _DISCOVERY
+    flag: np.ndarray  # uint8: _ENGAGED | _CONVERTS | _MARKS | _DISCOVERY | _PRESS | _ACTS | _CLICKS
     pid: np.ndarray  # int64: post id
     post: np.ndarray  # int32: post ordinal within the trial
     root: np.ndarray  # int32: root partner
@@ -392,20 +405,21 @@ def _discovery_dose(trust, factor):
 
 
 @nb.njit(cache=True, inline="always")
-def _engages(key, e, eng0, trust, t0, act):
-    """Does the exposure on edge ``e`` engage (§7.4; ``key``: the post's ENGAGE key), and is it the
-    action itself (§7.7c)? P(engage) = p = min(1, eng0 * trust / t0), proportional to trust; it
-    acts iff its engagement draw is below ``act * p`` (so an action is an engagement, and
-    P(act | engaged) = act). Returns ``(engaged, acts)``."""
+def _engages(key, e, eng0, trust, t0, act, click):
+    """Does the exposure on edge ``e`` engage (§7.4; ``key``: the post's ENGAGE key), is the
+    engagement a click through to the action page, and is it the action itself (§7.7c)?
+    P(engage) = p = min(1, eng0 * trust / t0), proportional to trust; the one engagement draw
+    clicks iff it is below ``click * p`` and acts iff below ``act * p`` (``act = click *
+    action_on_engagement <= click``, so an action is a click and a click an engagement;
+    P(click | engaged) = click, P(act | clicked) = act / click). Returns ``(engaged, clicked, acts)``."""
     p_eng = min(1.0, eng0 * trust / t0 if t0 > 0.0 else eng0)
-    u = uniform(key, np.uint64(e))
-    return u < p_eng, u < p_eng * act
+    return _engages_drawn(uniform(key, np.uint64(e)), p_eng, act, click)
 
 
 @nb.njit(cache=True, inline="always")
-def _engages_drawn(u, p_eng, act):
+def _engages_drawn(u, p_eng, act, click):
     """:func:`_engages` for an exposure without an edge (discovery, press): draw ``u``, probability ``p_eng``."""
-    return u < p_eng, u < p_eng * act
+    return u < p_eng, u < p_eng * click, u < p_eng * act
 
 
 @nb.njit(cache=True, inline="always")
@@ -601,6 +615,7 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
     independent = params.mode == INDEPENDENT_MODE
     rate = params.rate
     act = params.act
+    click = params.click
     repetition = params.repetition
     repetition_on = params.repetition_on
     x_e = buf.edges
@@ -639,7 +654,7 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
         dose = _dose(trust, p.factor, fatigue)
         if repetition_on:  # wear-in / wear-out over the exposures on this edge (§7.5)
             dose = dose * repetition[nth]
-        engaged, acts = _engages(kp_eng, e, eng0, trust, t0, act)
+        engaged, clicked, acts = _engages(kp_eng, e, eng0, trust, t0, act, click)
         conv = False
         if independent:
             cq = _conversion_probability(rate, dose)
@@ -651,7 +666,8 @@ def _expose_followers(world, params, p, keys, s, buf, d, dmark, gen, ordinal, n_
                 n_ties += 1
         b_v[n_x] = v
         b_dose[n_x] = dose
-        b_flag[n_x] = (_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0) | f_mark
+        b_flag[n_x] = ((_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0)
+                       | (_CLICKS if clicked else 0) | f_mark)
         b_pid[n_x] = p.pid
         b_post[n_x] = ordinal
         b_root[n_x] = p.root
@@ -695,6 +711,7 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
     independent = params.mode == INDEPENDENT_MODE
     rate = params.rate
     act = params.act
+    click = params.click
     c = posts.channel[p.pid]
     lo = world.plat_ptr[c]
     size = world.plat_ptr[c + 1] - lo
@@ -707,14 +724,14 @@ def _expose_discovery(world, posts, params, p, keys, buf, ordinal, j, n_x):
     while j < p.n_disc and n_x < cap:
         v = members[lo + below(kd, np.uint64(j), size)]
         if v != p.u:
-            engaged, acts = _engages_drawn(uniform(kde, np.uint64(j)), p_engage, act)
+            engaged, clicked, acts = _engages_drawn(uniform(kde, np.uint64(j)), p_engage, act, click)
             conv = False
             if independent:
                 conv = uniform(kdc, np.uint64(j)) < _conversion_probability(rate, dose)
             b_v[n_x] = v
             b_dose[n_x] = dose
             b_flag[n_x] = ((_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0)
-                           | _DISCOVERY)
+                           | (_CLICKS if clicked else 0) | _DISCOVERY)
             b_pid[n_x] = p.pid
             b_post[n_x] = ordinal
             b_root[n_x] = p.root
@@ -743,6 +760,7 @@ def _expose_press(world, posts, params, p, keys, buf, ordinal, j, n_x):
     independent = params.mode == INDEPENDENT_MODE
     rate = params.rate
     act = params.act
+    click = params.click
     n_aud = world.n_audience
     dose = _discovery_dose(posts.press_trust[p.pid], p.factor)
     p_engage = posts.press_engagement[p.pid]
@@ -756,14 +774,14 @@ def _expose_press(world, posts, params, p, keys, buf, ordinal, j, n_x):
         i = np.uint64(j - first)
         v = below(kp, i, n_aud)
         if v != p.u:
-            engaged, acts = _engages_drawn(uniform(kpe, i), p_engage, act)
+            engaged, clicked, acts = _engages_drawn(uniform(kpe, i), p_engage, act, click)
             conv = False
             if independent:
                 conv = uniform(kpc, i) < _conversion_probability(rate, dose)
             b_v[n_x] = v
             b_dose[n_x] = dose
             b_flag[n_x] = ((_ENGAGED if engaged else 0) | (_CONVERTS if conv else 0) | (_ACTS if acts else 0)
-                           | _DISCOVERY | _PRESS)
+                           | (_CLICKS if clicked else 0) | _DISCOVERY | _PRESS)
             b_pid[n_x] = p.pid
             b_post[n_x] = ordinal
             b_root[n_x] = p.root
@@ -831,7 +849,7 @@ def _book(params, posts, s, buf, out, d, gen, n_x, n_touched):
             a.c_last = -1
             a.today_mark = -1
             a.post_mark = 0  # post ordinals start at 1
-            a.state = 0  # not engaged yet in this trial, no source yet (and not converted today)
+            a.state = 0  # not engaged or clicked yet in this trial, no source yet (and not converted today)
             totals[_REACH] += 1
             series[d, 0] += 1
             segments[a.segment, 0] += 1
@@ -860,6 +878,10 @@ def _book(params, posts, s, buf, out, d, gen, n_x, n_touched):
                 engaged_day[totals[_ENGAGERS]] = d
                 totals[_ENGAGERS] += 1
                 series[d, 4] += 1
+            # A click is an engagement (click * p_eng <= p_eng): tested only for engagements.
+            if (flags & _CLICKS) and not (a.state & _A_CLICKED):  # the account's first click in the trial
+                a.state |= _A_CLICKED
+                totals[_CLICKERS] += 1
         if a.today_mark != d:  # first exposure today
             a.today_mark = d
             a.today = 0
@@ -947,6 +969,8 @@ def _adopt(world, params, keys, s, out, d, gen, n_touched):
         # Today's engagements were booked before this end-of-day decision: an engagement on
         # the adoption day counts as engaged before adopting.
         totals[_AENGAGED if a.state & _A_ENGAGED else _AUNENGAGED] += 1
+        if a.state & _A_CLICKED:  # likewise a click on the adoption day counts
+            totals[_ACLICKED] += 1
         totals[_DEPTH] = max(totals[_DEPTH], a.best_gen)
         series[d, 3] += 1
         if a.best_root >= 0:

@@ -6,8 +6,12 @@ fractions and rates are not. Engagement rate is per exposure (engagements /
 impressions), the definition the model calibrates against (docs/model.md). The action
 funnel (docs/model.md §7.7): ``engagers`` are accounts that engaged at least once,
 ``adopters_engaged`` / ``adopters_unengaged`` split the adopters by whether they had engaged
-by the end of their adoption day; ``action_rate_engaged`` = adopters_engaged / engagers and
-``action_rate_reached`` = adopted / reach are per-trial ratios of simulated counts.
+by the end of their adoption day; ``clickers`` are accounts that clicked through a post's call
+to action at least once (a subset of the engagers, ``click_share``), ``adopters_clicked`` the
+adopters that had clicked by the end of their adoption day; ``action_rate_engaged`` =
+adopters_engaged / engagers, ``click_rate_reached`` = clickers / reach, ``action_rate_clicked`` =
+adopters_clicked / clickers and ``action_rate_reached`` = adopted / reach are per-trial ratios of
+simulated counts (NaN when the denominator is 0).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
         "adopters_reshare": tot["adopters_reshare"] * scale,
         "adopters_engaged": tot["adopters_engaged"] * scale,
         "adopters_unengaged": tot["adopters_unengaged"] * scale,
+        "clickers": tot["clickers"] * scale,
+        "adopters_clicked": tot["adopters_clicked"] * scale,
         "reshares": tot["reshares"] * scale,
         "discovery_impressions": tot["discovery_impressions"] * scale,
         "press_impressions": tot["press_impressions"] * scale,
@@ -66,6 +72,8 @@ def campaign_tables(names: Sequence[str], strategy: int, outcome: CampaignOutcom
         "adopted_fraction": tot["adopters"] / pop.n_audience,
         "engagement_rate": _ratio(tot["engagements"], tot["impressions"]),
         "action_rate_engaged": _ratio(tot["adopters_engaged"], tot["engagers"]),
+        "click_rate_reached": _ratio(tot["clickers"], tot["reach"]),
+        "action_rate_clicked": _ratio(tot["adopters_clicked"], tot["clickers"]),
         "action_rate_reached": _ratio(tot["adopters"], tot["reach"]),
         "cost": cost,
         "cost_per_engagement": _ratio(cost, eng),

@@ -71,8 +71,13 @@ class CampaignWorldArrays:
     plat_ptr, plat_members : int64[P + 1], int32[...]
         Audience members of each platform (CSR), for discovery.
     act : float
-        Share of engagements that are the advocacy action itself (``action_on_engagement``):
-        an exposure acts iff its engagement draw is below ``act`` times its engagement probability.
+        Share of engagements that are the advocacy action itself, ``click_share *
+        action_on_engagement`` (computed once here, in float64): an exposure acts iff its
+        engagement draw is below ``act`` times its engagement probability.
+    click : float
+        Share of engagements that are a click through the post's call to action to the action page
+        (``click_share``, >= ``act``): an exposure clicks iff its engagement draw is below ``click``
+        times its engagement probability (docs/model.md §7.7c). 1: every engagement is a click.
     repetition : float64[k]
         Weight of the ``n``-th exposure (from 0) on one edge (``repetition_peak``, §7.5); all 1
         when ``repetition_on`` is False.
@@ -109,6 +114,7 @@ class CampaignWorldArrays:
     dose_unit: float
     days: int
     act: float = 0.0
+    click: float = 1.0
     repetition: np.ndarray = field(default_factory=lambda: np.ones(1))
     synergy: np.ndarray = field(default_factory=lambda: np.ones(2))
     sources_cap: int = 1
@@ -308,7 +314,9 @@ def compile_world(pop: Population, world: CreatorAudienceWorld, model: CampaignM
         plat_ptr=plat_ptr, plat_members=plat_members, ceiling=model.trust_ceiling, reshare=model.reshare,
         reshare_factor=model.message_strength, mode=ck.INDEPENDENT_MODE if model.adoption == "independent"
         else ck.THRESHOLD_MODE, rate=model.conversion_rate, dose_unit=DOSE_UNIT, days=days,
-        act=model.action_on_engagement,
+        # P(act | engaged) = P(click | engaged) * P(act | clicked); 1.0 * a == a exactly, so the
+        # default click_share = 1 leaves every earlier result bit for bit.
+        act=model.click_share * model.action_on_engagement, click=model.click_share,
         # A partner posts at most max_daily_posts a day: no edge has more exposures in a trial.
         repetition=repetition_weights(model.repetition_peak, days * max_daily_posts),
         synergy=synergy, sources_cap=cap, sources_on=src.synergy != 0.0 and cap > 1,
@@ -689,8 +697,8 @@ def params_record(arrays: CampaignWorldArrays) -> ck.KernelParams:
     a = arrays
     return build(ck.KernelParams, shock=a.shock, decay=a.decay, recovery=a.recovery, growth=a.growth, wear=a.wear,
                  ceiling=a.ceiling, reshare=a.reshare, reshare_factor=a.reshare_factor, mode=a.mode, rate=a.rate,
-                 dose_unit=a.dose_unit, days=a.days, act=a.act, repetition=a.repetition, synergy=a.synergy,
-                 sources_cap=a.sources_cap, sources_on=a.sources_on, repetition_on=a.repetition_on)
+                 dose_unit=a.dose_unit, days=a.days, act=a.act, click=a.click, repetition=a.repetition,
+                 synergy=a.synergy, sources_cap=a.sources_cap, sources_on=a.sources_on, repetition_on=a.repetition_on)
 
 
 def kernel_records(pop: Population, arrays: CampaignWorldArrays,

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 #: Per-trial outcome columns of a campaign run, in order (docs/model.md §9.1).
 CAMPAIGN_OUTCOMES = (
     "reach", "impressions", "engagements", "engagers", "adopted", "adopters_direct", "adopters_reshare",
-    "adopters_engaged", "adopters_unengaged", "reshares", "discovery_impressions", "press_impressions", "depth",
-    "reach_fraction", "adopted_fraction", "engagement_rate", "action_rate_engaged", "action_rate_reached", "cost",
-    "cost_per_engagement", "cost_per_adopter",
+    "adopters_engaged", "adopters_unengaged", "clickers", "adopters_clicked", "reshares", "discovery_impressions",
+    "press_impressions", "depth", "reach_fraction", "adopted_fraction", "engagement_rate", "action_rate_engaged",
+    "click_rate_reached", "action_rate_clicked", "action_rate_reached", "cost", "cost_per_engagement",
+    "cost_per_adopter",
 )
 
 
@@ -75,7 +76,11 @@ class CampaignModel(ModelBlock):
     stranger_trust: Probability = 0.1
     #: Match-up: a creator's doses are multiplied by 1 + alignment_weight * (2 * alignment - 1).
     alignment_weight: Probability = 0.2
-    #: Share of engagements that are the advocacy action itself (a click through the post's call to action).
+    #: Share of engagements that are a click through the post's call to action to the action page
+    #: (docs/model.md §7.7c); 1: every engagement is a click (the model before the click stage).
+    click_share: Probability = 1.0
+    #: Share of clicks that are the advocacy action itself, P(act | clicked); with click_share 1,
+    #: P(act | engaged). P(act | engaged) = click_share * action_on_engagement.
     action_on_engagement: Probability = 0.0
     sources: SourcesSpec = SourcesSpec()
     #: Exposures from one creator at which the attitude they build peaks (null: no peak).

@@ -67,7 +67,10 @@ Job = tuple[int, int, int]
 #: ``new_engagers`` (time series); a layout-3 folder lacks them, so resuming it would mix tables.
 #: 5: campaign mechanisms of issue 19 (new draws from streams PRESS, PRESS_ENGAGE, PRESS_CONVERT;
 #: new column ``press_impressions``).
-RESULTS_LAYOUT = 5
+#: 6: campaign click stage (``click_share``; new columns ``clickers``, ``adopters_clicked``,
+#: ``click_rate_reached``, ``action_rate_clicked`` in the trial table, beside ``engagers`` and
+#: ``adopters_engaged``); a layout-5 folder lacks them.
+RESULTS_LAYOUT = 6
 
 
 class StoreError(RuntimeError):

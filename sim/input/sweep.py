@@ -47,6 +47,7 @@ RESERVED_LABELS = frozenset({
     "adopted", "adopters_direct", "adopters_reshare", "reshares", "discovery_impressions", "depth",
     "reach_fraction", "adopted_fraction", "engagement_rate", "cost_per_engagement", "cost_per_adopter", "steps",
     "engagers", "adopters_engaged", "adopters_unengaged", "action_rate_engaged", "action_rate_reached",
+    "clickers", "adopters_clicked", "click_rate_reached", "action_rate_clicked", "press_impressions",
     "on_frontier", "day", "partner", "segment", "key", "split", "rank", "within_budget", "budget", "unspent",
     "p_best", "regret_mean", "regret_max", "adopters_p10", "adopters_p50", "adopters_p90"})
 

@@ -171,6 +171,7 @@ _PLANNER_COLUMNS = {
     "adopted_vs_baseline_ci95_low": "diff CI low", "adopted_vs_baseline_ci95_high": "diff CI high",
     "reach": "reach", "engagements": "engagements", "engagers": "engagers",
     "adopters_engaged": "adopters who engaged", "adopters_unengaged": "adopters who never engaged",
+    "clickers": "clickers", "adopters_clicked": "adopters who clicked",
     "cost_per_engagement": "USD/engagement",
     "cost_per_adopter": "USD/adopter",
 }

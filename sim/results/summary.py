@@ -136,10 +136,10 @@ def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) ->
     """The planner's table: one row per (point,) strategy, from a campaign run's summary.
 
     Columns: cost; adopters (mean and 95% CI); adopters' paired difference to the baseline
-    (mean and 95% CI); reach and engagements (means); when the summary has them, engagers and
-    adopters that had / had not engaged (means); cost per engagement and per adopter (with
-    the adopters-based 95% CI); ``on_frontier`` (not dominated in cost vs adopters at its
-    point). With ``points`` (the sweep's point values), those columns come first.
+    (mean and 95% CI); reach and engagements (means); when the summary has them, engagers,
+    adopters that had / had not engaged, clickers and adopters that had clicked (means); cost
+    per engagement and per adopter (with the adopters-based 95% CI); ``on_frontier`` (not
+    dominated in cost vs adopters at its point). With ``points`` (the sweep's point values), those columns come first.
     """
     key = ["point", "strategy"] if "point" in summary.columns else ["strategy"]
     s = summary.set_index([*key, "outcome"])
@@ -148,8 +148,10 @@ def strategy_table(summary: pd.DataFrame, points: pd.DataFrame | None = None) ->
         return s.xs(outcome, level="outcome")[field]
 
     outcomes = set(s.index.get_level_values("outcome"))
-    # The action funnel (results layout 4 on): who engaged, and adopters split by whether they had.
-    funnel = {c: col(c, "mean") for c in ("engagers", "adopters_engaged", "adopters_unengaged") if c in outcomes}
+    # The action funnel (results layout 4 on): who engaged, and adopters split by whether they had;
+    # (layout 6 on) who clicked through to the action page, and adopters that had clicked.
+    funnel = {c: col(c, "mean") for c in ("engagers", "adopters_engaged", "adopters_unengaged", "clickers",
+                                          "adopters_clicked") if c in outcomes}
     out = pd.DataFrame({
         "cost": col("cost", "mean"),
         "adopted": col("adopted", "mean"),

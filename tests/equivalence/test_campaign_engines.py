@@ -138,6 +138,7 @@ def _model_dict(rng: np.random.Generator, full: bool, independent: bool) -> dict
         "peer_engagement": _u(rng, 0.05, 0.5), "stranger_trust": _u(rng, 0.05, 0.5),
         # Mechanisms of issue 19.
         "alignment_weight": on(0.1, 1.0), "action_on_engagement": on(0.05, 0.8),
+        "click_share": 1.0 - on(0.1, 0.9),  # the click stage: off (1) in some worlds, 0 (no click) in others
         # Small peaks, so that repeated exposures pass them (null: no wear-out term).
         "repetition_peak": None if (not full and rng.random() < 0.3) else _u(rng, 1.0, 4.0),
     }
@@ -314,8 +315,8 @@ def test_kernel_flush_before_a_followerless_posters_discovery():
                   n_partners=2)
     params = build(ck.KernelParams, shock=np.ones((2, days)), decay=np.ones(days + 1), recovery=np.ones(days + 1),
                    growth=np.ones(4), wear=np.ones(4), ceiling=1.0, reshare=0.0, reshare_factor=1.0,
-                   mode=ck.THRESHOLD_MODE, rate=1.0, dose_unit=1e6, days=days, act=0.0, repetition=np.ones(1),
-                   synergy=np.ones(2), sources_cap=1, sources_on=False, repetition_on=False)
+                   mode=ck.THRESHOLD_MODE, rate=1.0, dose_unit=1e6, days=days, act=0.0, click=1.0,
+                   repetition=np.ones(1), synergy=np.ones(2), sources_cap=1, sources_on=False, repetition_on=False)
     args = (world, posts, params, np.uint64(12345), np.arange(5, dtype=np.int64))
     ref = ck._run_trials(*args, ck._BATCH)  # no flush at this size
     partners = ref[2]
@@ -365,6 +366,11 @@ def test_worlds_cover_every_behaviour():
     assert (col["adopters_engaged"] > 0).sum() >= 0.5 * n
     assert (col["adopters_unengaged"] > 0).sum() >= 0.5 * n
     assert np.array_equal(col["adopters_engaged"] + col["adopters_unengaged"], col["adopters"])
+    # the click stage is exercised: clickers fewer than engagers in some trials, adopters that clicked
+    assert ((col["clickers"] > 0) & (col["clickers"] < col["engagers"])).sum() >= 0.3 * n
+    assert (col["adopters_clicked"] > 0).sum() >= 0.3 * n
+    assert (col["adopters_clicked"] <= col["clickers"]).all() and (col["clickers"] <= col["engagers"]).all()
+    assert (col["adopters_clicked"] <= col["adopters_engaged"]).all()
     # The mechanisms of issue 19 are on in most worlds and show up where they can.
     assert (col["press_impressions"] > 0).sum() >= 0.1 * n
     a = [c.arrays for c in CASES]
@@ -391,7 +397,7 @@ def test_worlds_cover_every_behaviour():
 # --------------------------------------------------------------------------- readable state
 
 def _snapshot(model: campaign_agents.CampaignAgentModel) -> list[tuple]:
-    return [(a.reached, a.conviction, a.conviction_day, a.engaged_day, a.adopted_day, a.root_partner,
+    return [(a.reached, a.conviction, a.conviction_day, a.engaged_day, a.clicked_day, a.adopted_day, a.root_partner,
              a.generation, a.reshare_day, a.threshold,
              sorted((e, s.trust, s.fatigue, s.exposures, s.last_day) for e, s in a.edges.items()))
             for a in model.accounts]
@@ -442,6 +448,10 @@ def test_agent_state_is_readable_and_order_free(ci):
     assert tot["reach"] == sum(a.reached for a in m.accounts)
     assert tot["engagers"] == sum(a.engaged_day >= 0 for a in m.accounts) <= tot["reach"]
     assert tot["adopters_engaged"] == sum(0 <= a.engaged_day <= a.adopted_day for a in m.accounts)
+    # the click stage: a click is an engagement, on the day of the first engagement or later
+    assert tot["clickers"] == sum(a.clicked_day >= 0 for a in m.accounts) <= tot["engagers"]
+    assert tot["adopters_clicked"] == sum(0 <= a.clicked_day <= a.adopted_day for a in m.accounts)
+    assert all(0 <= a.engaged_day <= a.clicked_day for a in m.accounts if a.clicked_day >= 0)
     assert all(a.reached for a in m.accounts if a.engaged_day >= 0)
     assert m.series.sum(axis=0)[3] == tot["adopters"] == (k_days >= 0).sum()
 
@@ -550,8 +560,9 @@ def test_micro_threshold_equal_to_dose_adopts_on_first_post():
         days, m = _both(case, trial)
         assert days == [2, 2, 2, -1]  # three followers, then the creator
         # reach 3, impressions 2 x 3, all engage, 3 direct adopters, depth 1, 2 x 3 pairs examined;
-        # 3 engagers, who engaged on their adoption day: all 3 adopters count as engaged
-        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6, 3, 3, 0, 0]
+        # 3 engagers, who engaged on their adoption day: all 3 adopters count as engaged; every
+        # engagement is a click (click_share 1): 3 clickers, all 3 adopters clicked
+        assert m.totals.tolist() == [3, 6, 6, 3, 3, 0, 1, 0, 0, 6, 3, 3, 0, 0, 3, 3]
         assert m.series[:, 4].tolist() == [0, 0, 3, 0, 0, 0, 0, 0]
         assert m.series[:, 1].tolist() == [0, 0, 3, 0, 0, 3, 0, 0]
         assert all(a.root_partner == 0 and a.generation == 1 for a in m.accounts[:3])
