@@ -51,15 +51,18 @@ from sim.base.cuda_device import SIMULATOR, below, bits, cuda, derive, device, f
 from sim.base.rng import Stream
 from sim.campaign.cuda_device import (
     _A_ACT,
+    _A_CLICKED,
     _A_ENGAGED,
     _A_NOT_SRC,
     _A_NOT_TODAY,
     _A_SRC_SHIFT,
+    _ACLICKED,
     _ADIRECT,
     _ADOPT,
     _AENGAGED,
     _ARESHARE,
     _AUNENGAGED,
+    _CLICKERS,
     _DEPTH,
     _DIMPR,
     _ENG,
@@ -138,7 +141,8 @@ _SH_TRIAL, _SH_TOUCHED, _SH_NEXT = 0, 1, 2
 
 @device
 def _book(a64, adose, a32, src, lst, tbase, sh, totals, series, partners, segments, t, wi, pi, abase, v, d, gen,
-          dose, engaged, acts, discovery, press, mark, pid, ordinal, p_root, p_gen, sources_on, cap, dose_unit):
+          dose, engaged, clicked, acts, discovery, press, mark, pid, ordinal, p_root, p_gen, sources_on, cap,
+          dose_unit):
     """Book one exposure of account ``v`` (``sim.campaign.kernel._book``), the only thread touching ``v``'s
     record during this post; the trial's counters by integer atomics, the day's list by an atomic append."""
     av = abase + v
@@ -188,6 +192,10 @@ def _book(a64, adose, a32, src, lst, tbase, sh, totals, series, partners, segmen
             state |= _A_ENGAGED
             cuda.atomic.add(totals, (t, _ENGAGERS), _ONE)
             cuda.atomic.add(series, (t, d, 4), _ONE)
+        # A click is an engagement (click * p_eng <= p_eng): tested only for engagements, as on the CPU.
+        if clicked and (state & _A_CLICKED) == 0:  # the account's first click in the trial
+            state |= _A_CLICKED
+            cuda.atomic.add(totals, (t, _CLICKERS), _ONE)
     if a32[av, A_TMARK] != d:  # first exposure today
         a32[av, A_TMARK] = d
         a64[av, A_TODAY] = 0
@@ -246,6 +254,8 @@ def _adopt(a64, a32, lst, tbase, nbase, sh, i, totals, series, partners, segment
         cuda.atomic.add(totals, (t, _AENGAGED), _ONE)
     else:
         cuda.atomic.add(totals, (t, _AUNENGAGED), _ONE)
+    if state & _A_CLICKED:  # clicked on or before its adoption day (booked like adopters_engaged)
+        cuda.atomic.add(totals, (t, _ACLICKED), _ONE)
     cuda.atomic.max(totals, (t, _DEPTH), np.int64(b_gen))
     cuda.atomic.add(series, (t, d, 3), _ONE)
     if b_root >= 0:
@@ -278,8 +288,8 @@ def campaign_block_kernel(sources_on: bool, repetition_on: bool):
     @cuda.jit
     def campaign_block_trials(indptr, indices, wf, wi, plat_ptr, plat_members, n_audience, pi, pf, pdraw, slot_base,
                               shock, decay, recovery, growth, wear, repetition, synergy, ceiling, reshare,
-                              reshare_factor, dose_unit, act, days, cap, root, trials, ntr, counter, a64, adose, a32,
-                              lst, src, ef, ei, e32, m_slots, gens, totals, series, partners, segments):
+                              reshare_factor, dose_unit, act, click, days, cap, root, trials, ntr, counter, a64, adose,
+                              a32, lst, src, ef, ei, e32, m_slots, gens, totals, series, partners, segments):
         sh = cuda.shared.array(4, nb.int64)
         slot = cuda.blockIdx.x
         nslots = cuda.gridDim.x
@@ -393,8 +403,8 @@ def campaign_block_kernel(sources_on: bool, repetition_on: bool):
                             p_eng = 1.0
                         ud = uniform(kp_eng, np.uint64(e))
                         _book(a64, adose, a32, src, lst, tbase, sh, totals, series, partners, segments, t, wi, pi,
-                              abase, v, d, gen, dose, ud < p_eng, ud < p_eng * act, False, False, mark, pid, ordinal,
-                              p_root, p_gen, SOURCES, cap, dose_unit)
+                              abase, v, d, gen, dose, ud < p_eng, ud < p_eng * click, ud < p_eng * act, False, False,
+                              mark, pid, ordinal, p_root, p_gen, SOURCES, cap, dose_unit)
                         n_follow += 1
                     if n_follow > 0:
                         cuda.atomic.add(totals, (t, _IMPR), n_follow)
@@ -441,8 +451,9 @@ def campaign_block_kernel(sources_on: bool, repetition_on: bool):
                                 if v != u and a32[abase + v, A_PICK] == j:
                                     ud = uniform(kpe, np.uint64(j))
                                     _book(a64, adose, a32, src, lst, tbase, sh, totals, series, partners, segments,
-                                          t, wi, pi, abase, v, d, gen, dose, ud < p_eng, ud < p_eng * act, True,
-                                          press, mark, pid, ordinal, p_root, p_gen, SOURCES, cap, dose_unit)
+                                          t, wi, pi, abase, v, d, gen, dose, ud < p_eng, ud < p_eng * click,
+                                          ud < p_eng * act, True, press, mark, pid, ordinal, p_root, p_gen, SOURCES,
+                                          cap, dose_unit)
                     cuda.syncthreads()  # the post is booked: the next one may read and write the same records
                 n_touched = sh[_SH_TOUCHED]
                 if tid == 0:

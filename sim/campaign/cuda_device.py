@@ -69,7 +69,7 @@ RESHARE_ID_BASE = np.int64(2**40)  # as sim.campaign.kernel.RESHARE_ID_BASE (che
 
 # Columns of the totals row (sim.campaign.kernel.TOTALS; the host module checks the order).
 (_REACH, _IMPR, _ENG, _ADOPT, _ADIRECT, _ARESHARE, _DEPTH, _RESHARES, _DIMPR, _PAIRS,
- _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR) = range(14)
+ _ENGAGERS, _AENGAGED, _AUNENGAGED, _PIMPR, _CLICKERS, _ACLICKED) = range(16)
 #: Columns of an account's int32 row (``a32``): the CPU record's int32 fields, its state bits,
 #: and the adopter's root partner and generation (``_Scratch.root_of`` / ``gen_of`` on the CPU).
 (A_SEEN, A_ADOPTED, A_TMARK, A_CLAST, A_BROOT, A_BGEN, A_PMARK, A_STATE, A_ROOT_OF, A_GEN_OF) = range(10)
@@ -97,6 +97,7 @@ L_RESHARERS, L_NEXT, L_TOUCHED = 0, 1, 2
 _A_CONV = 1
 _A_ENGAGED = 2
 _A_ACT = 4
+_A_CLICKED = 128  # clicked through a post's call to action in this trial (reset with the state, like _A_ENGAGED)
 _A_NOT_TODAY = 0xFF ^ 5
 _A_SRC_SHIFT = 3
 _A_NOT_SRC = 0xFF ^ (15 << 3)
@@ -104,8 +105,8 @@ _A_NOT_SRC = 0xFF ^ (15 << 3)
 
 @device
 def _book(a64, adose, a32, src, lst, tbase, n_touched, totals, series, partners, segments, t, wi, pi, rec32, record,
-          abase, v, d, gen, dose, engaged, acts, discovery, press, mark, pid, ordinal, p_root, p_gen, sources_on, cap,
-          dose_unit):
+          abase, v, d, gen, dose, engaged, clicked, acts, discovery, press, mark, pid, ordinal, p_root, p_gen,
+          sources_on, cap, dose_unit):
     """Book one exposure of account ``v`` (as ``sim.campaign.kernel._book`` books a buffered one).
 
     Returns the new count of accounts exposed today (listed in ``lst[tbase:]``).
@@ -163,6 +164,10 @@ def _book(a64, adose, a32, src, lst, tbase, n_touched, totals, series, partners,
                 rec32[k, 3] = d
             totals[t, _ENGAGERS] += 1
             series[t, d, 4] += 1
+        # A click is an engagement (click * p_eng <= p_eng): tested only for engagements, as on the CPU.
+        if clicked and (state & _A_CLICKED) == 0:  # the account's first click in the trial
+            state |= _A_CLICKED
+            totals[t, _CLICKERS] += 1
     if a32[av, A_TMARK] != d:  # first exposure today
         a32[av, A_TMARK] = d
         a64[av, A_TODAY] = 0
@@ -233,6 +238,8 @@ def _adopt(a64, adose, a32, lst, tbase, nbase, n_touched, totals, series, partne
             totals[t, _AENGAGED] += 1
         else:
             totals[t, _AUNENGAGED] += 1
+        if state & _A_CLICKED:  # clicked on or before its adoption day (booked like adopters_engaged)
+            totals[t, _ACLICKED] += 1
         if b_gen > totals[t, _DEPTH]:
             totals[t, _DEPTH] = b_gen
         series[t, d, 3] += 1
@@ -283,17 +290,16 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
     Launch ``[blocks, threads]``: thread (slot) ``s`` runs trial index ``s``, then
     ``slots + atomic.add(counter)``. Arguments (device arrays unless said):
 
-    world: indptr int64[n + 1], indices int32[m], wf float64[n, 4], wi int32[n, 3], plat_ptr,
-    plat_members, ``n_audience``; posts: pi int64[posts, 6], pf float64[posts, 5], pdraw uint64[posts],
-    slot_base int64[partners] (first edge-state slot of each partner); parameters: shock, decay,
-    recovery, growth, wear, repetition, synergy and the scalars ``ceiling``, ``reshare``,
-    ``reshare_factor``, ``dose_unit``, ``act``, ``days``, ``cap``; run: ``root`` uint64, trials
-    int64[T], ``ntr``, counter int64[1] (zero); scratch per slot: a64 int64[S n, 3], adose
-    float64[S n], a32 int32[S n, 10] (stamps below ``gens``), lst int32[S 3 n], src int32[S n (cap - 1)],
-    ef float64[S M, 2], ei int64[S M], e32 int32[S M, 4] (stamps below ``gens``), ``m_slots`` (M),
-    gens int64[S] (updated); outputs: totals int64[T, 14], series int64[T, days, 5], partners
-    int64[T, P, 3], segments int64[T, segments, 2] (each trial's rows are zeroed by its thread);
-    rec32 int32[n, 4], rec_post int64[n].
+    world: indptr int64[n + 1], indices int32[m], wf float64[n, 4], wi int32[n, 3], plat_ptr, plat_members,
+    ``n_audience``; posts: pi int64[posts, 6], pf float64[posts, 5], pdraw uint64[posts], slot_base
+    int64[partners] (first edge-state slot of each partner); parameters: shock, decay, recovery, growth, wear,
+    repetition, synergy and the scalars ``ceiling``, ``reshare``, ``reshare_factor``, ``dose_unit``, ``act``
+    (click share x action on engagement), ``click`` (click share), ``days``, ``cap``; run: ``root`` uint64,
+    trials int64[T], ``ntr``, counter int64[1] (zero); scratch per slot: a64 int64[S n, 3], adose float64[S n],
+    a32 int32[S n, 10] (stamps below ``gens``), lst int32[S 3 n], src int32[S n (cap - 1)], ef float64[S M, 2],
+    ei int64[S M], e32 int32[S M, 4] (stamps below ``gens``), ``m_slots`` (M), gens int64[S] (updated); outputs:
+    totals int64[T, 16], series int64[T, days, 5], partners int64[T, P, 3], segments int64[T, segments, 2] (each
+    trial's rows are zeroed by its thread); rec32 int32[n, 4], rec_post int64[n].
     """
     SOURCES = bool(sources_on)
     REPETITION = bool(repetition_on)
@@ -302,8 +308,8 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
     @cuda.jit
     def campaign_trials(indptr, indices, wf, wi, plat_ptr, plat_members, n_audience, pi, pf, pdraw, slot_base,
                         shock, decay, recovery, growth, wear, repetition, synergy, ceiling, reshare, reshare_factor,
-                        dose_unit, act, days, cap, root, trials, ntr, counter, a64, adose, a32, lst, src, ef, ei, e32,
-                        m_slots, gens, totals, series, partners, segments, rec32, rec_post):
+                        dose_unit, act, click, days, cap, root, trials, ntr, counter, a64, adose, a32, lst, src, ef,
+                        ei, e32, m_slots, gens, totals, series, partners, segments, rec32, rec_post):
         slot = cuda.grid(1)
         nslots = cuda.gridsize(1)
         if slot >= gens.shape[0]:  # (never: a launch has at most as many threads as the scratch has slots)
@@ -417,8 +423,8 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
                         ud = uniform(kp_eng, np.uint64(e))
                         n_touched = _book(a64, adose, a32, src, lst, tbase, n_touched, totals, series, partners,
                                           segments, t, wi, pi, rec32, RECORD, abase, v, d, gen, dose, ud < p_eng,
-                                          ud < p_eng * act, False, False, mark, pid, ordinal, p_root, p_gen, SOURCES,
-                                          cap, dose_unit)
+                                          ud < p_eng * click, ud < p_eng * act, False, False, mark, pid, ordinal,
+                                          p_root, p_gen, SOURCES, cap, dose_unit)
                         n_follow += 1
                     totals[t, _IMPR] += n_follow
                     series[t, d, 1] += n_follow
@@ -440,8 +446,8 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
                                 ud = uniform(kde, np.uint64(j))
                                 n_touched = _book(a64, adose, a32, src, lst, tbase, n_touched, totals, series,
                                                   partners, segments, t, wi, pi, rec32, RECORD, abase, v, d, gen,
-                                                  dose, ud < p_eng, ud < p_eng * act, True, False, mark, pid, ordinal,
-                                                  p_root, p_gen, SOURCES, cap, dose_unit)
+                                                  dose, ud < p_eng, ud < p_eng * click, ud < p_eng * act, True,
+                                                  False, mark, pid, ordinal, p_root, p_gen, SOURCES, cap, dose_unit)
                     if n_press > 0:  # press coverage (§7.12): audience accounts, whatever their platforms
                         dose = fmul(pf[pid, P_PTRUST], factor)
                         p_eng = pf[pid, P_PENG]
@@ -453,8 +459,8 @@ def campaign_kernel(sources_on: bool, repetition_on: bool, record: bool = False)
                                 ud = uniform(kpe, np.uint64(j))
                                 n_touched = _book(a64, adose, a32, src, lst, tbase, n_touched, totals, series,
                                                   partners, segments, t, wi, pi, rec32, RECORD, abase, v, d, gen,
-                                                  dose, ud < p_eng, ud < p_eng * act, True, True, mark, pid, ordinal,
-                                                  p_root, p_gen, SOURCES, cap, dose_unit)
+                                                  dose, ud < p_eng, ud < p_eng * click, ud < p_eng * act, True,
+                                                  True, mark, pid, ordinal, p_root, p_gen, SOURCES, cap, dose_unit)
                 n_resharers = _adopt(a64, adose, a32, lst, tbase, nbase, n_touched, totals, series, partners,
                                      segments, t, wf, wi, decay, synergy, SOURCES, reshare, k_thresh, k_reshare,
                                      rec32, rec_post, RECORD, abase, d, gen)

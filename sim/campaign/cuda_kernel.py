@@ -158,7 +158,8 @@ class _Params(NamedTuple):
     reshare: float
     reshare_factor: float
     dose_unit: float
-    act: float
+    act: float  # click_share * action_on_engagement (P(act | engaged)), computed once on the host
+    click: float  # click_share (P(click | engaged))
     days: int
     cap: int
     sources_on: bool
@@ -220,8 +221,8 @@ def _pack_params(arrays: CampaignWorldArrays) -> _Params:
     return _Params(_frozen(a.shock, np.float64), _frozen(a.decay, np.float64), _frozen(a.recovery, np.float64),
                    _frozen(a.growth, np.float64), _frozen(a.wear, np.float64), _frozen(a.repetition, np.float64),
                    _frozen(a.synergy, np.float64), float(a.ceiling), float(a.reshare), float(a.reshare_factor),
-                   float(a.dose_unit), float(a.act), int(a.days), int(a.sources_cap), bool(a.sources_on),
-                   bool(a.repetition_on))
+                   float(a.dose_unit), float(a.act), float(a.click), int(a.days), int(a.sources_cap),
+                   bool(a.sources_on), bool(a.repetition_on))
 
 
 def _packed(pop, arrays: CampaignWorldArrays, schedule: Schedule) -> tuple[_World, _Posts, _Params]:
@@ -410,7 +411,8 @@ def _launch(world: _World, posts: _Posts, params: _Params, root, trials: np.ndar
                 td(posts.slot_base), td(params.shock), td(params.decay), td(params.recovery), td(params.growth),
                 td(params.wear), td(params.repetition), td(params.synergy), np.float64(params.ceiling),
                 np.float64(params.reshare), np.float64(params.reshare_factor), np.float64(params.dose_unit),
-                np.float64(params.act), np.int64(params.days), np.int64(params.cap), np.uint64(root))
+                np.float64(params.act), np.float64(params.click), np.int64(params.days), np.int64(params.cap),
+                np.uint64(root))
         rec32 = cuda.device_array((max(n, 1), 4), np.int32) if record else cuda.device_array((1, 4), np.int32)
         rec_post = cuda.device_array(max(n, 1) if record else 1, np.int64)
         i64 = cuda.device_array(1, np.int64)
@@ -590,6 +592,7 @@ def check_fits(pop, arrays: CampaignWorldArrays, schedules) -> None:
 @functools.cache
 def _check_layout(dev) -> None:
     """The device's column constants follow the CPU kernel's tables (a change there must reach here)."""
-    if int(dev.RESHARE_ID_BASE) != int(ck.RESHARE_ID_BASE) or len(ck.TOTALS) != 14 or ck.TOTALS[dev._PIMPR] != (
-            "press_impressions") or ck.TOTALS[dev._ENGAGERS] != "engagers" or len(ck.SERIES) != 5:
+    if int(dev.RESHARE_ID_BASE) != int(ck.RESHARE_ID_BASE) or len(ck.TOTALS) != 16 or ck.TOTALS[dev._PIMPR] != (
+            "press_impressions") or ck.TOTALS[dev._ENGAGERS] != "engagers" or ck.TOTALS[dev._CLICKERS] != (
+            "clickers") or ck.TOTALS[dev._ACLICKED] != "adopters_clicked" or len(ck.SERIES) != 5:
         raise ImportError("sim.campaign.cuda_device's columns no longer match sim.campaign.kernel's TOTALS / SERIES")

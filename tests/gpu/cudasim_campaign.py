@@ -32,6 +32,7 @@ import yaml
 
 from sim.base.rng import root_key
 from sim.campaign import cuda_kernel as gpu
+from sim.campaign import kernel as ck
 from sim.campaign import model as cpu
 from sim.campaign.family import compile_campaign
 from sim.input.scenario import Scenario
@@ -51,6 +52,17 @@ warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = ("totals", "series", "partners", "segments")
 TRIALS = np.array([0, 5, 2**40 + 3, 5, 70], np.int64)
+ENGAGERS, CLICKERS = ck.TOTALS.index("engagers"), ck.TOTALS.index("clickers")
+A_ENGAGED, A_CLICKED = ck.TOTALS.index("adopters_engaged"), ck.TOTALS.index("adopters_clicked")
+
+
+def _clicks_exercised(totals: np.ndarray) -> None:
+    """The click stage with click_share < 1 (scenarios/mechanisms.yaml: 0.4) was exercised, not only carried:
+    over the trials some accounts clicked and some engagers did not; in every trial the subset order holds (a
+    click is an engagement)."""
+    assert 0 < totals[:, CLICKERS].sum() < totals[:, ENGAGERS].sum()
+    assert (totals[:, CLICKERS] <= totals[:, ENGAGERS]).all()
+    assert (totals[:, A_CLICKED] <= totals[:, A_ENGAGED]).all() and (totals[:, A_CLICKED] <= totals[:, CLICKERS]).all()
 
 
 def _mechanisms(peers: int = 200, days: int = 8) -> Scenario:
@@ -132,6 +144,7 @@ def _same(case: _Case, name: str, trials: np.ndarray):
 def test_every_mechanism_is_on_in_the_tiny_world(mechanisms):
     a = mechanisms.arrays
     assert a.sources_on and a.repetition_on and (a.repetition < 0).any() and a.act > 0
+    assert 0.0 < a.act < a.click < 1.0  # clicks: a share of engagements, and actions a share of clicks
     assert mechanisms.pop.graph.n < 600
     assert any(int(s.n_press.sum()) > 0 for s in mechanisms.schedules)
 
@@ -142,6 +155,7 @@ def test_mechanisms_every_row_equal(mechanisms, strategy):
     tiers and platforms, discovery and a variant (cross_platform); sources and actions throughout."""
     want = _same(mechanisms, strategy, TRIALS[[0, 2]])
     assert (want.totals[:, 3] > 0).all()  # adopters
+    _clicks_exercised(want.totals)
 
 
 def test_plain_campaign_every_row_equal(plain):
@@ -149,6 +163,8 @@ def test_plain_campaign_every_row_equal(plain):
     for name in plain.names:
         want = _same(plain, name, TRIALS[:2])
         assert (want.totals[:, 3] > 0).all()
+        # click_share 1 (the default): every engagement is a click, so the click columns repeat the engaged ones
+        assert np.array_equal(want.totals[:, [CLICKERS, A_CLICKED]], want.totals[:, [ENGAGERS, A_ENGAGED]])
     totals = cpu.simulate(plain.pop, plain.arrays, plain.schedule("ambassadors"), plain.root, TRIALS[:2]).totals
     assert (totals[:, 6] >= 2).any()  # re-shares of re-shares: depth 2 or more
 
@@ -199,6 +215,8 @@ def test_block_layout_every_row_equal(request, world, strategy):
         assert g.dtype == w.dtype and g.shape == w.shape, f"{strategy}: {field} {g.shape} vs {w.shape}"
         assert np.array_equal(g, w), f"{strategy}: {field} differs at {np.argwhere(g != w)[:5].tolist()}"
     assert (want.totals[:, 3] > 0).all()
+    if world == "mechanisms":
+        _clicks_exercised(want.totals)
 
 
 def test_block_layout_dedups_picks(plain, mechanisms):
