@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -83,7 +84,7 @@ from numba.np import numpy_support  # noqa: E402
 
 from sim.base import cuda_host  # noqa: E402
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 
 # --------------------------------------------------------------------------- reading PTX
 
