@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -441,8 +442,9 @@ def run_abc(calibration: Calibration, *, quick: bool = False, db_dir: str | Path
     return draws, weights, chi2, gens, evaluations, b, db, start, resumed
 
 
-#: Rounds of adaptive importance sampling at T = 1 after tempering (quick: 1).
-IMPORTANCE_ROUNDS = 2
+#: Rounds of adaptive importance sampling at T = 1 after tempering (quick: 1); all rounds' points
+#: make the posterior (:func:`_mixture_weights`).
+IMPORTANCE_ROUNDS = 3
 
 _EVAL: _Model | None = None
 
@@ -484,6 +486,10 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
     saved = dict(np.load(store)) if store.exists() else {}
     rows, x, w = [], particles, weights / weights.sum()
     chi2 = np.zeros(len(x))
+    # every round's proposals, their chi^2 and their proposal's (untruncated) density at all points so far
+    props: list[np.ndarray] = []
+    c2s: list[np.ndarray] = []
+    transitions: list[Any] = []
     for r in range(rounds):
         key = f"round{r}"
         trans = pyabc.MultivariateNormalTransition()
@@ -526,14 +532,59 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
         w = np.exp(logw - logw[np.isfinite(logw)].max())
         w /= w.sum()
         x, chi2 = prop, c2
+        props.append(prop)
+        c2s.append(c2)
+        transitions.append(trans)
         rows.append({"t": -1, "temperature": 1.0, "evaluations": int(inside.sum()), "particles": len(prop),
                      "acceptance_rate": 1.0, "ess": effective_sample_size(w)})
         if progress is not None:
             progress(f"importance round {r + 1}: ESS {effective_sample_size(w):.0f}", None)
     frame = pd.DataFrame(rows)
     frame["t"] = range(-len(rows), 0)
-    keep = np.isfinite(chi2)
+    x, w, chi2 = _mixture_weights(props, c2s, transitions, names, lows, highs, log_prior, seed)
+    keep = np.isfinite(chi2) & (w > 0)
     return x[keep], w[keep] / w[keep].sum(), chi2[keep], frame
+
+
+def _mixture_weights(props: list[np.ndarray], c2s: list[np.ndarray], transitions: list[Any], names: list[str],
+                     lows: np.ndarray, highs: np.ndarray, log_prior: float, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every round's points, weighted against the mixture of all rounds' proposals.
+
+    Each round adapts its proposal to the previous round's own weights (as in the modified AMIS of
+    Marin, Pudlo & Sedki 2019, which keeps adaptation from feeding back through the mixture); the
+    posterior is then estimated from *all* rounds' points with deterministic-mixture weights,
+    prior x likelihood / sum_r (n_r / N) q_r(x) (Owen & Zhou 2000; Cornuet, Marin, Mira & Robert
+    2012, AMIS), q_r the r-th proposal's density truncated to the prior's box. Points already
+    paid for are kept instead of discarded, and a point that one round's proposal under-covers is
+    not given a huge weight when another round covers it: the effective sample size of the
+    combined sample exceeds any round's. With one round this is the plain importance weight.
+    """
+    x = np.vstack(props)
+    chi2 = np.concatenate(c2s)
+    n_total = len(x)
+    frame = pd.DataFrame(x, columns=names)
+    mix = np.zeros(n_total)
+    for r, (prop, trans) in enumerate(zip(props, transitions, strict=True)):
+        q = np.asarray(trans.pdf(frame), dtype=np.float64).reshape(-1)
+        # each round drew from its proposal truncated to the prior's box: divide by the mass inside
+        mix += len(prop) / n_total * q / _inside_share(trans, names, lows, highs, seed + 100 + r)
+    with np.errstate(divide="ignore"):
+        logw = np.where(np.isfinite(chi2) & (mix > 0), log_prior - chi2 / 2 - np.log(mix), -np.inf)
+    w = np.exp(logw - logw[np.isfinite(logw)].max())
+    return x, w / w.sum(), chi2
+
+
+def _inside_share(trans: Any, names: list[str], lows: np.ndarray, highs: np.ndarray, seed: int,
+                  n: int = 20_000) -> float:
+    """Share of a fitted proposal's mass inside the prior's box (Monte Carlo of ``n`` draws, keyed by ``seed``).
+
+    One round's truncation constant cancels when its weights are normalised; across rounds it
+    does not, so the mixture density divides each round's density by its own share.
+    """
+    with numpy_global_seeded(seed):  # the transition's rvs draws from NumPy's global generator
+        pts = np.asarray(trans.rvs(size=n)[names], dtype=np.float64).reshape(-1, len(names))
+    return max(float(np.mean(np.all((pts >= lows) & (pts <= highs), axis=1))), 1.0 / n)
 
 
 def posterior_predictive(calibration: Calibration, draws: np.ndarray, weights: np.ndarray, b: Budget,
