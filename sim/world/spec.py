@@ -445,7 +445,7 @@ class CreatorsSpec(Spec):
 
     def model_post_init(self, context: Any) -> None:
         """Attach the roster parsed during validation (cached by content hash)."""
-        self._parsed = _ROSTERS.get(self.sha256)
+        self._parsed = _ROSTERS.get(self.sha256) if self.sha256 is not None else None
 
     def parsed(self) -> Roster:
         """The roster as read (:class:`sim.world.roster.Roster`; tiers not yet resolved)."""
@@ -523,7 +523,11 @@ class CreatorAudienceWorld(Spec):
         """Creators of each tier: the tiers' ``count``, or the roster's."""
         roster = self.roster()
         if roster is None:
-            return {t: int(spec.count) for t, spec in self.tiers.items()}
+            counts: dict[str, int] = {}
+            for t, spec in self.tiers.items():
+                assert spec.count is not None  # validated (_platforms_known): without a roster every tier has one
+                counts[t] = int(spec.count)
+            return counts
         return {t: sum(1 for x in roster.tier if x == t) for t in self.tiers}
 
 
