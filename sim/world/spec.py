@@ -6,7 +6,7 @@ Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard, get_args
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -230,6 +230,12 @@ class WorldSpec(Spec):
 #: Creator tiers. ``celebrity`` is a real celebrity (tens to hundreds of millions of followers, press
 #: coverage); ``mega`` is an influencer with millions (docs/model.md §2, §7.12).
 TierName = Literal["nano", "micro", "macro", "mega", "celebrity"]
+
+
+def is_tier(name: str) -> TypeGuard[TierName]:
+    """Whether ``name`` is a creator tier (narrows a ``str``, such as a ``tier.platform`` cell's
+    first part, to :data:`TierName`)."""
+    return name in get_args(TierName)
 
 
 class BetaSpec(Spec):
