@@ -369,7 +369,8 @@ class CascadeModel(mesa.Model):
         np.cumsum(g.in_degree, out=bounds[1:])
         edge_ids = by_target.tolist()
         sources = g.sources[by_target].tolist()
-        weights = scale = None
+        weights: list[int] | None = None
+        scale: list[float] = []  # set with weights
         if isinstance(self.contagion, ThresholdArrays):
             weights = self.contagion.weight[by_target].tolist()
             scale = self.contagion.scale.tolist()

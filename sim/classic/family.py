@@ -19,6 +19,7 @@ from sim.classic.model import CompiledModel, ModelInputError, compile_model
 from sim.classic.recruits import RecruitError, RecruitPlan, plan_recruits
 from sim.classic.spec import (
     CLASSIC_OUTCOMES,
+    ClassicModel,
     FractionalThreshold,
     GeneralThreshold,
     IndependentCascade,
@@ -97,8 +98,10 @@ class ClassicFamily(ModelFamily):
 
     def compile(self, scenario: Scenario, world: World) -> CompiledModel:
         """The model's per-edge arrays on the world's graph (located error if it lacks weights)."""
+        model = scenario.model
+        assert isinstance(model, ClassicModel)  # this family is only asked for its own models
         try:
-            return compile_model(scenario.model, world.graph)
+            return compile_model(model, world.graph)
         except ModelInputError as exc:
             raise ScenarioError([scenario.locate(("model",), str(exc))]) from None
 
@@ -106,6 +109,7 @@ class ClassicFamily(ModelFamily):
         """Every strategy's recruit plan; every recruit the graph lacks is reported."""
         plans, problems = [], []
         for i, strategy in enumerate(scenario.strategy_list):
+            assert strategy.recruits is not None  # ClassicModelBlock.check_scenario: every strategy has recruits
             try:
                 plans.append(plan_recruits(strategy.recruits, world.graph, scenario.strategy_key(i)))
             except RecruitError as exc:

@@ -141,7 +141,8 @@ def _edge_weights(graph: FlatGraph) -> np.ndarray:
 def _general_threshold(spec: GeneralThreshold, graph: FlatGraph) -> ThresholdArrays:
     """Weights 1 per edge; scale = in-degree (fractions) or 1 (counts); the law's parameters."""
     scale = graph.in_degree.astype(np.float64) if spec.units == "fraction" else np.ones(graph.n)
-    law, lo, span, table = LAW_UNIFORM, 0.0, 0.0, np.zeros(0, dtype=np.float64)
+    table: np.ndarray = np.zeros(0, dtype=np.float64)
+    law, lo, span = LAW_UNIFORM, 0.0, 0.0
     t = spec.thresholds
     if isinstance(t, FixedThresholds):
         lo = float(t.value)

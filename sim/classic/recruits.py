@@ -48,7 +48,11 @@ def plan_recruits(spec: RecruitSpec, graph: FlatGraph, key: tuple = ("recruits",
     """
     empty = np.zeros(0, dtype=np.int32)
     if isinstance(spec, RandomRecruits):
-        k = spec.count if spec.count is not None else max(1, round(spec.fraction * graph.n))
+        if spec.count is not None:
+            k = spec.count
+        else:
+            assert spec.fraction is not None  # validated: exactly one of count and fraction
+            k = max(1, round(spec.fraction * graph.n))
         if k > graph.n:
             raise RecruitError((*key, "count"), f"{k} recruits asked for, but the graph has {graph.n} accounts")
         return RecruitPlan(empty, int(k))

@@ -149,6 +149,7 @@ def main(args: argparse.Namespace) -> int:
                       "grid_best_in_space": numbers["grid_best"], "gain": numbers["gain"],
                       "gain_sem": numbers["gain_sem"]}})
     store.write_csv("optimize.csv", found.trace)
+    assert full.strategies is not None  # augmented() lists the plan as the last strategy
     store.write_text("optimized.yaml", plan_yaml(scenario, full.strategies[-1], numbers["grid_best"], args.scenario))
     store.finish()
     if not args.quiet:

@@ -258,6 +258,8 @@ class Space:
             if d.group is None:
                 cols.append(d.value(u))
             else:
+                # grouped dimensions are the calibrated ones drawn jointly, which exist only with a posterior
+                assert self.posterior is not None
                 if d.group not in rows:
                     rows[d.group] = self.posterior.rows(u)
                 cols.append(self.posterior.columns[d.path][rows[d.group]])

@@ -106,7 +106,10 @@ class ArmPosts(Spec):
     @property
     def posts_per_partner(self) -> int:
         """Posts each partner makes."""
-        return len(self.days) if self.days is not None else self.schedule.count
+        if self.days is not None:
+            return len(self.days)
+        assert self.schedule is not None  # validated (_one): exactly one of days and schedule
+        return self.schedule.count
 
 
 class Arm(Spec):
@@ -257,6 +260,7 @@ class Group:
         if self.days is not None:
             out["days"] = list(self.days)
         else:
+            assert self.schedule is not None  # built from an ArmPosts: days or a schedule
             out["schedule"] = dict(zip(("start", "every", "count"), self.schedule, strict=True))
         return out
 
@@ -333,9 +337,11 @@ class Planner:
         n = len(platforms_of(platform))
         if spec.budget is not None:
             return spec.budget / n
-        if "@" in spec.budget_of:
-            return self.cost(spec.budget_of, stack) / n
-        return sum(self._group_cost(r) for r in self.groups(f"{spec.budget_of}@{platform}", stack)
+        ref = spec.budget_of
+        assert ref is not None  # a budgeted group (no creators): validated to have budget or budget_of
+        if "@" in ref:
+            return self.cost(ref, stack) / n
+        return sum(self._group_cost(r) for r in self.groups(f"{ref}@{platform}", stack)
                    if r.platform == single)
 
     def _group_cost(self, g: Group) -> float:
@@ -603,7 +609,8 @@ def breakeven(x: np.ndarray, holds: np.ndarray, seed: int, resamples: int = 200,
         return None
     b0, b1 = _logistic(x, y)
     rng = np.random.default_rng(seed)
-    values, slopes = [], []
+    values: list[float] = []
+    slopes: list[float] = []
     for _ in range(resamples):
         i = rng.integers(0, len(x), len(x))
         if y[i].min() == y[i].max():
@@ -611,9 +618,9 @@ def breakeven(x: np.ndarray, holds: np.ndarray, seed: int, resamples: int = 200,
         c0, c1 = _logistic(x[i], y[i])
         slopes.append(c1)
         values.append(-c0 / c1 if c1 != 0 else np.nan)
-    slopes = np.asarray(slopes)
+    slope_draws = np.asarray(slopes)
     q = (1 - level) / 2
-    if not len(slopes) or (np.quantile(slopes, q) <= 0 <= np.quantile(slopes, 1 - q)):
+    if not len(slope_draws) or (np.quantile(slope_draws, q) <= 0 <= np.quantile(slope_draws, 1 - q)):
         return None
     value = -b0 / b1
     if not x.min() <= value <= x.max():

@@ -62,6 +62,7 @@ from sim.input.schema import PositiveInt, Probability, Spec
 from sim.world.generators import rewired, torus_sides, triangular_torus
 from sim.world.graph import FlatGraph
 from sim.world.population import build_population
+from sim.world.spec import CreatorAudienceWorld
 
 #: Centola (2010): mean final adoption over the 6 paired trials, clustered and random (fractions).
 PUBLISHED_CLUSTERED, PUBLISHED_RANDOM = 0.5377, 0.3826
@@ -131,10 +132,12 @@ def final_adoption(n: int, network: int, trials: int, synergy: float, *, seed: i
     s = replicate_seed(seed, n, network)
     sc = _scenario(n, s, dose, synergy, days=4 * n)
     out = {}
+    world = sc.world
+    assert isinstance(world, CreatorAudienceWorld)  # _scenario writes a creator_audience world
     for topology, g in _graphs(n, s).items():
         if topology not in topologies:
             continue
-        pop = build_population(sc.world, g, s)
+        pop = build_population(world, g, s)
         arrays, (schedule,) = compile_campaign(sc, pop)
         if engine == "numba":
             res = simulate(pop, arrays, schedule, root_key(s), np.arange(trials))

@@ -26,6 +26,7 @@ What is a check and what is not (docs/experiments.md, "Verification, validation,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -64,8 +65,8 @@ from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
 from sim.input import keypaths
-from sim.input.design import apply, design_seed
-from sim.input.scenario import load_scenario
+from sim.input.design import Value, apply, design_seed
+from sim.input.scenario import Scenario, load_scenario
 from sim.input.schema import PositiveInt, Spec
 from sim.input.sweep import MAX_POINTS
 
@@ -214,12 +215,12 @@ def _path(name: str) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _base(path: str):
+def _base(path: str) -> Scenario:
     return load_scenario(_path(path))
 
 
 def _tiers_platforms(p: Parameters) -> tuple[set[str], set[str]]:
-    tiers = {g.tier for arm in p.arms.values() for g in arm.posts}
+    tiers: set[str] = {g.tier for arm in p.arms.values() for g in arm.posts}
     platforms = {"instagram", "tiktok"}
     return tiers, platforms
 
@@ -431,7 +432,7 @@ class Context:
     spec: Definition
     sizes: Sizes
     dims: Space
-    base: object  # the base Scenario at the run's sizes
+    base: Scenario  # at the run's sizes
     instances: tuple[Key, ...]  # (arm@platform, card, variant) triples every point needs
 
     @property
@@ -466,7 +467,7 @@ def context(spec: Definition, sizes: Sizes) -> Context:
     p = spec.parameters
     dims, _ = relevant(p, space(p.assumptions))
     base = _base(p.scenario)
-    values = {("trials",): sizes.trials}
+    values: dict[tuple[str, ...], Value] = {("trials",): sizes.trials}
     if sizes.audience is not None:
         values[("world", "audience", "peers", "n")] = sizes.audience
     if sizes.communities is not None:
@@ -477,7 +478,9 @@ def context(spec: Definition, sizes: Sizes) -> Context:
         for _label, a, b in c.readings():
             insts = [*_tuple(a), *_tuple(b)]
             if c.marginal_over is not None:
-                insts.append(c.marginal_instance(_tuple(a)[0]))
+                marginal = c.marginal_instance(_tuple(a)[0])
+                assert marginal is not None  # there is one with marginal_over
+                insts.append(marginal)
             for inst in insts:
                 for key in keys_of(p, c, inst):
                     if key not in needed:
@@ -487,8 +490,10 @@ def context(spec: Definition, sizes: Sizes) -> Context:
 
 def prices_at(ctx: Context, overrides: dict[tuple[str, ...], float], card: str | None) -> Prices:
     """The point's prices (its rate card and partnership costs), or ``card``'s posts with the point's fees."""
-    per_post = {k: dict(v) for k, v in ctx.base.rate_card.items()}
-    fees = dict(ctx.base.partnership_cost)
+    rate_card = ctx.base.rate_card
+    assert rate_card is not None  # the claims' base scenario prices posts by a rate card
+    per_post: dict[str, dict[str, float]] = {k: {t: x for t, x in v.items()} for k, v in rate_card.items()}
+    fees: dict[str, float] = {t: x for t, x in ctx.base.partnership_cost.items()}
     for keys, v in overrides.items():
         if keys[0] == "rate_card":
             per_post[keys[1]][keys[2]] = float(v)
@@ -748,7 +753,8 @@ def check_pools(ctx: Context, values: np.ndarray) -> list[str]:
     """Arm instances at some point of the sample that would hire more creators than the world has."""
     prep = prepare(ctx.base)
     pop = prep.world.population
-    pool = {}
+    assert pop is not None  # the claims' base scenario is a campaign (creator_audience) world
+    pool: dict[tuple[str, str], int] = {}
     for t, tier in enumerate(pop.tiers):
         for k, platform in enumerate(pop.platforms):
             pool[(tier, platform)] = int(((pop.creator_tier == t) & (pop.creator_platform == k)).sum())
@@ -780,7 +786,7 @@ def run_points(ctx: Context, ws: Workspace, steps: Steps) -> tuple[np.ndarray, p
         raise ValueError("the base campaign cannot run every point of the space:\n" + "\n".join(problems))
     n = len(values)
     a_rows = np.arange(ctx.sizes.base_samples) * (len(ctx.dims.factors) + 2)
-    units = {}
+    units: dict[str, Callable[[], pd.DataFrame]] = {}
     for b0 in range(0, n, ctx.sizes.batch):
         rows = np.arange(b0, min(b0 + ctx.sizes.batch, n))
         units[f"w0_{b0}"] = partial(_batch, ctx, values, rows, 0)
@@ -996,9 +1002,10 @@ def fingerprint(p: Parameters, c: ComparisonSpec) -> str:
     import hashlib
     import json
 
-    refs = {r.split("@")[0] for r in (*c.arms, *c.versuses, *([c.marginal_over] if c.marginal_over else []))}
+    marginal: list[str] = [c.marginal_over] if c.marginal_over else []
+    refs = {r.split("@")[0] for r in (*c.arms, *c.versuses, *marginal)}
     arms = {r: p.arms[r].model_dump(mode="json") for r in sorted(refs)}
-    used = set(c.over or ()) | {p.arms[r].scenario for r in refs if p.arms[r].scenario}
+    used = set(c.over or ()) | {s for s in (p.arms[r].scenario for r in refs) if s}
     data = {"claim": c.model_dump(mode="json", include={"quantity", "arm", "versus", "platforms", "card",
                                                         "marginal_over", "over", "aggregate"}),
             "arms": arms, "variants": {v: p.variants[v] for v in sorted(used)}}
@@ -1074,7 +1081,9 @@ def _unmatched(ctx: Context) -> int:
             continue  # every side pinned: a platform effect, compared across platforms on purpose
         refs = dict(zip((*c.arms, *c.versuses), (*_tuple(a), *_tuple(b)), strict=True))
         if c.marginal_over is not None:
-            refs[c.marginal_over] = c.marginal_instance(_tuple(a)[0])
+            marginal = c.marginal_instance(_tuple(a)[0])
+            assert marginal is not None  # there is one with marginal_over
+            refs[c.marginal_over] = marginal
         on = {inst.split("@")[1] for ref, inst in refs.items() if "@" not in ref}
         if on and on != {label}:
             bad += 1

@@ -120,7 +120,8 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
                                Estimate.exact(below), "continuum at sigma = 12.2 in [0.04, 0.056]",
                                0.04 <= below <= 0.056, Kind.VERIFICATION, unit="{:.4f}"))
     rows = []
-    worst_z, worst = 0.0, None
+    worst_z = 0.0
+    worst: tuple[float, Estimate, float] | None = None
     for sd, grp in small.groupby("sd"):
         dist = theory.granovetter_finite(p.n, lambda x, sd=sd: norm.cdf(x, p.mean, sd))
         r = np.arange(p.n + 1) / p.n
@@ -133,6 +134,7 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
             worst_z, worst = z, (sd, est, exact)
         rows.append({"n": p.n, "sd": sd, "ours": est.value, "low": est.low, "high": est.high, "exact": exact,
                      "continuum": theory.granovetter_normal(mean_f, sd / p.n)})
+    assert worst is not None  # the grid has sds, and z >= 0 keeps the first
     sd, est, exact = worst
     report.checks.append(Check(
         "finite_n_exact", f"N = {p.n}: mean participation = exact finite-N expectation (worst sd = {sd:g}: "

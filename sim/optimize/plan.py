@@ -13,6 +13,7 @@ partners cost, so running it hires the same creators.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -21,10 +22,14 @@ from sim.campaign.spec import PostGroup
 from sim.input.scenario import Scenario, Strategy
 from sim.input.sweep import GridSchedule
 from sim.results.decision import Objective
+from sim.world.spec import TierName, is_tier
 
 #: Weights below this leave a cell out of the plan (so that "not at all" is reachable by a
 #: continuous search).
 OFF = 0.05
+
+#: How a post group picks its partners (:class:`sim.campaign.spec.PostGroup`'s ``select``).
+SelectRule = Literal["random", "top_followers", "most_aligned", "greedy"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,23 @@ class Problem:
     criterion: str
     evaluations: int
     trials: int
-    select: str
+    select: SelectRule
 
 
-def _days(schedule: GridSchedule) -> list[int]:
-    return schedule.days if schedule.days is not None else schedule.schedule.days()
+def schedule_days(schedule: GridSchedule) -> list[int]:
+    """The posting days of a schedule choice (its ``days``, or its ``schedule``'s)."""
+    if schedule.days is not None:
+        return schedule.days
+    assert schedule.schedule is not None  # GridSchedule is validated: exactly one of days and schedule
+    return schedule.schedule.days()
+
+
+def split_cell(cell: str) -> tuple[TierName, str]:
+    """A ``tier.platform`` cell's tier and platform."""
+    parts = cell.split(".")
+    tier = parts[0]
+    assert is_tier(tier)  # cells are validated against the world's tiers (sim.campaign.spec)
+    return tier, parts[1]
 
 
 def resolve(scenario: Scenario) -> Problem:
@@ -67,9 +84,17 @@ def resolve(scenario: Scenario) -> Problem:
     if spec is None:
         raise ValueError("the scenario has no 'optimize' block (docs/sweeps.md, 'Optimizing')")
     grid = scenario.strategy_grid
-    select = spec.select or (grid.select if grid is not None and grid.select != "greedy" else "top_followers")
-    return Problem(budget=float(spec.budget or scenario.budget), max_partners=spec.max_partners,
-                   cells=tuple(cells_of(scenario)), schedules=dict(spec.schedules or grid.schedules),
+    select: SelectRule = spec.select or (grid.select if grid is not None and grid.select != "greedy"
+                                         else "top_followers")
+    # validated (sim.campaign.spec): a budget here or at the top level, schedules here or in the grid
+    budget = spec.budget or scenario.budget
+    assert budget is not None
+    schedules = spec.schedules
+    if not schedules:
+        assert grid is not None
+        schedules = grid.schedules
+    return Problem(budget=float(budget), max_partners=spec.max_partners,
+                   cells=tuple(cells_of(scenario)), schedules=dict(schedules),
                    objective=Objective(spec.objective or scenario.objective), criterion=spec.criterion,
                    evaluations=spec.evaluations, trials=spec.trials, select=select)
 
@@ -92,12 +117,11 @@ def strategy(problem: Problem, budgets: dict[str, float], schedule: str, name: s
     """A runnable strategy spending ``budgets[cell]`` in each cell, heaviest cell first."""
     sched = problem.schedules[schedule]
     when = {"days": sched.days} if sched.days is not None else {"schedule": sched.schedule}
-    groups = [PostGroup(tier=c.split(".")[0], platform=c.split(".")[1], budget=float(b), select=problem.select,
+    groups = [PostGroup(tier=split_cell(c)[0], platform=split_cell(c)[1], budget=float(b), select=problem.select,
                         **when) for c, b in budgets.items() if b > 0]
     if not groups:  # nothing to spend: a plan that hires nobody (scored as such)
-        c = problem.cells[0]
-        groups = [PostGroup(tier=c.split(".")[0], platform=c.split(".")[1], budget=0.0, select=problem.select,
-                            **when)]
+        tier, platform = split_cell(problem.cells[0])
+        groups = [PostGroup(tier=tier, platform=platform, budget=0.0, select=problem.select, **when)]
     return Strategy(name=name, posts=groups, max_partners=problem.max_partners)
 
 

@@ -32,7 +32,8 @@ import pandas as pd
 from sim.base.rng import Stream, derive, numpy_generator, root_key
 from sim.campaign.family import prices
 from sim.campaign.kernel import TOTALS
-from sim.campaign.model import CampaignError, build_schedule, simulate
+from sim.campaign.model import CampaignError, CampaignWorldArrays, Schedule, build_schedule, simulate
+from sim.campaign.spec import CampaignModel
 from sim.execution.prepare import WorldCache
 from sim.families.registry import family_of
 from sim.input.design import design
@@ -44,11 +45,15 @@ from sim.optimize.plan import (
     initial_budgets,
     partners_by_cell,
     resolve,
+    schedule_days,
     spent_by_cell,
+    split_cell,
     strategy,
 )
 from sim.results.assumptions import AssumptionPoints, weighted_quantiles
 from sim.results.decision import Objective
+from sim.world.population import Population
+from sim.world.spec import CreatorAudienceWorld
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,8 +61,8 @@ class PointContext:
     """One assumption point made ready: its scenario, population, compiled world arrays and weight."""
 
     scenario: Scenario
-    pop: object
-    arrays: object
+    pop: Population
+    arrays: CampaignWorldArrays
     weight: float
 
 
@@ -70,6 +75,8 @@ def contexts(scenario: Scenario, workers: int = 1) -> tuple[list[PointContext], 
     for point, w in zip(des.points, points.weights, strict=True):
         world = cache.world(point.scenario, workers)
         compiled = family_of(point.scenario).compile(point.scenario, world)
+        # an optimize block is a campaign scenario's (sim.campaign.spec): a population and its arrays
+        assert world.population is not None and isinstance(compiled, CampaignWorldArrays)
         out.append(PointContext(point.scenario, world.population, compiled, float(w)))
     return out, points
 
@@ -118,14 +125,17 @@ class Evaluation:
     value: float
 
 
-def _schedule(ctx: PointContext, strat: Strategy):
+def _schedule(ctx: PointContext, strat: Strategy) -> Schedule:
     """The plan's partners and posts at one point (problems are reported at the ``optimize`` block)."""
     s = ctx.scenario
+    # a campaign scenario (see contexts) and a plan's strategy, which always has post groups
+    assert isinstance(s.world, CreatorAudienceWorld) and isinstance(s.model, CampaignModel)
+    assert strat.posts is not None
     return build_schedule(ctx.pop, s.world, s.model, strat.name, strat.posts, [("optimize",)] * len(strat.posts),
                           prices(s), s.seed, ctx.arrays, strat.max_partners)
 
 
-def build_plan(problem: Problem, ctx: PointContext, params: Params) -> tuple[dict[str, float], object]:
+def build_plan(problem: Problem, ctx: PointContext, params: Params) -> tuple[dict[str, float], Schedule]:
     """A plan's budgets per cell after leftover money has moved on (when it may), and its schedule.
 
     Each cell first gets its share of the budget. With ``spend_leftover``, the money the cells
@@ -133,9 +143,8 @@ def build_plan(problem: Problem, ctx: PointContext, params: Params) -> tuple[dic
     heaviest first, and the cell keeps what buys partners. The budgets returned are what each
     cell's partners cost, so the strategy hires the same creators when run.
     """
-    days = problem.schedules[params.schedule]
-    days = days.days if days.days is not None else days.schedule.days()
-    budgets = {}
+    days = schedule_days(problem.schedules[params.schedule])
+    budgets: dict[str, float] = {}
     for cell, b in initial_budgets(problem, params).items():
         cheapest, most = cell_capacity(ctx, cell, days)
         # Money that buys nobody in a cell, or more than the cell's creators cost, is left over.
@@ -167,7 +176,7 @@ def build_plan(problem: Problem, ctx: PointContext, params: Params) -> tuple[dic
 def cell_capacity(ctx: PointContext, cell: str, days: list[int]) -> tuple[float, float]:
     """The cheapest partner of a cell and what all its creators cost together (USD), at this point."""
     pop, scenario = ctx.pop, ctx.scenario
-    tier, platform = cell.split(".")
+    tier, platform = split_cell(cell)
     mask = (pop.creator_tier == pop.tiers.index(tier)) & (pop.creator_platform == pop.platforms.index(platform)) \
         if tier in pop.tiers and platform in pop.platforms else np.zeros(pop.n_creators, dtype=bool)
     if not mask.any():
@@ -176,7 +185,9 @@ def cell_capacity(ctx: PointContext, cell: str, days: list[int]) -> tuple[float,
     if pop.price_per_post is not None:
         each = pop.price_per_post[mask] * len(days) + fee
     else:
-        each = np.full(int(mask.sum()), float(scenario.rate_card[platform][tier]) * len(days) + fee)
+        card = scenario.rate_card
+        assert card is not None  # validated (sim.campaign.spec): without a roster every cell has a card price
+        each = np.full(int(mask.sum()), float(card[platform][tier]) * len(days) + fee)
     return float(each.min()), float(each.sum())
 
 
@@ -226,7 +237,7 @@ def grid_in_space(scenario: Scenario, problem: Problem) -> dict[str, Params]:
     grid = scenario.strategy_grid
     if grid is None:
         return {}
-    days = {name: (s.days if s.days is not None else s.schedule.days()) for name, s in problem.schedules.items()}
+    days = {name: schedule_days(s) for name, s in problem.schedules.items()}
     out = {}
     for g in grid.expand():
         if abs(g.budget - problem.budget) > 1e-9 * problem.budget or grid.select != problem.select:
@@ -285,8 +296,8 @@ def _params(trial, problem: Problem) -> Params:
     return Params(weights, schedule, leftover)
 
 
-def _enqueue(problem: Problem, params: Params) -> dict:
-    out = {f"w:{c}": w for c, w in zip(problem.cells, params.weights, strict=True)}
+def _enqueue(problem: Problem, params: Params) -> dict[str, float | str | bool]:
+    out: dict[str, float | str | bool] = {f"w:{c}": w for c, w in zip(problem.cells, params.weights, strict=True)}
     if len(problem.schedules) > 1:
         out["schedule"] = params.schedule
     out["spend_leftover"] = params.spend_leftover
@@ -374,10 +385,14 @@ def search(scenario: Scenario, checkpoint: str | Path | None = None, *, workers:
             pool.shutdown()
     trials = sorted((t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE),
                     key=lambda t: t.number)[:total]
+    values: list[float] = []
+    for t in trials:
+        assert t.value is not None  # a complete single-objective trial has its value
+        values.append(t.value)
     rows, best_so_far = [], -math.inf
-    for k, t in enumerate(trials):
+    for k, (t, value) in enumerate(zip(trials, values, strict=True)):
         adopters = np.asarray(t.user_attrs.get("adopters", [math.nan] * points.n), dtype=float)
-        best_so_far = max(best_so_far, t.value)
+        best_so_far = max(best_so_far, value)
         params = Params(tuple(t.params[f"w:{c}"] for c in problem.cells),
                         t.params.get("schedule", next(iter(problem.schedules))), t.params["spend_leftover"])
         row = {"evaluation": k + 1, "source": t.user_attrs["source"], "schedule": params.schedule,
@@ -388,10 +403,10 @@ def search(scenario: Scenario, checkpoint: str | Path | None = None, *, workers:
         row.update({"cost": cost, "unspent": problem.budget - cost,
                     "adopters_mean": float(np.sum(points.weights * adopters)),
                     "adopters_p10": float(weighted_quantiles(adopters, points.weights, (0.1,))[0]),
-                    "value": t.value, "best_so_far": best_so_far})
+                    "value": value, "best_so_far": best_so_far})
         rows.append(row)
     trace = pd.DataFrame(rows)
-    best_index = int(np.argmax([t.value for t in trials]))  # ties: the earliest (grid strategies come first)
+    best_index = int(np.argmax(values))  # ties: the earliest (grid strategies come first)
     best_trial = trials[best_index]
     params = Params(tuple(best_trial.params[f"w:{c}"] for c in problem.cells),
                     best_trial.params.get("schedule", next(iter(problem.schedules))),
@@ -402,7 +417,8 @@ def search(scenario: Scenario, checkpoint: str | Path | None = None, *, workers:
                     cost=float(best_trial.user_attrs.get("cost", math.nan)),
                     unspent=problem.budget - float(best_trial.user_attrs.get("cost", math.nan)),
                     adopters=np.asarray(best_trial.user_attrs.get("adopters", []), dtype=float),
-                    costs=np.asarray(best_trial.user_attrs.get("costs", []), dtype=float), value=best_trial.value)
-    grid_values = {t.user_attrs["source"][5:]: t.value for t in trials if t.user_attrs["source"].startswith("grid:")}
+                    costs=np.asarray(best_trial.user_attrs.get("costs", []), dtype=float), value=values[best_index])
+    grid_values = {t.user_attrs["source"][5:]: value for t, value in zip(trials, values, strict=True)
+                   if t.user_attrs["source"].startswith("grid:")}
     return SearchResult(problem=problem, best=best, best_evaluation=ev, best_source=best_trial.user_attrs["source"],
                         trace=trace, grid=grid_values, points=points, resumed=resumed)

@@ -97,7 +97,8 @@ def final_size_figure(table: pd.DataFrame, strategies: list[str], accounts: floa
     for name in strategies:
         x = sizes[name]
         mean = x.mean() if len(x) else float("nan")
-        ax.hist(x, bins=bins, histtype="step", linewidth=1.6, color=colors[family(name)],
+        # matplotlib's stubs type bins as int | Sequence[float] | str; an array of edges is documented and works
+        ax.hist(x, bins=bins, histtype="step", linewidth=1.6, color=colors[family(name)],  # type: ignore[arg-type]
                 linestyle=_DASHES[_variant(strategies, name) % len(_DASHES)],
                 label=f"{name} (mean {fmt.count(mean)} = {fmt.share(mean / accounts)})")
     if log:
@@ -219,7 +220,7 @@ def frontier_figure(table: pd.DataFrame, labels: list[str], decision=None, color
         hi = g["adopted"].quantile(0.9).reindex(names).to_numpy()
         points = table["point"].nunique() if "point" in table.columns else 1
     schedules = list(dict.fromkeys(s for s in map(schedule_of, names) if s is not None))
-    marker = {s: _MARKERS[i % len(_MARKERS)] for i, s in enumerate(schedules)}
+    marker: dict[str | None, str] = {s: _MARKERS[i % len(_MARKERS)] for i, s in enumerate(schedules)}
     fig = Figure(figsize=(9.5, 5.2))
     ax = fig.add_subplot()
     for i, name in enumerate(names):

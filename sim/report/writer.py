@@ -66,11 +66,16 @@ def write_reports(store: RunStore, results: Results, *, sections: Sequence[str] 
     def at(frame: pd.DataFrame) -> pd.DataFrame:
         return frame if point is None else frame[frame["point"] == point]
 
-    world = results.world if point is None else results.point_worlds[point]
+    if point is None:
+        world = results.world
+    else:  # a featured point is a sweep's, and sweeps keep every point's world
+        assert results.point_worlds is not None
+        world = results.point_worlds[point]
     colors = figures.family_colors(results.strategies)  # one colour per strategy family in every figure
     planner = results.strategy_table()
     if planner is not None:
         decision = results.decision()
+        assert decision is not None  # both exist exactly when the outcomes have a cost
         store.write_csv("strategies.csv", with_decision(planner, decision))
         store.write_csv("frontier.csv", planner[planner["on_frontier"]])
         store.write_figure("frontier.png", figures.frontier_figure(planner, results.design.labels, decision, colors,

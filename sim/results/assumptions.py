@@ -84,7 +84,7 @@ class AssumptionPoints:
         source = f"the sweep's {spec.design.value.replace('_', ' ')} design ({n} point{'s' if n != 1 else ''})"
         if spec.design is DesignKind.POSTERIOR:  # resampled by weight: the draws are equally weighted
             ref = getattr(design.points[0].scenario, "parameters", None)
-            where = f" of {ref.posterior}" if hasattr(ref, "posterior") else ""
+            where = f" of {ref.posterior}" if ref is not None and hasattr(ref, "posterior") else ""
             source = f"{n} posterior draw{'s' if n != 1 else ''}{where} (chosen by weight, so equally weighted)"
         return cls.weighted([p.index for p in design.points], None, design.labels,
                             [[v for _, v in p.values] for p in design.points], source)
@@ -99,7 +99,7 @@ class AssumptionPoints:
         return ", ".join(assignment(k, v) for k, v in zip(self.labels, self.values[i], strict=True)) or "as written"
 
 
-def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[float] | np.ndarray) -> np.ndarray:
     """Quantiles of a weighted sample: the weighted empirical distribution with each point's mass
     at the middle of its step (Hazen's plotting positions generalised to weights), linear between,
     clamped at the smallest and largest value. Equal values pool their weights.
@@ -108,7 +108,7 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: Sequence[flo
     the 10% and 90% quantiles are the smallest and largest value.
     """
     v = np.asarray(values, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
+    w: np.ndarray = np.asarray(weights, dtype=np.float64)  # stays float64: bincount with weights is float64
     keep = (w > 0) & ~np.isnan(v)
     v, w = v[keep], w[keep]
     if not len(v):

@@ -80,7 +80,8 @@ class Results(RunData):
         to the baseline strategy (see :func:`sim.results.summary.summarize`); sweeps add the points'
         values."""
         out = self._summary
-        return out if not self.is_sweep else self.points.merge(out, on="point", how="right")
+        points = self.points  # None unless a sweep
+        return out if points is None else points.merge(out, on="point", how="right")
 
     @functools.cached_property
     def _summary(self) -> pd.DataFrame:
@@ -123,7 +124,9 @@ class Results(RunData):
         s = self.scenario
         budgets = family_of(s).budgets(s)  # what each strategy was given to spend
         if self.optimized is not None and s.optimize is not None:  # the plan was given the optimizer's budget
-            budgets[self.optimized] = float(s.optimize.budget or s.budget)
+            plan_budget = s.optimize.budget or s.budget
+            assert plan_budget is not None  # validated (sim.campaign.spec): optimize or the scenario gives one
+            budgets[self.optimized] = float(plan_budget)
         return decide(self.table, self.strategies, points or AssumptionPoints.from_design(self.design),
                       objective=objective or s.objective, budget=budget if budget is not None else s.budget,
                       budgets=budgets, seed=s.seed)
@@ -131,7 +134,8 @@ class Results(RunData):
     def sensitivity(self) -> pd.DataFrame | None:
         """Sobol and Morris sweeps: sensitivity indices per strategy and outcome, with 95% CIs
         (see :func:`sim.results.sensitivity.indices`); None for other runs."""
-        if not self.is_sweep or self.design.spec.design not in (DesignKind.SOBOL, DesignKind.MORRIS):
+        spec = self.design.spec  # None unless a sweep
+        if spec is None or spec.design not in (DesignKind.SOBOL, DesignKind.MORRIS):
             return None
         return self._sensitivity
 

@@ -110,7 +110,9 @@ def indices(design: Design, table: pd.DataFrame, strategies: list[str]) -> pd.Da
     ValueError
         If an outcome the sweep asks for is not a column of the trial table.
     """
-    spec = design.spec
+    spec, matrix = design.spec, design.matrix
+    # Called for Sobol and Morris sweeps only: a sweep block, and points sampled from its ranges.
+    assert spec is not None and matrix is not None
     known = set(table.columns) | set(RATIO_OUTCOMES)
     for outcome in spec.outcomes:
         if outcome not in known:
@@ -121,6 +123,6 @@ def indices(design: Design, table: pd.DataFrame, strategies: list[str]) -> pd.Da
     for name in strategies:
         for outcome in spec.outcomes:
             y = point_means(table, name, outcome, len(design.points))
-            frames.append(analyze(spec, design.matrix, y, scenario.seed).assign(strategy=name, outcome=outcome))
+            frames.append(analyze(spec, matrix, y, scenario.seed).assign(strategy=name, outcome=outcome))
     out = pd.concat(frames, ignore_index=True)
     return out[["strategy", "outcome", *INDEX_COLUMNS]]

@@ -66,8 +66,9 @@ def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -
         p = ks.astype(float) ** -spec.exponent
         deg = rng.choice(ks, size=n, p=p / p.sum())
     elif isinstance(spec, PmfDegrees):
-        ks = np.array(sorted(spec.pmf))
-        p = np.array([spec.pmf[k] for k in ks])
+        support = sorted(spec.pmf)
+        ks = np.array(support)
+        p = np.array([spec.pmf[k] for k in support])
         deg = rng.choice(ks, size=n, p=p / p.sum())
     else:  # pragma: no cover - the schema admits no other kind
         raise TypeError(spec)
@@ -81,10 +82,11 @@ def sample_degrees(spec: DegreeDistribution, n: int, rng: np.random.Generator) -
 
 def uses_direct_builder(spec: GraphSpec) -> bool:
     """Whether a graph is built by the direct generators (:mod:`sim.world.generators`)."""
-    builder = getattr(spec, "builder", "networkx")
-    if builder == "auto":
+    if not isinstance(spec, CommunitiesGraph | ErdosRenyiGraph | BarabasiAlbertGraph):
+        return False  # only these kinds have a ``builder`` (and a direct generator)
+    if spec.builder == "auto":
         return isinstance(spec, CommunitiesGraph) or spec.n >= DIRECT_FROM
-    return builder == "direct"
+    return spec.builder == "direct"
 
 
 def _describe(spec: GraphSpec) -> str:
@@ -109,6 +111,7 @@ def build_graph(spec: GraphSpec, seed: int) -> FlatGraph:
         elif isinstance(spec, BarabasiAlbertGraph):
             indptr, indices = generators.barabasi_albert(spec.n, spec.m, rng)
         else:
+            assert isinstance(spec, CommunitiesGraph)  # the third kind uses_direct_builder admits
             indptr, indices, _ = generators.planted_partition(spec.n, spec.count, spec.mean_degree, spec.mixing, rng)
         directed = isinstance(spec, ErdosRenyiGraph) and spec.directed
         return FlatGraph(indptr, indices, np.arange(spec.n, dtype=np.int64), None, directed, name)

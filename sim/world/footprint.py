@@ -21,6 +21,8 @@ from sim.world.spec import (
     CommunitiesGraph,
     ConfigurationGraph,
     CreatorAudienceWorld,
+    DatasetGraph,
+    EdgeListGraph,
     ErdosRenyiGraph,
     GraphSpec,
     PmfDegrees,
@@ -99,7 +101,7 @@ def _mean_degree(spec: GraphSpec) -> float | None:
 def _graph(spec: GraphSpec) -> tuple[int, int, int]:
     """(accounts, edges, build bytes) of a graph spec; files count as small."""
     degree = _mean_degree(spec)
-    if degree is None:
+    if degree is None or isinstance(spec, EdgeListGraph | DatasetGraph):
         return 0, 0, 0
     from sim.world.build import uses_direct_builder  # the builder choice lives with the builders
 

@@ -22,7 +22,7 @@ import numpy as np
 from sim.base.intrinsics import prefetch
 from sim.base.rng import Stream, derive, numpy_generator, root_key, uniforms
 from sim.world.graph import FlatGraph
-from sim.world.spec import CreatorAudienceWorld
+from sim.world.spec import CreatorAudienceWorld, TierName
 
 #: Alignment is bucketed into this many levels when weighting follower choice, so a
 #: creator's follower sampler is one of a few precomputed CDFs (cost O(levels x audience)).
@@ -85,7 +85,7 @@ class Population:
     followers_real: np.ndarray
     alignment: np.ndarray
     platforms: tuple[str, ...]
-    tiers: tuple[str, ...]
+    tiers: tuple[TierName, ...]
     segments: tuple[str, ...]
     scale: float
     creator_quantile: np.ndarray | None = None
@@ -333,19 +333,24 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
     # or the planner's roster, in file order (alignment drawn where the file leaves it empty).
     rng = numpy_generator(seed, Stream.WORLD, _CREATORS)
     roster = spec.roster()
-    extra = {}
+    handles: tuple[str, ...] | None = None
+    price_per_post: np.ndarray | None = None
+    engagement_rate: np.ndarray | None = None
     if roster is not None:
         creator_tier = np.array([tiers.index(t) for t in roster.tier], dtype=np.int8)
         creator_platform = np.array([platforms.index(p) for p in roster.platform], dtype=np.int8)
         followers_real = roster.followers.copy()
         drawn = _beta(rng, spec.alignment.mean, spec.alignment.concentration, len(roster))
         alignment = np.where(np.isnan(roster.alignment), drawn, roster.alignment)
-        extra = {"handles": roster.handle, "price_per_post": roster.price_per_post.copy(),
-                 "engagement_rate": roster.engagement_rate.copy()}
+        handles = roster.handle
+        price_per_post = roster.price_per_post.copy()
+        engagement_rate = roster.engagement_rate.copy()
     else:
         c_tier, c_plat, c_real = [], [], []
         for t, name in enumerate(tiers):
             tier = spec.tiers[name]
+            # validated (CreatorAudienceWorld): without a roster every tier has a count and platforms
+            assert tier.count is not None and tier.platforms is not None
             shares = np.array([tier.platforms.get(p, 0.0) for p in platforms])
             c_tier.append(np.full(tier.count, t, dtype=np.int8))
             c_plat.append(rng.choice(len(platforms), size=tier.count, p=shares / shares.sum()).astype(np.int8))
@@ -390,4 +395,5 @@ def build_population(spec: CreatorAudienceWorld, peers: FlatGraph, seed: int) ->
                       f"creator_audience({n_a} audience, {len(creator_tier)} creators)")
     return Population(graph, n_a, segment, interest, on_platform, creator_tier, creator_platform,
                       followers_real, alignment, platforms, tiers, segments, float(spec.scale),
-                      creator_quantile=creator_quantiles(seed, creator_tier), **extra)
+                      creator_quantile=creator_quantiles(seed, creator_tier), handles=handles,
+                      price_per_post=price_per_post, engagement_rate=engagement_rate)

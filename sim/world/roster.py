@@ -213,8 +213,8 @@ def parse_roster(data: bytes, source: str) -> Roster:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise RosterError([f"{source}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RosterError([f"{source}:{line}:{column}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the "
                            "file as UTF-8"]) from None
     lines = text.splitlines()
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
@@ -246,8 +246,13 @@ def parse_roster(data: bytes, source: str) -> Roster:
     if len(rows) > MAX_ROWS:
         raise RosterError([f"{source}:{rows[MAX_ROWS][0]}:1: more than {MAX_ROWS:,} creators"])
     col = {name: k for k, name in enumerate(header)}
-    out = {name: [] for name in known}
-    line_no, positions = [], {name: [] for name in header}
+    handles: list[str] = []
+    platforms: list[str] = []
+    tiers: list[str | None] = []
+    numbers: dict[str, list[float]] = {name: [] for name in ("followers", "price_per_post", "engagement_rate",
+                                                               "alignment")}
+    line_no: list[int] = []
+    positions: dict[str, list[int]] = {name: [] for name in header}
     seen: dict[str, int] = {}
     for number, raw in rows:
         try:
@@ -257,8 +262,8 @@ def parse_roster(data: bytes, source: str) -> Roster:
             continue
         starts = _field_starts(raw)
         if len(fields) != len(header):
-            at = starts[min(len(fields), len(header)) - 1] if fields else 1
-            problems.append(f"{source}:{number}:{at}: {len(fields)} fields, but the header names {len(header)}")
+            first = starts[min(len(fields), len(header)) - 1] if fields else 1
+            problems.append(f"{source}:{number}:{first}: {len(fields)} fields, but the header names {len(header)}")
             continue
 
         def at(name: str, starts=starts, number=number) -> str:
@@ -276,7 +281,7 @@ def parse_roster(data: bytes, source: str) -> Roster:
         platform = fields[col["platform"]].strip()
         if not platform:
             problems.append(f"{at('platform')}: platform: is empty")
-        values = {}
+        values: dict[str, float] = {}
         # Follower counts are floored int64 in the world and divided as float64: up to 2**53 they are
         # exact (the bound of a tier's followers too).
         for name, whole, low, high, low_open in (("followers", True, 1, MAX_FOLLOWERS, False),
@@ -300,11 +305,11 @@ def parse_roster(data: bytes, source: str) -> Roster:
             close = difflib.get_close_matches(tier, TIERS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             problems.append(f"{at('tier')}: tier: unknown tier '{tier}' (tiers: {', '.join(TIERS)}){hint}")
-        out["handle"].append(handle)
-        out["platform"].append(platform)
-        out["tier"].append(tier or None)
-        for name in ("followers", "price_per_post", "engagement_rate", "alignment"):
-            out[name].append(values[name])
+        handles.append(handle)
+        platforms.append(platform)
+        tiers.append(tier or None)
+        for name, column_values in numbers.items():
+            column_values.append(values[name])
         line_no.append(number)
         for name in header:
             positions[name].append(starts[col[name]])
@@ -313,11 +318,11 @@ def parse_roster(data: bytes, source: str) -> Roster:
     if problems:
         raise _fail(source, problems)
     return Roster(
-        source=source, handle=tuple(out["handle"]), platform=tuple(out["platform"]), tier=tuple(out["tier"]),
-        followers=np.array(out["followers"], dtype=np.int64),
-        price_per_post=np.array(out["price_per_post"], dtype=np.float64),
-        engagement_rate=np.array(out["engagement_rate"], dtype=np.float64),
-        alignment=np.array(out["alignment"], dtype=np.float64),
+        source=source, handle=tuple(handles), platform=tuple(platforms), tier=tuple(tiers),
+        followers=np.array(numbers["followers"], dtype=np.int64),
+        price_per_post=np.array(numbers["price_per_post"], dtype=np.float64),
+        engagement_rate=np.array(numbers["engagement_rate"], dtype=np.float64),
+        alignment=np.array(numbers["alignment"], dtype=np.float64),
         line=np.array(line_no, dtype=np.int64),
         columns={name: np.array(v, dtype=np.int64) for name, v in positions.items()})
 

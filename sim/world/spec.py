@@ -6,7 +6,7 @@ Validated strictly (see :mod:`sim.input.schema`); built by :mod:`sim.world.build
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard, get_args
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -232,6 +232,12 @@ class WorldSpec(Spec):
 TierName = Literal["nano", "micro", "macro", "mega", "celebrity"]
 
 
+def is_tier(name: str) -> TypeGuard[TierName]:
+    """Whether ``name`` is a creator tier (narrows a ``str``, such as a ``tier.platform`` cell's
+    first part, to :data:`TierName`)."""
+    return name in get_args(TierName)
+
+
 class BetaSpec(Spec):
     """A Beta distribution on [0, 1] given by its mean and concentration (a + b)."""
 
@@ -445,7 +451,7 @@ class CreatorsSpec(Spec):
 
     def model_post_init(self, context: Any) -> None:
         """Attach the roster parsed during validation (cached by content hash)."""
-        self._parsed = _ROSTERS.get(self.sha256)
+        self._parsed = _ROSTERS.get(self.sha256) if self.sha256 is not None else None
 
     def parsed(self) -> Roster:
         """The roster as read (:class:`sim.world.roster.Roster`; tiers not yet resolved)."""
@@ -523,7 +529,11 @@ class CreatorAudienceWorld(Spec):
         """Creators of each tier: the tiers' ``count``, or the roster's."""
         roster = self.roster()
         if roster is None:
-            return {t: int(spec.count) for t, spec in self.tiers.items()}
+            counts: dict[str, int] = {}
+            for t, spec in self.tiers.items():
+                assert spec.count is not None  # validated (_platforms_known): without a roster every tier has one
+                counts[t] = int(spec.count)
+            return counts
         return {t: sum(1 for x in roster.tier if x == t) for t in self.tiers}
 
 
