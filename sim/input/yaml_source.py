@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 Path_ = tuple[str | int, ...]
+#: A lone UTF-16 surrogate code point (YAML's "\\ud800" escape yields one).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class YamlError(ValueError):
@@ -188,7 +190,13 @@ def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
 
     def scalar(n: yaml.ScalarNode, path: Path_) -> Any:
         try:
-            return loader.construct_object(n, deep=True)
+            value = loader.construct_object(n, deep=True)
+            if isinstance(value, str) and _SURROGATE.search(value):
+                # "\ud800" in a double-quoted scalar: a half of a UTF-16 pair, not a character. It
+                # cannot be written as UTF-8 (error messages, manifests), so it is refused here.
+                problem = f"{_SURROGATE.search(value).group()!a} is half of a UTF-16 pair, not a character"
+            else:
+                return value
         except yaml.constructor.ConstructorError as exc:
             problem = str(exc.problem)
         except (ValueError, KeyError):  # an explicit tag on text it does not fit: !!float abc, !!bool maybe

@@ -237,3 +237,20 @@ def test_a_claims_audit_of_more_points_than_a_sweep_runs_is_refused_before_it_ru
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and re.match(rf"{re.escape(str(path))}:\d+: full\.base_samples: 32,768 x \(", err[0]), err
     assert "at most 1,000,000" in err[0] and not out.exists()
+
+
+@pytest.mark.parametrize("text, line", [
+    ('name: "\\ud800"\n', 1),                                   # a value
+    ("name: x\nstrategies:\n  - {\"\\udc00a\": 1}\n", 3),     # a key (hypothesis found this one)
+])
+def test_a_lone_surrogate_is_refused_with_its_line(text, line):
+    r"""YAML's "\ud800" escape gives half of a UTF-16 pair, which no UTF-8 text can hold: validation
+    messages naming it could not be printed (pydantic raised UnicodeEncodeError), so the reader
+    refuses it, located, and the message itself is ASCII."""
+    with pytest.raises(YamlError) as exc:
+        parse_yaml(text, "s.yaml")
+    assert exc.value.line == line and "half of a UTF-16 pair" in str(exc.value)
+    str(exc.value).encode("utf-8")
+    with pytest.raises(ScenarioError) as bad:
+        parse_scenario(text, source="s.yaml")
+    assert bad.value.problems[0].startswith(f"s.yaml:{line}:")
