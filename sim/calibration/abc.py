@@ -16,7 +16,8 @@ rate aimed at and at least a fixed decay) down to T = 1, where acceptance is pro
 Gaussian error model's likelihood. Tempering stops at :data:`TEMPER_TO`; the posterior at T = 1
 is then reached by adaptive importance sampling (:func:`importance_final`): under common random
 numbers the likelihood is computed exactly for every proposal, where rejection at T = 1 would
-accept well under 1% of them. Its ``final_population`` weighted points are the posterior.
+accept well under 1% of them. Every round's ``final_population`` points, weighted against the
+mixture of the rounds' proposals (:func:`_mixture_weights`), are the posterior.
 
 Common random numbers: every evaluation runs trials ``0 .. trials-1`` of the definition's root
 seed on one world (:class:`sim.calibration.evaluate.Evaluator`), so m(x) is a deterministic
@@ -287,7 +288,8 @@ class Posterior:
 
     def checks(self) -> pd.DataFrame:
         """One row per compared target: ``target, role, value, low, high, predicted_low,
-        predicted_high, hit`` (90% posterior-predictive interval; hit when it overlaps the range)."""
+        predicted_high, hit, independent`` (90% posterior-predictive interval; hit when it overlaps
+        the range; ``independent`` false for a held-out check the target marks ``not_independent``)."""
         rows = []
         lo_q, hi_q = (1 - PREDICTIVE_LEVEL) / 2, 1 - (1 - PREDICTIVE_LEVEL) / 2
         for j, t in enumerate(self.predictive_targets):
@@ -301,9 +303,10 @@ class Posterior:
             top = math.inf if high is None else high
             hit = bool(len(v) and p_hi >= low and p_lo <= top)
             rows.append({"target": t.name, "role": t.role.value, "value": t.value, "low": low, "high": high,
-                         "predicted_low": float(p_lo), "predicted_high": float(p_hi), "hit": hit})
+                         "predicted_low": float(p_lo), "predicted_high": float(p_hi), "hit": hit,
+                         "independent": t.not_independent is None})
         return pd.DataFrame(rows, columns=["target", "role", "value", "low", "high", "predicted_low",
-                                           "predicted_high", "hit"])
+                                           "predicted_high", "hit", "independent"])
 
     def predictive_median(self) -> np.ndarray:
         """Median of each compared target's predictive draws (natural units)."""
@@ -466,8 +469,9 @@ def importance_final(model: _Model, free: tuple[FreeParameter, ...], targets: tu
     inside) and weights them by prior x likelihood / proposal density (population Monte
     Carlo; Cappe, Guillin, Marin & Robert 2004). This is the reweighting step of an SMC sampler
     without the rejection: pyABC's stochastic acceptor at T = 1 would accept only about 0.6% of
-    such proposals here (about 180,000 evaluations for 1,000 particles). The last round's
-    weighted points are the posterior; every round is saved to ``store`` (resumable).
+    such proposals here (about 180,000 evaluations for 1,000 particles). Every round's points,
+    weighted against the mixture of all rounds' proposals (:func:`_mixture_weights`), are the
+    posterior; every round is saved to ``store`` (resumable).
 
     Returns
     -------
@@ -557,8 +561,9 @@ def _mixture_weights(props: list[np.ndarray], c2s: list[np.ndarray], transitions
     prior x likelihood / sum_r (n_r / N) q_r(x) (Owen & Zhou 2000; Cornuet, Marin, Mira & Robert
     2012, AMIS), q_r the r-th proposal's density truncated to the prior's box. Points already
     paid for are kept instead of discarded, and a point that one round's proposal under-covers is
-    not given a huge weight when another round covers it: the effective sample size of the
-    combined sample exceeds any round's. With one round this is the plain importance weight.
+    not given a huge weight when another round covers it, so the combined sample's effective
+    size is usually above each round's (not guaranteed). With one round this is the plain
+    importance weight.
     """
     x = np.vstack(props)
     chi2 = np.concatenate(c2s)

@@ -4,7 +4,7 @@ Written next to the fitted set (``calibration/fitted/<name>.*``):
 
 * ``<name>.posterior.parquet``: the posterior draws (one column per parameter path, and
   ``weight``);
-* ``<name>.checks.csv``: ``target, role, value, low, high, predicted_low, predicted_high, hit``,
+* ``<name>.checks.csv``: ``target, role, value, low, high, predicted_low, predicted_high, hit, independent``,
   one row per target of the calibration's set with a computable moment (90% posterior-predictive
   interval; hit when it overlaps the target's range);
 * ``<name>.png``: the posterior-predictive figure (each target's range beside its predictive
@@ -68,12 +68,20 @@ def hits(post: Posterior) -> tuple[int, int, int, int]:
     return int(h.hit.sum()), len(h), int(f.hit.sum()), len(f)
 
 
+def independent_hits(post: Posterior) -> tuple[int, int]:
+    """(hits, checked) among the held-out targets that test the fit independently."""
+    c = post.checks()
+    h = c[(c.role == "held_out") & c.independent]
+    return int(h.hit.sum()), len(h)
+
+
 def markdown(post: Posterior, name: str, fitted_set: str) -> str:
     """The report as markdown."""
     g = post.generations
     k, n_fit = len(post.parameters), len(post.fit_target_names)
     ident = ("over-identified" if n_fit > k else "just-identified" if n_fit == k else "under-identified")
     held_hit, held_n, fit_hit, fit_n = hits(post)
+    ind_hit, ind_n = independent_hits(post)
     n_smc = int((g["step"] != "importance").sum()) if "step" in g else len(g)
     lines = [f"# Calibration `{name}` (set `{fitted_set}`): ABC-SMC posterior", "",
              f"{n_fit} fit targets for {k} free parameters ({ident}); {post.trials} trials per evaluation "
@@ -84,8 +92,10 @@ def markdown(post: Posterior, name: str, fitted_set: str) -> str:
              f"{len(post.draws):,} weighted draws, effective sample size {post.ess:.0f}; "
              f"{post.elapsed:.0f} s in this run (a fit resumed from its database counts only its own time).", "",
              f"**Checks** (90% posterior-predictive interval of {len(post.predictive)} draws, each on a world and "
-             f"trials of its own, overlapping the target's range): held-out **{held_hit} of {held_n}**, "
-             f"fit {fit_hit} of {fit_n}.", "",
+             f"trials of its own, overlapping the target's range): held-out **{held_hit} of {held_n}**"
+             + (f" (**{ind_hit} of {ind_n}** of those that test the fit independently; the others are marked "
+                "below)" if ind_n < held_n else "")
+             + f", fit {fit_hit} of {fit_n}.", "",
              "| parameter | estimate (highest density) | median | 95% interval | prior (bounds) | hand-set | "
              "posterior / prior width | contraction |", "|---|---|---|---|---|---|---|---|"]
     for _, r in parameter_table(post).iterrows():
@@ -99,8 +109,13 @@ def markdown(post: Posterior, name: str, fitted_set: str) -> str:
               "|---|---|---|---|---|---|"]
     med = post.predictive_median()
     for (_, r), m in zip(post.checks().iterrows(), med, strict=True):
-        lines.append(f"| {r.target} | {r.role} | {_fmt(r.value)} ({_fmt(r.low)} – {_fmt(r.high)}) | {_fmt(m)} | "
+        role = r.role if r.independent else f"{r.role} (not independent)"
+        lines.append(f"| {r.target} | {role} | {_fmt(r.value)} ({_fmt(r.low)} – {_fmt(r.high)}) | {_fmt(m)} | "
                      f"{_fmt(r.predicted_low)} – {_fmt(r.predicted_high)} | {'yes' if r.hit else 'no'} |")
+    dependent = [t for t in post.predictive_targets if t.not_independent is not None]
+    if dependent:
+        lines += ["", "Not independent of the fit (compared and reported, counted apart): " +
+                  "; ".join(f"`{t.name}`: {t.not_independent}" for t in dependent) + "."]
     if post.pending:
         lines += ["", "Pending (moment not computable yet, never compared): " +
                   "; ".join(f"`{t.name}` ({t.pending})" for t in post.pending) + "."]

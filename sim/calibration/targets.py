@@ -97,6 +97,10 @@ class Target(Spec):
         becomes the moment and what is lost on the way.
     year : int
     page : str or None
+    not_independent : str or None
+        For a held-out target whose check does not test the fit independently, why (it reads the
+        moment a fit target pins, or a value hand-set from its own source). It is still compared
+        and reported; the held-out count states the independent rows apart.
     pending : str or None
         Why the moment cannot be computed yet (the mechanism it needs): such a target is listed
         with its mapping and never fitted or compared until the line is removed.
@@ -117,6 +121,7 @@ class Target(Spec):
     year: Annotated[int, Field(ge=1900, le=2100)]
     page: str | None = None
     mapping: Annotated[str, Field(min_length=1)]
+    not_independent: Annotated[str, Field(min_length=1)] | None = None
     pending: Annotated[str, Field(min_length=1)] | None = None
 
     @field_validator("set", "role", "moment", mode="before")
@@ -154,6 +159,8 @@ class Target(Spec):
                 raise ValueError("a fit target needs a value and a finite range")
             if self.pending is not None:
                 raise ValueError("a pending target cannot be fitted: its moment is not computable yet")
+            if self.not_independent is not None:
+                raise ValueError("'not_independent' qualifies a held-out check; a fit target is fitted")
         if self.pending is not None and self.moment is None:
             raise ValueError("'pending' names what the target's moment waits for: give the moment too")
         if self.moment in RATIO_MOMENTS and (self.tier is None or self.versus is None):

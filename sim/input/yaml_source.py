@@ -191,12 +191,12 @@ def parse_yaml(text: str, source: str = "<string>") -> YamlDocument:
     def scalar(n: yaml.ScalarNode, path: Path_) -> Any:
         try:
             value = loader.construct_object(n, deep=True)
-            if isinstance(value, str) and _SURROGATE.search(value):
-                # "\ud800" in a double-quoted scalar: a half of a UTF-16 pair, not a character. It
-                # cannot be written as UTF-8 (error messages, manifests), so it is refused here.
-                problem = f"{_SURROGATE.search(value).group()!a} is half of a UTF-16 pair, not a character"
-            else:
+            half = _SURROGATE.search(value) if isinstance(value, str) else None
+            if half is None:
                 return value
+            # "\ud800" in a double-quoted scalar: a half of a UTF-16 pair, not a character. It
+            # cannot be written as UTF-8 (error messages, manifests), so it is refused here.
+            problem = f"{half.group()!a} is half of a UTF-16 pair, not a character"
         except yaml.constructor.ConstructorError as exc:
             problem = str(exc.problem)
         except (ValueError, KeyError):  # an explicit tag on text it does not fit: !!float abc, !!bool maybe

@@ -243,8 +243,10 @@ def test_committed_posterior_and_checks():
         assert post[p.path].between(p.low, p.high).all()
     checks = pd.read_csv(CAL / "fitted" / "benchmarks.checks.csv")
     assert list(checks.columns) == ["target", "role", "value", "low", "high", "predicted_low", "predicted_high",
-                                    "hit"]
+                                    "hit", "independent"]
     assert (checks.role == "held_out").sum() >= 8
+    marked = {t.name for t in cal.compared if t.not_independent is not None}
+    assert set(checks.target[~checks.independent]) == marked and (checks.role[~checks.independent] == "held_out").all()
     names = {t.name for t in cal.compared if t.set.value == "benchmarks"}
     assert set(checks.target) == names
 

@@ -46,7 +46,8 @@ def _budget(n: int) -> abc.Budget:
 
 
 def test_importance_final_recovers_a_gaussian_posterior(tmp_path):
-    free = (SimpleNamespace(path="model.a", low=-10.0, high=10.0), SimpleNamespace(path="model.b", low=-10.0, high=10.0))
+    free = (SimpleNamespace(path="model.a", low=-10.0, high=10.0),
+            SimpleNamespace(path="model.b", low=-10.0, high=10.0))
     targets = (_T("m0", 1.0, 0.5), _T("m1", -2.0, 0.8))
     rng = np.random.default_rng(7)
     # a poor start: shifted and too wide (a tempered population at T > 1 is wider than the posterior)
@@ -64,3 +65,27 @@ def test_importance_final_recovers_a_gaussian_posterior(tmp_path):
         # the sd of a weighted sample's sd is about sd / sqrt(2 ESS)
         assert sd == pytest.approx(t.sd, abs=4 * t.sd / np.sqrt(2 * ess))
     assert np.allclose(chi2, ((x[:, 0] - 1.0) / 0.5) ** 2 + ((x[:, 1] + 2.0) / 0.8) ** 2)
+
+
+def test_the_truncation_constant_is_the_proposal_mass_inside_the_prior_box():
+    """Each round draws from its proposal truncated to the prior's box; the mixture divides each
+    round's density by that round's mass inside the box. For a 1-D kernel density (pyABC's
+    transition: a normal kernel of variance ``cov`` at each weighted point) the mass is
+    sum_i w_i [Phi((hi - x_i)/s) - Phi((lo - x_i)/s)], which the Monte Carlo estimate must match
+    within its binomial error."""
+    import pandas as pd
+    import pyabc
+    from scipy.stats import norm
+
+    points = np.linspace(-1.5, 0.5, 40)
+    weights = np.linspace(1.0, 2.0, 40)
+    weights /= weights.sum()
+    trans = pyabc.MultivariateNormalTransition()
+    trans.fit(pd.DataFrame({"p_a": points}), weights)
+    s = float(np.sqrt(trans.cov[0, 0]))
+    lo, hi = 0.0, 10.0
+    exact = float(np.sum(weights * (norm.cdf((hi - points) / s) - norm.cdf((lo - points) / s))))
+    n = 20_000
+    got = abc._inside_share(trans, ["p_a"], np.array([lo]), np.array([hi]), 20261205, n)
+    assert 0.05 < exact < 0.6  # the box cuts the proposal: the constant matters
+    assert got == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / n))
