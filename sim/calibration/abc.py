@@ -447,7 +447,7 @@ def run_abc(calibration: Calibration, *, quick: bool = False, db_dir: str | Path
 
 #: Rounds of adaptive importance sampling at T = 1 after tempering (quick: 1); all rounds' points
 #: make the posterior (:func:`_mixture_weights`).
-IMPORTANCE_ROUNDS = 3
+IMPORTANCE_ROUNDS = 6
 
 _EVAL: _Model | None = None
 

@@ -21,7 +21,8 @@ Issue 19 asks two things of the calibrated ``benchmarks`` set that no fit target
 
 Both are **validation** lines (reported PASS / MISS, never a failure); the only verification line
 is that the funnel is consistent (no strategy has more engaged adopters than adopters, nor more
-adopters than reached accounts). The numbers are in ``data/cost_per_action.csv`` and
+adopters than reached accounts; clicked adopters are engaged adopters and clickers, clickers are
+engagers). The numbers are in ``data/cost_per_action.csv`` and
 ``data/signup_rates.csv``.
 """
 
@@ -125,6 +126,9 @@ def _signup_rates(spec: Definition, sizes: Sizes) -> pd.DataFrame:
             rows.append({"scenario": Path(name).stem, "strategy": strategy, "rows": len(g),
                          "reach": reach / len(g), "adopted": adopted / len(g),
                          "adopters_engaged": float(g["adopters_engaged"].sum()) / len(g),
+                         "engagers": float(g["engagers"].sum()) / len(g),
+                         "clickers": float(g["clickers"].sum()) / len(g),
+                         "adopters_clicked": float(g["adopters_clicked"].sum()) / len(g),
                          # exposures per reached account: above 1 where partners' audiences overlap or
                          # partners post more than once (the funnel target is one message, once)
                          "exposures_per_reached": float(g["impressions"].sum()) / reach if reach > 0 else np.nan,
@@ -179,10 +183,15 @@ def reproduce(spec: Definition, sizes: Sizes, ws: Workspace, steps: Steps) -> Re
         f"${LEAD_COST[0]}-{LEAD_COST[1]}", Estimate(float(med), float(lo), float(hi)),
         f"posterior-predictive median (95% of {len(v)} draws in brackets) within ${LEAD_COST[0]}-{LEAD_COST[1]}",
         bool(LEAD_COST[0] <= med <= LEAD_COST[1]), Kind.VALIDATION, LEAD_SOURCE, unit="${:.3g}"))
-    ok = bool(((rates["adopters_engaged"] <= rates["adopted"] + 1e-9)
-               & (rates["adopted"] <= rates["reach"] + 1e-9)).all())
+    eps = 1e-9
+    ok = bool(((rates["adopters_engaged"] <= rates["adopted"] + eps)
+               & (rates["adopted"] <= rates["reach"] + eps)
+               & (rates["adopters_clicked"] <= rates["adopters_engaged"] + eps)
+               & (rates["adopters_clicked"] <= rates["clickers"] + eps)
+               & (rates["clickers"] <= rates["engagers"] + eps)).all())
     report.checks.append(Check(
-        "funnel_consistent", "engaged adopters <= adopters <= reached accounts, every strategy",
+        "funnel_consistent", "clicked adopters <= engaged adopters <= adopters <= reached accounts, and "
+        "clicked adopters <= clickers <= engagers, every strategy",
         Estimate.exact(float(ok)), "holds in every scenario and strategy", ok, Kind.VERIFICATION, unit="{:.0f}"))
     for r in rates.itertuples():
         report.checks.append(Check(
