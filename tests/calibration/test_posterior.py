@@ -316,9 +316,15 @@ def test_the_planners_answer_integrates_the_draws(tmp_path):
         assert r["adopters_mean"] == pytest.approx(row.mean())
 
 
-def test_a_hand_set_null_calibrated_value_is_noted(tmp_path):
+def test_a_hand_set_null_calibrated_value_is_noted(tmp_path, monkeypatch):
     """A scenario that sets a calibrated parameter to null by hand (no repetition peak: the old
-    model) runs with the hand-set note, which shows it as null."""
+    model) runs with the hand-set note, which shows it as null. No parameter of the committed set
+    is nullable (the repetition peak was calibrated once and is hand-set now), so the set here
+    lists it as calibrated."""
+    import sim.input.posterior as posterior_module
+
+    paths = posterior_module.calibrated_paths()
+    monkeypatch.setattr(posterior_module, "calibrated_paths", lambda base_dir=None: (*paths, "model.repetition_peak"))
     text = _plain().replace("model:\n", "model:\n  repetition_peak: null\n", 1)
     path = tmp_path / "s.yaml"
     path.write_text(text, encoding="utf-8")
