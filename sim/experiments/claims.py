@@ -20,7 +20,9 @@ What is a check and what is not (docs/experiments.md, "Verification, validation,
   90% of the space (the Wilson interval's lower end), ``not supported`` where it holds in less
   than 10%, else ``depends on`` its most influential parameters; a claim stated as a share (the
   source's "56% of marketers") is set against that share's published range instead, and is not
-  supported as stated when the model's share lies outside it. No verdict can fail a run.
+  supported as stated when the model's share lies outside it; a claim stated as a ratio of a
+  published size (Bradley-Terry's 1.50-2.03) gets its direction's verdict, then the same rule on
+  the share of the space where the ratio lies within that size. No verdict can fail a run.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from sim.experiments.audit import (
     share_holds,
     sobol_indices,
 )
-from sim.experiments.comparison import Check, Estimate, Finding, Kind
+from sim.experiments.comparison import Check, Estimate, Finding, Kind, proportion_interval
 from sim.experiments.report import Report, Steps, Workspace, pieces
 from sim.experiments.schema import ExperimentSpec
 from sim.experiments.seeds import replicate_seed
@@ -828,7 +830,11 @@ def _median(x: np.ndarray, level: float) -> Estimate:
     return Estimate(med, lo if math.isfinite(lo) else float(v.min()), hi if math.isfinite(hi) else float(v.max()))
 
 
-def _verdict(c: ComparisonSpec, share: Estimate, indices: pd.DataFrame, target) -> str:
+def _verdict(c: ComparisonSpec, share: Estimate, indices: pd.DataFrame, target,
+             in_target: Estimate | None = None) -> str:
+    """A reading's verdict (a finding). A share claim is set against its published share; a ratio
+    claim with a published size (``in_target``: the share of the space where the advantage ratio
+    lies within it) gets its direction's verdict and then the size's, by the same 90% / 10% rule."""
     if c.compare == "share" and target is not None:
         lo, hi = target
         shown = f"holds in {share.value:.0%} ({share.low:.0%}-{share.high:.0%}) of the space"
@@ -837,11 +843,22 @@ def _verdict(c: ComparisonSpec, share: Estimate, indices: pd.DataFrame, target) 
         side = "more" if share.low > hi else "less"
         return f"{NOT_SUPPORTED} as stated: {shown}, {side} than the published {lo:.0%}-{hi:.0%}"
     if share.low > WIDE:
-        return SUPPORTED
-    if share.high < 1 - WIDE:
-        return NOT_SUPPORTED
-    top = indices.sort_values("ST", ascending=False).parameter.head(2).tolist()
-    return f"{DEPENDS} {' and '.join('the calibrated parameters' if t == CALIBRATED else t for t in top)}"
+        direction = SUPPORTED
+    elif share.high < 1 - WIDE:
+        direction = NOT_SUPPORTED
+    else:
+        top = indices.sort_values("ST", ascending=False).parameter.head(2).tolist()
+        direction = f"{DEPENDS} {' and '.join('the calibrated parameters' if t == CALIBRATED else t for t in top)}"
+    if c.compare != "ratio" or target is None or in_target is None:
+        return direction
+    lo, hi = target
+    shown = (f"the ratio lies within the published {lo:g}-{hi:g} in {in_target.value:.0%} "
+             f"({in_target.low:.0%}-{in_target.high:.0%}) of the space")
+    if in_target.low > WIDE:
+        return f"{direction} in direction; {SUPPORTED} as stated: {shown}"
+    if in_target.high < 1 - WIDE:
+        return f"{direction} in direction; {NOT_SUPPORTED} as stated: {shown}"
+    return f"{direction} in direction; as stated, {shown}"
 
 
 def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Reading]:
@@ -873,12 +890,15 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
         bes = tuple((n, breakeven(x[n].to_numpy()[rows], holds[rows], seed)) for n in wanted)
         target = None
         in_target = float("nan")
+        size: Estimate | None = None
         if c.target:
             t = _target(p, c.target)
             target = (t.range[0], t.range[1] if t.range[1] is not None else math.inf)
             if c.compare == "ratio":
                 ratio = np.exp(y[rows])
-                in_target = float(((ratio >= target[0]) & (ratio <= target[1])).mean())
+                inside = (ratio >= target[0]) & (ratio <= target[1])
+                in_target = float(inside.mean())
+                size = proportion_interval(int(inside.sum()), len(inside), p.level)
         agree = float("nan")
         reps = frame[frame.world > 0]
         if len(reps):
@@ -888,7 +908,7 @@ def analyse(ctx: Context, values: np.ndarray, frame: pd.DataFrame) -> list[Readi
                     .mean() for _, g in reps.groupby("world")]
             agree = float(np.mean(same)) if same and len(a_rows) else float("nan")
         out.append(Reading(c, label, share, _median(np.exp(y[rows]), p.level), idx, box, bes,
-                           _verdict(c, share, idx, target), agree, target, in_target))
+                           _verdict(c, share, idx, target, size), agree, target, in_target))
     return out
 
 

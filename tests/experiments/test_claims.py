@@ -364,6 +364,16 @@ def test_verdict_rules():
     # the model's 100% is not the published 56% (50-62%): not supported as stated, though it always holds
     assert _verdict(share, Estimate(1.0, 0.97, 1.0), idx, (0.5, 0.62)).startswith(f"{NOT_SUPPORTED} as stated")
     assert _verdict(share, Estimate(0.55, 0.45, 0.65), idx, (0.5, 0.62)).startswith(f"{SUPPORTED} as stated")
+    # a ratio claim with a published size: the direction's verdict, then the size's
+    ratio = plain.model_copy(update={"target": "t", "compare": "ratio"})
+    size = (1.5, 2.03)
+    low = _verdict(ratio, Estimate(1.0, 0.94, 1.0), idx, size, Estimate(0.06, 0.03, 0.09))
+    assert low.startswith(f"{SUPPORTED} in direction; {NOT_SUPPORTED} as stated: the ratio lies within the published")
+    high = _verdict(ratio, Estimate(1.0, 0.94, 1.0), idx, size, Estimate(0.97, 0.92, 0.99))
+    assert high.startswith(f"{SUPPORTED} in direction; {SUPPORTED} as stated")
+    mid = _verdict(ratio, Estimate(0.5, 0.4, 0.6), idx, size, Estimate(0.4, 0.3, 0.5))
+    assert mid.startswith("depends on q and r in direction; as stated, the ratio lies within")
+    assert _verdict(ratio, Estimate(1.0, 0.94, 1.0), idx, None) == SUPPORTED
     grouped = pd.DataFrame({"parameter": [CALIBRATED, "q"], "ST": [0.7, 0.2]})
     assert _verdict(plain, Estimate(0.5, 0.4, 0.6), grouped, None) == "depends on the calibrated parameters and q"
 
