@@ -959,7 +959,12 @@ def condition_text(r: Reading, density: float = 0.8) -> str:
 
 
 def _headline(c: ComparisonSpec, readings: list[Reading]) -> Reading:
+    """The reading a claim's headline reports: the mix where the platforms are settings of both arms;
+    the hardest alternative (the lowest share) where the arm is pinned and only the alternative's
+    platform varies (diversifying must beat whichever single platform a planner would pick)."""
     mine = [r for r in readings if r.claim.id == c.id]
+    if len(mine) > 1 and all("@" in a for a in c.arms) and not all("@" in v for v in c.versuses):
+        return min(mine, key=lambda r: r.share.value)
     for want in ("mix", "instagram"):
         for r in mine:
             if r.platform == want:

@@ -657,3 +657,23 @@ def test_a_full_run_rewrites_the_summary_of_the_checkout_it_publishes_to(tmp_pat
     bare = tmp_path / "bare" / "docs" / "source_claims"
     bare.mkdir(parents=True)
     _publish_summary(spec, bare)  # no README: nothing to do, no error
+
+
+def test_headline_reading_is_the_mix_or_the_hardest_alternative():
+    """Where both arms run on each platform the headline is the mix; where the arm is pinned (a
+    diversified campaign) and only the alternative's platform varies, it is the hardest alternative:
+    diversifying must beat whichever single platform a planner would otherwise pick."""
+    from types import SimpleNamespace
+
+    from sim.experiments.claims import _headline
+    from sim.experiments.comparison import Estimate
+
+    plain = ComparisonSpec(id="x", published="p", reading="r", quantity="adopters", arm="a", versus="b")
+    pinned = plain.model_copy(update={"arm": "a@mix"})
+
+    def reading(c, platform, share):
+        return SimpleNamespace(claim=c, platform=platform, share=Estimate(share, share, share))
+
+    for c, want in ((plain, "mix"), (pinned, "tiktok")):
+        rs = [reading(c, "instagram", 1.0), reading(c, "tiktok", 0.0), reading(c, "mix", 0.5)]
+        assert _headline(c, rs).platform == want
