@@ -261,24 +261,6 @@ def test_block_layout_three_weeks_more_trials(strategy):
         assert np.array_equal(getattr(got, field), getattr(want, field)), f"{strategy}: {field}"
 
 
-@pytest.mark.slow
-def test_run_on_the_block_layout_gives_the_numba_tables(tmp_path, monkeypatch):
-    """``run(..., engine="cuda")`` with the block layout forced: the numba engine's tables."""
-    import pandas as pd
-
-    import sim
-
-    monkeypatch.setattr(gpu, "LAYOUT", "block")
-    path = tmp_path / "plain.yaml"
-    path.write_text(yaml.safe_dump(PLAIN))
-    scenario = sim.load_scenario(path)
-    got = sim.run(scenario.with_overrides(engine="cuda"), trials=3, workers=1)
-    want = sim.run(scenario, trials=3, workers=1)
-    pd.testing.assert_frame_equal(got.table, want.table)
-    for name in ("timeseries", "partners", "segments"):
-        pd.testing.assert_frame_equal(getattr(got.campaign, name), getattr(want.campaign, name))
-
-
 def test_independent_adoption_is_refused(plain):
     data = copy.deepcopy(PLAIN)
     data["model"]["adoption"] = "independent"
@@ -296,13 +278,16 @@ def test_mechanisms_three_weeks_more_trials(strategy):
     _same(case, strategy, np.array([0, 1, 2, 63, 64, 2**40 + 3, 7, 7], np.int64))
 
 
-def test_run_on_engine_cuda_gives_the_numba_tables(tmp_path):
+@pytest.mark.parametrize("layout", ["auto", pytest.param("block", marks=pytest.mark.slow)])
+def test_run_on_engine_cuda_gives_the_numba_tables(tmp_path, monkeypatch, layout):
     """``run(..., engine="cuda")`` through chunks and tables: the trial, time-series, partner and segment
-    tables equal the numba engine's (the engine's check passes: the simulator counts as a GPU)."""
+    tables equal the numba engine's (the engine's check passes: the simulator counts as a GPU), with the
+    layout chosen by device memory and with the block layout forced."""
     import pandas as pd
 
     import sim
 
+    monkeypatch.setattr(gpu, "LAYOUT", layout)
     path = tmp_path / "plain.yaml"
     path.write_text(yaml.safe_dump(PLAIN))
     scenario = sim.load_scenario(path)
