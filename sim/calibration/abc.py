@@ -573,22 +573,27 @@ def _mixture_weights(props: list[np.ndarray], c2s: list[np.ndarray], transitions
     for r, (prop, trans) in enumerate(zip(props, transitions, strict=True)):
         q = np.asarray(trans.pdf(frame), dtype=np.float64).reshape(-1)
         # each round drew from its proposal truncated to the prior's box: divide by the mass inside
-        mix += len(prop) / n_total * q / _inside_share(trans, names, lows, highs, seed + 100 + r)
+        mix += len(prop) / n_total * q / _inside_share(trans, names, lows, highs, seed, r)
     with np.errstate(divide="ignore"):
         logw = np.where(np.isfinite(chi2) & (mix > 0), log_prior - chi2 / 2 - np.log(mix), -np.inf)
     w = np.exp(logw - logw[np.isfinite(logw)].max())
     return x, w / w.sum(), chi2
 
 
-def _inside_share(trans: Any, names: list[str], lows: np.ndarray, highs: np.ndarray, seed: int,
+def _inside_share(trans: Any, names: list[str], lows: np.ndarray, highs: np.ndarray, seed: int, key: int,
                   n: int = 20_000) -> float:
-    """Share of a fitted proposal's mass inside the prior's box (Monte Carlo of ``n`` draws, keyed by ``seed``).
+    """Share of a fitted proposal's mass inside the prior's box (Monte Carlo of ``n`` draws from the
+    generator keyed by ``seed`` and ``key``).
 
     One round's truncation constant cancels when its weights are normalised; across rounds it
-    does not, so the mixture density divides each round's density by its own share.
+    does not, so the mixture density divides each round's density by its own share. The draws are
+    the transition's own law (pyABC's ``MultivariateNormalTransition``: a weighted point plus
+    N(0, ``cov``)), taken from our keyed generator rather than its ``rvs`` on NumPy's global one.
     """
-    with numpy_global_seeded(seed):  # the transition's rvs draws from NumPy's global generator
-        pts = np.asarray(trans.rvs(size=n)[names], dtype=np.float64).reshape(-1, len(names))
+    rng = numpy_generator(seed, Stream.CALIBRATION, 13, key)
+    x = np.asarray(trans.X[names], dtype=np.float64)
+    pick = rng.choice(len(x), size=n, p=np.asarray(trans.w, dtype=np.float64))
+    pts = x[pick] + rng.multivariate_normal(np.zeros(len(names)), trans.cov, size=n, method="svd")
     return max(float(np.mean(np.all((pts >= lows) & (pts <= highs), axis=1))), 1.0 / n)
 
 

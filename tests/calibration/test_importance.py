@@ -86,6 +86,6 @@ def test_the_truncation_constant_is_the_proposal_mass_inside_the_prior_box():
     lo, hi = 0.0, 10.0
     exact = float(np.sum(weights * (norm.cdf((hi - points) / s) - norm.cdf((lo - points) / s))))
     n = 20_000
-    got = abc._inside_share(trans, ["p_a"], np.array([lo]), np.array([hi]), 20261205, n)
+    got = abc._inside_share(trans, ["p_a"], np.array([lo]), np.array([hi]), 20261205, 0, n)
     assert 0.05 < exact < 0.6  # the box cuts the proposal: the constant matters
     assert got == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / n))
